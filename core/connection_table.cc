@@ -1,0 +1,166 @@
+#include "core/connection_table.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace connmgr {
+namespace {
+
+// Distinct protocol names with open streams that keep their own row in the metrics.
+constexpr size_t kMaxTrackedProtocols = 1024;
+
+}  // namespace
+
+ConnectionTable::ConnectionTable(absl::Span<const std::string> pinned_protocols)
+    : protocols_(kMaxTrackedProtocols, pinned_protocols) {}
+
+Connection& ConnectionTable::AddPending(Direction direction, Multiaddr remote, Multiaddr local,
+                                        Instant now) {
+  ConnectionId id{next_id_++};
+  Connection& c = connections_[id];
+  c.id = id;
+  c.direction = direction;
+  c.relayed = remote.is_relayed();
+  c.remote = std::move(remote);
+  c.local = std::move(local);
+  c.created_at = now;
+  CountState(c, +1);
+  return c;
+}
+
+Connection* ConnectionTable::Find(ConnectionId id) {
+  auto it = connections_.find(id);
+  return it == connections_.end() ? nullptr : &it->second;
+}
+
+const Connection* ConnectionTable::Find(ConnectionId id) const {
+  auto it = connections_.find(id);
+  return it == connections_.end() ? nullptr : &it->second;
+}
+
+bool ConnectionTable::Open(Connection& c, const PeerId& peer, Instant now) {
+  CountState(c, -1);
+  c.state = ConnectionState::kOpen;
+  c.peer = peer;
+  c.opened_at = now;
+  CountState(c, +1);
+  CountOpenStreams(c.stream_count(), +1);
+  auto& ids = peers_[peer];
+  ids.insert(std::upper_bound(ids.begin(), ids.end(), c.id), c.id);
+  return ids.size() == 1;
+}
+
+void ConnectionTable::StartClosing(Connection& c, CloseReason reason, Instant now) {
+  if (c.state == ConnectionState::kOpen) CountOpenStreams(c.stream_count(), -1);
+  CountState(c, -1);
+  c.state = ConnectionState::kClosing;
+  c.closing_at = now;
+  c.close_reason = reason;
+  CountState(c, +1);
+}
+
+bool ConnectionTable::Remove(ConnectionId id) {
+  auto it = connections_.find(id);
+  if (it == connections_.end()) return false;
+  Connection& c = it->second;
+  if (c.state == ConnectionState::kOpen) CountOpenStreams(c.stream_count(), -1);
+  CountState(c, -1);
+  for (const Connection::StreamGroup& g : c.streams) {
+    for (uint32_t i = 0; i < g.count; ++i) protocols_.Release(g.protocol, g.direction);
+  }
+  bool peer_gone = false;
+  if (!c.peer.is_empty()) {
+    auto peer_it = peers_.find(c.peer);
+    if (peer_it != peers_.end()) {
+      auto& ids = peer_it->second;
+      ids.erase(std::find(ids.begin(), ids.end(), id));
+      if (ids.empty()) {
+        peers_.erase(peer_it);
+        peer_gone = true;
+      }
+    }
+  }
+  connections_.erase(it);
+  return peer_gone;
+}
+
+void ConnectionTable::AddStream(Connection& c, absl::string_view protocol,
+                                Direction direction) {
+  const uint32_t before = c.stream_count();
+  ProtocolId id = protocols_.Acquire(protocol, direction);
+  auto group = std::find_if(c.streams.begin(), c.streams.end(), [&](const auto& g) {
+    return g.protocol == id && g.direction == direction;
+  });
+  if (group == c.streams.end()) {
+    c.streams.push_back({id, direction, 1});
+  } else {
+    ++group->count;
+  }
+  if (c.state == ConnectionState::kOpen) {
+    CountOpenStreams(before, -1);
+    CountOpenStreams(before + 1, +1);
+  }
+}
+
+absl::Status ConnectionTable::RemoveStream(Connection& c, absl::string_view protocol,
+                                           Direction direction) {
+  // A protocol counted under "(other)" (the table was full when it opened) is found there.
+  auto find_group = [&](ProtocolId id) {
+    return std::find_if(c.streams.begin(), c.streams.end(), [&](const auto& g) {
+      return g.protocol == id && g.direction == direction;
+    });
+  };
+  auto group = c.streams.end();
+  if (std::optional<ProtocolId> id = protocols_.Find(protocol)) group = find_group(*id);
+  if (group == c.streams.end()) group = find_group(ProtocolTable::kOther);
+  if (group == c.streams.end()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("stream_closed: connection ", c.id.value, " has no open ",
+                     DirectionName(direction), " stream of protocol \"", protocol, "\""));
+  }
+  const uint32_t before = c.stream_count();
+  protocols_.Release(group->protocol, direction);
+  if (--group->count == 0) c.streams.erase(group);
+  if (c.state == ConnectionState::kOpen) {
+    CountOpenStreams(before, -1);
+    CountOpenStreams(before - 1, +1);
+  }
+  return absl::OkStatus();
+}
+
+absl::Span<const ConnectionId> ConnectionTable::PeerConnections(const PeerId& peer) const {
+  auto it = peers_.find(peer);
+  if (it == peers_.end()) return {};
+  return it->second;
+}
+
+void ConnectionTable::CountOpenStreams(uint32_t streams, int delta) {
+  auto [it, inserted] = open_connections_by_stream_count_.try_emplace(streams, 0);
+  it->second += delta;
+  if (it->second == 0) open_connections_by_stream_count_.erase(it);
+}
+
+uint32_t ConnectionTable::StreamsPerConnectionP90() const {
+  const uint64_t open = open_count();
+  if (open == 0) return 0;
+  const uint64_t rank = (open * 9 + 9) / 10;  // ceil(0.9 × open), nearest-rank
+  uint64_t seen = 0;
+  for (const auto& [streams, connections] : open_connections_by_stream_count_) {
+    seen += connections;
+    if (seen >= rank) return streams;
+  }
+  return open_connections_by_stream_count_.rbegin()->first;
+}
+
+std::vector<const Connection*> ConnectionTable::SortedForInspection() const {
+  std::vector<const Connection*> out;
+  out.reserve(connections_.size());
+  for (const auto& [id, c] : connections_) out.push_back(&c);
+  std::sort(out.begin(), out.end(),
+            [](const Connection* a, const Connection* b) { return a->id < b->id; });
+  return out;
+}
+
+}  // namespace connmgr

@@ -1,0 +1,126 @@
+// The core's record of every live connection, indexed by id and by peer.
+//
+// It keeps the facts (state, addresses, peer, stream counts, transition instants) and the
+// aggregate counts the metrics need, each updated in O(1) or O(log n) as a connection changes.
+// It makes no decisions: the core asks it to move connections between states and reads the
+// answers (for example "this was the peer's first open connection").
+#ifndef CONNMGR_CORE_CONNECTION_TABLE_H_
+#define CONNMGR_CORE_CONNECTION_TABLE_H_
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/container/btree_map.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
+#include "absl/status/status.h"
+#include "core/multiaddr.h"
+#include "core/output.h"
+#include "core/peer_id.h"
+#include "core/protocol_table.h"
+#include "core/time.h"
+#include "core/types.h"
+
+namespace connmgr {
+
+struct Connection {
+  struct StreamGroup {
+    ProtocolId protocol;
+    Direction direction;
+    uint32_t count;
+  };
+
+  ConnectionId id;
+  Direction direction;
+  ConnectionState state = ConnectionState::kPending;
+  Multiaddr remote;
+  Multiaddr local;
+  PeerId peer;  // empty until known
+  bool relayed = false;
+  Instant created_at;
+  Instant opened_at = Instant::Never();
+  Instant closing_at = Instant::Never();
+  CloseReason close_reason = CloseReason::kTransport;
+  Instant deadline = Instant::Never();  // the one timer this connection has armed, if any
+  absl::InlinedVector<StreamGroup, 2> streams;
+
+  uint32_t stream_count() const {
+    uint32_t n = 0;
+    for (const StreamGroup& g : streams) n += g.count;
+    return n;
+  }
+  uint32_t stream_count(Direction d) const {
+    uint32_t n = 0;
+    for (const StreamGroup& g : streams) n += g.direction == d ? g.count : 0;
+    return n;
+  }
+};
+
+class ConnectionTable {
+ public:
+  // Protocols that always keep their own name in stream counts (the closable protocols).
+  explicit ConnectionTable(absl::Span<const std::string> pinned_protocols);
+
+  // Adds a pending connection with a fresh id. References into the table stay valid until the
+  // next AddPending or Remove.
+  Connection& AddPending(Direction direction, Multiaddr remote, Multiaddr local, Instant now);
+
+  // Hands out an id that never enters the table (a connection refused at admission).
+  ConnectionId SkipId() { return ConnectionId{next_id_++}; }
+
+  Connection* Find(ConnectionId id);
+  const Connection* Find(ConnectionId id) const;
+  // True if `id` was handed out and has since been closed.
+  bool WasClosed(ConnectionId id) const { return id.value != 0 && id.value < next_id_ && !Find(id); }
+
+  // pending → open. Returns true if this is the peer's first connection in the table.
+  bool Open(Connection& c, const PeerId& peer, Instant now);
+  // pending/open → closing.
+  void StartClosing(Connection& c, CloseReason reason, Instant now);
+  // Removes the connection. Returns true if the peer had no other connection.
+  bool Remove(ConnectionId id);
+
+  void AddStream(Connection& c, absl::string_view protocol, Direction direction);
+  // Fails if `c` has no such open stream.
+  absl::Status RemoveStream(Connection& c, absl::string_view protocol, Direction direction);
+
+  // Aggregates for metrics.
+  uint64_t count(Direction d, ConnectionState s) const {
+    return counts_[static_cast<int>(d)][static_cast<int>(s)];
+  }
+  uint64_t size() const { return connections_.size(); }
+  uint64_t open_count() const {
+    return count(Direction::kInbound, ConnectionState::kOpen) +
+           count(Direction::kOutbound, ConnectionState::kOpen);
+  }
+  uint64_t pending_count(Direction d) const { return count(d, ConnectionState::kPending); }
+  uint64_t peer_count() const { return peers_.size(); }
+  // The peer's connections in the table (open or closing), in id order.
+  absl::Span<const ConnectionId> PeerConnections(const PeerId& peer) const;
+  // Smallest s such that at least 90% of open connections carry at most s streams.
+  uint32_t StreamsPerConnectionP90() const;
+  std::vector<ProtocolStreams> StreamsByProtocol() const { return protocols_.Snapshot(); }
+
+  // Every connection, in id order. O(n log n): for tests, traces and snapshots, not hot paths.
+  std::vector<const Connection*> SortedForInspection() const;
+
+ private:
+  void CountState(const Connection& c, int delta) {
+    counts_[static_cast<int>(c.direction)][static_cast<int>(c.state)] += delta;
+  }
+  void CountOpenStreams(uint32_t streams, int delta);
+
+  uint64_t next_id_ = 1;
+  absl::flat_hash_map<ConnectionId, Connection> connections_;
+  absl::flat_hash_map<PeerId, absl::InlinedVector<ConnectionId, 3>> peers_;
+  std::array<std::array<uint64_t, kLiveStateCount>, kDirectionCount> counts_{};
+  absl::btree_map<uint32_t, uint64_t> open_connections_by_stream_count_;
+  ProtocolTable protocols_;
+};
+
+}  // namespace connmgr
+
+#endif  // CONNMGR_CORE_CONNECTION_TABLE_H_

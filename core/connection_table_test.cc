@@ -1,0 +1,81 @@
+#include "core/connection_table.h"
+
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace connmgr {
+namespace {
+
+using ::testing::ElementsAre;
+
+Multiaddr Addr(absl::string_view text) { return Multiaddr::Parse(text).value(); }
+const PeerId kAlice = PeerId::Parse("QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N").value();
+const Instant kT0 = Instant::FromNanoseconds(0);
+
+class ConnectionTableTest : public testing::Test {
+ protected:
+  ConnectionId AddOpen(const PeerId& peer) {
+    Connection& c = table_.AddPending(Direction::kInbound, Addr("/ip4/1.2.3.4/tcp/1"),
+                                      Addr("/ip4/10.0.0.1/tcp/2"), kT0);
+    table_.Open(c, peer, kT0);
+    return c.id;
+  }
+  void AddStreams(ConnectionId id, int n) {
+    for (int i = 0; i < n; ++i) table_.AddStream(*table_.Find(id), "/s", Direction::kInbound);
+  }
+
+  ConnectionTable table_{std::vector<std::string>{}};
+};
+
+TEST_F(ConnectionTableTest, StateCountsFollowTransitions) {
+  Connection& c = table_.AddPending(Direction::kOutbound, Addr("/ip4/1.2.3.4/tcp/1"),
+                                    Addr("/ip4/10.0.0.1/tcp/2"), kT0);
+  const ConnectionId id = c.id;
+  EXPECT_EQ(table_.count(Direction::kOutbound, ConnectionState::kPending), 1u);
+  EXPECT_TRUE(table_.Open(c, kAlice, kT0));
+  EXPECT_EQ(table_.count(Direction::kOutbound, ConnectionState::kPending), 0u);
+  EXPECT_EQ(table_.count(Direction::kOutbound, ConnectionState::kOpen), 1u);
+  table_.StartClosing(*table_.Find(id), CloseReason::kRequested, kT0);
+  EXPECT_EQ(table_.count(Direction::kOutbound, ConnectionState::kClosing), 1u);
+  EXPECT_TRUE(table_.Remove(id));
+  EXPECT_EQ(table_.size(), 0u);
+  EXPECT_TRUE(table_.WasClosed(id));
+  EXPECT_FALSE(table_.WasClosed(ConnectionId{id.value + 1}));
+  EXPECT_FALSE(table_.WasClosed(ConnectionId{0}));
+}
+
+TEST_F(ConnectionTableTest, PeerIndexKeepsIdOrder) {
+  ConnectionId a = AddOpen(kAlice);
+  ConnectionId b = AddOpen(kAlice);
+  ConnectionId c = AddOpen(kAlice);
+  EXPECT_THAT(table_.PeerConnections(kAlice), ElementsAre(a, b, c));
+  EXPECT_FALSE(table_.Remove(b));
+  EXPECT_THAT(table_.PeerConnections(kAlice), ElementsAre(a, c));
+  EXPECT_EQ(table_.peer_count(), 1u);
+}
+
+TEST_F(ConnectionTableTest, P90IsNearestRankOverOpenConnections) {
+  EXPECT_EQ(table_.StreamsPerConnectionP90(), 0u);
+  std::vector<ConnectionId> ids;
+  for (int i = 0; i < 10; ++i) ids.push_back(AddOpen(kAlice));
+  for (int i = 0; i < 10; ++i) AddStreams(ids[i], i);  // 0..9 streams
+  EXPECT_EQ(table_.StreamsPerConnectionP90(), 8u);    // 9 of 10 carry at most 8
+  AddStreams(ids[8], 10);                             // 0..7, 9, 18
+  EXPECT_EQ(table_.StreamsPerConnectionP90(), 9u);
+  table_.StartClosing(*table_.Find(ids[9]), CloseReason::kRequested, kT0);  // 9 open left
+  EXPECT_EQ(table_.StreamsPerConnectionP90(), 18u);   // ceil(0.9 × 9) = 9th of 9
+}
+
+TEST_F(ConnectionTableTest, RemovingAConnectionReleasesItsStreams) {
+  ConnectionId a = AddOpen(kAlice);
+  AddStreams(a, 3);
+  EXPECT_THAT(table_.StreamsByProtocol(), ElementsAre(ProtocolStreams{"/s", 3, 0}));
+  table_.Remove(a);
+  EXPECT_TRUE(table_.StreamsByProtocol().empty());
+}
+
+}  // namespace
+}  // namespace connmgr

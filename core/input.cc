@@ -1,0 +1,17 @@
+#include "core/input.h"
+
+#include <iterator>
+
+namespace connmgr {
+
+absl::string_view InputName(const Input& input) {
+  // In the order of the Input variant's alternatives.
+  static constexpr absl::string_view kNames[] = {
+      "inbound_connection", "outbound_connection", "connection_upgraded", "transport_closed",
+      "close_request",      "stream_opened",       "stream_closed",       "timer_expired",
+  };
+  static_assert(std::size(kNames) == std::variant_size_v<Input>);
+  return kNames[input.index()];
+}
+
+}  // namespace connmgr

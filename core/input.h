@@ -1,0 +1,84 @@
+// Everything the core can be told. The caller hands each one to `Core::Handle` with `now`.
+//
+// Inputs are facts ("a socket was accepted", "the transport closed") or requests ("close this
+// connection"); the core answers with outputs (core/output.h). Each kind has a stable name used
+// by the trace format (docs/trace-format.md).
+#ifndef CONNMGR_CORE_INPUT_H_
+#define CONNMGR_CORE_INPUT_H_
+
+#include <string>
+#include <variant>
+
+#include "absl/strings/string_view.h"
+#include "core/multiaddr.h"
+#include "core/peer_id.h"
+#include "core/types.h"
+
+namespace connmgr {
+
+// A socket was accepted. The core gives it an id (returned by Handle) and answers
+// AcceptConnection or RejectConnection for that id.
+struct InboundConnection {
+  Multiaddr remote;
+  Multiaddr local;
+  friend bool operator==(const InboundConnection&, const InboundConnection&) = default;
+};
+
+// The embedder dialled and upgraded a connection itself (not through the core's dialer). It
+// enters the table already open; Handle returns its id.
+struct OutboundConnection {
+  Multiaddr remote;
+  Multiaddr local;
+  PeerId peer;
+  friend bool operator==(const OutboundConnection&, const OutboundConnection&) = default;
+};
+
+// A pending inbound connection finished its security and muxer handshakes.
+struct ConnectionUpgraded {
+  ConnectionId connection;
+  PeerId peer;
+  friend bool operator==(const ConnectionUpgraded&, const ConnectionUpgraded&) = default;
+};
+
+// The transport reports the connection gone (remote close, error, or the close the core asked
+// for completed). Reporting an already closed connection again is harmless.
+struct TransportClosed {
+  ConnectionId connection;
+  friend bool operator==(const TransportClosed&, const TransportClosed&) = default;
+};
+
+// The application asks the core to close a connection.
+struct CloseRequest {
+  ConnectionId connection;
+  friend bool operator==(const CloseRequest&, const CloseRequest&) = default;
+};
+
+struct StreamOpened {
+  ConnectionId connection;
+  std::string protocol;
+  Direction direction;
+  friend bool operator==(const StreamOpened&, const StreamOpened&) = default;
+};
+
+struct StreamClosed {
+  ConnectionId connection;
+  std::string protocol;
+  Direction direction;
+  friend bool operator==(const StreamClosed&, const StreamClosed&) = default;
+};
+
+// The caller's timer for `Core::NextDeadline()` fired. Calling it early is a no-op.
+struct TimerExpired {
+  friend bool operator==(const TimerExpired&, const TimerExpired&) = default;
+};
+
+using Input = std::variant<InboundConnection, OutboundConnection, ConnectionUpgraded,
+                           TransportClosed, CloseRequest, StreamOpened, StreamClosed,
+                           TimerExpired>;
+
+// The trace-format name of an input kind ("inbound_connection", ...).
+absl::string_view InputName(const Input& input);
+
+}  // namespace connmgr
+
+#endif  // CONNMGR_CORE_INPUT_H_

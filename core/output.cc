@@ -1,0 +1,29 @@
+#include "core/output.h"
+
+#include <iterator>
+
+namespace connmgr {
+
+absl::string_view RejectReasonName(RejectReason r) {
+  static constexpr absl::string_view kNames[] = {"pending_limit", "connection_limit"};
+  static_assert(std::size(kNames) == kRejectReasonCount);
+  return kNames[static_cast<int>(r)];
+}
+
+absl::string_view CloseReasonName(CloseReason r) {
+  static constexpr absl::string_view kNames[] = {"transport", "requested", "upgrade_timeout"};
+  static_assert(std::size(kNames) == kCloseReasonCount);
+  return kNames[static_cast<int>(r)];
+}
+
+absl::string_view OutputName(const Output& output) {
+  // In the order of the Output variant's alternatives.
+  static constexpr absl::string_view kNames[] = {
+      "accept_connection", "reject_connection", "close_connection", "abort_connection",
+      "connection_opened", "connection_closed", "peer_connected",   "peer_disconnected",
+  };
+  static_assert(std::size(kNames) == std::variant_size_v<Output>);
+  return kNames[output.index()];
+}
+
+}  // namespace connmgr

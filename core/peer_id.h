@@ -1,0 +1,63 @@
+// PeerId: a libp2p peer identity, held as its multihash bytes.
+//
+//   absl::StatusOr<PeerId> id = PeerId::Parse("12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA");
+//   if (!id.ok()) return id.status();
+//   id->ToString();     // the same base58btc text
+//   id->ToCidString();  // "bafzaajaiaejcal72gwuz2or47oyxxn6b3rkwdmmkrxgkjxzy3rqt5kczyn7lcm3l"
+//
+// Only the two multihash functions libp2p uses are accepted: identity (0x00), which embeds a
+// small protobuf-encoded public key, and sha2-256 (0x12) of a larger one. The embedded key is
+// not decoded. A default-constructed PeerId is empty: it names no peer, compares below every
+// real one, and prints as "". Parse and FromBytes never return an empty PeerId.
+#ifndef CONNMGR_CORE_PEER_ID_H_
+#define CONNMGR_CORE_PEER_ID_H_
+
+#include <compare>
+#include <string>
+#include <utility>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace connmgr {
+
+class PeerId {
+ public:
+  // Longest multihash accepted: code, length and digest together.
+  static constexpr size_t kMaxMultihashBytes = 128;
+  // Longest text Parse looks at; every accepted multihash fits in fewer characters.
+  static constexpr size_t kMaxTextChars = 256;
+
+  PeerId() = default;
+
+  // Accepts a base58btc multihash ("12D3KooW...", "Qm...", "16Uiu2...") or a CIDv1 with the
+  // libp2p-key codec (0x72) in multibase base32 ('b' prefix) or base58btc ('z' prefix).
+  static absl::StatusOr<PeerId> Parse(absl::string_view text);
+  // The binary multihash, as found inside /p2p/ in a binary multiaddr.
+  static absl::StatusOr<PeerId> FromBytes(absl::string_view multihash);
+
+  // Base58btc multihash; "" when empty.
+  std::string ToString() const;
+  // "b" + base32(0x01 0x72 multihash); "" when empty.
+  std::string ToCidString() const;
+
+  const std::string& bytes() const { return multihash_; }
+  bool is_empty() const { return multihash_.empty(); }
+
+  friend bool operator==(const PeerId&, const PeerId&) = default;
+  friend std::strong_ordering operator<=>(const PeerId&, const PeerId&) = default;
+
+  template <typename H>
+  friend H AbslHashValue(H h, const PeerId& p) {
+    return H::combine(std::move(h), p.multihash_);
+  }
+
+ private:
+  explicit PeerId(std::string multihash) : multihash_(std::move(multihash)) {}
+
+  std::string multihash_;
+};
+
+}  // namespace connmgr
+
+#endif  // CONNMGR_CORE_PEER_ID_H_

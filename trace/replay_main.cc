@@ -1,0 +1,167 @@
+// replay: runs a trace's inputs through the core and prints the trace it produces.
+//
+//   replay TRACE            the replayed trace, JSON Lines (byte-identical for a trace this
+//                           build recorded)
+//   replay --check TRACE    exit 1 at the first line where the replay differs from TRACE
+//   replay --human TRACE    a readable timeline and a metrics summary
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "core/metrics.h"
+#include "nlohmann/json.hpp"
+#include "trace/config_json.h"
+#include "trace/trace_format.h"
+
+namespace connmgr {
+namespace {
+
+constexpr char kUsage[] =
+    "usage: replay [--check | --human] TRACE\n"
+    "  Replays TRACE (JSON Lines, docs/trace-format.md) through the connmgr core and prints\n"
+    "  the trace it produces.\n"
+    "  --check  compare the replay with TRACE; exit 1 at the first differing line\n"
+    "  --human  print a readable timeline and a metrics summary\n";
+
+std::string Scalar(const nlohmann::ordered_json& v) {
+  return v.is_string() ? v.get<std::string>() : v.dump();
+}
+
+// The header shows only what differs from the defaults; other lines show their fields.
+std::string HumanLine(absl::string_view line) {
+  auto o = nlohmann::ordered_json::parse(line);
+  if (o.contains("connmgr_trace")) {
+    const nlohmann::ordered_json defaults = ConfigToJson(Config{});
+    std::string out = "config (differences from the defaults):";
+    for (const auto& [key, value] : o["config"].items()) {
+      if (defaults[key] != value) absl::StrAppend(&out, " ", key, "=", value.dump());
+    }
+    return out;
+  }
+  const int64_t t = o["t"].get<int64_t>();
+  std::string out = absl::StrFormat("%9.3fs  ", static_cast<double>(t) / 1e9);
+  if (o.contains("in")) {
+    absl::StrAppend(&out, "> ", Scalar(o["in"]));
+  } else if (o.contains("out")) {
+    absl::StrAppend(&out, "    < ", Scalar(o["out"]));
+  } else {
+    absl::StrAppend(&out, "    ! ", Scalar(o["error"]));
+    return out;
+  }
+  for (const auto& [key, value] : o.items()) {
+    if (key == "t" || key == "in" || key == "out") continue;
+    absl::StrAppend(&out, "  ", key, "=", Scalar(value));
+  }
+  return out;
+}
+
+void PrintSummary(const Metrics& m) {
+  std::printf("\nsummary\n");
+  for (Direction d : {Direction::kInbound, Direction::kOutbound}) {
+    std::printf("  %-9s connections: %llu pending, %llu open, %llu closing\n",
+                std::string(DirectionName(d)).c_str(),
+                static_cast<unsigned long long>(m.connections(d, ConnectionState::kPending)),
+                static_cast<unsigned long long>(m.connections(d, ConnectionState::kOpen)),
+                static_cast<unsigned long long>(m.connections(d, ConnectionState::kClosing)));
+  }
+  std::printf("  peers: %llu, streams: %llu in / %llu out, p90 streams per connection: %u\n",
+              static_cast<unsigned long long>(m.peers),
+              static_cast<unsigned long long>(m.streams_inbound),
+              static_cast<unsigned long long>(m.streams_outbound),
+              m.streams_per_connection_p90);
+  for (int i = 0; i < kCounterCount; ++i) {
+    if (m.counters[i] == 0) continue;
+    std::printf("  %-26s %llu\n", std::string(CounterName(static_cast<Counter>(i))).c_str(),
+                static_cast<unsigned long long>(m.counters[i]));
+  }
+  for (int i = 0; i < kRejectReasonCount; ++i) {
+    if (m.rejected_by_reason[i] == 0) continue;
+    std::printf("  rejected: %-16s %llu\n",
+                std::string(RejectReasonName(static_cast<RejectReason>(i))).c_str(),
+                static_cast<unsigned long long>(m.rejected_by_reason[i]));
+  }
+  for (int i = 0; i < kCloseReasonCount; ++i) {
+    if (m.closed_by_reason[i] == 0) continue;
+    std::printf("  closed: %-18s %llu\n",
+                std::string(CloseReasonName(static_cast<CloseReason>(i))).c_str(),
+                static_cast<unsigned long long>(m.closed_by_reason[i]));
+  }
+}
+
+int Main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  bool check = false;
+  bool human = false;
+  std::string path;
+  for (const std::string& a : args) {
+    if (a == "--check") {
+      check = true;
+    } else if (a == "--human") {
+      human = true;
+    } else if (a == "--help" || a == "-h") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    } else if (!a.empty() && a[0] == '-') {
+      std::fprintf(stderr, "replay: unknown option %s\n%s", a.c_str(), kUsage);
+      return 2;
+    } else if (path.empty()) {
+      path = a;
+    } else {
+      std::fprintf(stderr, "replay: one trace at a time\n%s", kUsage);
+      return 2;
+    }
+  }
+  if (path.empty() || (check && human)) {
+    std::fputs(kUsage, stderr);
+    return 2;
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    std::fprintf(stderr, "replay: cannot open %s\n", path.c_str());
+    return 2;
+  }
+
+  std::vector<std::string> replayed;
+  TraceReplayer replayer([&](absl::string_view line) {
+    if (check) {
+      replayed.emplace_back(line);
+    } else if (human) {
+      std::printf("%s\n", HumanLine(line).c_str());
+    } else {
+      std::printf("%.*s\n", static_cast<int>(line.size()), line.data());
+    }
+  });
+  if (absl::Status s = replayer.FeedStream(in); !s.ok()) {
+    std::fprintf(stderr, "replay: %s: %s\n", path.c_str(), std::string(s.message()).c_str());
+    return 1;
+  }
+  if (human) PrintSummary(replayer.core()->GetMetrics());
+  if (!check) return 0;
+
+  in.clear();
+  in.seekg(0);
+  std::string original((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<std::string> lines = absl::StrSplit(original, '\n');
+  if (!lines.empty() && lines.back().empty()) lines.pop_back();
+  for (size_t i = 0; i < std::max(lines.size(), replayed.size()); ++i) {
+    const std::string& want = i < lines.size() ? lines[i] : "(end of trace)";
+    const std::string& got = i < replayed.size() ? replayed[i] : "(end of replay)";
+    if (want != got) {
+      std::fprintf(stderr, "replay: %s: line %zu differs\n  trace:  %s\n  replay: %s\n",
+                   path.c_str(), i + 1, want.c_str(), got.c_str());
+      return 1;
+    }
+  }
+  std::printf("replay: %s: %zu lines, identical\n", path.c_str(), replayed.size());
+  return 0;
+}
+
+}  // namespace
+}  // namespace connmgr
+
+int main(int argc, char** argv) { return connmgr::Main(argc, argv); }

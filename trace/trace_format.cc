@@ -1,0 +1,360 @@
+#include "trace/trace_format.h"
+
+#include <limits>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "trace/config_json.h"
+
+namespace connmgr {
+namespace {
+
+using Json = nlohmann::json;
+using OrderedJson = nlohmann::ordered_json;
+
+template <typename... Fs>
+struct Overloaded : Fs... {
+  using Fs::operator()...;
+};
+template <typename... Fs>
+Overloaded(Fs...) -> Overloaded<Fs...>;
+
+OrderedJson Line(Instant at, absl::string_view kind_key, absl::string_view kind) {
+  OrderedJson o = OrderedJson::object();
+  o["t"] = at.nanoseconds();
+  o[std::string(kind_key)] = std::string(kind);
+  return o;
+}
+
+std::string Dump(const OrderedJson& o) {
+  return o.dump(/*indent=*/-1, /*indent_char=*/' ', /*ensure_ascii=*/false,
+                OrderedJson::error_handler_t::replace);
+}
+
+// --- Decoding helpers: each names the field and the rule ---------------------------------------
+
+class Fields {
+ public:
+  Fields(const Json& object, absl::string_view kind) : object_(object), kind_(kind) {}
+
+  template <typename T, typename ParseFn>
+  absl::Status Get(const char* key, T* out, ParseFn parse) {
+    used_.push_back(key);
+    auto it = object_.find(key);
+    if (it == object_.end()) return Error(key, "missing");
+    return parse(*it, out);
+  }
+
+  absl::Status Connection(ConnectionId* out) {
+    return Get("conn", out, [&](const Json& v, ConnectionId* id) {
+      if (!v.is_number_unsigned()) return Error("conn", "expected a positive integer");
+      id->value = v.get<uint64_t>();
+      return absl::OkStatus();
+    });
+  }
+
+  absl::Status Address(const char* key, Multiaddr* out) {
+    return Get(key, out, [&](const Json& v, Multiaddr* addr) {
+      if (!v.is_string()) return Error(key, "expected a multiaddr string");
+      absl::StatusOr<Multiaddr> parsed = Multiaddr::Parse(v.get<std::string>());
+      if (!parsed.ok()) return Error(key, parsed.status().message());
+      *addr = *std::move(parsed);
+      return absl::OkStatus();
+    });
+  }
+
+  absl::Status Peer(PeerId* out) {
+    return Get("peer", out, [&](const Json& v, PeerId* peer) {
+      if (!v.is_string()) return Error("peer", "expected a peer id string");
+      absl::StatusOr<PeerId> parsed = PeerId::Parse(v.get<std::string>());
+      if (!parsed.ok()) return Error("peer", parsed.status().message());
+      *peer = *std::move(parsed);
+      return absl::OkStatus();
+    });
+  }
+
+  absl::Status String(const char* key, std::string* out) {
+    return Get(key, out, [&](const Json& v, std::string* s) {
+      if (!v.is_string()) return Error(key, "expected a string");
+      *s = v.get<std::string>();
+      return absl::OkStatus();
+    });
+  }
+
+  absl::Status Direction(connmgr::Direction* out) {
+    return Get("direction", out, [&](const Json& v, connmgr::Direction* d) {
+      if (v == "inbound") {
+        *d = Direction::kInbound;
+      } else if (v == "outbound") {
+        *d = Direction::kOutbound;
+      } else {
+        return Error("direction", "expected \"inbound\" or \"outbound\"");
+      }
+      return absl::OkStatus();
+    });
+  }
+
+  // Every key must have been read: a misspelt field is an error, not silently ignored.
+  absl::Status NoOthers() const {
+    for (const auto& [key, value] : object_.items()) {
+      if (key == "t" || key == "in") continue;
+      if (std::find(used_.begin(), used_.end(), key) == used_.end()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(kind_, ": unknown field \"", key, "\""));
+      }
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  absl::Status Error(absl::string_view key, absl::string_view rule) const {
+    return absl::InvalidArgumentError(absl::StrCat(kind_, ": \"", key, "\": ", rule));
+  }
+
+  const Json& object_;
+  std::string kind_;
+  std::vector<std::string> used_;
+};
+
+absl::StatusOr<Input> DecodeInput(const Json& o, const std::string& kind) {
+  Fields f(o, kind);
+  absl::Status s;
+  Input input;
+  if (kind == "inbound_connection") {
+    InboundConnection in;
+    s.Update(f.Address("remote", &in.remote));
+    s.Update(f.Address("local", &in.local));
+    input = std::move(in);
+  } else if (kind == "outbound_connection") {
+    OutboundConnection in;
+    s.Update(f.Address("remote", &in.remote));
+    s.Update(f.Address("local", &in.local));
+    s.Update(f.Peer(&in.peer));
+    input = std::move(in);
+  } else if (kind == "connection_upgraded") {
+    ConnectionUpgraded in;
+    s.Update(f.Connection(&in.connection));
+    s.Update(f.Peer(&in.peer));
+    input = std::move(in);
+  } else if (kind == "transport_closed") {
+    TransportClosed in;
+    s.Update(f.Connection(&in.connection));
+    input = in;
+  } else if (kind == "close_request") {
+    CloseRequest in;
+    s.Update(f.Connection(&in.connection));
+    input = in;
+  } else if (kind == "stream_opened" || kind == "stream_closed") {
+    ConnectionId conn;
+    std::string protocol;
+    connmgr::Direction direction = Direction::kInbound;
+    s.Update(f.Connection(&conn));
+    s.Update(f.String("protocol", &protocol));
+    s.Update(f.Direction(&direction));
+    if (kind == "stream_opened") {
+      input = StreamOpened{conn, std::move(protocol), direction};
+    } else {
+      input = StreamClosed{conn, std::move(protocol), direction};
+    }
+  } else if (kind == "timer_expired") {
+    input = TimerExpired{};
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat("unknown input kind \"", kind, "\""));
+  }
+  s.Update(f.NoOthers());
+  if (!s.ok()) return s;
+  return input;
+}
+
+absl::StatusOr<Json> ParseObject(absl::string_view line) {
+  Json o = Json::parse(line.begin(), line.end(), nullptr, /*allow_exceptions=*/false);
+  if (o.is_discarded()) return absl::InvalidArgumentError("not valid JSON");
+  if (!o.is_object()) return absl::InvalidArgumentError("expected a JSON object");
+  return o;
+}
+
+}  // namespace
+
+std::string EncodeTraceHeader(const Config& config) {
+  OrderedJson o = OrderedJson::object();
+  o["connmgr_trace"] = kTraceVersion;
+  o["config"] = ConfigToJson(config);
+  return Dump(o);
+}
+
+std::string EncodeTraceInput(Instant at, const Input& input) {
+  OrderedJson o = Line(at, "in", InputName(input));
+  std::visit(Overloaded{
+                 [&](const InboundConnection& in) {
+                   o["remote"] = in.remote.ToString();
+                   o["local"] = in.local.ToString();
+                 },
+                 [&](const OutboundConnection& in) {
+                   o["remote"] = in.remote.ToString();
+                   o["local"] = in.local.ToString();
+                   o["peer"] = in.peer.ToString();
+                 },
+                 [&](const ConnectionUpgraded& in) {
+                   o["conn"] = in.connection.value;
+                   o["peer"] = in.peer.ToString();
+                 },
+                 [&](const TransportClosed& in) { o["conn"] = in.connection.value; },
+                 [&](const CloseRequest& in) { o["conn"] = in.connection.value; },
+                 [&](const StreamOpened& in) {
+                   o["conn"] = in.connection.value;
+                   o["protocol"] = in.protocol;
+                   o["direction"] = std::string(DirectionName(in.direction));
+                 },
+                 [&](const StreamClosed& in) {
+                   o["conn"] = in.connection.value;
+                   o["protocol"] = in.protocol;
+                   o["direction"] = std::string(DirectionName(in.direction));
+                 },
+                 [&](const TimerExpired&) {},
+             },
+             input);
+  return Dump(o);
+}
+
+std::string EncodeTraceOutput(Instant at, const Output& output) {
+  OrderedJson o = Line(at, "out", OutputName(output));
+  std::visit(Overloaded{
+                 [&](const AcceptConnection& out) { o["conn"] = out.connection.value; },
+                 [&](const RejectConnection& out) {
+                   o["conn"] = out.connection.value;
+                   o["reason"] = std::string(RejectReasonName(out.reason));
+                 },
+                 [&](const CloseConnection& out) {
+                   o["conn"] = out.connection.value;
+                   o["reason"] = std::string(CloseReasonName(out.reason));
+                 },
+                 [&](const AbortConnection& out) { o["conn"] = out.connection.value; },
+                 [&](const ConnectionOpened& out) {
+                   o["conn"] = out.connection.value;
+                   o["peer"] = out.peer.ToString();
+                   o["direction"] = std::string(DirectionName(out.direction));
+                 },
+                 [&](const ConnectionClosed& out) {
+                   o["conn"] = out.connection.value;
+                   o["reason"] = std::string(CloseReasonName(out.reason));
+                 },
+                 [&](const PeerConnected& out) { o["peer"] = out.peer.ToString(); },
+                 [&](const PeerDisconnected& out) { o["peer"] = out.peer.ToString(); },
+             },
+             output);
+  return Dump(o);
+}
+
+std::string EncodeTraceError(Instant at, const absl::Status& status) {
+  OrderedJson o = OrderedJson::object();
+  o["t"] = at.nanoseconds();
+  o["error"] = status.ToString();
+  return Dump(o);
+}
+
+absl::StatusOr<Config> DecodeTraceHeader(absl::string_view line) {
+  absl::StatusOr<Json> o = ParseObject(line);
+  if (!o.ok()) return o.status();
+  auto version = o->find("connmgr_trace");
+  if (version == o->end()) {
+    return absl::InvalidArgumentError(
+        "not a trace header: the first line must hold \"connmgr_trace\" and \"config\"");
+  }
+  if (!version->is_number_integer() || version->get<int64_t>() != kTraceVersion) {
+    return absl::InvalidArgumentError(absl::StrCat("trace version ", version->dump(),
+                                                   " is not supported (this build reads ",
+                                                   kTraceVersion, ")"));
+  }
+  auto config = o->find("config");
+  if (config == o->end()) return absl::InvalidArgumentError("header: \"config\" is missing");
+  if (o->size() != 2) return absl::InvalidArgumentError("header: unexpected extra field");
+  return ConfigFromJson(*config);
+}
+
+absl::StatusOr<TraceEntry> DecodeTraceEntry(absl::string_view line) {
+  absl::StatusOr<Json> o = ParseObject(line);
+  if (!o.ok()) return o.status();
+  auto t = o->find("t");
+  if (t == o->end()) return absl::InvalidArgumentError("\"t\" is missing");
+  if (!t->is_number_integer()) {
+    return absl::InvalidArgumentError("\"t\": expected an integer count of nanoseconds");
+  }
+  TraceEntry entry{Instant::FromNanoseconds(t->get<int64_t>()), std::nullopt};
+  if (o->contains("out") || o->contains("error")) return entry;
+  auto kind = o->find("in");
+  if (kind == o->end() || !kind->is_string()) {
+    return absl::InvalidArgumentError("expected \"in\", \"out\" or \"error\"");
+  }
+  absl::StatusOr<Input> input = DecodeInput(*o, kind->get<std::string>());
+  if (!input.ok()) return input.status();
+  entry.input = *std::move(input);
+  return entry;
+}
+
+TraceWriter::TraceWriter(const Config& config, Sink sink) : sink_(std::move(sink)) {
+  sink_(EncodeTraceHeader(config));
+}
+
+absl::StatusOr<ConnectionId> TraceWriter::Handle(Core& core, Instant now, const Input& input,
+                                                 std::vector<Output>* outputs) {
+  sink_(EncodeTraceInput(now, input));
+  absl::StatusOr<ConnectionId> result = core.Handle(now, input);
+  if (!result.ok()) sink_(EncodeTraceError(now, result.status()));
+  while (std::optional<Output> out = core.PollOutput()) {
+    sink_(EncodeTraceOutput(now, *out));
+    if (outputs != nullptr) outputs->push_back(*std::move(out));
+  }
+  return result;
+}
+
+absl::Status TraceReplayer::AtLine(const absl::Status& status) const {
+  return absl::Status(status.code(), absl::StrCat("line ", line_number_, ": ", status.message()));
+}
+
+absl::Status TraceReplayer::FeedLine(absl::string_view line) {
+  ++line_number_;
+  if (line.size() > kMaxTraceLineBytes) {
+    return AtLine(absl::InvalidArgumentError(
+        absl::StrCat("longer than ", kMaxTraceLineBytes, " bytes")));
+  }
+  if (core_ == nullptr) {
+    absl::StatusOr<Config> config = DecodeTraceHeader(line);
+    if (!config.ok()) return AtLine(config.status());
+    absl::StatusOr<std::unique_ptr<Core>> core = Core::Create(*config);
+    if (!core.ok()) return AtLine(core.status());
+    core_ = *std::move(core);
+    writer_.emplace(*config, sink_);
+    return absl::OkStatus();
+  }
+  absl::StatusOr<TraceEntry> entry = DecodeTraceEntry(line);
+  if (!entry.ok()) return AtLine(entry.status());
+  if (entry->input.has_value()) {
+    // The core's answer, error or not, is part of the replayed trace, not a replay failure.
+    writer_->Handle(*core_, entry->at, *entry->input).IgnoreError();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status TraceReplayer::FeedStream(std::istream& in) {
+  std::string line;
+  char c;
+  while (in.get(c)) {
+    if (c != '\n') {
+      // One byte past the cap is enough for FeedLine to refuse the line.
+      if (line.size() <= kMaxTraceLineBytes) line.push_back(c);
+      continue;
+    }
+    if (absl::Status s = FeedLine(line); !s.ok()) return s;
+    line.clear();
+  }
+  if (!line.empty()) {
+    if (absl::Status s = FeedLine(line); !s.ok()) return s;
+  }
+  if (core_ == nullptr) {
+    return absl::InvalidArgumentError("line 1: the trace is empty; it needs a header line");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace connmgr

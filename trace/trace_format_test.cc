@@ -1,0 +1,219 @@
+#include "trace/trace_format.h"
+
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_join.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace connmgr {
+namespace {
+
+Multiaddr Addr(absl::string_view text) { return Multiaddr::Parse(text).value(); }
+PeerId Peer(absl::string_view text) { return PeerId::Parse(text).value(); }
+Instant At(int64_t ms) { return Instant::FromNanoseconds(ms * 1'000'000); }
+
+const PeerId kAlice = Peer("QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N");
+
+std::vector<Input> EveryInputKind() {
+  return {
+      InboundConnection{Addr("/ip4/1.2.3.4/tcp/4001"), Addr("/ip4/10.0.0.1/tcp/4001")},
+      OutboundConnection{Addr("/ip6/::1/udp/4001/quic-v1"), Addr("/ip6/::1/udp/9/quic-v1"),
+                         kAlice},
+      ConnectionUpgraded{ConnectionId{1}, kAlice},
+      TransportClosed{ConnectionId{2}},
+      CloseRequest{ConnectionId{3}},
+      StreamOpened{ConnectionId{4}, "/ipfs/ping/1.0.0", Direction::kOutbound},
+      StreamClosed{ConnectionId{4}, "/ipfs/ping/1.0.0", Direction::kInbound},
+      TimerExpired{},
+  };
+}
+
+TEST(TraceFormatTest, EveryInputKindRoundTrips) {
+  std::vector<Input> inputs = EveryInputKind();
+  ASSERT_EQ(inputs.size(), std::variant_size_v<Input>);
+  for (const Input& input : inputs) {
+    const std::string line = EncodeTraceInput(At(5), input);
+    absl::StatusOr<TraceEntry> entry = DecodeTraceEntry(line);
+    ASSERT_TRUE(entry.ok()) << line << ": " << entry.status();
+    EXPECT_EQ(entry->at, At(5));
+    ASSERT_TRUE(entry->input.has_value());
+    EXPECT_EQ(*entry->input, input) << line;
+    EXPECT_EQ(EncodeTraceInput(At(5), *entry->input), line);
+  }
+}
+
+TEST(TraceFormatTest, LinesHaveTheDocumentedShape) {
+  EXPECT_EQ(EncodeTraceInput(At(1), InboundConnection{Addr("/ip4/1.2.3.4/tcp/5"),
+                                                      Addr("/ip4/10.0.0.1/tcp/4001")}),
+            R"({"t":1000000,"in":"inbound_connection","remote":"/ip4/1.2.3.4/tcp/5",)"
+            R"("local":"/ip4/10.0.0.1/tcp/4001"})");
+  EXPECT_EQ(EncodeTraceOutput(At(1), RejectConnection{ConnectionId{7},
+                                                      RejectReason::kPendingLimit}),
+            R"({"t":1000000,"out":"reject_connection","conn":7,"reason":"pending_limit"})");
+  EXPECT_EQ(EncodeTraceOutput(At(2), ConnectionOpened{ConnectionId{1}, kAlice,
+                                                      Direction::kInbound}),
+            R"({"t":2000000,"out":"connection_opened","conn":1,)"
+            R"("peer":"QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N","direction":"inbound"})");
+  EXPECT_EQ(EncodeTraceError(At(3), absl::NotFoundError("close_request: no connection 9")),
+            R"({"t":3000000,"error":"NOT_FOUND: close_request: no connection 9"})");
+  EXPECT_EQ(EncodeTraceInput(At(4), TimerExpired{}), R"({"t":4000000,"in":"timer_expired"})");
+}
+
+TEST(TraceFormatTest, OutputAndErrorLinesDecodeWithoutInput) {
+  absl::StatusOr<TraceEntry> out =
+      DecodeTraceEntry(R"({"t":9,"out":"accept_connection","conn":1})");
+  ASSERT_TRUE(out.ok());
+  EXPECT_FALSE(out->input.has_value());
+  absl::StatusOr<TraceEntry> err = DecodeTraceEntry(R"({"t":9,"error":"NOT_FOUND: x"})");
+  ASSERT_TRUE(err.ok());
+  EXPECT_FALSE(err->input.has_value());
+}
+
+struct BadLine {
+  std::string line;
+  std::string message;
+};
+
+class TraceLineErrorTest : public testing::TestWithParam<BadLine> {};
+
+TEST_P(TraceLineErrorTest, NamesTheProblem) {
+  absl::StatusOr<TraceEntry> entry = DecodeTraceEntry(GetParam().line);
+  EXPECT_EQ(entry.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(entry.status().message(), GetParam().message);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Errors, TraceLineErrorTest,
+    testing::Values(
+        BadLine{"not json", "not valid JSON"}, BadLine{"[]", "expected a JSON object"},
+        BadLine{R"({"in":"timer_expired"})", "\"t\" is missing"},
+        BadLine{R"({"t":"soon","in":"timer_expired"})",
+                "\"t\": expected an integer count of nanoseconds"},
+        BadLine{R"({"t":1})", "expected \"in\", \"out\" or \"error\""},
+        BadLine{R"({"t":1,"in":"teleport"})", "unknown input kind \"teleport\""},
+        BadLine{R"({"t":1,"in":"transport_closed"})", "transport_closed: \"conn\": missing"},
+        BadLine{R"({"t":1,"in":"transport_closed","conn":-1})",
+                "transport_closed: \"conn\": expected a positive integer"},
+        BadLine{R"({"t":1,"in":"transport_closed","conn":1,"reason":"x"})",
+                "transport_closed: unknown field \"reason\""},
+        BadLine{R"({"t":1,"in":"stream_opened","conn":1,"protocol":"/p","direction":"up"})",
+                "stream_opened: \"direction\": expected \"inbound\" or \"outbound\""},
+        BadLine{R"({"t":1,"in":"connection_upgraded","conn":1,"peer":"nobody"})",
+                "connection_upgraded: \"peer\": " +
+                    std::string(PeerId::Parse("nobody").status().message())},
+        BadLine{R"({"t":1,"in":"inbound_connection","remote":"/ip4/1.2.3/tcp/1","local":"/ip4/1.2.3.4/tcp/1"})",
+                "inbound_connection: \"remote\": " +
+                    std::string(Multiaddr::Parse("/ip4/1.2.3/tcp/1").status().message())}));
+
+TEST(TraceHeaderTest, RejectsWrongVersionAndMissingConfig) {
+  EXPECT_EQ(DecodeTraceHeader(R"({"connmgr_trace":2,"config":{}})").status().message(),
+            "trace version 2 is not supported (this build reads 1)");
+  EXPECT_EQ(DecodeTraceHeader(R"({"connmgr_trace":1})").status().message(),
+            "header: \"config\" is missing");
+  EXPECT_EQ(DecodeTraceHeader(R"({"t":1,"in":"timer_expired"})").status().message(),
+            "not a trace header: the first line must hold \"connmgr_trace\" and \"config\"");
+  EXPECT_EQ(DecodeTraceHeader(R"({"connmgr_trace":1,"config":{"max_connections":0}})")
+                .status()
+                .message(),
+            "config: max_connections: must be at least 1");
+}
+
+// Drives a core through a scripted run, recording it.
+std::string RecordScriptedRun() {
+  Config config;
+  config.max_incoming_pending_connections = 2;
+  std::unique_ptr<Core> core = Core::Create(config).value();
+  std::string trace;
+  TraceWriter writer(config, [&](absl::string_view line) { absl::StrAppend(&trace, line, "\n"); });
+  const Multiaddr local = Addr("/ip4/10.0.0.1/tcp/4001");
+  auto handle = [&](int64_t ms, Input input) { (void)writer.Handle(*core, At(ms), input); };
+  handle(0, InboundConnection{Addr("/ip4/1.2.3.4/tcp/1"), local});
+  handle(1, InboundConnection{Addr("/ip4/1.2.3.5/tcp/1"), local});
+  handle(2, InboundConnection{Addr("/ip4/1.2.3.6/tcp/1"), local});  // over the pending limit
+  handle(3, ConnectionUpgraded{ConnectionId{1}, kAlice});
+  handle(4, StreamOpened{ConnectionId{1}, "/ipfs/id/1.0.0", Direction::kInbound});
+  handle(5, StreamClosed{ConnectionId{1}, "/nope", Direction::kInbound});  // an error line
+  handle(10'001, TimerExpired{});  // connection 2's upgrade deadline
+  handle(11'001, TimerExpired{});  // its close deadline: abort
+  handle(12'000, CloseRequest{ConnectionId{1}});
+  handle(11'000, TransportClosed{ConnectionId{1}});  // clock stepped back
+  return trace;
+}
+
+std::string Replay(const std::string& trace) {
+  std::string out;
+  TraceReplayer replayer([&](absl::string_view line) { absl::StrAppend(&out, line, "\n"); });
+  std::istringstream in(trace);
+  absl::Status s = replayer.FeedStream(in);
+  EXPECT_TRUE(s.ok()) << s;
+  return out;
+}
+
+TEST(TraceReplayTest, ReplayOfARecordedRunIsByteIdentical) {
+  const std::string recorded = RecordScriptedRun();
+  EXPECT_EQ(RecordScriptedRun(), recorded);  // the same run twice
+  const std::string replayed = Replay(recorded);
+  EXPECT_EQ(replayed, recorded);
+  EXPECT_EQ(Replay(replayed), recorded);
+  EXPECT_THAT(recorded, testing::HasSubstr(
+                            R"({"t":2000000,"out":"reject_connection","conn":3,"reason":"pending_limit"})"));
+  EXPECT_THAT(recorded, testing::HasSubstr(R"({"t":11001000000,"out":"abort_connection","conn":2})"));
+  EXPECT_THAT(recorded, testing::HasSubstr(R"("error":"FAILED_PRECONDITION: stream_closed)"));
+}
+
+TEST(TraceReplayTest, InputsAloneReplayToTheFullTrace) {
+  const std::string recorded = RecordScriptedRun();
+  std::string inputs_only;
+  std::istringstream in(recorded);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.find("\"out\":") == std::string::npos && line.find("\"error\":") == std::string::npos) {
+      absl::StrAppend(&inputs_only, line, "\n");
+    }
+  }
+  EXPECT_EQ(Replay(inputs_only), recorded);
+}
+
+TEST(TraceReplayTest, ErrorsNameTheLine) {
+  auto replay_error = [](const std::string& trace) {
+    TraceReplayer replayer([](absl::string_view) {});
+    std::istringstream in(trace);
+    return std::string(replayer.FeedStream(in).message());
+  };
+  EXPECT_EQ(replay_error(""), "line 1: the trace is empty; it needs a header line");
+  EXPECT_EQ(replay_error("{}\n"),
+            "line 1: not a trace header: the first line must hold \"connmgr_trace\" and "
+            "\"config\"");
+  EXPECT_EQ(replay_error("{\"connmgr_trace\":1,\"config\":{}}\n{\"t\":1,\"in\":\"timer_expired\"}\n"
+                         "{\"t\":2,\"in\":\"nap\"}\n"),
+            "line 3: unknown input kind \"nap\"");
+  EXPECT_EQ(replay_error("{\"connmgr_trace\":1,\"config\":{}}\n\n"), "line 2: not valid JSON");
+  EXPECT_EQ(replay_error("{\"connmgr_trace\":1,\"config\":{}}\n" +
+                         std::string(kMaxTraceLineBytes + 10, 'x') + "\n"),
+            "line 2: longer than 1048576 bytes");
+}
+
+class ExampleTraceTest : public testing::TestWithParam<std::string> {};
+
+TEST_P(ExampleTraceTest, ReplaysIdentically) {
+  std::ifstream file(GetParam(), std::ios::binary);
+  ASSERT_TRUE(file) << GetParam();
+  std::stringstream text;
+  text << file.rdbuf();
+  EXPECT_EQ(Replay(text.str()), text.str()) << "regenerate with: ./bazelw run //trace:replay -- "
+                                            << GetParam();
+}
+
+INSTANTIATE_TEST_SUITE_P(Examples, ExampleTraceTest,
+                         testing::Values("examples/tour.jsonl", "examples/misuse.jsonl"),
+                         [](const auto& info) {
+                           std::string name = info.param.substr(9);
+                           return name.substr(0, name.find('.'));
+                         });
+
+}  // namespace
+}  // namespace connmgr
