@@ -1,5 +1,6 @@
 #include "core/ip.h"
 
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -9,6 +10,11 @@
 #include "gtest/gtest.h"
 
 namespace connmgr {
+
+// Readable gtest failure output.
+void PrintTo(const IpAddress& ip, std::ostream* os) { *os << ip.ToString(); }
+void PrintTo(const IpPrefix& prefix, std::ostream* os) { *os << prefix.ToString(); }
+
 namespace {
 
 using namespace std::string_literals;
@@ -54,6 +60,8 @@ TEST(IpAddressTest, ParseRejects) {
       "1.2.3.4.5",
       "256.1.1.1",
       "1.2.3.-1",
+      "01.2.3.4",
+      "1.2.3.04",
       "0x1.2.3.4",
       "1.2.3.4 ",
       " 1.2.3.4",

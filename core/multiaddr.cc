@@ -1,6 +1,8 @@
 #include "core/multiaddr.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <limits>
 
 #include "absl/status/status.h"
 #include "absl/strings/escaping.h"
@@ -13,10 +15,10 @@ namespace {
 
 // How a protocol's value is laid out in the binary form.
 enum class ValueKind {
-  kNone,      // no value
-  kFixed,     // exactly `fixed_size` bytes
-  kSized,     // varint length, then the bytes
-  kPath,      // like kSized; in text it takes the rest of the string, slashes included
+  kNone,   // no value
+  kFixed,  // exactly `fixed_size` bytes
+  kSized,  // varint length, then the bytes
+  kPath,   // like kSized; in text it takes the rest of the string, slashes included
 };
 
 struct ProtocolInfo {
@@ -240,7 +242,7 @@ absl::StatusOr<std::string> ValueFromText(Protocol protocol, absl::string_view t
       return BigEndian(*length, 1);
     }
     case Protocol::kMemory: {
-      std::optional<uint64_t> id = ParseDecimal(text, UINT64_MAX);
+      std::optional<uint64_t> id = ParseDecimal(text, std::numeric_limits<uint64_t>::max());
       if (!id) {
         return absl::InvalidArgumentError(absl::StrCat(
             Quote(text), " is not a decimal 64-bit unsigned number (no leading zeros)"));
@@ -261,7 +263,7 @@ absl::StatusOr<std::string> ValueFromText(Protocol protocol, absl::string_view t
         multihash = Base32Decode(text.substr(1));
       } else {
         return absl::InvalidArgumentError(absl::StrCat(
-            Quote(text), " is not multibase base64url ('u' prefix) or base32 ('b' prefix)"));
+            Quote(text), " is not multibase base64url ('u' prefix) or lowercase base32 ('b' prefix)"));
       }
       if (!multihash) {
         return absl::InvalidArgumentError(

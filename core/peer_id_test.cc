@@ -1,5 +1,6 @@
 #include "core/peer_id.h"
 
+#include <ostream>
 #include <string>
 
 #include "absl/hash/hash_testing.h"
@@ -8,6 +9,10 @@
 #include "gtest/gtest.h"
 
 namespace connmgr {
+
+// Readable gtest failure output.
+void PrintTo(const PeerId& peer, std::ostream* os) { *os << peer.ToString(); }
+
 namespace {
 
 // From the libp2p peer-id spec: a sha2-256 peer id and its CIDv1.

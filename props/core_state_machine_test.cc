@@ -1,0 +1,292 @@
+// Model-based test of the whole core: rapidcheck generates sequences of every input kind, runs
+// each through the real core and through ReferenceCore (props/reference_core.h), and after
+// every input requires the same status, outputs, next deadline, connection table and metrics,
+// and the shared invariants (props/invariants.h).
+//
+// A failure prints the seed and the shrunk input sequence; the sequence is also written as a
+// replayable trace to $TEST_UNDECLARED_OUTPUTS_DIR/failing_trace.jsonl (docs/testing.md).
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "props/invariants.h"
+#include "props/reference_core.h"
+#include "rapidcheck.h"
+#include "rapidcheck/gtest.h"
+#include "rapidcheck/state.h"
+#include "trace/trace_format.h"
+
+namespace connmgr {
+namespace {
+
+const std::vector<std::string>& Remotes() {
+  static const auto* remotes = new std::vector<std::string>{
+      "/ip4/1.2.3.4/tcp/4001",
+      "/ip4/10.0.0.7/tcp/4001",
+      "/ip6/2001:db8::1/tcp/4001",
+      "/ip4/127.0.0.1/udp/4001/quic-v1",
+      "/ip4/1.2.3.4/tcp/1/p2p/QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N/p2p-circuit",
+  };
+  return *remotes;
+}
+
+const std::vector<PeerId>& Peers() {
+  static const auto* peers = new std::vector<PeerId>{
+      PeerId::Parse("QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N").value(),
+      PeerId::Parse("12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA").value(),
+      PeerId::Parse("QmNnooDu7bfjPFoTZYxMNLWUQJyrVwtbZg5gBMjTezGAJN").value(),
+      PeerId(),  // invalid: exercises the input errors
+  };
+  return *peers;
+}
+
+const std::vector<std::string>& Protocols() {
+  static const auto* protocols = new std::vector<std::string>{
+      "/ipfs/id/1.0.0", "/ipfs/ping/1.0.0", "/chat/1.0.0", "/libp2p/dcutr", "",
+      "/" + std::string(300, 'x'),
+  };
+  return *protocols;
+}
+
+struct Model {
+  explicit Model(const Config& config) : reference(config) {}
+  ReferenceCore reference;
+  Instant now = Instant::FromNanoseconds(0);
+};
+
+struct Sut {
+  explicit Sut(const Config& config)
+      : core(Core::Create(config).value()),
+        writer(config, [this](absl::string_view line) { absl::StrAppend(&trace, line, "\n"); }),
+        checker(config) {}
+  std::unique_ptr<Core> core;
+  std::string trace;
+  TraceWriter writer;
+  InvariantChecker checker;
+};
+
+using CoreCommand = rc::state::Command<Model, Sut>;
+
+void SaveFailingTrace(const std::string& trace) {
+  const char* dir = std::getenv("TEST_UNDECLARED_OUTPUTS_DIR");
+  std::ofstream(std::string(dir ? dir : "/tmp") + "/failing_trace.jsonl") << trace;
+}
+
+std::string Describe(const std::vector<Output>& outputs) {
+  std::string s;
+  for (const Output& o : outputs) absl::StrAppend(&s, "\n  ", EncodeTraceOutput(Instant(), o));
+  return s;
+}
+
+// Hands one input, at the model's current instant, to both implementations and compares.
+struct HandInput : CoreCommand {
+  Instant at;
+  Input input;
+
+  void apply(Model& m) const override {
+    std::vector<Output> ignored;
+    ConnectionId id;
+    m.reference.Handle(at, input, &ignored, &id);
+  }
+
+  void run(const Model& m, Sut& s) const override {
+    Model expected_model = m;
+    std::vector<Output> expected;
+    ConnectionId expected_id;
+    const absl::StatusCode expected_code =
+        expected_model.reference.Handle(at, input, &expected, &expected_id);
+
+    s.checker.Before(*s.core);
+    std::vector<Output> actual;
+    absl::StatusOr<ConnectionId> result = s.writer.Handle(*s.core, at, input, &actual);
+
+    std::string mismatch;
+    if (result.status().code() != expected_code) {
+      mismatch = absl::StrCat("status ", result.status().ToString(), ", reference code ",
+                              absl::StatusCodeToString(expected_code));
+    } else if (result.ok() && *result != expected_id) {
+      mismatch = absl::StrCat("returned id ", result->value, ", reference ", expected_id.value);
+    } else if (actual != expected) {
+      mismatch = absl::StrCat("outputs", Describe(actual), "\nreference", Describe(expected));
+    } else if (s.core->NextDeadline() != expected_model.reference.NextDeadline()) {
+      mismatch = absl::StrCat("next deadline ", s.core->NextDeadline().nanoseconds(),
+                              ", reference ",
+                              expected_model.reference.NextDeadline().nanoseconds());
+    } else if (std::string t = CompareTable(*s.core, expected_model.reference); !t.empty()) {
+      mismatch = t;
+    } else if (std::string mt = CompareMetrics(s.core->GetMetrics(),
+                                               expected_model.reference.ExpectedMetrics());
+               !mt.empty()) {
+      mismatch = mt;
+    } else if (absl::Status inv = s.checker.Check(*s.core, at, input, result, actual);
+               !inv.ok()) {
+      mismatch = std::string(inv.message());
+    }
+    if (!mismatch.empty()) {
+      SaveFailingTrace(s.trace);
+      RC_FAIL(mismatch);
+    }
+  }
+
+  static std::string CompareTable(const Core& core, const ReferenceCore& reference) {
+    std::vector<const Connection*> actual = core.connections().SortedForInspection();
+    const auto& expected = reference.connections();
+    if (actual.size() != expected.size()) {
+      return absl::StrCat("table has ", actual.size(), " connections, reference ",
+                          expected.size());
+    }
+    for (size_t i = 0; i < actual.size(); ++i) {
+      const Connection& a = *actual[i];
+      const ReferenceCore::Conn& e = expected[i];
+      if (a.id != e.id || a.direction != e.direction || a.state != e.state || a.peer != e.peer ||
+          a.created_at != e.created_at || a.opened_at != e.opened_at ||
+          a.closing_at != e.closing_at || a.stream_count() != e.streams.size() ||
+          (a.state == ConnectionState::kClosing && a.close_reason != e.close_reason)) {
+        return absl::StrCat("connection ", a.id.value, " differs from the reference (",
+                            ConnectionStateName(a.state), " vs ",
+                            ConnectionStateName(e.state), ")");
+      }
+    }
+    return "";
+  }
+
+  static std::string CompareMetrics(const Metrics& a, const Metrics& e) {
+    if (a.connections_by_state != e.connections_by_state) return "metrics: connections by state";
+    if (a.peers != e.peers) return absl::StrCat("metrics: peers ", a.peers, " vs ", e.peers);
+    if (a.streams_by_protocol != e.streams_by_protocol) return "metrics: streams by protocol";
+    if (a.streams_inbound != e.streams_inbound || a.streams_outbound != e.streams_outbound) {
+      return "metrics: stream totals";
+    }
+    if (a.streams_per_connection_p90 != e.streams_per_connection_p90) {
+      return absl::StrCat("metrics: p90 ", a.streams_per_connection_p90, " vs ",
+                          e.streams_per_connection_p90);
+    }
+    for (int i = 0; i < kCounterCount; ++i) {
+      if (a.counters[i] != e.counters[i]) {
+        return absl::StrCat("metrics: counter ", CounterName(static_cast<Counter>(i)), " ",
+                            a.counters[i], " vs ", e.counters[i]);
+      }
+    }
+    if (a.rejected_by_reason != e.rejected_by_reason) return "metrics: rejected by reason";
+    if (a.closed_by_reason != e.closed_by_reason) return "metrics: closed by reason";
+    return "";
+  }
+
+  void show(std::ostream& os) const override { os << EncodeTraceInput(at, input); }
+};
+
+// A connection id to name: usually a live one, sometimes a closed or never-issued one.
+ConnectionId PickConnection(const Model& m) {
+  const auto& live = m.reference.connections();
+  if (!live.empty() && *rc::gen::inRange(0, 10) < 8) {
+    return (*rc::gen::elementOf(live)).id;
+  }
+  return ConnectionId{*rc::gen::inRange<uint64_t>(0, m.reference.ids_handed_out() + 3)};
+}
+
+Multiaddr PickRemote() { return Multiaddr::Parse(*rc::gen::elementOf(Remotes())).value(); }
+const Multiaddr& Local() {
+  static const auto* local = new Multiaddr(Multiaddr::Parse("/ip4/10.0.0.1/tcp/4001").value());
+  return *local;
+}
+Direction PickDirection() {
+  return *rc::gen::element(Direction::kInbound, Direction::kOutbound);
+}
+
+struct Inbound : HandInput {
+  explicit Inbound(const Model& m) {
+    at = m.now;
+    input = InboundConnection{PickRemote(), Local()};
+  }
+};
+
+struct Outbound : HandInput {
+  explicit Outbound(const Model& m) {
+    at = m.now;
+    input = OutboundConnection{PickRemote(), Local(), *rc::gen::elementOf(Peers())};
+  }
+};
+
+struct Upgrade : HandInput {
+  explicit Upgrade(const Model& m) {
+    at = m.now;
+    input = ConnectionUpgraded{PickConnection(m), *rc::gen::elementOf(Peers())};
+  }
+};
+
+struct CloseByTransport : HandInput {
+  explicit CloseByTransport(const Model& m) {
+    at = m.now;
+    input = TransportClosed{PickConnection(m)};
+  }
+};
+
+struct CloseByRequest : HandInput {
+  explicit CloseByRequest(const Model& m) {
+    at = m.now;
+    input = CloseRequest{PickConnection(m)};
+  }
+};
+
+struct OpenStream : HandInput {
+  explicit OpenStream(const Model& m) {
+    at = m.now;
+    input = StreamOpened{PickConnection(m), *rc::gen::elementOf(Protocols()), PickDirection()};
+  }
+};
+
+struct CloseStream : HandInput {
+  explicit CloseStream(const Model& m) {
+    at = m.now;
+    input = StreamClosed{PickConnection(m), *rc::gen::elementOf(Protocols()), PickDirection()};
+  }
+};
+
+struct Timer : HandInput {
+  explicit Timer(const Model& m) {
+    at = m.now;
+    input = TimerExpired{};
+  }
+};
+
+// Moves the model's clock: small steps, jumps past every deadline, and steps backwards (which
+// the core must clamp). The next inputs carry the new instant.
+struct AdvanceTime : CoreCommand {
+  Duration delta;
+  AdvanceTime() {
+    delta = *rc::gen::oneOf(
+        rc::gen::map(rc::gen::inRange<int64_t>(0, 2'000), Duration::Milliseconds),
+        rc::gen::map(rc::gen::inRange<int64_t>(5, 30), Duration::Seconds),
+        rc::gen::map(rc::gen::inRange<int64_t>(1, 48), [](int64_t h) { return Duration::Minutes(60 * h); }),
+        rc::gen::map(rc::gen::inRange<int64_t>(1, 5'000), [](int64_t ms) { return Duration::Milliseconds(-ms); }));
+  }
+  void apply(Model& m) const override { m.now = m.now + delta; }
+  void run(const Model&, Sut&) const override {}
+  void show(std::ostream& os) const override { os << "advance " << delta.nanoseconds() << "ns"; }
+};
+
+Config SmallConfig() {
+  Config c;
+  c.max_connections = *rc::gen::inRange<uint32_t>(1, 8);
+  c.max_incoming_pending_connections = *rc::gen::inRange<uint32_t>(1, 6);
+  c.inbound_upgrade_timeout = Duration::Milliseconds(*rc::gen::inRange<int64_t>(1, 20'000));
+  c.connection_close_timeout = Duration::Milliseconds(*rc::gen::inRange<int64_t>(1, 3'000));
+  return c;
+}
+
+RC_GTEST_PROP(CoreStateMachineTest, MatchesReferenceAndKeepsInvariants, ()) {
+  const Config config = SmallConfig();
+  Model model(config);
+  Sut sut(config);
+  rc::state::check(model, sut,
+                   rc::state::gen::execOneOfWithArgs<Inbound, Outbound, Upgrade,
+                                                     CloseByTransport, CloseByRequest, OpenStream,
+                                                     CloseStream, Timer, AdvanceTime>());
+}
+
+}  // namespace
+}  // namespace connmgr

@@ -1,0 +1,125 @@
+#include "props/invariants.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+
+namespace connmgr {
+namespace {
+
+absl::Status Broken(absl::string_view invariant, absl::string_view detail) {
+  return absl::InternalError(absl::StrCat("invariant broken: ", invariant, ": ", detail));
+}
+
+}  // namespace
+
+std::vector<Output> DrainAll(Core& core) {
+  std::vector<Output> out;
+  while (std::optional<Output> o = core.PollOutput()) out.push_back(*std::move(o));
+  return out;
+}
+
+void InvariantChecker::Before(const Core& core) { open_before_ = core.connections().open_count(); }
+
+absl::Status InvariantChecker::Check(const Core& core, Instant now, const Input& input,
+                                     const absl::StatusOr<ConnectionId>& result,
+                                     const std::vector<Output>& outputs) {
+  latest_now_ = std::max(latest_now_, now);
+  if (absl::Status s = CheckOutputs(now, input, result, outputs); !s.ok()) return s;
+  if (std::holds_alternative<TimerExpired>(input) && core.NextDeadline() <= latest_now_) {
+    return Broken("timers are in the future after TimerExpired",
+                  absl::StrCat("next deadline ", core.NextDeadline().nanoseconds(),
+                               " <= now ", latest_now_.nanoseconds()));
+  }
+  return CheckAggregates(core);
+}
+
+absl::Status InvariantChecker::CheckOutputs(Instant, const Input& input,
+                                            const absl::StatusOr<ConnectionId>& result,
+                                            const std::vector<Output>& outputs) {
+  if (!result.ok() && !outputs.empty()) {
+    return Broken("a refused input changes nothing", result.status().ToString());
+  }
+  const bool creates = std::holds_alternative<InboundConnection>(input) ||
+                       std::holds_alternative<OutboundConnection>(input);
+  if (creates && result.ok()) {
+    if (result->value <= last_created_id_) {
+      return Broken("ids are never reused", absl::StrCat("id ", result->value, " after ",
+                                                         last_created_id_));
+    }
+    last_created_id_ = result->value;
+  }
+  size_t admission_answers = 0;
+  for (const Output& out : outputs) {
+    if (const auto* accept = std::get_if<AcceptConnection>(&out)) {
+      ++admission_answers;
+      if (open_before_ >= config_.max_connections) {
+        return Broken("no inbound accepted at the connection limit",
+                      absl::StrCat(open_before_, " open, max ", config_.max_connections));
+      }
+      if (!live_.insert(accept->connection).second) {
+        return Broken("one admission answer per inbound", "accepted twice");
+      }
+    } else if (const auto* reject = std::get_if<RejectConnection>(&out)) {
+      ++admission_answers;
+      if (!finished_.insert(reject->connection).second || live_.contains(reject->connection)) {
+        return Broken("one admission answer per inbound",
+                      absl::StrCat("connection ", reject->connection.value, " answered twice"));
+      }
+    } else if (const auto* opened = std::get_if<ConnectionOpened>(&out)) {
+      if (opened->direction == Direction::kOutbound) live_.insert(opened->connection);
+      if (!live_.contains(opened->connection)) {
+        return Broken("only live connections open",
+                      absl::StrCat("connection ", opened->connection.value));
+      }
+    } else if (const auto* closed = std::get_if<ConnectionClosed>(&out)) {
+      if (live_.erase(closed->connection) != 1 || !finished_.insert(closed->connection).second) {
+        return Broken("every connection closes exactly once",
+                      absl::StrCat("connection ", closed->connection.value));
+      }
+    } else if (const auto* connected = std::get_if<PeerConnected>(&out)) {
+      if (!connected_peers_.insert(connected->peer).second) {
+        return Broken("peer events alternate", "connected twice: " + connected->peer.ToString());
+      }
+    } else if (const auto* gone = std::get_if<PeerDisconnected>(&out)) {
+      if (connected_peers_.erase(gone->peer) != 1) {
+        return Broken("peer events alternate",
+                      "disconnected while not connected: " + gone->peer.ToString());
+      }
+    }
+  }
+  const bool inbound_ok = std::holds_alternative<InboundConnection>(input) && result.ok();
+  if (admission_answers != (inbound_ok ? 1u : 0u)) {
+    return Broken("each inbound gets exactly one accept or reject",
+                  absl::StrCat(admission_answers, " answers"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status InvariantChecker::CheckAggregates(const Core& core) const {
+  const ConnectionTable& table = core.connections();
+  if (table.pending_count(Direction::kInbound) > config_.max_incoming_pending_connections) {
+    return Broken("pending inbound within max_incoming_pending_connections",
+                  absl::StrCat(table.pending_count(Direction::kInbound)));
+  }
+  uint64_t counted = 0;
+  for (Direction d : {Direction::kInbound, Direction::kOutbound}) {
+    for (ConnectionState s :
+         {ConnectionState::kPending, ConnectionState::kOpen, ConnectionState::kClosing}) {
+      counted += table.count(d, s);
+    }
+  }
+  if (counted != table.size() || table.size() != live_.size()) {
+    return Broken("state counts add up to the table",
+                  absl::StrCat(counted, " counted, ", table.size(), " in table, ", live_.size(),
+                               " live by events"));
+  }
+  if (table.peer_count() != connected_peers_.size()) {
+    return Broken("peer count matches peer events",
+                  absl::StrCat(table.peer_count(), " vs ", connected_peers_.size()));
+  }
+  if (core.queued_outputs() != 0) return Broken("outputs drained", "queue not empty");
+  return absl::OkStatus();
+}
+
+}  // namespace connmgr

@@ -1,0 +1,54 @@
+// Invariants of the core, checked after every input by the model-based tests and the fuzzers.
+//
+//   InvariantChecker checker(config);
+//   absl::StatusOr<ConnectionId> r = core.Handle(now, input);
+//   std::vector<Output> outputs = DrainAll(core);
+//   absl::Status broken = checker.Check(core, now, input, r, outputs);
+//
+// Each failure names the invariant and the values that broke it.
+#ifndef CONNMGR_PROPS_INVARIANTS_H_
+#define CONNMGR_PROPS_INVARIANTS_H_
+
+#include <vector>
+
+#include "absl/container/btree_set.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "core/config.h"
+#include "core/core.h"
+#include "core/input.h"
+#include "core/output.h"
+
+namespace connmgr {
+
+class InvariantChecker {
+ public:
+  explicit InvariantChecker(const Config& config) : config_(config) {}
+
+  // Call with the state of `core` before the input (for admission checks), then after.
+  void Before(const Core& core);
+  absl::Status Check(const Core& core, Instant now, const Input& input,
+                     const absl::StatusOr<ConnectionId>& result,
+                     const std::vector<Output>& outputs);
+
+ private:
+  absl::Status CheckOutputs(Instant now, const Input& input,
+                            const absl::StatusOr<ConnectionId>& result,
+                            const std::vector<Output>& outputs);
+  absl::Status CheckAggregates(const Core& core) const;
+
+  Config config_;
+  uint64_t open_before_ = 0;
+  Instant latest_now_ = Instant::FromNanoseconds(std::numeric_limits<int64_t>::min());
+  uint64_t last_created_id_ = 0;
+  absl::btree_set<ConnectionId> live_;      // accepted or opened, not yet closed
+  absl::btree_set<ConnectionId> finished_;  // closed or rejected
+  absl::btree_set<PeerId> connected_peers_;
+};
+
+// Takes every output the core has queued.
+std::vector<Output> DrainAll(Core& core);
+
+}  // namespace connmgr
+
+#endif  // CONNMGR_PROPS_INVARIANTS_H_

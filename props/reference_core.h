@@ -1,0 +1,78 @@
+// A naive reference implementation of the core, written for clarity rather than speed: plain
+// vectors, linear scans, full sorts. The model-based tests run it beside the real core and
+// require the same outputs, statuses, table and metrics after every input.
+//
+// It models the core's documented behaviour (docs/design.md) independently of core/ code,
+// except for the value types (Config, Multiaddr, PeerId) and the input/output vocabulary.
+// It does not model the output-queue bound or the 1024-name protocol cap: the generators stay
+// well inside both.
+#ifndef CONNMGR_PROPS_REFERENCE_CORE_H_
+#define CONNMGR_PROPS_REFERENCE_CORE_H_
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "core/config.h"
+#include "core/input.h"
+#include "core/metrics.h"
+#include "core/output.h"
+#include "core/types.h"
+
+namespace connmgr {
+
+class ReferenceCore {
+ public:
+  struct Stream {
+    std::string protocol;
+    Direction direction;
+  };
+  struct Conn {
+    ConnectionId id;
+    Direction direction;
+    ConnectionState state;
+    PeerId peer;
+    bool upgraded = false;
+    Instant created_at;
+    Instant opened_at = Instant::Never();
+    Instant closing_at = Instant::Never();
+    CloseReason close_reason = CloseReason::kTransport;
+    Instant deadline = Instant::Never();
+    std::vector<Stream> streams;
+  };
+
+  explicit ReferenceCore(Config config) : config_(std::move(config)) {}
+
+  // Like Core::Handle; the outputs are appended to `outputs`, the created or named connection
+  // is stored in `id`.
+  absl::StatusCode Handle(Instant now, const Input& input, std::vector<Output>* outputs,
+                          ConnectionId* id);
+
+  Instant NextDeadline() const;
+  Metrics ExpectedMetrics() const;
+  // Live connections in id order.
+  const std::vector<Conn>& connections() const { return conns_; }
+  uint64_t ids_handed_out() const { return next_id_ - 1; }
+
+ private:
+  Conn* Find(ConnectionId id);
+  absl::StatusCode Missing(ConnectionId id) const;
+  size_t PeerConnectionCount(const PeerId& peer) const;
+  void Open(Conn& c, const PeerId& peer, Instant now, std::vector<Output>* out);
+  void Close(Conn& c, CloseReason reason, Instant now, std::vector<Output>* out);
+  void Finish(ConnectionId id, CloseReason reason, std::vector<Output>* out);
+  void Count(Counter c) { ++counters_[static_cast<int>(c)]; }
+
+  Config config_;
+  Instant last_now_ = Instant::FromNanoseconds(std::numeric_limits<int64_t>::min());
+  uint64_t next_id_ = 1;
+  std::vector<Conn> conns_;
+  std::array<uint64_t, kCounterCount> counters_{};
+  std::array<uint64_t, kRejectReasonCount> rejected_{};
+  std::array<uint64_t, kCloseReasonCount> closed_{};
+};
+
+}  // namespace connmgr
+
+#endif  // CONNMGR_PROPS_REFERENCE_CORE_H_
