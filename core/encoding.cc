@@ -42,7 +42,9 @@ template <size_t N>
 constexpr std::array<int8_t, 256> ReverseAlphabet(const char (&alphabet)[N]) {
   std::array<int8_t, 256> table{};
   for (auto& entry : table) entry = -1;
-  for (size_t i = 0; i + 1 < N; ++i) table[static_cast<uint8_t>(alphabet[i])] = static_cast<int8_t>(i);
+  for (size_t i = 0; i + 1 < N; ++i) {
+    table[static_cast<uint8_t>(alphabet[i])] = static_cast<int8_t>(i);
+  }
   return table;
 }
 
@@ -144,9 +146,7 @@ std::optional<std::string> Base58Decode(absl::string_view text) {
   return out;
 }
 
-std::string Base32Encode(absl::string_view bytes) {
-  return EncodeBits(bytes, kBase32Alphabet, 5);
-}
+std::string Base32Encode(absl::string_view bytes) { return EncodeBits(bytes, kBase32Alphabet, 5); }
 
 std::optional<std::string> Base32Decode(absl::string_view text) {
   bool has_upper = false;

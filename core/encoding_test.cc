@@ -128,7 +128,8 @@ TEST(Base32Test, AcceptsUppercaseButNotMixedCase) {
 }
 
 TEST(Base32Test, RejectsNonCanonicalInput) {
-  for (const char* text : {"m", "mzx", "mzxw6y", "mz", "mzxr", "my======", "my=", "m1", "m8", " my"}) {
+  for (const char* text :
+       {"m", "mzx", "mzxw6y", "mz", "mzxr", "my======", "my=", "m1", "m8", " my"}) {
     EXPECT_EQ(Base32Decode(text), std::nullopt) << text;
   }
 }

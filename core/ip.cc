@@ -51,9 +51,9 @@ std::optional<int> ParseLength(absl::string_view text, int max) {
 absl::StatusOr<IpAddress> IpAddress::Parse(absl::string_view text) {
   const bool v6 = absl::StrContains(text, ':');
   if (text.size() > kMaxAddressChars || absl::StrContains(text, '\0')) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("\"", absl::CHexEscape(text.substr(0, 64)),
-                     text.size() > 64 ? "..." : "", "\" is not an IP address"));
+    return absl::InvalidArgumentError(absl::StrCat("\"", absl::CHexEscape(text.substr(0, 64)),
+                                                   text.size() > 64 ? "..." : "",
+                                                   "\" is not an IP address"));
   }
   const std::string terminated(text);
   IpAddress address;
@@ -92,10 +92,11 @@ std::optional<IpAddress> IpAddress::FromBytes(absl::string_view bytes) {
 }
 
 IpAddress IpAddress::Unmapped() const {
-  static constexpr std::array<uint8_t, 12> kMappedPrefix = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-  if (is_v4() || !std::equal(kMappedPrefix.begin(), kMappedPrefix.end(), bytes_.begin())) {
-    return *this;
-  }
+  const bool mapped =
+      is_v6() &&
+      std::all_of(bytes_.begin(), bytes_.begin() + 10, [](uint8_t b) { return b == 0; }) &&
+      bytes_[10] == 0xff && bytes_[11] == 0xff;  // ::ffff:0:0/96
+  if (!mapped) return *this;
   return V4({bytes_[12], bytes_[13], bytes_[14], bytes_[15]});
 }
 
@@ -155,7 +156,9 @@ absl::StatusOr<IpPrefix> IpPrefix::Parse(absl::string_view text) {
   if (absl::StartsWith(text, "/")) {
     std::vector<absl::string_view> parts = absl::StrSplit(text.substr(1), '/');
     if (parts.size() != 4 || (parts[0] != "ip4" && parts[0] != "ip6") || parts[2] != "ipcidr") {
-      return error("multiaddr form must be /ip4/<address>/ipcidr/<length> or /ip6/<address>/ipcidr/<length>");
+      return error(
+          "multiaddr form must be /ip4/<address>/ipcidr/<length> or "
+          "/ip6/<address>/ipcidr/<length>");
     }
     want_v6 = parts[0] == "ip6";
     address_text = parts[1];

@@ -263,12 +263,14 @@ absl::StatusOr<std::string> ValueFromText(Protocol protocol, absl::string_view t
         multihash = Base32Decode(text.substr(1));
       } else {
         return absl::InvalidArgumentError(absl::StrCat(
-            Quote(text), " is not multibase base64url ('u' prefix) or lowercase base32 ('b' prefix)"));
+            Quote(text),
+            " is not multibase base64url ('u' prefix) or lowercase base32 ('b' prefix)"));
       }
       if (!multihash) {
         return absl::InvalidArgumentError(
-            absl::StrCat(Quote(text), " has characters outside its multibase alphabet, or "
-                                      "a length or padding bits that encoding never produces"));
+            absl::StrCat(Quote(text),
+                         " has characters outside its multibase alphabet, or "
+                         "a length or padding bits that encoding never produces"));
       }
       return *std::move(multihash);
     }
@@ -323,17 +325,28 @@ absl::string_view ProtocolName(Protocol protocol) { return Info(protocol).name; 
 
 absl::string_view TransportName(Transport transport) {
   switch (transport) {
-    case Transport::kTcp: return "tcp";
-    case Transport::kWs: return "ws";
-    case Transport::kWss: return "wss";
-    case Transport::kQuic: return "quic";
-    case Transport::kQuicV1: return "quic-v1";
-    case Transport::kWebTransport: return "webtransport";
-    case Transport::kWebRtc: return "webrtc";
-    case Transport::kWebRtcDirect: return "webrtc-direct";
-    case Transport::kUnix: return "unix";
-    case Transport::kMemory: return "memory";
-    case Transport::kOther: return "other";
+    case Transport::kTcp:
+      return "tcp";
+    case Transport::kWs:
+      return "ws";
+    case Transport::kWss:
+      return "wss";
+    case Transport::kQuic:
+      return "quic";
+    case Transport::kQuicV1:
+      return "quic-v1";
+    case Transport::kWebTransport:
+      return "webtransport";
+    case Transport::kWebRtc:
+      return "webrtc";
+    case Transport::kWebRtcDirect:
+      return "webrtc-direct";
+    case Transport::kUnix:
+      return "unix";
+    case Transport::kMemory:
+      return "memory";
+    case Transport::kOther:
+      return "other";
   }
   return "other";
 }
@@ -345,8 +358,9 @@ Multiaddr::Multiaddr(std::vector<MultiaddrComponent> components)
 
 absl::StatusOr<Multiaddr> Multiaddr::Parse(absl::string_view text) {
   if (text.size() > kMaxTextChars) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "multiaddr text is %d characters, over the %d-character limit", text.size(), kMaxTextChars));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("multiaddr text is %d characters, over the %d-character limit", text.size(),
+                        kMaxTextChars));
   }
   auto error = [text](absl::string_view problem) {
     return absl::InvalidArgumentError(absl::StrCat("multiaddr ", Quote(text), ": ", problem));
@@ -371,7 +385,8 @@ absl::StatusOr<Multiaddr> Multiaddr::Parse(absl::string_view text) {
     }
     const ProtocolInfo* info = FindByName(name);
     if (info == nullptr) {
-      return error(absl::StrCat(ComponentLabel(index, nullptr), ": unknown protocol ", Quote(name)));
+      return error(
+          absl::StrCat(ComponentLabel(index, nullptr), ": unknown protocol ", Quote(name)));
     }
     const std::string label = ComponentLabel(index, info);
 
@@ -406,8 +421,8 @@ absl::StatusOr<Multiaddr> Multiaddr::Parse(absl::string_view text) {
 
 absl::StatusOr<Multiaddr> Multiaddr::FromBytes(absl::string_view bytes) {
   if (bytes.size() > kMaxBytes) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "multiaddr is %d bytes, over the %d-byte limit", bytes.size(), kMaxBytes));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("multiaddr is %d bytes, over the %d-byte limit", bytes.size(), kMaxBytes));
   }
   auto error = [&bytes](absl::string_view problem) {
     return absl::InvalidArgumentError(
@@ -504,15 +519,14 @@ std::optional<uint16_t> Multiaddr::port() const {
 Transport Multiaddr::transport() const {
   const auto& cs = components_;
   const auto has = [&cs](Protocol p) {
-    return std::any_of(cs.begin(), cs.end(), [p](const MultiaddrComponent& c) {
-      return c.protocol == p;
-    });
+    return std::any_of(cs.begin(), cs.end(),
+                       [p](const MultiaddrComponent& c) { return c.protocol == p; });
   };
   if (has(Protocol::kWebRtc)) return Transport::kWebRtc;
 
-  const auto hop_end =
-      std::find_if(cs.begin(), cs.end(),
-                   [](const MultiaddrComponent& c) { return c.protocol == Protocol::kP2pCircuit; });
+  const auto hop_end = std::find_if(cs.begin(), cs.end(), [](const MultiaddrComponent& c) {
+    return c.protocol == Protocol::kP2pCircuit;
+  });
   // The next component of the hop after `it` that is not an /sni/.
   const auto next = [hop_end](auto it) {
     do {

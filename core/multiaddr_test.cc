@@ -371,8 +371,8 @@ TEST(MultiaddrTest, FromBytesRejects) {
       {"3500", "component 1 (dns): value is empty"},
       {"3503612f62", "component 1 (dns): \"a/b\" contains '/'"},
       {"2a01ff", "component 1 (ip6zone): \"\\xff\" is not valid UTF-8"},
-      {"a503" "04" "00010203", "component 1 (p2p): peer id multihash (4 bytes): multihash says 1 digest "
-                       "bytes but 2 follow"},
+      {"a503" "04" "00010203",
+       "component 1 (p2p): peer id multihash (4 bytes): multihash says 1 digest bytes but 2"},
       {"a5030413010203", "multihash code 0x13 is not accepted"},
       {"a50300", "component 1 (p2p): peer id multihash (0 bytes): multihash is empty"},
       {"d20302120f", "component 1 (certhash): value is not a multihash"},

@@ -1,6 +1,7 @@
 // PeerId: a libp2p peer identity, held as its multihash bytes.
 //
-//   absl::StatusOr<PeerId> id = PeerId::Parse("12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA");
+//   absl::StatusOr<PeerId> id =
+//       PeerId::Parse("12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA");
 //   if (!id.ok()) return id.status();
 //   id->ToString();     // the same base58btc text
 //   id->ToCidString();  // "bafzaajaiaejcal72gwuz2or47oyxxn6b3rkwdmmkrxgkjxzy3rqt5kczyn7lcm3l"

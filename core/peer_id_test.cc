@@ -112,7 +112,8 @@ TEST(PeerIdTest, ParseRejects) {
       {"12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5S0", "not valid base58btc"},
       {"QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N ", "not valid base58btc"},
       // kEd25519 with its last character dropped: the length varint no longer matches.
-      {"12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5S", "says 1055 digest bytes but 34 follow"},
+      {"12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5S",
+       "says 1055 digest bytes but 34 follow"},
       // base58(0x13 0x20 <digest of kQm>): sha2-512's code with a 32-byte digest.
       {"S5bkVKrx3anqtXsdRGhqejsXaHvgBu5wD9LoxUT2qDuo5z", "multihash code 0x13 is not accepted"},
       // base58(0x12 0x1f <31 bytes>).
@@ -134,8 +135,8 @@ TEST(PeerIdTest, ParseRejects) {
       {"f01721220", "not a base58btc multihash"},
       {std::string(257, '1'), "over the 256-character limit"},
       // Identity multihash with a 127-byte digest: 129 bytes in all.
-      {"1Dznmm1ZDE9rYFyMyDofRRrZHVqnhrYcaQFqtFwwQt4yTrn4WdqYdkE1KvcArZRztUyZ9F4e1BMemiKgZHB627gtEHnai9"
-       "NvgV5by6fsSQvjGoebiVMRcAwNQyvapgGneMM1uXFGxEmm6ZqsViHYmXWMBAvpPCdNvb8osKvu34oiKQiS",
+      {"1Dznmm1ZDE9rYFyMyDofRRrZHVqnhrYcaQFqtFwwQt4yTrn4WdqYdkE1KvcArZRztUyZ9F4e1BMemiKgZHB627"
+       "gtEHnai9NvgV5by6fsSQvjGoebiVMRcAwNQyvapgGneMM1uXFGxEmm6ZqsViHYmXWMBAvpPCdNvb8osKvu34oiKQiS",
        "multihash is 129 bytes, over the 128-byte limit"},
   };
   for (const RejectCase& c : cases) {

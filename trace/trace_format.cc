@@ -57,6 +57,11 @@ class Fields {
   absl::Status Address(const char* key, Multiaddr* out) {
     return Get(key, out, [&](const Json& v, Multiaddr* addr) {
       if (!v.is_string()) return Error(key, "expected a multiaddr string");
+      // "" records an empty address: an input the core refused is still a valid trace line.
+      if (v.get<std::string>().empty()) {
+        *addr = Multiaddr();
+        return absl::OkStatus();
+      }
       absl::StatusOr<Multiaddr> parsed = Multiaddr::Parse(v.get<std::string>());
       if (!parsed.ok()) return Error(key, parsed.status().message());
       *addr = *std::move(parsed);
@@ -67,6 +72,10 @@ class Fields {
   absl::Status Peer(PeerId* out) {
     return Get("peer", out, [&](const Json& v, PeerId* peer) {
       if (!v.is_string()) return Error("peer", "expected a peer id string");
+      if (v.get<std::string>().empty()) {
+        *peer = PeerId();
+        return absl::OkStatus();
+      }
       absl::StatusOr<PeerId> parsed = PeerId::Parse(v.get<std::string>());
       if (!parsed.ok()) return Error("peer", parsed.status().message());
       *peer = *std::move(parsed);

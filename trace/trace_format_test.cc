@@ -46,6 +46,19 @@ TEST(TraceFormatTest, EveryInputKindRoundTrips) {
   }
 }
 
+TEST(TraceFormatTest, EmptyValuesOfRefusedInputsRoundTrip) {
+  for (const Input& input :
+       {Input(InboundConnection{Multiaddr(), Multiaddr()}),
+        Input(OutboundConnection{Addr("/ip4/1.2.3.4/tcp/1"), Multiaddr(), PeerId()}),
+        Input(ConnectionUpgraded{ConnectionId{1}, PeerId()}),
+        Input(StreamOpened{ConnectionId{1}, "", Direction::kInbound})}) {
+    const std::string line = EncodeTraceInput(At(1), input);
+    absl::StatusOr<TraceEntry> entry = DecodeTraceEntry(line);
+    ASSERT_TRUE(entry.ok()) << line << ": " << entry.status();
+    EXPECT_EQ(*entry->input, input) << line;
+  }
+}
+
 TEST(TraceFormatTest, LinesHaveTheDocumentedShape) {
   EXPECT_EQ(EncodeTraceInput(At(1), InboundConnection{Addr("/ip4/1.2.3.4/tcp/5"),
                                                       Addr("/ip4/10.0.0.1/tcp/4001")}),

@@ -1,0 +1,53 @@
+// Drives the whole core from fuzz bytes: the first bytes choose a small config, the rest become
+// an input sequence (props/input_generator.h). After every input the shared invariants
+// (props/invariants.h) must hold.
+#include <cstddef>
+#include <cstdint>
+
+#include "core/core.h"
+#include "fuzz/fuzz_check.h"
+#include "props/input_generator.h"
+#include "props/invariants.h"
+
+namespace {
+
+class Bytes {
+ public:
+  Bytes(const uint8_t* data, size_t size) : data_(data), size_(size) {}
+  bool empty() const { return pos_ >= size_; }
+  uint8_t Next() { return pos_ < size_ ? data_[pos_++] : 0; }
+
+ private:
+  const uint8_t* data_;
+  size_t size_;
+  size_t pos_ = 0;
+};
+
+constexpr int kMaxInputs = 2'000;
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  Bytes bytes(data, size);
+  connmgr::Config config;
+  config.max_connections = 1 + bytes.Next() % 16;
+  config.max_incoming_pending_connections = 1 + bytes.Next() % 8;
+  config.inbound_upgrade_timeout = connmgr::Duration::Milliseconds(1 + bytes.Next() * 40);
+  config.connection_close_timeout = connmgr::Duration::Milliseconds(1 + bytes.Next() * 10);
+  config.max_output_queue = 1 + bytes.Next() % 64;
+  absl::StatusOr<std::unique_ptr<connmgr::Core>> core = connmgr::Core::Create(config);
+  FUZZ_CHECK(core.ok(), core.status().ToString());
+
+  connmgr::InputGenerator generator([&] { return bytes.Next(); });
+  connmgr::InvariantChecker checker(config);
+  for (int i = 0; i < kMaxInputs && !bytes.empty(); ++i) {
+    connmgr::TimedInput next = generator.Next();
+    checker.Before(**core);
+    absl::StatusOr<connmgr::ConnectionId> result = (*core)->Handle(next.at, next.input);
+    generator.Observe(result, next.input);
+    std::vector<connmgr::Output> outputs = connmgr::DrainAll(**core);
+    absl::Status s = checker.Check(**core, next.at, next.input, result, outputs);
+    FUZZ_CHECK(s.ok(), s.ToString());
+  }
+  return 0;
+}

@@ -1,0 +1,112 @@
+#include "props/input_generator.h"
+
+#include <string>
+
+namespace connmgr {
+namespace {
+
+const Multiaddr& Remote(uint32_t i) {
+  static const auto* remotes = new std::vector<Multiaddr>{
+      Multiaddr::Parse("/ip4/1.2.3.4/tcp/4001").value(),
+      Multiaddr::Parse("/ip4/10.0.0.7/tcp/4001").value(),
+      Multiaddr::Parse("/ip6/2001:db8::1/tcp/4001").value(),
+      Multiaddr::Parse("/ip4/127.0.0.1/udp/4001/quic-v1").value(),
+      Multiaddr::Parse("/ip4/5.6.7.8/tcp/1/p2p/QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N/"
+                       "p2p-circuit")
+          .value(),
+      Multiaddr(),  // invalid: exercises input errors
+  };
+  return (*remotes)[i % remotes->size()];
+}
+
+const Multiaddr& Local() {
+  static const auto* local = new Multiaddr(Multiaddr::Parse("/ip4/10.0.0.1/tcp/4001").value());
+  return *local;
+}
+
+const PeerId& Peer(uint32_t i) {
+  static const auto* peers = new std::vector<PeerId>{
+      PeerId::Parse("QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N").value(),
+      PeerId::Parse("12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA").value(),
+      PeerId::Parse("QmNnooDu7bfjPFoTZYxMNLWUQJyrVwtbZg5gBMjTezGAJN").value(),
+      PeerId::Parse("QmcgpsyWgH8Y8ajJz1Cu72KnS5uo2Aa2LpzU7kinSupNKC").value(),
+      PeerId(),
+  };
+  return (*peers)[i % peers->size()];
+}
+
+const std::string& StreamProtocol(uint32_t i) {
+  static const auto* protocols = new std::vector<std::string>{
+      "/ipfs/id/1.0.0", "/ipfs/ping/1.0.0", "/chat/1.0.0", "/libp2p/dcutr", "/meshsub/1.1.0", "",
+  };
+  return (*protocols)[i % protocols->size()];
+}
+
+Direction PickDirection(uint32_t b) { return b & 1 ? Direction::kOutbound : Direction::kInbound; }
+
+}  // namespace
+
+ConnectionId InputGenerator::PickConnection() {
+  const uint32_t b = Byte();
+  if (!recent_.empty() && b < 224) return recent_[b % recent_.size()];
+  return ConnectionId{b % (highest_id_ + 3)};
+}
+
+TimedInput InputGenerator::Next() {
+  for (;;) {
+    const uint32_t op = Byte() % 10;
+    switch (op) {
+      case 0:
+      case 1:
+        return {now_, InboundConnection{Remote(Byte()), Local()}};
+      case 2:
+        return {now_, OutboundConnection{Remote(Byte()), Local(), Peer(Byte())}};
+      case 3: {
+        ConnectionId c = PickConnection();
+        return {now_, ConnectionUpgraded{c, Peer(Byte())}};
+      }
+      case 4:
+        return {now_, TransportClosed{PickConnection()}};
+      case 5:
+        return {now_, CloseRequest{PickConnection()}};
+      case 6: {
+        ConnectionId c = PickConnection();
+        const uint32_t b = Byte();
+        return {now_, StreamOpened{c, StreamProtocol(b >> 1), PickDirection(b)}};
+      }
+      case 7: {
+        ConnectionId c = PickConnection();
+        const uint32_t b = Byte();
+        return {now_, StreamClosed{c, StreamProtocol(b >> 1), PickDirection(b)}};
+      }
+      case 8:
+        return {now_, TimerExpired{}};
+      default: {
+        // Move the clock, then generate the input that carries the new instant.
+        const uint32_t kind = Byte() % 8;
+        const int64_t amount = Short();
+        if (kind < 5) {
+          now_ = now_ + Duration::Milliseconds(amount % 2'000);
+        } else if (kind < 7) {
+          now_ = now_ + Duration::Seconds(amount % 120);
+        } else {
+          now_ = now_ - Duration::Milliseconds(amount % 5'000);
+        }
+        continue;
+      }
+    }
+  }
+}
+
+void InputGenerator::Observe(const absl::StatusOr<ConnectionId>& result, const Input& input) {
+  if (!result.ok() || result->value <= highest_id_) return;
+  if (!std::holds_alternative<InboundConnection>(input) &&
+      !std::holds_alternative<OutboundConnection>(input)) {
+    return;
+  }
+  highest_id_ = result->value;
+  recent_.push_back(*result);
+  if (recent_.size() > 16) recent_.erase(recent_.begin());
+}
+
+}  // namespace connmgr

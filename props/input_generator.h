@@ -1,0 +1,68 @@
+// Turns a stream of bytes into a sequence of core inputs with their instants.
+//
+// The fuzzers feed it fuzz data; the determinism test and benchmarks feed it a seeded PRNG.
+// Every input kind the core has is reachable, ids are picked among those handed out so far
+// (mostly live ones), and the clock moves in small steps, large jumps and occasional steps
+// backwards.
+//
+//   InputGenerator gen([&] { return bytes.Next(); });
+//   TimedInput next = gen.Next();
+//   absl::StatusOr<ConnectionId> r = core.Handle(next.at, next.input);
+//   gen.Observe(r, next.input);   // lets it pick real ids
+#ifndef CONNMGR_PROPS_INPUT_GENERATOR_H_
+#define CONNMGR_PROPS_INPUT_GENERATOR_H_
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/input.h"
+#include "core/time.h"
+
+namespace connmgr {
+
+struct TimedInput {
+  Instant at;
+  Input input;
+};
+
+class InputGenerator {
+ public:
+  explicit InputGenerator(std::function<uint8_t()> next_byte)
+      : next_byte_(std::move(next_byte)) {}
+
+  TimedInput Next();
+  // Reports what the core answered, so later inputs can name the connections it created.
+  void Observe(const absl::StatusOr<ConnectionId>& result, const Input& input);
+
+ private:
+  uint32_t Byte() { return next_byte_(); }
+  uint32_t Short() { return (Byte() << 8) | Byte(); }
+  ConnectionId PickConnection();
+
+  std::function<uint8_t()> next_byte_;
+  Instant now_ = Instant::FromNanoseconds(0);
+  uint64_t highest_id_ = 0;
+  std::vector<ConnectionId> recent_;  // the last few created, most likely to be live
+};
+
+// SplitMix64: a tiny, fully specified PRNG, so seeded workloads are the same everywhere.
+class SplitMix64 {
+ public:
+  explicit SplitMix64(uint64_t seed) : state_(seed) {}
+  uint64_t Next() {
+    uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  }
+  uint8_t NextByte() { return static_cast<uint8_t>(Next() >> 56); }
+
+ private:
+  uint64_t state_;
+};
+
+}  // namespace connmgr
+
+#endif  // CONNMGR_PROPS_INPUT_GENERATOR_H_
