@@ -1,5 +1,6 @@
 // Replays a fuzz target's committed corpus as a regression test: calls LLVMFuzzerTestOneInput
 // on every file of the directories given as arguments. An empty corpus is a failure.
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>

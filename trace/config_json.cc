@@ -201,7 +201,9 @@ absl::Status DecodeObject(const Json& v, absl::string_view prefix, VisitFields v
   }
   std::vector<std::string> known;
   visit_fields([&](absl::string_view name, auto&) { known.emplace_back(name); });
-  for (const auto& [key, value] : v.items()) {
+  for (const auto& item : v.items()) {
+    const std::string& key = item.key();
+    const Json& value = item.value();
     const std::string full_key = prefix.empty() ? key : absl::StrCat(prefix, ".", key);
     bool found = false;
     absl::Status status;
