@@ -479,6 +479,10 @@ absl::StatusOr<Multiaddr> Multiaddr::FromBytes(absl::string_view bytes) {
     if (std::string problem = ValueProblem(info->protocol, component.value); !problem.empty()) {
       return error(absl::StrCat(label, ": ", problem));
     }
+    // In text a path takes the rest of the address, so nothing can follow it in binary either.
+    if (info->kind == ValueKind::kPath && !rest.empty()) {
+      return error(absl::StrCat(label, ": a path protocol must be the last component"));
+    }
     components.push_back(std::move(component));
   }
   return Multiaddr(std::move(components));
@@ -608,6 +612,10 @@ std::optional<Multiaddr::DnsName> Multiaddr::dns() const {
 
 Multiaddr Multiaddr::WithPeerId(const PeerId& peer) const {
   if (peer.is_empty()) return *this;
+  // Nothing may follow a path (/unix/...): its text form would swallow the /p2p/ component.
+  if (!components_.empty() && Info(components_.back().protocol).kind == ValueKind::kPath) {
+    return *this;
+  }
   if (!components_.empty() && components_.back().protocol == Protocol::kP2p &&
       components_.back().value == peer.bytes()) {
     return *this;

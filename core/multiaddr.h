@@ -136,7 +136,8 @@ class Multiaddr {
   std::optional<DnsName> dns() const;
 
   // Appends /p2p/<peer> unless the address already ends with that same /p2p/ component. An
-  // empty `peer` changes nothing. The result may exceed the size limits Parse enforces.
+  // empty `peer` changes nothing, and so does an address ending in a path (/unix/...), which
+  // nothing may follow. The result may exceed the size limits Parse enforces.
   Multiaddr WithPeerId(const PeerId& peer) const;
   // Drops a trailing /p2p/ component, if there is one.
   Multiaddr WithoutPeerId() const;

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/hash/hash_testing.h"
+#include "gmock/gmock.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -388,6 +389,19 @@ TEST(MultiaddrTest, FromBytesRejects) {
     EXPECT_EQ(addr.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_TRUE(absl::StrContains(addr.status().message(), error)) << addr.status();
   }
+}
+
+TEST(MultiaddrTest, PathProtocolMustBeLast) {
+  // Found by the multiaddr fuzzer: two unix components in binary printed as text that parsed
+  // back as one path.
+  const std::string two_paths("\x90\x03\x03/iP\x90\x03\x03/#s", 12);
+  absl::StatusOr<Multiaddr> m = Multiaddr::FromBytes(two_paths);
+  EXPECT_EQ(m.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(m.status().message()),
+              testing::HasSubstr("a path protocol must be the last component"));
+  const Multiaddr unix_addr = Multiaddr::Parse("/unix/tmp/p2p.sock").value();
+  const PeerId peer = PeerId::Parse("QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N").value();
+  EXPECT_EQ(unix_addr.WithPeerId(peer), unix_addr);
 }
 
 TEST(MultiaddrTest, FromBytesEnforcesSizeLimits) {

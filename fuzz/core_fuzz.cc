@@ -23,7 +23,7 @@ class Bytes {
   size_t pos_ = 0;
 };
 
-constexpr int kMaxInputs = 2'000;
+constexpr int kMaxInputs = 512;
 
 }  // namespace
 
