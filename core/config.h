@@ -61,7 +61,7 @@ struct Config {
   bool reject_outbound_over_max = false;         // js-libp2p never refuses dials; prune instead
 
   // --- Pruning ------------------------------------------------------------------------------
-  uint32_t low_watermark = 0;                    // 0: same as max_connections
+  uint32_t low_watermark = 0;                    // 0: same as the high watermark
   uint32_t high_watermark = 0;                   // 0: same as max_connections
   Duration grace_period = Duration::Zero();      // young connections are not pruned
   Duration silence_period = Duration::Zero();    // minimum time between two trims
@@ -150,7 +150,7 @@ struct Config {
   absl::Status Validate() const;
 
   uint32_t effective_low_watermark() const {
-    return low_watermark == 0 ? max_connections : low_watermark;
+    return low_watermark == 0 ? effective_high_watermark() : low_watermark;
   }
   uint32_t effective_high_watermark() const {
     return high_watermark == 0 ? max_connections : high_watermark;

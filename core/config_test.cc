@@ -46,6 +46,11 @@ TEST(ConfigTest, WatermarksFollowMaxConnectionsUntilSet) {
   c.low_watermark = 40;
   EXPECT_EQ(c.effective_low_watermark(), 40u);
   EXPECT_TRUE(c.Validate().ok());
+  // Setting only the high watermark moves the low one with it: trim exactly the excess.
+  c.low_watermark = 0;
+  c.high_watermark = 30;
+  EXPECT_EQ(c.effective_low_watermark(), 30u);
+  EXPECT_TRUE(c.Validate().ok());
 }
 
 TEST(ConfigTest, VisitorNamesEveryFieldOnce) {

@@ -90,6 +90,7 @@ void ConnectionTable::AddStream(Connection& c, absl::string_view protocol,
                                 Direction direction) {
   const uint32_t before = c.stream_count();
   ProtocolId id = protocols_.Acquire(protocol, direction);
+  if (!IsClosable(id)) ++c.busy_streams;
   auto group = std::find_if(c.streams.begin(), c.streams.end(), [&](const auto& g) {
     return g.protocol == id && g.direction == direction;
   });
@@ -121,6 +122,7 @@ absl::Status ConnectionTable::RemoveStream(Connection& c, absl::string_view prot
                      DirectionName(direction), " stream of protocol \"", protocol, "\""));
   }
   const uint32_t before = c.stream_count();
+  if (!IsClosable(group->protocol)) --c.busy_streams;
   protocols_.Release(group->protocol, direction);
   if (--group->count == 0) c.streams.erase(group);
   if (c.state == ConnectionState::kOpen) {
@@ -134,6 +136,12 @@ absl::Span<const ConnectionId> ConnectionTable::PeerConnections(const PeerId& pe
   auto it = peers_.find(peer);
   if (it == peers_.end()) return {};
   return it->second;
+}
+
+size_t ConnectionTable::OpenPeerConnectionCount(const PeerId& peer) const {
+  size_t n = 0;
+  for (ConnectionId id : PeerConnections(peer)) n += Find(id)->state == ConnectionState::kOpen;
+  return n;
 }
 
 void ConnectionTable::CountOpenStreams(uint32_t streams, int delta) {

@@ -45,6 +45,9 @@ struct Connection {
   Instant closing_at = Instant::Never();
   CloseReason close_reason = CloseReason::kTransport;
   Instant deadline = Instant::Never();  // the one timer this connection has armed, if any
+  bool allow_listed = false;            // its remote IP is in the allow list: never pruned
+  bool in_grace = false;                // opened less than grace_period ago: not pruned yet
+  uint32_t busy_streams = 0;            // streams on protocols that are not closable
   absl::InlinedVector<StreamGroup, 2> streams;
 
   uint32_t stream_count() const {
@@ -98,6 +101,8 @@ class ConnectionTable {
   }
   uint64_t pending_count(Direction d) const { return count(d, ConnectionState::kPending); }
   uint64_t peer_count() const { return peers_.size(); }
+  // The peer's open connections.
+  size_t OpenPeerConnectionCount(const PeerId& peer) const;
   // The peer's connections in the table (open or closing), in id order.
   absl::Span<const ConnectionId> PeerConnections(const PeerId& peer) const;
   // Smallest s such that at least 90% of open connections carry at most s streams.
@@ -112,6 +117,10 @@ class ConnectionTable {
     counts_[static_cast<int>(c.direction)][static_cast<int>(c.state)] += delta;
   }
   void CountOpenStreams(uint32_t streams, int delta);
+  // The pinned protocols are the closable ones; "(other)" is pinned but never closable.
+  bool IsClosable(ProtocolId id) const {
+    return id != ProtocolTable::kOther && protocols_.is_pinned(id);
+  }
 
   uint64_t next_id_ = 1;
   absl::flat_hash_map<ConnectionId, Connection> connections_;

@@ -1,6 +1,9 @@
 #include "core/core.h"
 
+#include <algorithm>
+#include <tuple>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 
@@ -39,7 +42,11 @@ absl::StatusOr<std::unique_ptr<Core>> Core::Create(Config config) {
   return std::unique_ptr<Core>(new Core(std::move(config)));
 }
 
-Core::Core(Config config) : config_(std::move(config)), table_(config_.closable_protocols) {}
+Core::Core(Config config)
+    : config_(std::move(config)),
+      table_(config_.closable_protocols),
+      tags_(PeerTagsLimits{config_.max_tags_per_peer, config_.max_tagged_peers,
+                           config_.keep_alive_tag_prefix}) {}
 
 absl::StatusOr<ConnectionId> Core::Handle(Instant now, const Input& input) {
   if (outputs_.size() >= config_.max_output_queue) {
@@ -66,6 +73,24 @@ absl::StatusOr<ConnectionId> Core::Handle(Instant now, const Input& input) {
     auto operator()(const StreamOpened& in) { return core.OnStreamOpened(now, in); }
     auto operator()(const StreamClosed& in) { return core.OnStreamClosed(now, in); }
     auto operator()(const TimerExpired&) { return core.OnTimerExpired(now); }
+    auto operator()(const SetPeerTag& in) {
+      return core.OnPeerTagChange(now, in, [&] { return core.tags_.SetTag(in.peer, in.tag, in.value); });
+    }
+    auto operator()(const RemovePeerTag& in) {
+      return core.OnPeerTagChange(now, in, [&] {
+        core.tags_.RemoveTag(in.peer, in.tag);
+        return absl::OkStatus();
+      });
+    }
+    auto operator()(const ProtectPeer& in) {
+      return core.OnPeerTagChange(now, in, [&] { return core.tags_.Protect(in.peer, in.tag); });
+    }
+    auto operator()(const UnprotectPeer& in) {
+      return core.OnPeerTagChange(now, in, [&] {
+        core.tags_.Unprotect(in.peer, in.tag);
+        return absl::OkStatus();
+      });
+    }
   };
   absl::StatusOr<ConnectionId> result = std::visit(Dispatch{*this, now}, input);
   if (!result.ok()) Count(Counter::kInputErrors);
@@ -80,16 +105,25 @@ std::optional<Output> Core::PollOutput() {
 }
 
 Instant Core::NextDeadline() const {
-  return timers_.empty() ? Instant::Never() : timers_.begin()->first;
+  const Instant connection_timer = timers_.empty() ? Instant::Never() : timers_.begin()->first;
+  return std::min(connection_timer, trim_deadline_);
 }
 
 absl::StatusOr<ConnectionId> Core::OnInbound(Instant now, const InboundConnection& in) {
   if (absl::Status s = CheckAddresses("inbound_connection", in.remote, in.local); !s.ok()) {
     return s;
   }
+  // An allow-listed remote skips every limit below (js-libp2p semantics).
+  const bool allow_listed = IsAllowListed(in.remote);
   std::optional<RejectReason> reject;
-  if (table_.pending_count(Direction::kInbound) >= config_.max_incoming_pending_connections) {
+  if (allow_listed) {
+  } else if (table_.pending_count(Direction::kInbound) >=
+             config_.max_incoming_pending_connections) {
     reject = RejectReason::kPendingLimit;
+  } else if (config_.max_inbound_connections != 0 &&
+             table_.count(Direction::kInbound, ConnectionState::kOpen) >=
+                 config_.max_inbound_connections) {
+    reject = RejectReason::kInboundLimit;
   } else if (table_.open_count() >= config_.max_connections) {
     reject = RejectReason::kConnectionLimit;
   }
@@ -101,6 +135,7 @@ absl::StatusOr<ConnectionId> Core::OnInbound(Instant now, const InboundConnectio
     return id;
   }
   Connection& c = table_.AddPending(Direction::kInbound, in.remote, in.local, now);
+  c.allow_listed = allow_listed;
   Arm(c, now + config_.inbound_upgrade_timeout);
   Count(Counter::kInboundAccepted);
   Emit(AcceptConnection{c.id});
@@ -114,10 +149,21 @@ absl::StatusOr<ConnectionId> Core::OnOutbound(Instant now, const OutboundConnect
   if (in.peer.is_empty()) {
     return absl::InvalidArgumentError("outbound_connection: peer must not be empty");
   }
+  const bool over_outbound_cap =
+      config_.max_outbound_connections != 0 &&
+      table_.count(Direction::kOutbound, ConnectionState::kOpen) >= config_.max_outbound_connections;
+  const bool over_max =
+      config_.reject_outbound_over_max && table_.open_count() >= config_.max_connections;
   Connection& c = table_.AddPending(Direction::kOutbound, in.remote, in.local, now);
+  c.allow_listed = IsAllowListed(in.remote);
+  const ConnectionId id = c.id;
   Count(Counter::kOutboundRegistered);
-  Open(c, in.peer, now);
-  return c.id;
+  if (!c.allow_listed && (over_outbound_cap || over_max)) {
+    StartClosing(c, CloseReason::kOutboundLimit, now);
+  } else {
+    Open(c, in.peer, now);
+  }
+  return id;
 }
 
 absl::StatusOr<ConnectionId> Core::OnUpgraded(Instant now, const ConnectionUpgraded& in) {
@@ -166,6 +212,7 @@ absl::StatusOr<ConnectionId> Core::OnStreamOpened(Instant, const StreamOpened& i
         "stream_opened: connection ", in.connection.value, " was never upgraded"));
   }
   table_.AddStream(**c, in.protocol, in.direction);
+  Reindex(**c);
   Count(Counter::kStreamsOpened);
   return in.connection;
 }
@@ -175,6 +222,7 @@ absl::StatusOr<ConnectionId> Core::OnStreamClosed(Instant, const StreamClosed& i
   absl::StatusOr<Connection*> c = FindLive("stream_closed", in.connection);
   if (!c.ok()) return c.status();
   if (absl::Status s = table_.RemoveStream(**c, in.protocol, in.direction); !s.ok()) return s;
+  Reindex(**c);
   Count(Counter::kStreamsClosed);
   return in.connection;
 }
@@ -187,6 +235,9 @@ absl::StatusOr<ConnectionId> Core::OnTimerExpired(Instant now) {
     c->deadline = Instant::Never();
     if (c->state == ConnectionState::kPending) {
       StartClosing(*c, CloseReason::kUpgradeTimeout, now);
+    } else if (c->state == ConnectionState::kOpen) {
+      c->in_grace = false;
+      Reindex(*c);
     } else {
       // connection_close_timeout passed: the transport never confirmed the close.
       Count(Counter::kAborts);
@@ -194,6 +245,26 @@ absl::StatusOr<ConnectionId> Core::OnTimerExpired(Instant now) {
       Finish(id, c->close_reason);
     }
   }
+  if (trim_deadline_ <= now) trim_deadline_ = Instant::Never();
+  // A connection leaving its grace period, or the silence period ending, may allow a trim.
+  MaybeTrim(now);
+  return ConnectionId{};
+}
+
+template <typename TagInput, typename Change>
+absl::StatusOr<ConnectionId> Core::OnPeerTagChange(Instant now, const TagInput& in,
+                                                   Change change) {
+  if (in.peer.is_empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(InputName(Input(in)), ": peer must not be empty"));
+  }
+  if (absl::Status s = change(); !s.ok()) {
+    return absl::Status(s.code(), absl::StrCat(InputName(Input(in)), ": ", s.message()));
+  }
+  // A changed value re-ranks the peer's connections; an unprotected peer may leave the node
+  // over its watermark, so a trim may follow (js-libp2p trims only when a connection opens).
+  ReindexPeer(in.peer);
+  MaybeTrim(now);
   return ConnectionId{};
 }
 
@@ -214,9 +285,17 @@ void Core::Open(Connection& c, const PeerId& peer, Instant now) {
     Count(Counter::kPeersConnected);
     Emit(PeerConnected{peer});
   }
+  if (config_.grace_period > Duration::Zero()) {
+    c.in_grace = true;
+    Arm(c, now + config_.grace_period);
+  }
+  Reindex(c);
+  EnforcePeerLimit(c.id, peer, now);
+  MaybeTrim(now);
 }
 
 void Core::StartClosing(Connection& c, CloseReason reason, Instant now) {
+  prune_index_.Erase(c.id);
   table_.StartClosing(c, reason, now);
   Count(Counter::kCloseCommands);
   Emit(CloseConnection{c.id, reason});
@@ -224,6 +303,7 @@ void Core::StartClosing(Connection& c, CloseReason reason, Instant now) {
 }
 
 void Core::Finish(ConnectionId id, CloseReason reason) {
+  prune_index_.Erase(id);
   const PeerId peer = table_.Find(id)->peer;
   const bool peer_gone = table_.Remove(id);
   Count(Counter::kConnectionsClosed);
@@ -245,6 +325,86 @@ void Core::Disarm(Connection& c) {
   if (c.deadline.is_never()) return;
   timers_.erase({c.deadline, c.id});
   c.deadline = Instant::Never();
+}
+
+bool Core::IsAllowListed(const Multiaddr& remote) const {
+  if (config_.allow_list.empty()) return false;
+  const std::optional<IpAddress> ip = remote.ip();
+  if (!ip) return false;
+  // A linear scan until the gating module's prefix trie replaces it (one per new connection).
+  for (const IpPrefix& prefix : config_.allow_list) {
+    if (prefix.Contains(*ip)) return true;
+  }
+  return false;
+}
+
+void Core::Reindex(const Connection& c) {
+  PruneTier tier = PruneTier::kExempt;
+  if (c.state == ConnectionState::kOpen && !c.allow_listed && !c.in_grace &&
+      !tags_.IsProtected(c.peer)) {
+    tier = c.busy_streams > 0 ? PruneTier::kBusy : PruneTier::kIdle;
+  }
+  prune_index_.Upsert(
+      c.id, PruneKey{tags_.Value(c.peer), c.stream_count(), c.direction, c.opened_at, c.id}, tier);
+}
+
+void Core::ReindexPeer(const PeerId& peer) {
+  for (ConnectionId id : table_.PeerConnections(peer)) Reindex(*table_.Find(id));
+}
+
+void Core::EnforcePeerLimit(ConnectionId opened, const PeerId& peer, Instant now) {
+  while (table_.OpenPeerConnectionCount(peer) > config_.max_connections_per_peer) {
+    // Idle connections other than the one just opened go first; then idle before busy; then
+    // relayed before direct, fewer streams, oldest, lowest id.
+    auto rank = [](const Connection& c) {
+      return std::make_tuple(c.stream_count() > 0, !c.relayed, c.stream_count(), c.opened_at,
+                             c.id);
+    };
+    const Connection* victim = nullptr;
+    bool victim_is_idle_other = false;
+    for (ConnectionId id : table_.PeerConnections(peer)) {
+      const Connection& c = *table_.Find(id);
+      if (c.state != ConnectionState::kOpen) continue;
+      const bool idle_other = c.id != opened && c.stream_count() == 0;
+      if (victim == nullptr || idle_other > victim_is_idle_other ||
+          (idle_other == victim_is_idle_other && rank(c) < rank(*victim))) {
+        victim = &c;
+        victim_is_idle_other = idle_other;
+      }
+    }
+    StartClosing(*table_.Find(victim->id), CloseReason::kPeerLimit, now);
+  }
+}
+
+void Core::MaybeTrim(Instant now) {
+  const uint64_t open = table_.open_count();
+  const uint64_t high = config_.effective_high_watermark();
+  if (open <= high) return;
+  if (now < last_trim_ + config_.silence_period) {
+    trim_deadline_ = last_trim_ + config_.silence_period;
+    return;
+  }
+  const uint64_t low = config_.effective_low_watermark();
+  std::vector<ConnectionId> chosen = prune_index_.First(PruneTier::kIdle, open - low);
+  const size_t idle_chosen = chosen.size();
+  if (open - chosen.size() > config_.max_connections) {
+    std::vector<ConnectionId> busy =
+        prune_index_.First(PruneTier::kBusy, open - chosen.size() - config_.max_connections);
+    chosen.insert(chosen.end(), busy.begin(), busy.end());
+  }
+  if (chosen.empty()) return;
+  last_trim_ = now;
+  trim_deadline_ = Instant::Never();
+  ConnectionsPruned event{open, low, {}};
+  for (size_t i = 0; i < chosen.size(); ++i) {
+    const Connection& c = *table_.Find(chosen[i]);
+    event.pruned.push_back(
+        PrunedConnection{c.id, c.peer, tags_.Value(c.peer), c.stream_count(), i >= idle_chosen});
+  }
+  Count(Counter::kTrims);
+  Count(Counter::kPruned, chosen.size());
+  Emit(std::move(event));
+  for (ConnectionId id : chosen) StartClosing(*table_.Find(id), CloseReason::kPruned, now);
 }
 
 Metrics Core::GetMetrics() const {

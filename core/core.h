@@ -31,6 +31,8 @@
 #include "core/input.h"
 #include "core/metrics.h"
 #include "core/output.h"
+#include "core/peer_tags.h"
+#include "core/prune_index.h"
 #include "core/time.h"
 
 namespace connmgr {
@@ -53,6 +55,7 @@ class Core {
 
   Metrics GetMetrics() const;
   const ConnectionTable& connections() const { return table_; }
+  const PeerTags& tags() const { return tags_; }
   const Config& config() const { return config_; }
 
  private:
@@ -66,6 +69,9 @@ class Core {
   absl::StatusOr<ConnectionId> OnStreamOpened(Instant now, const StreamOpened& in);
   absl::StatusOr<ConnectionId> OnStreamClosed(Instant now, const StreamClosed& in);
   absl::StatusOr<ConnectionId> OnTimerExpired(Instant now);
+  // Checks the peer, applies `change` (a PeerTags call returning a status), re-ranks the peer.
+  template <typename TagInput, typename Change>
+  absl::StatusOr<ConnectionId> OnPeerTagChange(Instant now, const TagInput& in, Change change);
 
   // Looks up a live connection; the status names the input and says if the id is stale.
   absl::StatusOr<Connection*> FindLive(absl::string_view input, ConnectionId id);
@@ -75,12 +81,25 @@ class Core {
   void Arm(Connection& c, Instant deadline);
   void Disarm(Connection& c);
 
+  bool IsAllowListed(const Multiaddr& remote) const;
+  // Puts an open connection in its prune tier with its current key (or out of the index).
+  void Reindex(const Connection& c);
+  void ReindexPeer(const PeerId& peer);
+  // Closes one of the peer's connections while it has more than max_connections_per_peer open.
+  void EnforcePeerLimit(ConnectionId opened, const PeerId& peer, Instant now);
+  // Trims to the low watermark when open connections exceed the high watermark.
+  void MaybeTrim(Instant now);
+
   void Emit(Output output) { outputs_.push_back(std::move(output)); }
   void Count(Counter c, uint64_t n = 1) { counters_[static_cast<int>(c)] += n; }
 
   Config config_;
   Instant last_now_ = Instant::FromNanoseconds(std::numeric_limits<int64_t>::min());
   ConnectionTable table_;
+  PeerTags tags_;
+  PruneIndex prune_index_;
+  Instant last_trim_ = Instant::FromNanoseconds(std::numeric_limits<int64_t>::min());
+  Instant trim_deadline_ = Instant::Never();  // a trim held back by the silence period
   absl::btree_set<std::pair<Instant, ConnectionId>> timers_;  // ties: lower id first
   std::deque<Output> outputs_;
   std::array<uint64_t, kCounterCount> counters_{};

@@ -6,6 +6,7 @@
 #ifndef CONNMGR_CORE_INPUT_H_
 #define CONNMGR_CORE_INPUT_H_
 
+#include <cstdint>
 #include <string>
 #include <variant>
 
@@ -67,6 +68,34 @@ struct StreamClosed {
   friend bool operator==(const StreamClosed&, const StreamClosed&) = default;
 };
 
+// Sets the peer's tag `tag` to `value` (creating it). The peer need not be connected. A peer's
+// value, the sum of its tags, orders pruning.
+struct SetPeerTag {
+  PeerId peer;
+  std::string tag;
+  int64_t value;
+  friend bool operator==(const SetPeerTag&, const SetPeerTag&) = default;
+};
+
+struct RemovePeerTag {
+  PeerId peer;
+  std::string tag;
+  friend bool operator==(const RemovePeerTag&, const RemovePeerTag&) = default;
+};
+
+// Protects the peer's connections from pruning until its last protection tag is removed.
+struct ProtectPeer {
+  PeerId peer;
+  std::string tag;
+  friend bool operator==(const ProtectPeer&, const ProtectPeer&) = default;
+};
+
+struct UnprotectPeer {
+  PeerId peer;
+  std::string tag;
+  friend bool operator==(const UnprotectPeer&, const UnprotectPeer&) = default;
+};
+
 // The caller's timer for `Core::NextDeadline()` fired. Calling it early is a no-op.
 struct TimerExpired {
   friend bool operator==(const TimerExpired&, const TimerExpired&) = default;
@@ -74,7 +103,7 @@ struct TimerExpired {
 
 using Input = std::variant<InboundConnection, OutboundConnection, ConnectionUpgraded,
                            TransportClosed, CloseRequest, StreamOpened, StreamClosed,
-                           TimerExpired>;
+                           TimerExpired, SetPeerTag, RemovePeerTag, ProtectPeer, UnprotectPeer>;
 
 // The trace-format name of an input kind ("inbound_connection", ...).
 absl::string_view InputName(const Input& input);

@@ -21,6 +21,8 @@ absl::string_view CounterName(Counter c) {
       "peers_disconnected",
       "streams_opened",
       "streams_closed",
+      "trims",
+      "pruned",
   };
   static_assert(std::size(kNames) == kCounterCount);
   return kNames[static_cast<int>(c)];

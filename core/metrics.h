@@ -36,8 +36,10 @@ enum class Counter : uint8_t {
   kPeersDisconnected,
   kStreamsOpened,
   kStreamsClosed,
+  kTrims,               // trims that closed at least one connection
+  kPruned,              // connections closed by trims
 };
-inline constexpr int kCounterCount = 15;
+inline constexpr int kCounterCount = 17;
 absl::string_view CounterName(Counter c);
 
 struct Metrics {

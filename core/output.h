@@ -6,7 +6,9 @@
 #ifndef CONNMGR_CORE_OUTPUT_H_
 #define CONNMGR_CORE_OUTPUT_H_
 
+#include <cstdint>
 #include <variant>
+#include <vector>
 
 #include "absl/strings/string_view.h"
 #include "core/peer_id.h"
@@ -17,9 +19,10 @@ namespace connmgr {
 // Why an inbound connection was refused. Names are stable (trace format, metrics).
 enum class RejectReason : uint8_t {
   kPendingLimit,     // max_incoming_pending_connections reached
+  kInboundLimit,     // max_inbound_connections reached
   kConnectionLimit,  // max_connections reached
 };
-inline constexpr int kRejectReasonCount = 2;
+inline constexpr int kRejectReasonCount = 3;
 absl::string_view RejectReasonName(RejectReason r);
 
 // Why a connection ended. Names are stable (trace format, metrics).
@@ -27,8 +30,12 @@ enum class CloseReason : uint8_t {
   kTransport,       // the transport reported it closed before the core asked
   kRequested,       // the application asked (CloseRequest)
   kUpgradeTimeout,  // inbound_upgrade_timeout passed while pending
+  kPruned,          // trimmed: over the high watermark, or over the hard limit
+  kPeerLimit,       // the peer went over max_connections_per_peer
+  kOutboundLimit,   // an outbound connection over max_outbound_connections, or over
+                    // max_connections with reject_outbound_over_max
 };
-inline constexpr int kCloseReasonCount = 3;
+inline constexpr int kCloseReasonCount = 6;
 absl::string_view CloseReasonName(CloseReason r);
 
 // --- Commands ------------------------------------------------------------------------------
@@ -75,6 +82,25 @@ struct ConnectionClosed {
   friend bool operator==(const ConnectionClosed&, const ConnectionClosed&) = default;
 };
 
+// A trim chose these connections (in prune order); a CloseConnection{kPruned} follows for each.
+struct PrunedConnection {
+  ConnectionId connection;
+  PeerId peer;
+  int64_t peer_value;
+  uint32_t streams;
+  bool busy;  // had a stream on a non-closable protocol: closed only to get under the hard limit
+
+  friend bool operator==(const PrunedConnection&, const PrunedConnection&) = default;
+};
+
+struct ConnectionsPruned {
+  uint64_t open;       // open connections when the trim ran
+  uint64_t target;     // the low watermark it trimmed towards
+  std::vector<PrunedConnection> pruned;
+
+  friend bool operator==(const ConnectionsPruned&, const ConnectionsPruned&) = default;
+};
+
 // The peer's first connection opened.
 struct PeerConnected {
   PeerId peer;
@@ -89,7 +115,7 @@ struct PeerDisconnected {
 
 using Output = std::variant<AcceptConnection, RejectConnection, CloseConnection,
                             AbortConnection, ConnectionOpened, ConnectionClosed, PeerConnected,
-                            PeerDisconnected>;
+                            PeerDisconnected, ConnectionsPruned>;
 
 // The trace-format name of an output kind ("accept_connection", ...).
 absl::string_view OutputName(const Output& output);

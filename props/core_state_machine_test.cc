@@ -253,6 +253,40 @@ struct Timer : HandInput {
   }
 };
 
+const std::vector<std::string>& TagNames() {
+  static const auto* tags = new std::vector<std::string>{"score", "keep-alive", "app", ""};
+  return *tags;
+}
+
+struct SetTag : HandInput {
+  explicit SetTag(const Model& m) {
+    at = m.now;
+    input = SetPeerTag{*rc::gen::elementOf(Peers()), *rc::gen::elementOf(TagNames()),
+                       *rc::gen::inRange<int64_t>(-50, 100)};
+  }
+};
+
+struct RemoveTag : HandInput {
+  explicit RemoveTag(const Model& m) {
+    at = m.now;
+    input = RemovePeerTag{*rc::gen::elementOf(Peers()), *rc::gen::elementOf(TagNames())};
+  }
+};
+
+struct Protect : HandInput {
+  explicit Protect(const Model& m) {
+    at = m.now;
+    input = ProtectPeer{*rc::gen::elementOf(Peers()), *rc::gen::element<std::string>("a", "b", "")};
+  }
+};
+
+struct Unprotect : HandInput {
+  explicit Unprotect(const Model& m) {
+    at = m.now;
+    input = UnprotectPeer{*rc::gen::elementOf(Peers()), *rc::gen::element<std::string>("a", "b")};
+  }
+};
+
 // Moves the model's clock: small steps, jumps past every deadline, and steps backwards (which
 // the core must clamp). The next inputs carry the new instant.
 struct AdvanceTime : CoreCommand {
@@ -271,10 +305,21 @@ struct AdvanceTime : CoreCommand {
 
 Config SmallConfig() {
   Config c;
-  c.max_connections = *rc::gen::inRange<uint32_t>(1, 8);
+  c.max_connections = *rc::gen::inRange<uint32_t>(1, 10);
+  c.high_watermark = *rc::gen::inRange<uint32_t>(0, c.max_connections + 1);
+  c.low_watermark = *rc::gen::inRange<uint32_t>(0, c.effective_high_watermark() + 1);
+  c.max_inbound_connections =
+      *rc::gen::element<uint32_t>(0, 0, std::min(2u, c.max_connections), c.max_connections);
+  c.max_outbound_connections = *rc::gen::element<uint32_t>(0, 0, 1, c.max_connections);
+  c.reject_outbound_over_max = *rc::gen::arbitrary<bool>();
+  c.max_connections_per_peer = *rc::gen::inRange<uint32_t>(1, 4);
   c.max_incoming_pending_connections = *rc::gen::inRange<uint32_t>(1, 6);
   c.inbound_upgrade_timeout = Duration::Milliseconds(*rc::gen::inRange<int64_t>(1, 20'000));
   c.connection_close_timeout = Duration::Milliseconds(*rc::gen::inRange<int64_t>(1, 3'000));
+  c.grace_period = Duration::Milliseconds(*rc::gen::element<int64_t>(0, 0, 500, 5'000));
+  c.silence_period = Duration::Milliseconds(*rc::gen::element<int64_t>(0, 0, 300, 4'000));
+  if (*rc::gen::inRange(0, 4) == 0) c.allow_list = {IpPrefix::Parse("10.0.0.0/8").value()};
+  RC_ASSERT(c.Validate().ok());
   return c;
 }
 
@@ -285,7 +330,8 @@ RC_GTEST_PROP(CoreStateMachineTest, MatchesReferenceAndKeepsInvariants, ()) {
   rc::state::check(model, sut,
                    rc::state::gen::execOneOfWithArgs<Inbound, Outbound, Upgrade,
                                                      CloseByTransport, CloseByRequest, OpenStream,
-                                                     CloseStream, Timer, AdvanceTime>());
+                                                     CloseStream, Timer, AdvanceTime, SetTag,
+                                                     RemoveTag, Protect, Unprotect>());
 }
 
 }  // namespace

@@ -42,6 +42,11 @@ const std::string& StreamProtocol(uint32_t i) {
   return (*protocols)[i % protocols->size()];
 }
 
+const std::string& TagName(uint32_t i) {
+  static const auto* names = new std::vector<std::string>{"score", "keep-alive", "app", ""};
+  return (*names)[i % names->size()];
+}
+
 Direction PickDirection(uint32_t b) { return b & 1 ? Direction::kOutbound : Direction::kInbound; }
 
 }  // namespace
@@ -54,7 +59,7 @@ ConnectionId InputGenerator::PickConnection() {
 
 TimedInput InputGenerator::Next() {
   for (;;) {
-    const uint32_t op = Byte() % 10;
+    const uint32_t op = Byte() % 14;
     switch (op) {
       case 0:
       case 1:
@@ -81,6 +86,23 @@ TimedInput InputGenerator::Next() {
       }
       case 8:
         return {now_, TimerExpired{}};
+      case 10: {
+        const PeerId& peer = Peer(Byte());
+        const uint32_t b = Byte();
+        return {now_, SetPeerTag{peer, TagName(b), static_cast<int64_t>(Byte()) - 64}};
+      }
+      case 11: {
+        const PeerId& peer = Peer(Byte());
+        return {now_, RemovePeerTag{peer, TagName(Byte())}};
+      }
+      case 12: {
+        const PeerId& peer = Peer(Byte());
+        return {now_, ProtectPeer{peer, TagName(Byte())}};
+      }
+      case 13: {
+        const PeerId& peer = Peer(Byte());
+        return {now_, UnprotectPeer{peer, TagName(Byte())}};
+      }
       default: {
         // Move the clock, then generate the input that carries the new instant.
         const uint32_t kind = Byte() % 8;

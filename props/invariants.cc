@@ -25,6 +25,7 @@ absl::Status InvariantChecker::Check(const Core& core, Instant now, const Input&
                                      const absl::StatusOr<ConnectionId>& result,
                                      const std::vector<Output>& outputs) {
   latest_now_ = std::max(latest_now_, now);
+  core_ = &core;
   if (absl::Status s = CheckOutputs(now, input, result, outputs); !s.ok()) return s;
   if (std::holds_alternative<TimerExpired>(input) && core.NextDeadline() <= latest_now_) {
     return Broken("timers are in the future after TimerExpired",
@@ -32,6 +33,10 @@ absl::Status InvariantChecker::Check(const Core& core, Instant now, const Input&
                                " <= now ", latest_now_.nanoseconds()));
   }
   return CheckAggregates(core);
+}
+
+bool InvariantChecker::Exempt(const Core& core, const Connection& c) {
+  return c.allow_listed || c.in_grace || core.tags().IsProtected(c.peer);
 }
 
 absl::Status InvariantChecker::CheckOutputs(Instant, const Input& input,
@@ -48,12 +53,16 @@ absl::Status InvariantChecker::CheckOutputs(Instant, const Input& input,
                                                          last_created_id_));
     }
     last_created_id_ = result->value;
+    // An outbound connection is live from its creation (it may close before it opens).
+    if (std::holds_alternative<OutboundConnection>(input)) live_.insert(*result);
   }
   size_t admission_answers = 0;
   for (const Output& out : outputs) {
     if (const auto* accept = std::get_if<AcceptConnection>(&out)) {
       ++admission_answers;
-      if (open_before_ >= config_.max_connections) {
+      const Connection* accepted = core_->connections().Find(accept->connection);
+      if (accepted != nullptr && !accepted->allow_listed &&
+          open_before_ >= config_.max_connections) {
         return Broken("no inbound accepted at the connection limit",
                       absl::StrCat(open_before_, " open, max ", config_.max_connections));
       }
@@ -67,7 +76,6 @@ absl::Status InvariantChecker::CheckOutputs(Instant, const Input& input,
                       absl::StrCat("connection ", reject->connection.value, " answered twice"));
       }
     } else if (const auto* opened = std::get_if<ConnectionOpened>(&out)) {
-      if (opened->direction == Direction::kOutbound) live_.insert(opened->connection);
       if (!live_.contains(opened->connection)) {
         return Broken("only live connections open",
                       absl::StrCat("connection ", opened->connection.value));
@@ -80,6 +88,14 @@ absl::Status InvariantChecker::CheckOutputs(Instant, const Input& input,
     } else if (const auto* connected = std::get_if<PeerConnected>(&out)) {
       if (!connected_peers_.insert(connected->peer).second) {
         return Broken("peer events alternate", "connected twice: " + connected->peer.ToString());
+      }
+    } else if (const auto* pruned = std::get_if<ConnectionsPruned>(&out)) {
+      for (const PrunedConnection& p : pruned->pruned) {
+        const Connection* c = core_->connections().Find(p.connection);
+        if (c == nullptr || Exempt(*core_, *c)) {
+          return Broken("protected, allow-listed and young connections are never pruned",
+                        absl::StrCat("connection ", p.connection.value));
+        }
       }
     } else if (const auto* gone = std::get_if<PeerDisconnected>(&out)) {
       if (connected_peers_.erase(gone->peer) != 1) {
@@ -98,9 +114,15 @@ absl::Status InvariantChecker::CheckOutputs(Instant, const Input& input,
 
 absl::Status InvariantChecker::CheckAggregates(const Core& core) const {
   const ConnectionTable& table = core.connections();
-  if (table.pending_count(Direction::kInbound) > config_.max_incoming_pending_connections) {
+  // Allow-listed remotes skip the admission limits, so they are not counted here.
+  uint64_t limited_pending = 0;
+  for (const Connection* c : table.SortedForInspection()) {
+    limited_pending += c->direction == Direction::kInbound &&
+                       c->state == ConnectionState::kPending && !c->allow_listed;
+  }
+  if (limited_pending > config_.max_incoming_pending_connections) {
     return Broken("pending inbound within max_incoming_pending_connections",
-                  absl::StrCat(table.pending_count(Direction::kInbound)));
+                  absl::StrCat(limited_pending));
   }
   uint64_t counted = 0;
   for (Direction d : {Direction::kInbound, Direction::kOutbound}) {
@@ -119,6 +141,17 @@ absl::Status InvariantChecker::CheckAggregates(const Core& core) const {
                   absl::StrCat(table.peer_count(), " vs ", connected_peers_.size()));
   }
   if (core.queued_outputs() != 0) return Broken("outputs drained", "queue not empty");
+  // Over the hard limit, only connections that may never be pruned remain open (unless a
+  // silence period holds the trim back).
+  if (table.open_count() > config_.max_connections && config_.silence_period == Duration::Zero()) {
+    for (const Connection* c : table.SortedForInspection()) {
+      if (c->state == ConnectionState::kOpen && !Exempt(core, *c)) {
+        return Broken("open connections stay within max_connections",
+                      absl::StrCat(table.open_count(), " open, connection ", c->id.value,
+                                   " could have been pruned"));
+      }
+    }
+  }
   return absl::OkStatus();
 }
 

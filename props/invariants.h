@@ -36,8 +36,11 @@ class InvariantChecker {
                             const absl::StatusOr<ConnectionId>& result,
                             const std::vector<Output>& outputs);
   absl::Status CheckAggregates(const Core& core) const;
+  // May never be pruned: protected peer, allow-listed remote, grace period.
+  static bool Exempt(const Core& core, const Connection& c);
 
   Config config_;
+  const Core* core_ = nullptr;
   uint64_t open_before_ = 0;
   Instant latest_now_ = Instant::FromNanoseconds(std::numeric_limits<int64_t>::min());
   uint64_t last_created_id_ = 0;

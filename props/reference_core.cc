@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <tuple>
 
 namespace connmgr {
 namespace {
@@ -10,6 +11,7 @@ namespace {
 using Code = absl::StatusCode;
 
 bool BadProtocol(const std::string& p) { return p.empty() || p.size() > 256; }
+bool BadTag(const std::string& t) { return t.empty() || t.size() > 128; }
 
 }  // namespace
 
@@ -31,6 +33,42 @@ size_t ReferenceCore::PeerConnectionCount(const PeerId& peer) const {
   });
 }
 
+bool ReferenceCore::AllowListed(const Multiaddr& remote) const {
+  std::optional<IpAddress> ip = remote.ip();
+  if (!ip) return false;
+  for (const IpPrefix& p : config_.allow_list) {
+    if (p.Contains(*ip)) return true;
+  }
+  return false;
+}
+
+bool ReferenceCore::Busy(const Conn& c) const {
+  for (const Stream& s : c.streams) {
+    const auto& closable = config_.closable_protocols;
+    if (std::find(closable.begin(), closable.end(), s.protocol) == closable.end()) return true;
+  }
+  return false;
+}
+
+int64_t ReferenceCore::PeerValue(const PeerId& peer) const {
+  int64_t sum = 0;
+  if (auto it = tags_.find(peer); it != tags_.end()) {
+    for (const auto& [tag, value] : it->second) sum += value;
+  }
+  return sum;
+}
+
+bool ReferenceCore::Prunable(const Conn& c) const {
+  return c.state == ConnectionState::kOpen && !c.allow_listed && !c.in_grace &&
+         !protections_.contains(c.peer);
+}
+
+size_t ReferenceCore::OpenCount(std::optional<Direction> d) const {
+  return std::count_if(conns_.begin(), conns_.end(), [&](const Conn& c) {
+    return c.state == ConnectionState::kOpen && (!d || c.direction == *d);
+  });
+}
+
 void ReferenceCore::Open(Conn& c, const PeerId& peer, Instant now, std::vector<Output>* out) {
   c.state = ConnectionState::kOpen;
   c.upgraded = true;
@@ -43,6 +81,75 @@ void ReferenceCore::Open(Conn& c, const PeerId& peer, Instant now, std::vector<O
     Count(Counter::kPeersConnected);
     out->push_back(PeerConnected{peer});
   }
+  if (config_.grace_period > Duration::Zero()) {
+    c.in_grace = true;
+    c.deadline = now + config_.grace_period;
+  }
+  const ConnectionId opened = c.id;
+  EnforcePeerLimit(opened, peer, now, out);
+  MaybeTrim(now, out);
+}
+
+void ReferenceCore::EnforcePeerLimit(ConnectionId opened, const PeerId& peer, Instant now,
+                                     std::vector<Output>* out) {
+  for (;;) {
+    std::vector<Conn*> mine;
+    for (Conn& c : conns_) {
+      if (c.state == ConnectionState::kOpen && c.peer == peer) mine.push_back(&c);
+    }
+    if (mine.size() <= config_.max_connections_per_peer) return;
+    // Idle others first, then idle, then relayed, fewer streams, oldest, lowest id.
+    auto rank = [&](const Conn* c) {
+      const bool idle_other = c->id != opened && c->streams.empty();
+      return std::make_tuple(!idle_other, !c->streams.empty(), !c->relayed, c->streams.size(),
+                             c->opened_at, c->id);
+    };
+    std::sort(mine.begin(), mine.end(), [&](const Conn* a, const Conn* b) { return rank(a) < rank(b); });
+    Close(*mine.front(), CloseReason::kPeerLimit, now, out);
+  }
+}
+
+void ReferenceCore::MaybeTrim(Instant now, std::vector<Output>* out) {
+  const size_t open = OpenCount();
+  if (open <= config_.effective_high_watermark()) return;
+  if (now < last_trim_ + config_.silence_period) {
+    trim_deadline_ = last_trim_ + config_.silence_period;
+    return;
+  }
+  const size_t low = config_.effective_low_watermark();
+  auto key = [&](const Conn* c) {
+    // Lower value, fewer streams, inbound first, newest first, highest id first.
+    return std::make_tuple(PeerValue(c->peer), c->streams.size(),
+                           c->direction == Direction::kInbound ? 0 : 1,
+                           -c->opened_at.nanoseconds(), -static_cast<int64_t>(c->id.value));
+  };
+  std::vector<Conn*> idle, busy;
+  for (Conn& c : conns_) {
+    if (Prunable(c)) (Busy(c) ? busy : idle).push_back(&c);
+  }
+  auto by_key = [&](const Conn* a, const Conn* b) { return key(a) < key(b); };
+  std::sort(idle.begin(), idle.end(), by_key);
+  std::sort(busy.begin(), busy.end(), by_key);
+  std::vector<Conn*> chosen(idle.begin(), idle.begin() + std::min(idle.size(), open - low));
+  const size_t idle_chosen = chosen.size();
+  for (Conn* c : busy) {
+    if (open - chosen.size() <= config_.max_connections) break;
+    chosen.push_back(c);
+  }
+  if (chosen.empty()) return;
+  last_trim_ = now;
+  trim_deadline_ = Instant::Never();
+  ConnectionsPruned event{open, low, {}};
+  for (size_t i = 0; i < chosen.size(); ++i) {
+    event.pruned.push_back(PrunedConnection{chosen[i]->id, chosen[i]->peer,
+                                            PeerValue(chosen[i]->peer),
+                                            static_cast<uint32_t>(chosen[i]->streams.size()),
+                                            i >= idle_chosen});
+  }
+  Count(Counter::kTrims);
+  Count(Counter::kPruned, chosen.size());
+  out->push_back(std::move(event));
+  for (Conn* c : chosen) Close(*c, CloseReason::kPruned, now, out);
 }
 
 void ReferenceCore::Close(Conn& c, CloseReason reason, Instant now, std::vector<Output>* out) {
@@ -83,15 +190,23 @@ absl::StatusCode ReferenceCore::Handle(Instant now, const Input& input,
       code = Code::kInvalidArgument;
     } else {
       *id = ConnectionId{next_id_++};
-      size_t pending = 0, open = 0;
+      size_t pending = 0;
       for (const Conn& c : conns_) {
         pending += c.direction == Direction::kInbound && c.state == ConnectionState::kPending;
-        open += c.state == ConnectionState::kOpen;
       }
-      if (pending >= config_.max_incoming_pending_connections || open >= config_.max_connections) {
-        const RejectReason reason = pending >= config_.max_incoming_pending_connections
-                                        ? RejectReason::kPendingLimit
-                                        : RejectReason::kConnectionLimit;
+      const bool allow_listed = AllowListed(in->remote);
+      std::optional<RejectReason> reject;
+      if (allow_listed) {
+      } else if (pending >= config_.max_incoming_pending_connections) {
+        reject = RejectReason::kPendingLimit;
+      } else if (config_.max_inbound_connections != 0 &&
+                 OpenCount(Direction::kInbound) >= config_.max_inbound_connections) {
+        reject = RejectReason::kInboundLimit;
+      } else if (OpenCount() >= config_.max_connections) {
+        reject = RejectReason::kConnectionLimit;
+      }
+      if (reject) {
+        const RejectReason reason = *reject;
         Count(Counter::kInboundRejected);
         ++rejected_[static_cast<int>(reason)];
         out->push_back(RejectConnection{*id, reason});
@@ -102,6 +217,8 @@ absl::StatusCode ReferenceCore::Handle(Instant now, const Input& input,
         c.state = ConnectionState::kPending;
         c.created_at = now;
         c.deadline = now + config_.inbound_upgrade_timeout;
+        c.allow_listed = allow_listed;
+        c.relayed = in->remote.is_relayed();
         conns_.push_back(c);
         Count(Counter::kInboundAccepted);
         out->push_back(AcceptConnection{*id});
@@ -117,9 +234,18 @@ absl::StatusCode ReferenceCore::Handle(Instant now, const Input& input,
       c.direction = Direction::kOutbound;
       c.state = ConnectionState::kPending;
       c.created_at = now;
+      c.allow_listed = AllowListed(in->remote);
+      c.relayed = in->remote.is_relayed();
+      const bool over = (config_.max_outbound_connections != 0 &&
+                         OpenCount(Direction::kOutbound) >= config_.max_outbound_connections) ||
+                        (config_.reject_outbound_over_max && OpenCount() >= config_.max_connections);
       conns_.push_back(c);
       Count(Counter::kOutboundRegistered);
-      Open(conns_.back(), in->peer, now, out);
+      if (over && !c.allow_listed) {
+        Close(conns_.back(), CloseReason::kOutboundLimit, now, out);
+      } else {
+        Open(conns_.back(), in->peer, now, out);
+      }
     }
   } else if (const auto* in = std::get_if<ConnectionUpgraded>(&input)) {
     Conn* c = Find(in->connection);
@@ -182,6 +308,33 @@ absl::StatusCode ReferenceCore::Handle(Instant now, const Input& input,
         *id = c->id;
       }
     }
+  } else if (const auto* in = std::get_if<SetPeerTag>(&input)) {
+    if (in->peer.is_empty() || BadTag(in->tag)) {
+      code = Code::kInvalidArgument;
+    } else {
+      tags_[in->peer][in->tag] = in->value;
+    }
+  } else if (const auto* in = std::get_if<RemovePeerTag>(&input)) {
+    if (in->peer.is_empty()) {
+      code = Code::kInvalidArgument;
+    } else if (auto it = tags_.find(in->peer); it != tags_.end()) {
+      it->second.erase(in->tag);
+      if (it->second.empty()) tags_.erase(it);
+    }
+  } else if (const auto* in = std::get_if<ProtectPeer>(&input)) {
+    if (in->peer.is_empty() || BadTag(in->tag)) {
+      code = Code::kInvalidArgument;
+    } else {
+      protections_[in->peer].insert(in->tag);
+    }
+  } else if (const auto* in = std::get_if<UnprotectPeer>(&input)) {
+    if (in->peer.is_empty()) {
+      code = Code::kInvalidArgument;
+    } else if (auto it = protections_.find(in->peer); it != protections_.end()) {
+      it->second.erase(in->tag);
+      if (it->second.empty()) protections_.erase(it);
+    }
+  } else if (!std::holds_alternative<TimerExpired>(input)) {
   } else {  // TimerExpired
     for (;;) {
       Conn* due = nullptr;
@@ -194,19 +347,29 @@ absl::StatusCode ReferenceCore::Handle(Instant now, const Input& input,
       if (due == nullptr) break;
       if (due->state == ConnectionState::kPending) {
         Close(*due, CloseReason::kUpgradeTimeout, now, out);
+      } else if (due->state == ConnectionState::kOpen) {
+        due->in_grace = false;
+        due->deadline = Instant::Never();
       } else {
         Count(Counter::kAborts);
         out->push_back(AbortConnection{due->id});
         Finish(due->id, due->close_reason, out);
       }
     }
+    if (trim_deadline_ <= now) trim_deadline_ = Instant::Never();
+    MaybeTrim(now, out);
   }
+  const bool tag_input = std::holds_alternative<SetPeerTag>(input) ||
+                         std::holds_alternative<RemovePeerTag>(input) ||
+                         std::holds_alternative<ProtectPeer>(input) ||
+                         std::holds_alternative<UnprotectPeer>(input);
+  if (tag_input && code == Code::kOk) MaybeTrim(now, out);
   if (code != Code::kOk) Count(Counter::kInputErrors);
   return code;
 }
 
 Instant ReferenceCore::NextDeadline() const {
-  Instant next = Instant::Never();
+  Instant next = trim_deadline_;
   for (const Conn& c : conns_) next = std::min(next, c.deadline);
   return next;
 }

@@ -9,6 +9,9 @@
 #ifndef CONNMGR_PROPS_REFERENCE_CORE_H_
 #define CONNMGR_PROPS_REFERENCE_CORE_H_
 
+#include <map>
+#include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -39,6 +42,9 @@ class ReferenceCore {
     Instant closing_at = Instant::Never();
     CloseReason close_reason = CloseReason::kTransport;
     Instant deadline = Instant::Never();
+    bool allow_listed = false;
+    bool relayed = false;
+    bool in_grace = false;
     std::vector<Stream> streams;
   };
 
@@ -62,12 +68,24 @@ class ReferenceCore {
   void Open(Conn& c, const PeerId& peer, Instant now, std::vector<Output>* out);
   void Close(Conn& c, CloseReason reason, Instant now, std::vector<Output>* out);
   void Finish(ConnectionId id, CloseReason reason, std::vector<Output>* out);
-  void Count(Counter c) { ++counters_[static_cast<int>(c)]; }
+  void Count(Counter c, uint64_t n = 1) { counters_[static_cast<int>(c)] += n; }
+  bool AllowListed(const Multiaddr& remote) const;
+  bool Busy(const Conn& c) const;
+  int64_t PeerValue(const PeerId& peer) const;
+  bool Prunable(const Conn& c) const;
+  size_t OpenCount(std::optional<Direction> d = std::nullopt) const;
+  void EnforcePeerLimit(ConnectionId opened, const PeerId& peer, Instant now,
+                        std::vector<Output>* out);
+  void MaybeTrim(Instant now, std::vector<Output>* out);
 
   Config config_;
   Instant last_now_ = Instant::FromNanoseconds(std::numeric_limits<int64_t>::min());
   uint64_t next_id_ = 1;
   std::vector<Conn> conns_;
+  std::map<PeerId, std::map<std::string, int64_t>> tags_;
+  std::map<PeerId, std::set<std::string>> protections_;
+  Instant last_trim_ = Instant::FromNanoseconds(std::numeric_limits<int64_t>::min());
+  Instant trim_deadline_ = Instant::Never();
   std::array<uint64_t, kCounterCount> counters_{};
   std::array<uint64_t, kRejectReasonCount> rejected_{};
   std::array<uint64_t, kCloseReasonCount> closed_{};

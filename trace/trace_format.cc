@@ -91,6 +91,17 @@ class Fields {
     });
   }
 
+  absl::Status Int64(const char* key, int64_t* out) {
+    return Get(key, out, [&](const Json& v, int64_t* n) {
+      if (!v.is_number_integer()) return Error(key, "expected an integer");
+      if (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t{INT64_MAX}) {
+        return Error(key, "out of range");
+      }
+      *n = v.get<int64_t>();
+      return absl::OkStatus();
+    });
+  }
+
   absl::Status Direction(connmgr::Direction* out) {
     return Get("direction", out, [&](const Json& v, connmgr::Direction* d) {
       if (v == "inbound") {
@@ -168,6 +179,24 @@ absl::StatusOr<Input> DecodeInput(const Json& o, const std::string& kind) {
     }
   } else if (kind == "timer_expired") {
     input = TimerExpired{};
+  } else if (kind == "set_peer_tag") {
+    SetPeerTag in;
+    s.Update(f.Peer(&in.peer));
+    s.Update(f.String("tag", &in.tag));
+    s.Update(f.Int64("value", &in.value));
+    input = std::move(in);
+  } else if (kind == "remove_peer_tag" || kind == "protect_peer" || kind == "unprotect_peer") {
+    PeerId peer;
+    std::string tag;
+    s.Update(f.Peer(&peer));
+    s.Update(f.String("tag", &tag));
+    if (kind == "remove_peer_tag") {
+      input = RemovePeerTag{std::move(peer), std::move(tag)};
+    } else if (kind == "protect_peer") {
+      input = ProtectPeer{std::move(peer), std::move(tag)};
+    } else {
+      input = UnprotectPeer{std::move(peer), std::move(tag)};
+    }
   } else {
     return absl::InvalidArgumentError(absl::StrCat("unknown input kind \"", kind, "\""));
   }
@@ -221,6 +250,23 @@ std::string EncodeTraceInput(Instant at, const Input& input) {
                    o["direction"] = std::string(DirectionName(in.direction));
                  },
                  [&](const TimerExpired&) {},
+                 [&](const SetPeerTag& in) {
+                   o["peer"] = in.peer.ToString();
+                   o["tag"] = in.tag;
+                   o["value"] = in.value;
+                 },
+                 [&](const RemovePeerTag& in) {
+                   o["peer"] = in.peer.ToString();
+                   o["tag"] = in.tag;
+                 },
+                 [&](const ProtectPeer& in) {
+                   o["peer"] = in.peer.ToString();
+                   o["tag"] = in.tag;
+                 },
+                 [&](const UnprotectPeer& in) {
+                   o["peer"] = in.peer.ToString();
+                   o["tag"] = in.tag;
+                 },
              },
              input);
   return Dump(o);
@@ -250,6 +296,21 @@ std::string EncodeTraceOutput(Instant at, const Output& output) {
                  },
                  [&](const PeerConnected& out) { o["peer"] = out.peer.ToString(); },
                  [&](const PeerDisconnected& out) { o["peer"] = out.peer.ToString(); },
+                 [&](const ConnectionsPruned& out) {
+                   o["open"] = out.open;
+                   o["target"] = out.target;
+                   OrderedJson pruned = OrderedJson::array();
+                   for (const PrunedConnection& p : out.pruned) {
+                     OrderedJson entry = OrderedJson::object();
+                     entry["conn"] = p.connection.value;
+                     entry["peer"] = p.peer.ToString();
+                     entry["peer_value"] = p.peer_value;
+                     entry["streams"] = p.streams;
+                     entry["busy"] = p.busy;
+                     pruned.push_back(std::move(entry));
+                   }
+                   o["pruned"] = std::move(pruned);
+                 },
              },
              output);
   return Dump(o);

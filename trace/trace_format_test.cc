@@ -29,6 +29,10 @@ std::vector<Input> EveryInputKind() {
       StreamOpened{ConnectionId{4}, "/ipfs/ping/1.0.0", Direction::kOutbound},
       StreamClosed{ConnectionId{4}, "/ipfs/ping/1.0.0", Direction::kInbound},
       TimerExpired{},
+      SetPeerTag{kAlice, "score", -42},
+      RemovePeerTag{kAlice, "score"},
+      ProtectPeer{kAlice, "bootstrap"},
+      UnprotectPeer{kAlice, "bootstrap"},
   };
 }
 
@@ -74,6 +78,13 @@ TEST(TraceFormatTest, LinesHaveTheDocumentedShape) {
   EXPECT_EQ(EncodeTraceError(At(3), absl::NotFoundError("close_request: no connection 9")),
             R"({"t":3000000,"error":"NOT_FOUND: close_request: no connection 9"})");
   EXPECT_EQ(EncodeTraceInput(At(4), TimerExpired{}), R"({"t":4000000,"in":"timer_expired"})");
+  EXPECT_EQ(EncodeTraceOutput(At(5), ConnectionsPruned{4, 2, {PrunedConnection{ConnectionId{3}, kAlice, -1, 2, true}}}),
+            R"({"t":5000000,"out":"connections_pruned","open":4,"target":2,"pruned":[{"conn":3,)"
+            R"("peer":"QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N","peer_value":-1,)"
+            R"("streams":2,"busy":true}]})");
+  EXPECT_EQ(EncodeTraceInput(At(6), SetPeerTag{kAlice, "keep-alive", 1}),
+            R"({"t":6000000,"in":"set_peer_tag","peer":"QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N",)"
+            R"("tag":"keep-alive","value":1})");
 }
 
 TEST(TraceFormatTest, OutputAndErrorLinesDecodeWithoutInput) {
@@ -113,6 +124,10 @@ INSTANTIATE_TEST_SUITE_P(
                 "transport_closed: \"conn\": expected a positive integer"},
         BadLine{R"({"t":1,"in":"transport_closed","conn":1,"reason":"x"})",
                 "transport_closed: unknown field \"reason\""},
+        BadLine{R"({"t":1,"in":"set_peer_tag","peer":"","tag":"x","value":1.5})",
+                "set_peer_tag: \"value\": expected an integer"},
+        BadLine{R"({"t":1,"in":"set_peer_tag","peer":"","tag":"x","value":9223372036854775808})",
+                "set_peer_tag: \"value\": out of range"},
         BadLine{R"({"t":1,"in":"stream_opened","conn":1,"protocol":"/p","direction":"up"})",
                 "stream_opened: \"direction\": expected \"inbound\" or \"outbound\""},
         BadLine{R"({"t":1,"in":"connection_upgraded","conn":1,"peer":"nobody"})",

@@ -1,0 +1,430 @@
+#include "core/peer_tags.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace connmgr {
+namespace {
+
+constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
+constexpr int64_t kInt64Min = std::numeric_limits<int64_t>::min();
+
+int64_t SaturatingAdd(int64_t a, int64_t b) {
+  int64_t r = 0;
+  if (__builtin_add_overflow(a, b, &r)) return b > 0 ? kInt64Max : kInt64Min;
+  return r;
+}
+
+int64_t SaturatingSub(int64_t a, int64_t b) {
+  int64_t r = 0;
+  if (__builtin_sub_overflow(a, b, &r)) return b < 0 ? kInt64Max : kInt64Min;
+  return r;
+}
+
+int64_t SaturatingMul(int64_t a, int64_t b) {
+  int64_t r = 0;
+  if (__builtin_mul_overflow(a, b, &r)) return (a < 0) != (b < 0) ? kInt64Min : kInt64Max;
+  return r;
+}
+
+std::string Quoted(absl::string_view name) {
+  return absl::StrCat("\"", absl::CHexEscape(name), "\"");
+}
+
+absl::Status CheckPeer(const PeerId& peer) {
+  if (peer.is_empty()) return absl::InvalidArgumentError("peer id is empty");
+  return absl::OkStatus();
+}
+
+// `what` is "tag", "protection tag" or "decaying tag".
+absl::Status CheckName(absl::string_view what, absl::string_view name) {
+  if (name.empty()) return absl::InvalidArgumentError(absl::StrCat(what, " name is empty"));
+  if (name.size() > PeerTags::kMaxTagNameBytes) {
+    return absl::InvalidArgumentError(absl::StrFormat("%s name is %d bytes, over the %d-byte limit",
+                                                      what, name.size(),
+                                                      PeerTags::kMaxTagNameBytes));
+  }
+  return absl::OkStatus();
+}
+
+int64_t ApplyBump(const BumpPolicy& bump, int64_t value, int64_t delta) {
+  switch (bump.kind) {
+    case BumpPolicy::Kind::kSum:
+      return SaturatingAdd(value, delta);
+    case BumpPolicy::Kind::kSumBounded:
+      return std::clamp(SaturatingAdd(value, delta), bump.min, bump.max);
+    case BumpPolicy::Kind::kOverwrite:
+      return delta;
+  }
+  return value;
+}
+
+}  // namespace
+
+PeerTags::PeerTags(PeerTagsLimits limits) : limits_(std::move(limits)) {}
+
+// --- Plain tags ---------------------------------------------------------------------------------
+
+absl::Status PeerTags::SetTag(const PeerId& peer, absl::string_view tag, int64_t value) {
+  if (absl::Status s = CheckPlainTag(peer, tag); !s.ok()) return s;
+  auto it = peers_.find(peer);
+  PeerState* state = it == peers_.end() ? nullptr : &it->second;
+  if (state != nullptr) {
+    if (auto t = state->tags.find(tag); t != state->tags.end()) {
+      t->second.value = value;
+      return absl::OkStatus();
+    }
+  }
+  if (absl::Status s = CheckRoom(peer, tag, state, /*protection=*/false); !s.ok()) return s;
+  InsertPlainTag(peer, tag, value);
+  return absl::OkStatus();
+}
+
+absl::Status PeerTags::AddToTag(const PeerId& peer, absl::string_view tag, int64_t delta) {
+  if (absl::Status s = CheckPlainTag(peer, tag); !s.ok()) return s;
+  auto it = peers_.find(peer);
+  PeerState* state = it == peers_.end() ? nullptr : &it->second;
+  if (state != nullptr) {
+    if (auto t = state->tags.find(tag); t != state->tags.end()) {
+      t->second.value = SaturatingAdd(t->second.value, delta);
+      return absl::OkStatus();
+    }
+  }
+  if (absl::Status s = CheckRoom(peer, tag, state, /*protection=*/false); !s.ok()) return s;
+  InsertPlainTag(peer, tag, delta);
+  return absl::OkStatus();
+}
+
+void PeerTags::RemoveTag(const PeerId& peer, absl::string_view tag) {
+  auto it = peers_.find(peer);
+  if (it == peers_.end()) return;
+  auto t = it->second.tags.find(tag);
+  if (t == it->second.tags.end()) return;
+  EraseTag(peer, it->second, t);
+  ForgetIfEmpty(it);
+}
+
+int64_t PeerTags::Value(const PeerId& peer) const {
+  auto it = peers_.find(peer);
+  return it == peers_.end() ? 0 : Sum(it->second);
+}
+
+std::optional<int64_t> PeerTags::TagValue(const PeerId& peer, absl::string_view tag) const {
+  auto it = peers_.find(peer);
+  if (it == peers_.end()) return std::nullopt;
+  auto t = it->second.tags.find(tag);
+  if (t == it->second.tags.end()) return std::nullopt;
+  return t->second.value;
+}
+
+// --- Protection ---------------------------------------------------------------------------------
+
+absl::Status PeerTags::Protect(const PeerId& peer, absl::string_view tag) {
+  if (absl::Status s = CheckPeer(peer); !s.ok()) return s;
+  if (absl::Status s = CheckName("protection tag", tag); !s.ok()) return s;
+  auto it = peers_.find(peer);
+  PeerState* state = it == peers_.end() ? nullptr : &it->second;
+  if (state != nullptr && state->protections.contains(tag)) return absl::OkStatus();
+  if (absl::Status s = CheckRoom(peer, tag, state, /*protection=*/true); !s.ok()) return s;
+  peers_[peer].protections.emplace(tag);
+  return absl::OkStatus();
+}
+
+bool PeerTags::Unprotect(const PeerId& peer, absl::string_view tag) {
+  auto it = peers_.find(peer);
+  if (it == peers_.end()) return false;
+  if (auto p = it->second.protections.find(tag); p != it->second.protections.end()) {
+    it->second.protections.erase(p);
+  }
+  const bool still_protected = !it->second.protections.empty();
+  ForgetIfEmpty(it);
+  return still_protected;
+}
+
+bool PeerTags::IsProtected(const PeerId& peer) const {
+  auto it = peers_.find(peer);
+  return it != peers_.end() && !it->second.protections.empty();
+}
+
+// --- Keep-alive ---------------------------------------------------------------------------------
+
+bool PeerTags::HasKeepAlive(const PeerId& peer) const {
+  auto it = peers_.find(peer);
+  if (it == peers_.end()) return false;
+  // Names with the prefix sort together, starting at the prefix itself.
+  auto t = it->second.tags.lower_bound(limits_.keep_alive_tag_prefix);
+  return t != it->second.tags.end() && absl::StartsWith(t->first, limits_.keep_alive_tag_prefix);
+}
+
+void PeerTags::RemoveKeepAliveTags(const PeerId& peer) {
+  auto it = peers_.find(peer);
+  if (it == peers_.end()) return;
+  PeerState& state = it->second;
+  for (auto t = state.tags.lower_bound(limits_.keep_alive_tag_prefix);
+       t != state.tags.end() && absl::StartsWith(t->first, limits_.keep_alive_tag_prefix);
+       t = state.tags.lower_bound(limits_.keep_alive_tag_prefix)) {
+    EraseTag(peer, state, t);
+  }
+  ForgetIfEmpty(it);
+}
+
+void PeerTags::ForgetPeer(const PeerId& peer) {
+  auto it = peers_.find(peer);
+  if (it == peers_.end()) return;
+  PeerState& state = it->second;
+  while (!state.tags.empty()) EraseTag(peer, state, state.tags.begin());
+  peers_.erase(it);
+}
+
+// --- Decaying tags ------------------------------------------------------------------------------
+
+absl::Status PeerTags::RegisterDecayingTag(absl::string_view name, Duration interval,
+                                           DecayPolicy decay, BumpPolicy bump, Instant now) {
+  if (absl::Status s = CheckName("decaying tag", name); !s.ok()) return s;
+  const std::string quoted = Quoted(name);
+  if (kinds_.contains(name)) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("decaying tag %s is already registered", quoted));
+  }
+  if (auto h = plain_tag_holders_.find(name); h != plain_tag_holders_.end()) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "decaying tag %s: %d peers hold a plain tag of that name", quoted, h->second));
+  }
+  if (interval <= Duration::Zero()) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "decaying tag %s: interval is %d ns; it must be positive", quoted, interval.nanoseconds()));
+  }
+  if (decay.amount < 0) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "decaying tag %s: decay amount is %d; it must not be negative", quoted, decay.amount));
+  }
+  if (decay.percent_kept > 100) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "decaying tag %s: percent_kept is %d; it must be at most 100", quoted, decay.percent_kept));
+  }
+  if (decay.after < Duration::Zero()) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("decaying tag %s: inactivity period is %d ns; it must not be negative",
+                        quoted, decay.after.nanoseconds()));
+  }
+  if (bump.min > bump.max) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "decaying tag %s: bump bounds are min %d > max %d", quoted, bump.min, bump.max));
+  }
+  if (kinds_.size() >= kMaxDecayingTags) {
+    return absl::ResourceExhaustedError(
+        absl::StrFormat("decaying tag %s: %d decaying tags are registered (kMaxDecayingTags = %d)",
+                        quoted, kinds_.size(), kMaxDecayingTags));
+  }
+  now = Clamp(now);
+  latest_ = now;
+  DecayingKind kind{interval, decay, bump, now, Instant::Never(), {}};
+  kind.next_tick = kind.FirstTickAfter(now);
+  kinds_.emplace(std::string(name), std::move(kind));
+  return absl::OkStatus();
+}
+
+absl::Status PeerTags::Bump(const PeerId& peer, absl::string_view decaying_tag, int64_t delta,
+                            Instant now) {
+  if (absl::Status s = CheckPeer(peer); !s.ok()) return s;
+  auto k = kinds_.find(decaying_tag);
+  if (k == kinds_.end()) {
+    return absl::NotFoundError(
+        absl::StrFormat("decaying tag %s is not registered", Quoted(decaying_tag)));
+  }
+  DecayingKind& kind = k->second;
+  now = Clamp(now);
+
+  auto it = peers_.find(peer);
+  PeerState* state = it == peers_.end() ? nullptr : &it->second;
+  Tag* tag = nullptr;
+  if (state != nullptr) {
+    if (auto t = state->tags.find(decaying_tag); t != state->tags.end()) tag = &t->second;
+  }
+  std::optional<int64_t> current;  // nullopt: a new instance starts from 0
+  if (tag != nullptr) {
+    current = Decayed(kind, *tag, now);
+  } else if (absl::Status s = CheckRoom(peer, decaying_tag, state, /*protection=*/false); !s.ok()) {
+    return s;
+  }
+
+  latest_ = now;
+  // An empty kind has nothing pending: its schedule may skip to now.
+  if (kind.holders.empty()) kind.next_tick = kind.FirstTickAfter(now);
+  if (tag == nullptr) {
+    tag = &peers_[peer].tags[std::string(decaying_tag)];
+    tag->decaying = true;
+    kind.holders.insert(peer);
+  }
+  tag->value = ApplyBump(kind.bump, current.value_or(0), delta);
+  tag->last_bump = now;
+  tag->next_tick = kind.FirstTickAfter(now);
+  return absl::OkStatus();
+}
+
+std::vector<PeerId> PeerTags::AdvanceTo(Instant now) {
+  now = Clamp(now);
+  latest_ = now;
+  // Each touched peer's value before its first change, to report only real changes.
+  absl::btree_map<PeerId, int64_t> value_before;
+  for (auto& [name, kind] : kinds_) {
+    if (kind.next_tick.is_never() || kind.next_tick > now) continue;
+    const Instant next_tick = kind.FirstTickAfter(now);
+    for (auto h = kind.holders.begin(); h != kind.holders.end();) {
+      auto it = peers_.find(*h);
+      PeerState& state = it->second;
+      auto t = state.tags.find(name);
+      const std::optional<int64_t> value = Decayed(kind, t->second, now);
+      t->second.next_tick = next_tick;
+      if (value == t->second.value) {
+        ++h;
+        continue;
+      }
+      if (!value_before.contains(*h)) value_before.emplace(*h, Sum(state));
+      if (value.has_value()) {
+        t->second.value = *value;
+        ++h;
+        continue;
+      }
+      state.tags.erase(t);
+      ForgetIfEmpty(it);
+      h = kind.holders.erase(h);
+    }
+    kind.next_tick = next_tick;
+  }
+  std::vector<PeerId> changed;
+  for (const auto& [peer, before] : value_before) {
+    if (Value(peer) != before) changed.push_back(peer);
+  }
+  return changed;
+}
+
+Instant PeerTags::NextDeadline() const {
+  Instant deadline = Instant::Never();
+  for (const auto& [name, kind] : kinds_) {
+    if (!kind.holders.empty()) deadline = std::min(deadline, kind.next_tick);
+  }
+  return deadline;
+}
+
+// --- Internals ----------------------------------------------------------------------------------
+
+Instant PeerTags::DecayingKind::LastTickAtOrBefore(Instant now) const {
+  // Unsigned arithmetic: exact for any origin <= now, even across the int64 range.
+  const uint64_t origin_ns = static_cast<uint64_t>(origin.nanoseconds());
+  const uint64_t elapsed = static_cast<uint64_t>(now.nanoseconds()) - origin_ns;
+  const uint64_t step = static_cast<uint64_t>(interval.nanoseconds());
+  return Instant::FromNanoseconds(static_cast<int64_t>(origin_ns + elapsed / step * step));
+}
+
+Instant PeerTags::DecayingKind::FirstTickAfter(Instant now) const {
+  if (decay.kind == DecayPolicy::Kind::kNone) return Instant::Never();
+  return LastTickAtOrBefore(now) + interval;  // saturates to Never()
+}
+
+uint64_t PeerTags::DecayingKind::TicksFrom(Instant from, Instant now) const {
+  if (from.is_never() || from > now) return 0;
+  const uint64_t span = static_cast<uint64_t>(LastTickAtOrBefore(now).nanoseconds()) -
+                        static_cast<uint64_t>(from.nanoseconds());
+  return span / static_cast<uint64_t>(interval.nanoseconds()) + 1;
+}
+
+std::optional<int64_t> PeerTags::Decayed(const DecayingKind& kind, const Tag& tag, Instant now) {
+  const uint64_t ticks = kind.TicksFrom(tag.next_tick, now);
+  if (ticks == 0) return tag.value;
+  const DecayPolicy& decay = kind.decay;
+  switch (decay.kind) {
+    case DecayPolicy::Kind::kNone:
+      return tag.value;
+    case DecayPolicy::Kind::kFixed: {
+      // The value only falls (amount >= 0), so it is <= 0 after the last step iff it was after
+      // some step, when it would have been removed.
+      const int64_t steps =
+          ticks > static_cast<uint64_t>(kInt64Max) ? kInt64Max : static_cast<int64_t>(ticks);
+      const int64_t value = SaturatingSub(tag.value, SaturatingMul(steps, decay.amount));
+      if (value <= 0) return std::nullopt;
+      return value;
+    }
+    case DecayPolicy::Kind::kLinear: {
+      // Each step with percent_kept < 100 lowers a positive value, at least geometrically, so
+      // this stops at 0 after at most 3945 steps (99 %, from the largest int64).
+      int64_t value = tag.value;
+      for (uint64_t i = 0; i < ticks && value > 0; ++i) {
+        value = static_cast<int64_t>(static_cast<__int128>(value) * decay.percent_kept / 100);
+        if (decay.percent_kept == 100) break;
+      }
+      if (value <= 0) return std::nullopt;
+      return value;
+    }
+    case DecayPolicy::Kind::kExpireWhenInactive:
+      // The ticks are applied with no bump in between, so the last one decides.
+      if (kind.LastTickAtOrBefore(now) >= tag.last_bump + decay.after) return std::nullopt;
+      return tag.value;
+  }
+  return tag.value;
+}
+
+int64_t PeerTags::Sum(const PeerState& state) {
+  // Exact in 128 bits (at most 2^32 tags), then clamped: independent of the order of tags.
+  __int128 sum = 0;
+  for (const auto& [name, tag] : state.tags) sum += tag.value;
+  return static_cast<int64_t>(std::clamp<__int128>(sum, static_cast<__int128>(kInt64Min),
+                                                   static_cast<__int128>(kInt64Max)));
+}
+
+absl::Status PeerTags::CheckRoom(const PeerId& peer, absl::string_view tag, const PeerState* state,
+                                 bool protection) const {
+  const absl::string_view what = protection ? "protection tag" : "tag";
+  if (state == nullptr) {
+    if (peers_.size() >= limits_.max_tagged_peers) {
+      return absl::ResourceExhaustedError(absl::StrFormat(
+          "%s %s: %d peers already hold tags or protections (max_tagged_peers = %d)", what,
+          Quoted(tag), peers_.size(), limits_.max_tagged_peers));
+    }
+  }
+  const size_t held = state == nullptr ? 0
+                      : protection     ? state->protections.size()
+                                       : state->tags.size();
+  if (held >= limits_.max_tags_per_peer) {
+    return absl::ResourceExhaustedError(
+        absl::StrFormat("%s %s: peer %s already holds %d %ss (max_tags_per_peer = %d)", what,
+                        Quoted(tag), peer.ToString(), held, what, limits_.max_tags_per_peer));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status PeerTags::CheckPlainTag(const PeerId& peer, absl::string_view tag) const {
+  if (absl::Status s = CheckPeer(peer); !s.ok()) return s;
+  if (absl::Status s = CheckName("tag", tag); !s.ok()) return s;
+  if (kinds_.contains(tag)) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("tag %s is a decaying tag; change it with Bump", Quoted(tag)));
+  }
+  return absl::OkStatus();
+}
+
+void PeerTags::InsertPlainTag(const PeerId& peer, absl::string_view tag, int64_t value) {
+  peers_[peer].tags.emplace(std::string(tag), Tag{value, false, Instant(), Instant()});
+  ++plain_tag_holders_.try_emplace(std::string(tag), 0).first->second;
+}
+
+void PeerTags::EraseTag(const PeerId& peer, PeerState& state,
+                        absl::btree_map<std::string, Tag>::iterator it) {
+  if (it->second.decaying) {
+    kinds_.find(it->first)->second.holders.erase(peer);
+  } else if (auto h = plain_tag_holders_.find(it->first); --h->second == 0) {
+    plain_tag_holders_.erase(h);
+  }
+  state.tags.erase(it);
+}
+
+void PeerTags::ForgetIfEmpty(PeerMap::iterator it) {
+  if (it->second.empty()) peers_.erase(it);
+}
+
+}  // namespace connmgr

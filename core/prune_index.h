@@ -1,0 +1,80 @@
+// The order in which open connections are pruned, kept up to date as they change.
+//
+// Every prunable connection has a key; the first key is closed first:
+//   1. lower peer value (the sum of the peer's tags),
+//   2. fewer open streams,
+//   3. inbound before outbound,
+//   4. newer before older (later opened_at),
+//   5. higher connection id before lower (the final, total tie-break).
+// Connections sit in one of two tiers: `kIdle` (only closable streams, if any) is trimmed down
+// to the low watermark; `kBusy` (a stream on a non-closable protocol) is touched only to get
+// back under the hard limit. Connections that must never be pruned (protected peer,
+// allow-listed remote, grace period) are not in the index at all, so choosing k victims costs
+// O(k log n) however many connections are exempt.
+//
+//   PruneIndex index;
+//   index.Upsert(id, PruneKey{value, streams, Direction::kInbound, opened_at, id}, PruneTier::kIdle);
+//   std::vector<ConnectionId> victims = index.First(PruneTier::kIdle, 3);
+#ifndef CONNMGR_CORE_PRUNE_INDEX_H_
+#define CONNMGR_CORE_PRUNE_INDEX_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "absl/container/btree_set.h"
+#include "absl/container/flat_hash_map.h"
+#include "core/time.h"
+#include "core/types.h"
+
+namespace connmgr {
+
+struct PruneKey {
+  int64_t peer_value = 0;
+  uint32_t streams = 0;
+  Direction direction = Direction::kInbound;
+  Instant opened_at;
+  ConnectionId id;
+
+  friend bool operator==(const PruneKey&, const PruneKey&) = default;
+  // True if `a` is pruned before `b`.
+  friend bool operator<(const PruneKey& a, const PruneKey& b) {
+    if (a.peer_value != b.peer_value) return a.peer_value < b.peer_value;
+    if (a.streams != b.streams) return a.streams < b.streams;
+    if (a.direction != b.direction) return a.direction == Direction::kInbound;
+    if (a.opened_at != b.opened_at) return a.opened_at > b.opened_at;
+    return a.id > b.id;
+  }
+};
+
+enum class PruneTier : uint8_t { kExempt, kIdle, kBusy };
+
+class PruneIndex {
+ public:
+  // Inserts, moves or (with kExempt) removes a connection.
+  void Upsert(ConnectionId id, const PruneKey& key, PruneTier tier);
+  void Erase(ConnectionId id) { Upsert(id, PruneKey{}, PruneTier::kExempt); }
+
+  // Up to `count` connections of `tier` in prune order.
+  std::vector<ConnectionId> First(PruneTier tier, size_t count) const;
+
+  size_t size(PruneTier tier) const { return Set(tier).size(); }
+  PruneTier tier(ConnectionId id) const;
+
+ private:
+  struct Entry {
+    PruneKey key;
+    PruneTier tier;
+  };
+  const absl::btree_set<PruneKey>& Set(PruneTier tier) const {
+    return tier == PruneTier::kBusy ? busy_ : idle_;
+  }
+  absl::btree_set<PruneKey>& Set(PruneTier tier) { return tier == PruneTier::kBusy ? busy_ : idle_; }
+
+  absl::flat_hash_map<ConnectionId, Entry> entries_;
+  absl::btree_set<PruneKey> idle_;
+  absl::btree_set<PruneKey> busy_;
+};
+
+}  // namespace connmgr
+
+#endif  // CONNMGR_CORE_PRUNE_INDEX_H_

@@ -1,0 +1,67 @@
+#include "core/prune_index.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace connmgr {
+namespace {
+
+using ::testing::ElementsAre;
+
+Instant At(int64_t s) { return Instant::FromNanoseconds(s * 1'000'000'000); }
+
+PruneKey Key(uint64_t id, int64_t value, uint32_t streams, Direction d, int64_t opened_s) {
+  return PruneKey{value, streams, d, At(opened_s), ConnectionId{id}};
+}
+
+TEST(PruneKeyTest, EveryOrderingKeyAndTheFinalTieBreak) {
+  const Direction in = Direction::kInbound;
+  const Direction out = Direction::kOutbound;
+  // Lower peer value first, whatever else.
+  EXPECT_LT(Key(1, 0, 9, out, 0), Key(2, 1, 0, in, 9));
+  // Then fewer streams.
+  EXPECT_LT(Key(1, 5, 0, out, 0), Key(2, 5, 1, in, 9));
+  // Then inbound before outbound.
+  EXPECT_LT(Key(1, 5, 1, in, 0), Key(2, 5, 1, out, 9));
+  // Then newest first.
+  EXPECT_LT(Key(1, 5, 1, in, 9), Key(2, 5, 1, in, 3));
+  // Then the higher id first.
+  EXPECT_LT(Key(7, 5, 1, in, 3), Key(2, 5, 1, in, 3));
+  EXPECT_FALSE(Key(2, 5, 1, in, 3) < Key(2, 5, 1, in, 3));
+}
+
+TEST(PruneIndexTest, FirstFollowsThePruneOrderPerTier) {
+  PruneIndex index;
+  index.Upsert(ConnectionId{1}, Key(1, 10, 0, Direction::kInbound, 1), PruneTier::kIdle);
+  index.Upsert(ConnectionId{2}, Key(2, 0, 3, Direction::kOutbound, 2), PruneTier::kIdle);
+  index.Upsert(ConnectionId{3}, Key(3, 0, 3, Direction::kInbound, 2), PruneTier::kIdle);
+  index.Upsert(ConnectionId{4}, Key(4, 0, 0, Direction::kInbound, 0), PruneTier::kBusy);
+  EXPECT_THAT(index.First(PruneTier::kIdle, 10),
+              ElementsAre(ConnectionId{3}, ConnectionId{2}, ConnectionId{1}));
+  EXPECT_THAT(index.First(PruneTier::kIdle, 2), ElementsAre(ConnectionId{3}, ConnectionId{2}));
+  EXPECT_THAT(index.First(PruneTier::kBusy, 10), ElementsAre(ConnectionId{4}));
+  EXPECT_TRUE(index.First(PruneTier::kExempt, 10).empty());
+}
+
+TEST(PruneIndexTest, UpsertMovesAndExemptRemoves) {
+  PruneIndex index;
+  index.Upsert(ConnectionId{1}, Key(1, 0, 0, Direction::kInbound, 1), PruneTier::kIdle);
+  index.Upsert(ConnectionId{2}, Key(2, 1, 0, Direction::kInbound, 1), PruneTier::kIdle);
+  // Connection 1's peer gains value: it moves behind connection 2.
+  index.Upsert(ConnectionId{1}, Key(1, 5, 0, Direction::kInbound, 1), PruneTier::kIdle);
+  EXPECT_THAT(index.First(PruneTier::kIdle, 2), ElementsAre(ConnectionId{2}, ConnectionId{1}));
+  // It opens a stream on a non-closable protocol: busy tier.
+  index.Upsert(ConnectionId{1}, Key(1, 5, 1, Direction::kInbound, 1), PruneTier::kBusy);
+  EXPECT_EQ(index.size(PruneTier::kIdle), 1u);
+  EXPECT_EQ(index.tier(ConnectionId{1}), PruneTier::kBusy);
+  // Its peer is protected: out of the index.
+  index.Upsert(ConnectionId{1}, Key(1, 5, 1, Direction::kInbound, 1), PruneTier::kExempt);
+  EXPECT_EQ(index.size(PruneTier::kBusy), 0u);
+  EXPECT_EQ(index.tier(ConnectionId{1}), PruneTier::kExempt);
+  index.Erase(ConnectionId{2});
+  index.Erase(ConnectionId{99});
+  EXPECT_EQ(index.size(PruneTier::kIdle), 0u);
+}
+
+}  // namespace
+}  // namespace connmgr
