@@ -26,6 +26,9 @@
 
 namespace connmgr {
 
+// Which resource scope a connection is charged to (besides the system scope).
+enum class ScopeCharge : uint8_t { kNone, kTransient, kPeer };
+
 struct Connection {
   struct StreamGroup {
     ProtocolId protocol;
@@ -46,6 +49,8 @@ struct Connection {
   CloseReason close_reason = CloseReason::kTransport;
   Instant deadline = Instant::Never();  // the one timer this connection has armed, if any
   bool allow_listed = false;            // its remote IP is in the allow list: never pruned
+  bool uses_fd = false;                 // a socket of its own (not relayed, not in-memory)
+  ScopeCharge charge = ScopeCharge::kNone;  // where its resources are charged
   bool in_grace = false;                // opened less than grace_period ago: not pruned yet
   uint32_t busy_streams = 0;            // streams on protocols that are not closable
   absl::InlinedVector<StreamGroup, 2> streams;

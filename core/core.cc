@@ -24,6 +24,11 @@ absl::Status CheckProtocol(absl::string_view input, absl::string_view protocol) 
   return absl::OkStatus();
 }
 
+// Relayed connections ride another connection's socket; in-memory ones have none.
+bool UsesFileDescriptor(const Multiaddr& remote) {
+  return !remote.is_relayed() && remote.transport() != Transport::kMemory;
+}
+
 absl::Status CheckAddresses(absl::string_view input, const Multiaddr& remote,
                             const Multiaddr& local) {
   if (remote.empty()) {
@@ -46,7 +51,8 @@ Core::Core(Config config)
     : config_(std::move(config)),
       table_(config_.closable_protocols),
       tags_(PeerTagsLimits{config_.max_tags_per_peer, config_.max_tagged_peers,
-                           config_.keep_alive_tag_prefix}) {}
+                           config_.keep_alive_tag_prefix}),
+      scopes_(config_.system_scope, config_.transient_scope, config_.peer_scope) {}
 
 absl::StatusOr<ConnectionId> Core::Handle(Instant now, const Input& input) {
   if (outputs_.size() >= config_.max_output_queue) {
@@ -127,8 +133,16 @@ absl::StatusOr<ConnectionId> Core::OnInbound(Instant now, const InboundConnectio
   } else if (table_.open_count() >= config_.max_connections) {
     reject = RejectReason::kConnectionLimit;
   }
+  // Allow-listed remotes are not charged to the scopes either (go-libp2p keeps them apart).
+  const bool uses_fd = UsesFileDescriptor(in.remote);
+  std::optional<ScopeDenial> denial;
+  if (!reject && !allow_listed) {
+    denial = scopes_.ReserveConnection(Direction::kInbound, uses_fd);
+    if (denial) reject = RejectReason::kResourceLimit;
+  }
   if (reject) {
     ConnectionId id = table_.SkipId();
+    if (denial) EmitScopeDenied(id, *denial);
     Count(Counter::kInboundRejected);
     ++rejected_by_reason_[static_cast<int>(*reject)];
     Emit(RejectConnection{id, *reject});
@@ -136,6 +150,8 @@ absl::StatusOr<ConnectionId> Core::OnInbound(Instant now, const InboundConnectio
   }
   Connection& c = table_.AddPending(Direction::kInbound, in.remote, in.local, now);
   c.allow_listed = allow_listed;
+  c.uses_fd = uses_fd;
+  c.charge = allow_listed ? ScopeCharge::kNone : ScopeCharge::kTransient;
   Arm(c, now + config_.inbound_upgrade_timeout);
   Count(Counter::kInboundAccepted);
   Emit(AcceptConnection{c.id});
@@ -156,13 +172,23 @@ absl::StatusOr<ConnectionId> Core::OnOutbound(Instant now, const OutboundConnect
       config_.reject_outbound_over_max && table_.open_count() >= config_.max_connections;
   Connection& c = table_.AddPending(Direction::kOutbound, in.remote, in.local, now);
   c.allow_listed = IsAllowListed(in.remote);
+  c.uses_fd = UsesFileDescriptor(in.remote);
   const ConnectionId id = c.id;
   Count(Counter::kOutboundRegistered);
   if (!c.allow_listed && (over_outbound_cap || over_max)) {
     StartClosing(c, CloseReason::kOutboundLimit, now);
-  } else {
-    Open(c, in.peer, now);
+    return id;
   }
+  if (!c.allow_listed) {
+    if (std::optional<ScopeDenial> denial =
+            scopes_.ReserveConnectionForPeer(Direction::kOutbound, c.uses_fd, in.peer)) {
+      EmitScopeDenied(id, *denial);
+      StartClosing(c, CloseReason::kResourceLimit, now);
+      return id;
+    }
+    c.charge = ScopeCharge::kPeer;
+  }
+  Open(c, in.peer, now);
   return id;
 }
 
@@ -178,6 +204,16 @@ absl::StatusOr<ConnectionId> Core::OnUpgraded(Instant now, const ConnectionUpgra
     return absl::InvalidArgumentError("connection_upgraded: peer must not be empty");
   }
   Disarm(**c);
+  if ((*c)->charge == ScopeCharge::kTransient) {
+    if (std::optional<ScopeDenial> denial =
+            scopes_.MoveConnectionToPeer((*c)->direction, (*c)->uses_fd, in.peer)) {
+      // The peer's scope is full: the connection never opens; its charge stays transient.
+      EmitScopeDenied(in.connection, *denial);
+      StartClosing(**c, CloseReason::kResourceLimit, now);
+      return in.connection;
+    }
+    (*c)->charge = ScopeCharge::kPeer;
+  }
   Open(**c, in.peer, now);
   return in.connection;
 }
@@ -304,6 +340,7 @@ void Core::StartClosing(Connection& c, CloseReason reason, Instant now) {
 
 void Core::Finish(ConnectionId id, CloseReason reason) {
   prune_index_.Erase(id);
+  ReleaseScopes(*table_.Find(id));
   const PeerId peer = table_.Find(id)->peer;
   const bool peer_gone = table_.Remove(id);
   Count(Counter::kConnectionsClosed);
@@ -325,6 +362,24 @@ void Core::Disarm(Connection& c) {
   if (c.deadline.is_never()) return;
   timers_.erase({c.deadline, c.id});
   c.deadline = Instant::Never();
+}
+
+void Core::EmitScopeDenied(ConnectionId id, const ScopeDenial& denial) {
+  Emit(ScopeDenied{id, std::string(ScopeKindName(denial.scope)),
+                   std::string(ResourceName(denial.resource)), denial.used, denial.limit});
+}
+
+void Core::ReleaseScopes(const Connection& c) {
+  switch (c.charge) {
+    case ScopeCharge::kNone:
+      return;
+    case ScopeCharge::kTransient:
+      scopes_.ReleaseConnection(c.direction, c.uses_fd, nullptr);
+      return;
+    case ScopeCharge::kPeer:
+      scopes_.ReleaseConnection(c.direction, c.uses_fd, &c.peer);
+      return;
+  }
 }
 
 bool Core::IsAllowListed(const Multiaddr& remote) const {

@@ -33,6 +33,7 @@
 #include "core/output.h"
 #include "core/peer_tags.h"
 #include "core/prune_index.h"
+#include "core/resource_scopes.h"
 #include "core/time.h"
 
 namespace connmgr {
@@ -82,6 +83,9 @@ class Core {
   void Disarm(Connection& c);
 
   bool IsAllowListed(const Multiaddr& remote) const;
+  void EmitScopeDenied(ConnectionId id, const ScopeDenial& denial);
+  // Releases whatever the connection holds in the resource scopes.
+  void ReleaseScopes(const Connection& c);
   // Puts an open connection in its prune tier with its current key (or out of the index).
   void Reindex(const Connection& c);
   void ReindexPeer(const PeerId& peer);
@@ -97,6 +101,7 @@ class Core {
   Instant last_now_ = Instant::FromNanoseconds(std::numeric_limits<int64_t>::min());
   ConnectionTable table_;
   PeerTags tags_;
+  ResourceScopes scopes_;
   PruneIndex prune_index_;
   Instant last_trim_ = Instant::FromNanoseconds(std::numeric_limits<int64_t>::min());
   Instant trim_deadline_ = Instant::Never();  // a trim held back by the silence period

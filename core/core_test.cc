@@ -316,3 +316,74 @@ TEST_F(CoreTest, IdsAreNeverReused) {
 
 }  // namespace
 }  // namespace connmgr
+
+namespace connmgr {
+namespace {
+
+class CoreScopesTest : public CoreTest {};
+
+TEST_F(CoreScopesTest, TransientScopeRefusesInboundAndNamesTheLimit) {
+  Config config;
+  config.transient_scope.connections_inbound = 1;
+  Reset(config);
+  ConnectionId first = Inbound(At(1));
+  ConnectionId second = Inbound(At(1));
+  EXPECT_THAT(Drain(), ElementsAre(Output(AcceptConnection{first}),
+                                   Output(ScopeDenied{second, "transient", "connections_inbound",
+                                                      1, 1}),
+                                   Output(RejectConnection{second, RejectReason::kResourceLimit})));
+  // Upgrading moves the charge to the peer's scope: the transient scope has room again.
+  ASSERT_TRUE(core_->Handle(At(2), ConnectionUpgraded{first, kAlice}).ok());
+  Drain();
+  ConnectionId third = Inbound(At(3));
+  EXPECT_THAT(Drain(), ElementsAre(Output(AcceptConnection{third})));
+  EXPECT_EQ(core_->GetMetrics().rejected(RejectReason::kResourceLimit), 1u);
+}
+
+TEST_F(CoreScopesTest, FullPeerScopeClosesAtUpgradeAndClosingReleases) {
+  Config config;
+  config.max_connections_per_peer = 1;
+  config.peer_scope.connections = 1;
+  Reset(config);
+  ConnectionId a = OpenInbound(At(1), kAlice);
+  ConnectionId b = Inbound(At(2));
+  Drain();
+  ASSERT_TRUE(core_->Handle(At(3), ConnectionUpgraded{b, kAlice}).ok());
+  EXPECT_THAT(Drain(), ElementsAre(Output(ScopeDenied{b, "peer", "connections", 1, 1}),
+                                   Output(CloseConnection{b, CloseReason::kResourceLimit})));
+  ASSERT_TRUE(core_->Handle(At(4), TransportClosed{b}).ok());
+  ASSERT_TRUE(core_->Handle(At(4), TransportClosed{a}).ok());
+  Drain();
+  // Both charges were released: the peer may connect again.
+  OpenInbound(At(5), kAlice);
+  EXPECT_EQ(core_->GetMetrics().peers, 1u);
+}
+
+TEST_F(CoreScopesTest, RelayedConnectionsUseNoFileDescriptor) {
+  Config config;
+  config.system_scope.file_descriptors = 1;
+  Reset(config);
+  Inbound(At(1));
+  ConnectionId relayed = Inbound(
+      At(1), "/ip4/1.2.3.4/tcp/1/p2p/QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N/p2p-circuit");
+  ConnectionId refused = Inbound(At(1), "/ip4/5.6.7.8/tcp/1");
+  EXPECT_THAT(Drain(), ElementsAre(Output(AcceptConnection{ConnectionId{1}}),
+                                   Output(AcceptConnection{relayed}),
+                                   Output(ScopeDenied{refused, "system", "file_descriptors", 1, 1}),
+                                   Output(RejectConnection{refused, RejectReason::kResourceLimit})));
+}
+
+TEST_F(CoreScopesTest, OutboundIsChargedToItsPeer) {
+  Config config;
+  config.peer_scope.connections_outbound = 1;
+  Reset(config);
+  core_->Handle(At(1), OutboundConnection{Addr("/ip4/5.6.7.8/tcp/1"), kLocal, kBob}).value();
+  Drain();
+  ConnectionId second =
+      core_->Handle(At(2), OutboundConnection{Addr("/ip4/5.6.7.8/tcp/2"), kLocal, kBob}).value();
+  EXPECT_THAT(Drain(), ElementsAre(Output(ScopeDenied{second, "peer", "connections_outbound", 1, 1}),
+                                   Output(CloseConnection{second, CloseReason::kResourceLimit})));
+}
+
+}  // namespace
+}  // namespace connmgr

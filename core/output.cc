@@ -6,14 +6,15 @@ namespace connmgr {
 
 absl::string_view RejectReasonName(RejectReason r) {
   static constexpr absl::string_view kNames[] = {"pending_limit", "inbound_limit",
-                                                 "connection_limit"};
+                                                 "connection_limit", "resource_limit"};
   static_assert(std::size(kNames) == kRejectReasonCount);
   return kNames[static_cast<int>(r)];
 }
 
 absl::string_view CloseReasonName(CloseReason r) {
   static constexpr absl::string_view kNames[] = {"transport",       "requested", "upgrade_timeout",
-                                                 "pruned",          "peer_limit", "outbound_limit"};
+                                                 "pruned",          "peer_limit", "outbound_limit",
+                                                 "resource_limit"};
   static_assert(std::size(kNames) == kCloseReasonCount);
   return kNames[static_cast<int>(r)];
 }
@@ -23,7 +24,7 @@ absl::string_view OutputName(const Output& output) {
   static constexpr absl::string_view kNames[] = {
       "accept_connection", "reject_connection", "close_connection", "abort_connection",
       "connection_opened", "connection_closed", "peer_connected",   "peer_disconnected",
-      "connections_pruned",
+      "connections_pruned", "scope_denied",
   };
   static_assert(std::size(kNames) == std::variant_size_v<Output>);
   return kNames[output.index()];

@@ -7,6 +7,7 @@
 #define CONNMGR_CORE_OUTPUT_H_
 
 #include <cstdint>
+#include <string>
 #include <variant>
 #include <vector>
 
@@ -21,8 +22,9 @@ enum class RejectReason : uint8_t {
   kPendingLimit,     // max_incoming_pending_connections reached
   kInboundLimit,     // max_inbound_connections reached
   kConnectionLimit,  // max_connections reached
+  kResourceLimit,    // a resource scope refused it (a ScopeDenied event says which)
 };
-inline constexpr int kRejectReasonCount = 3;
+inline constexpr int kRejectReasonCount = 4;
 absl::string_view RejectReasonName(RejectReason r);
 
 // Why a connection ended. Names are stable (trace format, metrics).
@@ -34,8 +36,9 @@ enum class CloseReason : uint8_t {
   kPeerLimit,       // the peer went over max_connections_per_peer
   kOutboundLimit,   // an outbound connection over max_outbound_connections, or over
                     // max_connections with reject_outbound_over_max
+  kResourceLimit,   // a resource scope refused it (a ScopeDenied event says which)
 };
-inline constexpr int kCloseReasonCount = 6;
+inline constexpr int kCloseReasonCount = 7;
 absl::string_view CloseReasonName(CloseReason r);
 
 // --- Commands ------------------------------------------------------------------------------
@@ -101,6 +104,18 @@ struct ConnectionsPruned {
   friend bool operator==(const ConnectionsPruned&, const ConnectionsPruned&) = default;
 };
 
+// A resource scope refused a connection; a RejectConnection or CloseConnection with reason
+// resource_limit follows.
+struct ScopeDenied {
+  ConnectionId connection;
+  std::string scope;     // "system", "transient" or "peer"
+  std::string resource;  // a ScopeLimits field name, e.g. "connections_inbound"
+  uint64_t used;
+  uint64_t limit;
+
+  friend bool operator==(const ScopeDenied&, const ScopeDenied&) = default;
+};
+
 // The peer's first connection opened.
 struct PeerConnected {
   PeerId peer;
@@ -115,7 +130,7 @@ struct PeerDisconnected {
 
 using Output = std::variant<AcceptConnection, RejectConnection, CloseConnection,
                             AbortConnection, ConnectionOpened, ConnectionClosed, PeerConnected,
-                            PeerDisconnected, ConnectionsPruned>;
+                            PeerDisconnected, ConnectionsPruned, ScopeDenied>;
 
 // The trace-format name of an output kind ("accept_connection", ...).
 absl::string_view OutputName(const Output& output);

@@ -319,6 +319,19 @@ Config SmallConfig() {
   c.grace_period = Duration::Milliseconds(*rc::gen::element<int64_t>(0, 0, 500, 5'000));
   c.silence_period = Duration::Milliseconds(*rc::gen::element<int64_t>(0, 0, 300, 4'000));
   if (*rc::gen::inRange(0, 4) == 0) c.allow_list = {IpPrefix::Parse("10.0.0.0/8").value()};
+  if (*rc::gen::inRange(0, 3) == 0) {
+    // Small resource scopes, consistent with the watermarks as Validate() requires.
+    c.system_scope.connections =
+        *rc::gen::element<uint64_t>(0, c.effective_high_watermark(), c.max_connections);
+    c.system_scope.file_descriptors = *rc::gen::element<uint64_t>(0, 2, 6);
+    c.transient_scope.connections_inbound = *rc::gen::element<uint64_t>(0, 1, 3);
+    c.peer_scope.connections = *rc::gen::element<uint64_t>(0, c.max_connections_per_peer, 4);
+    if (c.peer_scope.connections != 0 && c.peer_scope.connections < c.max_connections_per_peer) {
+      c.peer_scope.connections = c.max_connections_per_peer;
+    }
+    c.peer_scope.connections_outbound = *rc::gen::element<uint64_t>(0, 1);
+    if (c.peer_scope.connections == 0) c.peer_scope.connections_outbound = 0;
+  }
   RC_ASSERT(c.Validate().ok());
   return c;
 }

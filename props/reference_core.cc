@@ -109,6 +109,36 @@ void ReferenceCore::EnforcePeerLimit(ConnectionId opened, const PeerId& peer, In
   }
 }
 
+std::optional<ScopeDenied> ReferenceCore::CheckScope(int scope, const PeerId* peer, Direction d,
+                                                     bool uses_fd) const {
+  const ScopeLimits& limits = scope == 0   ? config_.system_scope
+                              : scope == 1 ? config_.transient_scope
+                                           : config_.peer_scope;
+  uint64_t in = 0, out = 0, fds = 0;
+  for (const Conn& c : conns_) {
+    const bool counted = c.charge != 0 && (scope == 0 || (scope == 1 && c.charge == 1) ||
+                                           (scope == 2 && c.charge == 2 && c.peer == *peer));
+    if (!counted) continue;
+    (c.direction == Direction::kInbound ? in : out) += 1;
+    fds += c.uses_fd;
+  }
+  const char* name = scope == 0 ? "system" : scope == 1 ? "transient" : "peer";
+  const uint64_t dir_used = d == Direction::kInbound ? in : out;
+  const uint64_t dir_limit =
+      d == Direction::kInbound ? limits.connections_inbound : limits.connections_outbound;
+  const char* dir_name = d == Direction::kInbound ? "connections_inbound" : "connections_outbound";
+  if (dir_limit != 0 && dir_used + 1 > dir_limit) {
+    return ScopeDenied{ConnectionId{}, name, dir_name, dir_used, dir_limit};
+  }
+  if (limits.connections != 0 && in + out + 1 > limits.connections) {
+    return ScopeDenied{ConnectionId{}, name, "connections", in + out, limits.connections};
+  }
+  if (uses_fd && limits.file_descriptors != 0 && fds + 1 > limits.file_descriptors) {
+    return ScopeDenied{ConnectionId{}, name, "file_descriptors", fds, limits.file_descriptors};
+  }
+  return std::nullopt;
+}
+
 void ReferenceCore::MaybeTrim(Instant now, std::vector<Output>* out) {
   const size_t open = OpenCount();
   if (open <= config_.effective_high_watermark()) return;
@@ -205,7 +235,18 @@ absl::StatusCode ReferenceCore::Handle(Instant now, const Input& input,
       } else if (OpenCount() >= config_.max_connections) {
         reject = RejectReason::kConnectionLimit;
       }
+      const bool uses_fd = !in->remote.is_relayed() && in->remote.transport() != Transport::kMemory;
+      std::optional<ScopeDenied> denied;
+      if (!reject && !allow_listed) {
+        denied = CheckScope(0, nullptr, Direction::kInbound, uses_fd);
+        if (!denied) denied = CheckScope(1, nullptr, Direction::kInbound, uses_fd);
+        if (denied) reject = RejectReason::kResourceLimit;
+      }
       if (reject) {
+        if (denied) {
+          denied->connection = *id;
+          out->push_back(*denied);
+        }
         const RejectReason reason = *reject;
         Count(Counter::kInboundRejected);
         ++rejected_[static_cast<int>(reason)];
@@ -219,6 +260,8 @@ absl::StatusCode ReferenceCore::Handle(Instant now, const Input& input,
         c.deadline = now + config_.inbound_upgrade_timeout;
         c.allow_listed = allow_listed;
         c.relayed = in->remote.is_relayed();
+        c.uses_fd = uses_fd;
+        c.charge = allow_listed ? 0 : 1;
         conns_.push_back(c);
         Count(Counter::kInboundAccepted);
         out->push_back(AcceptConnection{*id});
@@ -239,10 +282,21 @@ absl::StatusCode ReferenceCore::Handle(Instant now, const Input& input,
       const bool over = (config_.max_outbound_connections != 0 &&
                          OpenCount(Direction::kOutbound) >= config_.max_outbound_connections) ||
                         (config_.reject_outbound_over_max && OpenCount() >= config_.max_connections);
+      c.uses_fd = !in->remote.is_relayed() && in->remote.transport() != Transport::kMemory;
+      std::optional<ScopeDenied> denied;
+      if (!over && !c.allow_listed) {
+        denied = CheckScope(0, nullptr, Direction::kOutbound, c.uses_fd);
+        if (!denied) denied = CheckScope(2, &in->peer, Direction::kOutbound, c.uses_fd);
+        if (!denied) c.charge = 2;
+      }
       conns_.push_back(c);
       Count(Counter::kOutboundRegistered);
       if (over && !c.allow_listed) {
         Close(conns_.back(), CloseReason::kOutboundLimit, now, out);
+      } else if (denied) {
+        denied->connection = *id;
+        out->push_back(*denied);
+        Close(conns_.back(), CloseReason::kResourceLimit, now, out);
       } else {
         Open(conns_.back(), in->peer, now, out);
       }
@@ -257,7 +311,16 @@ absl::StatusCode ReferenceCore::Handle(Instant now, const Input& input,
       code = Code::kInvalidArgument;
     } else {
       *id = c->id;
-      Open(*c, in->peer, now, out);
+      std::optional<ScopeDenied> denied;
+      if (c->charge == 1) denied = CheckScope(2, &in->peer, c->direction, c->uses_fd);
+      if (denied) {
+        denied->connection = c->id;
+        out->push_back(*denied);
+        Close(*c, CloseReason::kResourceLimit, now, out);
+      } else {
+        if (c->charge == 1) c->charge = 2;
+        Open(*c, in->peer, now, out);
+      }
     }
   } else if (const auto* in = std::get_if<TransportClosed>(&input)) {
     Conn* c = Find(in->connection);

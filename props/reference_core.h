@@ -45,6 +45,8 @@ class ReferenceCore {
     bool allow_listed = false;
     bool relayed = false;
     bool in_grace = false;
+    bool uses_fd = false;
+    int charge = 0;  // 0: none, 1: transient, 2: peer (the scope it is charged to)
     std::vector<Stream> streams;
   };
 
@@ -77,6 +79,10 @@ class ReferenceCore {
   void EnforcePeerLimit(ConnectionId opened, const PeerId& peer, Instant now,
                         std::vector<Output>* out);
   void MaybeTrim(Instant now, std::vector<Output>* out);
+  // The first limit of `scope` (kind 1: transient, 2: peer) that one more connection would
+  // break, as a ScopeDenied; scope 0 is the system scope.
+  std::optional<ScopeDenied> CheckScope(int scope, const PeerId* peer, Direction d,
+                                        bool uses_fd) const;
 
   Config config_;
   Instant last_now_ = Instant::FromNanoseconds(std::numeric_limits<int64_t>::min());

@@ -311,6 +311,13 @@ std::string EncodeTraceOutput(Instant at, const Output& output) {
                    }
                    o["pruned"] = std::move(pruned);
                  },
+                 [&](const ScopeDenied& out) {
+                   o["conn"] = out.connection.value;
+                   o["scope"] = out.scope;
+                   o["resource"] = out.resource;
+                   o["used"] = out.used;
+                   o["limit"] = out.limit;
+                 },
              },
              output);
   return Dump(o);
