@@ -91,6 +91,17 @@ absl::StatusOr<ConnectionId> Core::Handle(Instant now, const Input& input) {
     auto operator()(const ProtectPeer& in) {
       return core.OnPeerTagChange(now, in, [&] { return core.tags_.Protect(in.peer, in.tag); });
     }
+    auto operator()(const BumpPeerTag& in) {
+      return core.OnPeerTagChange(now, in,
+                                  [&] { return core.tags_.Bump(in.peer, in.tag, in.delta, now); });
+    }
+    absl::StatusOr<ConnectionId> operator()(const RegisterDecayingTag& in) {
+      absl::Status s = core.tags_.RegisterDecayingTag(in.tag, in.interval, in.decay, in.bump, now);
+      if (!s.ok()) {
+        return absl::Status(s.code(), absl::StrCat("register_decaying_tag: ", s.message()));
+      }
+      return ConnectionId{};
+    }
     auto operator()(const UnprotectPeer& in) {
       return core.OnPeerTagChange(now, in, [&] {
         core.tags_.Unprotect(in.peer, in.tag);
@@ -112,7 +123,7 @@ std::optional<Output> Core::PollOutput() {
 
 Instant Core::NextDeadline() const {
   const Instant connection_timer = timers_.empty() ? Instant::Never() : timers_.begin()->first;
-  return std::min(connection_timer, trim_deadline_);
+  return std::min({connection_timer, trim_deadline_, tags_.NextDeadline()});
 }
 
 absl::StatusOr<ConnectionId> Core::OnInbound(Instant now, const InboundConnection& in) {
@@ -281,6 +292,7 @@ absl::StatusOr<ConnectionId> Core::OnTimerExpired(Instant now) {
       Finish(id, c->close_reason);
     }
   }
+  for (const PeerId& peer : tags_.AdvanceTo(now)) ReindexPeer(peer);  // decaying tags
   if (trim_deadline_ <= now) trim_deadline_ = Instant::Never();
   // A connection leaving its grace period, or the silence period ending, may allow a trim.
   MaybeTrim(now);

@@ -13,6 +13,8 @@
 #include "absl/strings/string_view.h"
 #include "core/multiaddr.h"
 #include "core/peer_id.h"
+#include "core/peer_tags.h"
+#include "core/time.h"
 #include "core/types.h"
 
 namespace connmgr {
@@ -96,6 +98,23 @@ struct UnprotectPeer {
   friend bool operator==(const UnprotectPeer&, const UnprotectPeer&) = default;
 };
 
+// Registers a decaying tag kind (go-libp2p's decayer): every `interval` each peer's instance
+// decays by `decay`; BumpPeerTag adds to it by `bump`. Names share the space of plain tags.
+struct RegisterDecayingTag {
+  std::string tag;
+  Duration interval;
+  DecayPolicy decay;
+  BumpPolicy bump;
+  friend bool operator==(const RegisterDecayingTag&, const RegisterDecayingTag&) = default;
+};
+
+struct BumpPeerTag {
+  PeerId peer;
+  std::string tag;
+  int64_t delta;
+  friend bool operator==(const BumpPeerTag&, const BumpPeerTag&) = default;
+};
+
 // The caller's timer for `Core::NextDeadline()` fired. Calling it early is a no-op.
 struct TimerExpired {
   friend bool operator==(const TimerExpired&, const TimerExpired&) = default;
@@ -103,7 +122,8 @@ struct TimerExpired {
 
 using Input = std::variant<InboundConnection, OutboundConnection, ConnectionUpgraded,
                            TransportClosed, CloseRequest, StreamOpened, StreamClosed,
-                           TimerExpired, SetPeerTag, RemovePeerTag, ProtectPeer, UnprotectPeer>;
+                           TimerExpired, SetPeerTag, RemovePeerTag, ProtectPeer, UnprotectPeer,
+                           RegisterDecayingTag, BumpPeerTag>;
 
 // The trace-format name of an input kind ("inbound_connection", ...).
 absl::string_view InputName(const Input& input);

@@ -83,6 +83,7 @@ struct DecayPolicy {
   static constexpr DecayPolicy ExpireWhenInactive(Duration after) {
     return DecayPolicy{Kind::kExpireWhenInactive, 0, 100, after};
   }
+  friend bool operator==(const DecayPolicy&, const DecayPolicy&) = default;
 };
 
 // How Bump combines an instance's value with the delta (a new instance starts from 0).
@@ -101,6 +102,7 @@ struct BumpPolicy {
     return BumpPolicy{Kind::kSumBounded, min, max};
   }
   static constexpr BumpPolicy Overwrite() { return BumpPolicy{Kind::kOverwrite, 0, 0}; }
+  friend bool operator==(const BumpPolicy&, const BumpPolicy&) = default;
 };
 
 class PeerTags {

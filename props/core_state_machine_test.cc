@@ -287,6 +287,28 @@ struct Unprotect : HandInput {
   }
 };
 
+struct RegisterDecaying : HandInput {
+  explicit RegisterDecaying(const Model& m) {
+    at = m.now;
+    const DecayPolicy decay = *rc::gen::element(
+        DecayPolicy::Fixed(3), DecayPolicy::Linear(50), DecayPolicy::ExpireWhenInactive(Duration::Seconds(20)),
+        DecayPolicy::None(), DecayPolicy::Linear(101));
+    const BumpPolicy bump =
+        *rc::gen::element(BumpPolicy::Sum(), BumpPolicy::SumBounded(0, 40), BumpPolicy::Overwrite());
+    input = RegisterDecayingTag{*rc::gen::element<std::string>("recent", "keep-alive-decay", "score"),
+                                Duration::Seconds(*rc::gen::element<int64_t>(1, 10, 0)), decay, bump};
+  }
+};
+
+struct Bump : HandInput {
+  explicit Bump(const Model& m) {
+    at = m.now;
+    input = BumpPeerTag{*rc::gen::elementOf(Peers()),
+                        *rc::gen::element<std::string>("recent", "keep-alive-decay", "nope"),
+                        *rc::gen::inRange<int64_t>(-10, 60)};
+  }
+};
+
 // Moves the model's clock: small steps, jumps past every deadline, and steps backwards (which
 // the core must clamp). The next inputs carry the new instant.
 struct AdvanceTime : CoreCommand {
@@ -340,11 +362,21 @@ RC_GTEST_PROP(CoreStateMachineTest, MatchesReferenceAndKeepsInvariants, ()) {
   const Config config = SmallConfig();
   Model model(config);
   Sut sut(config);
+  if (*rc::gen::arbitrary<bool>()) {
+    // Start half the runs with a decaying tag registered, so bumps and decay reach pruning.
+    const Input registration = RegisterDecayingTag{"recent", Duration::Seconds(1),
+                                                   DecayPolicy::Linear(50), BumpPolicy::Sum()};
+    std::vector<Output> ignored;
+    ConnectionId id;
+    model.reference.Handle(model.now, registration, &ignored, &id);
+    RC_ASSERT(sut.writer.Handle(*sut.core, model.now, registration).ok());
+  }
   rc::state::check(model, sut,
                    rc::state::gen::execOneOfWithArgs<Inbound, Outbound, Upgrade,
                                                      CloseByTransport, CloseByRequest, OpenStream,
                                                      CloseStream, Timer, AdvanceTime, SetTag,
-                                                     RemoveTag, Protect, Unprotect>());
+                                                     RemoveTag, Protect, Unprotect,
+                                                     RegisterDecaying, Bump>());
 }
 
 }  // namespace

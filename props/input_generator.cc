@@ -59,7 +59,7 @@ ConnectionId InputGenerator::PickConnection() {
 
 TimedInput InputGenerator::Next() {
   for (;;) {
-    const uint32_t op = Byte() % 14;
+    const uint32_t op = Byte() % 16;
     switch (op) {
       case 0:
       case 1:
@@ -102,6 +102,20 @@ TimedInput InputGenerator::Next() {
       case 13: {
         const PeerId& peer = Peer(Byte());
         return {now_, UnprotectPeer{peer, TagName(Byte())}};
+      }
+      case 14: {
+        static constexpr DecayPolicy kDecays[] = {
+            DecayPolicy::Fixed(2), DecayPolicy::Linear(50),
+            DecayPolicy::ExpireWhenInactive(Duration::Seconds(5)), DecayPolicy::None()};
+        static constexpr BumpPolicy kBumps[] = {BumpPolicy::Sum(), BumpPolicy::SumBounded(0, 30),
+                                                BumpPolicy::Overwrite()};
+        const uint32_t b = Byte();
+        return {now_, RegisterDecayingTag{TagName(b), Duration::Seconds(1 + b % 3),
+                                          kDecays[(b >> 2) % 4], kBumps[(b >> 4) % 3]}};
+      }
+      case 15: {
+        const PeerId& peer = Peer(Byte());
+        return {now_, BumpPeerTag{peer, TagName(Byte()), static_cast<int64_t>(Byte() % 40)}};
       }
       default: {
         // Move the clock, then generate the input that carries the new instant.

@@ -11,7 +11,6 @@ namespace {
 using Code = absl::StatusCode;
 
 bool BadProtocol(const std::string& p) { return p.empty() || p.size() > 256; }
-bool BadTag(const std::string& t) { return t.empty() || t.size() > 128; }
 
 }  // namespace
 
@@ -50,17 +49,11 @@ bool ReferenceCore::Busy(const Conn& c) const {
   return false;
 }
 
-int64_t ReferenceCore::PeerValue(const PeerId& peer) const {
-  int64_t sum = 0;
-  if (auto it = tags_.find(peer); it != tags_.end()) {
-    for (const auto& [tag, value] : it->second) sum += value;
-  }
-  return sum;
-}
+int64_t ReferenceCore::PeerValue(const PeerId& peer) const { return tags_.Value(peer); }
 
 bool ReferenceCore::Prunable(const Conn& c) const {
   return c.state == ConnectionState::kOpen && !c.allow_listed && !c.in_grace &&
-         !protections_.contains(c.peer);
+         !tags_.IsProtected(c.peer);
 }
 
 size_t ReferenceCore::OpenCount(std::optional<Direction> d) const {
@@ -372,31 +365,27 @@ absl::StatusCode ReferenceCore::Handle(Instant now, const Input& input,
       }
     }
   } else if (const auto* in = std::get_if<SetPeerTag>(&input)) {
-    if (in->peer.is_empty() || BadTag(in->tag)) {
-      code = Code::kInvalidArgument;
-    } else {
-      tags_[in->peer][in->tag] = in->value;
-    }
+    code = in->peer.is_empty() ? Code::kInvalidArgument
+                               : tags_.SetTag(in->peer, in->tag, in->value).code();
   } else if (const auto* in = std::get_if<RemovePeerTag>(&input)) {
     if (in->peer.is_empty()) {
       code = Code::kInvalidArgument;
-    } else if (auto it = tags_.find(in->peer); it != tags_.end()) {
-      it->second.erase(in->tag);
-      if (it->second.empty()) tags_.erase(it);
+    } else {
+      tags_.RemoveTag(in->peer, in->tag);
     }
   } else if (const auto* in = std::get_if<ProtectPeer>(&input)) {
-    if (in->peer.is_empty() || BadTag(in->tag)) {
-      code = Code::kInvalidArgument;
-    } else {
-      protections_[in->peer].insert(in->tag);
-    }
+    code = in->peer.is_empty() ? Code::kInvalidArgument : tags_.Protect(in->peer, in->tag).code();
   } else if (const auto* in = std::get_if<UnprotectPeer>(&input)) {
     if (in->peer.is_empty()) {
       code = Code::kInvalidArgument;
-    } else if (auto it = protections_.find(in->peer); it != protections_.end()) {
-      it->second.erase(in->tag);
-      if (it->second.empty()) protections_.erase(it);
+    } else {
+      tags_.Unprotect(in->peer, in->tag);
     }
+  } else if (const auto* in = std::get_if<BumpPeerTag>(&input)) {
+    code = in->peer.is_empty() ? Code::kInvalidArgument
+                               : tags_.Bump(in->peer, in->tag, in->delta, now).code();
+  } else if (const auto* in = std::get_if<RegisterDecayingTag>(&input)) {
+    code = tags_.RegisterDecayingTag(in->tag, in->interval, in->decay, in->bump, now).code();
   } else if (!std::holds_alternative<TimerExpired>(input)) {
   } else {  // TimerExpired
     for (;;) {
@@ -419,10 +408,12 @@ absl::StatusCode ReferenceCore::Handle(Instant now, const Input& input,
         Finish(due->id, due->close_reason, out);
       }
     }
+    tags_.AdvanceTo(now);
     if (trim_deadline_ <= now) trim_deadline_ = Instant::Never();
     MaybeTrim(now, out);
   }
   const bool tag_input = std::holds_alternative<SetPeerTag>(input) ||
+                         std::holds_alternative<BumpPeerTag>(input) ||
                          std::holds_alternative<RemovePeerTag>(input) ||
                          std::holds_alternative<ProtectPeer>(input) ||
                          std::holds_alternative<UnprotectPeer>(input);
@@ -432,7 +423,7 @@ absl::StatusCode ReferenceCore::Handle(Instant now, const Input& input,
 }
 
 Instant ReferenceCore::NextDeadline() const {
-  Instant next = trim_deadline_;
+  Instant next = std::min(trim_deadline_, tags_.NextDeadline());
   for (const Conn& c : conns_) next = std::min(next, c.deadline);
   return next;
 }

@@ -3,7 +3,10 @@
 // require the same outputs, statuses, table and metrics after every input.
 //
 // It models the core's documented behaviour (docs/design.md) independently of core/ code,
-// except for the value types (Config, Multiaddr, PeerId) and the input/output vocabulary.
+// except for the value types (Config, Multiaddr, PeerId), the input/output vocabulary, and
+// tag arithmetic: tag values (plain and decaying) come from a PeerTags of its own, which has
+// exact unit tests of its own (core/peer_tags_test.cc); what is checked here is how the core
+// uses them (ranking, protection, trims after decay, timers).
 // It does not model the output-queue bound or the 1024-name protocol cap: the generators stay
 // well inside both.
 #ifndef CONNMGR_PROPS_REFERENCE_CORE_H_
@@ -21,6 +24,7 @@
 #include "core/input.h"
 #include "core/metrics.h"
 #include "core/output.h"
+#include "core/peer_tags.h"
 #include "core/types.h"
 
 namespace connmgr {
@@ -50,7 +54,10 @@ class ReferenceCore {
     std::vector<Stream> streams;
   };
 
-  explicit ReferenceCore(Config config) : config_(std::move(config)) {}
+  explicit ReferenceCore(Config config)
+      : config_(std::move(config)),
+        tags_(PeerTagsLimits{config_.max_tags_per_peer, config_.max_tagged_peers,
+                             config_.keep_alive_tag_prefix}) {}
 
   // Like Core::Handle; the outputs are appended to `outputs`, the created or named connection
   // is stored in `id`.
@@ -88,8 +95,7 @@ class ReferenceCore {
   Instant last_now_ = Instant::FromNanoseconds(std::numeric_limits<int64_t>::min());
   uint64_t next_id_ = 1;
   std::vector<Conn> conns_;
-  std::map<PeerId, std::map<std::string, int64_t>> tags_;
-  std::map<PeerId, std::set<std::string>> protections_;
+  PeerTags tags_;
   Instant last_trim_ = Instant::FromNanoseconds(std::numeric_limits<int64_t>::min());
   Instant trim_deadline_ = Instant::Never();
   std::array<uint64_t, kCounterCount> counters_{};

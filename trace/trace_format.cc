@@ -20,6 +20,9 @@ struct Overloaded : Fs... {
 template <typename... Fs>
 Overloaded(Fs...) -> Overloaded<Fs...>;
 
+constexpr const char* kDecayKinds[] = {"none", "fixed", "linear", "expire_when_inactive"};
+constexpr const char* kBumpKinds[] = {"sum", "sum_bounded", "overwrite"};
+
 OrderedJson Line(Instant at, absl::string_view kind_key, absl::string_view kind) {
   OrderedJson o = OrderedJson::object();
   o["t"] = at.nanoseconds();
@@ -99,6 +102,40 @@ class Fields {
       }
       *n = v.get<int64_t>();
       return absl::OkStatus();
+    });
+  }
+
+  absl::Status Uint32(const char* key, uint32_t* out) {
+    return Get(key, out, [&](const Json& v, uint32_t* n) {
+      if (!v.is_number_unsigned() || v.get<uint64_t>() > UINT32_MAX) {
+        return Error(key, "expected an integer from 0 to 4294967295");
+      }
+      *n = static_cast<uint32_t>(v.get<uint64_t>());
+      return absl::OkStatus();
+    });
+  }
+
+  absl::Status DurationText(const char* key, Duration* out) {
+    return Get(key, out, [&](const Json& v, Duration* d) {
+      if (!v.is_string()) return Error(key, "expected a duration string such as \"10s\"");
+      absl::StatusOr<Duration> parsed = ParseDuration(v.get<std::string>());
+      if (!parsed.ok()) return Error(key, parsed.status().message());
+      *d = *parsed;
+      return absl::OkStatus();
+    });
+  }
+
+  // One of `names`, stored as its index cast to the enum.
+  template <typename Enum, size_t N>
+  absl::Status Named(const char* key, const char* const (&names)[N], Enum* out) {
+    return Get(key, out, [&](const Json& v, Enum* e) {
+      for (size_t i = 0; i < N; ++i) {
+        if (v.is_string() && v.get<std::string>() == names[i]) {
+          *e = static_cast<Enum>(i);
+          return absl::OkStatus();
+        }
+      }
+      return Error(key, "unknown kind");
     });
   }
 
@@ -185,6 +222,24 @@ absl::StatusOr<Input> DecodeInput(const Json& o, const std::string& kind) {
     s.Update(f.String("tag", &in.tag));
     s.Update(f.Int64("value", &in.value));
     input = std::move(in);
+  } else if (kind == "register_decaying_tag") {
+    RegisterDecayingTag in;
+    s.Update(f.String("tag", &in.tag));
+    s.Update(f.DurationText("interval", &in.interval));
+    s.Update(f.Named("decay", kDecayKinds, &in.decay.kind));
+    s.Update(f.Int64("decay_amount", &in.decay.amount));
+    s.Update(f.Uint32("decay_percent_kept", &in.decay.percent_kept));
+    s.Update(f.DurationText("decay_after", &in.decay.after));
+    s.Update(f.Named("bump", kBumpKinds, &in.bump.kind));
+    s.Update(f.Int64("bump_min", &in.bump.min));
+    s.Update(f.Int64("bump_max", &in.bump.max));
+    input = std::move(in);
+  } else if (kind == "bump_peer_tag") {
+    BumpPeerTag in;
+    s.Update(f.Peer(&in.peer));
+    s.Update(f.String("tag", &in.tag));
+    s.Update(f.Int64("delta", &in.delta));
+    input = std::move(in);
   } else if (kind == "remove_peer_tag" || kind == "protect_peer" || kind == "unprotect_peer") {
     PeerId peer;
     std::string tag;
@@ -266,6 +321,22 @@ std::string EncodeTraceInput(Instant at, const Input& input) {
                  [&](const UnprotectPeer& in) {
                    o["peer"] = in.peer.ToString();
                    o["tag"] = in.tag;
+                 },
+                 [&](const RegisterDecayingTag& in) {
+                   o["tag"] = in.tag;
+                   o["interval"] = FormatDuration(in.interval);
+                   o["decay"] = kDecayKinds[static_cast<int>(in.decay.kind)];
+                   o["decay_amount"] = in.decay.amount;
+                   o["decay_percent_kept"] = in.decay.percent_kept;
+                   o["decay_after"] = FormatDuration(in.decay.after);
+                   o["bump"] = kBumpKinds[static_cast<int>(in.bump.kind)];
+                   o["bump_min"] = in.bump.min;
+                   o["bump_max"] = in.bump.max;
+                 },
+                 [&](const BumpPeerTag& in) {
+                   o["peer"] = in.peer.ToString();
+                   o["tag"] = in.tag;
+                   o["delta"] = in.delta;
                  },
              },
              input);

@@ -33,6 +33,9 @@ std::vector<Input> EveryInputKind() {
       RemovePeerTag{kAlice, "score"},
       ProtectPeer{kAlice, "bootstrap"},
       UnprotectPeer{kAlice, "bootstrap"},
+      RegisterDecayingTag{"recent", Duration::Seconds(10), DecayPolicy::Linear(50),
+                          BumpPolicy::SumBounded(-5, 100)},
+      BumpPeerTag{kAlice, "recent", 7},
   };
 }
 
