@@ -256,9 +256,10 @@ TEST_F(PruningTest, PerPeerCapClosesAnIdleOtherConnectionOldestFirst) {
   ConnectionId first = Open(At(0), P(0));
   ConnectionId second = Open(At(1), P(0));
   Drain();
-  Open(At(2), P(0));
+  ConnectionId third = Open(At(2), P(0));
   EXPECT_THAT(Closed(), ElementsAre(std::make_pair(first.value, CloseReason::kPeerLimit)));
-  (void)second;
+  EXPECT_THAT(core_->connections().PeerConnections(P(0)), ElementsAre(first, second, third));
+  EXPECT_EQ(core_->connections().OpenPeerConnectionCount(P(0)), 2u);
 }
 
 TEST_F(PruningTest, PerPeerCapPrefersRelayedThenKeepsBusyOnes) {
