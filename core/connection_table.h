@@ -50,6 +50,7 @@ struct Connection {
   Instant deadline = Instant::Never();  // the one timer this connection has armed, if any
   bool allow_listed = false;            // its remote IP is in the allow list: never pruned
   bool uses_fd = false;                 // a socket of its own (not relayed, not in-memory)
+  uint64_t netgroup = 0;                // remote IPv4 /16 or IPv6 /32, for diversity protection
   ScopeCharge charge = ScopeCharge::kNone;  // where its resources are charged
   bool in_grace = false;                // opened less than grace_period ago: not pruned yet
   uint32_t busy_streams = 0;            // streams on protocols that are not closable

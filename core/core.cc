@@ -24,6 +24,25 @@ absl::Status CheckProtocol(absl::string_view input, absl::string_view protocol) 
   return absl::OkStatus();
 }
 
+// The network group diversity protection spreads over: IPv4 /16 or IPv6 /32 (IPv4-mapped
+// addresses count as IPv4); 0 for addresses without an IP.
+uint64_t NetGroupOf(const Multiaddr& remote) {
+  const std::optional<IpAddress> ip = remote.ip();
+  if (!ip) return 0;
+  const IpAddress a = ip->Unmapped();
+  const absl::Span<const uint8_t> b = a.bytes();
+  if (a.is_v4()) return (uint64_t{4} << 32) | (uint64_t{b[0]} << 8) | b[1];
+  return (uint64_t{6} << 32) | (uint64_t{b[0]} << 24) | (uint64_t{b[1]} << 16) |
+         (uint64_t{b[2]} << 8) | b[3];
+}
+
+// SplitMix64's finaliser: a fixed, well-mixed function of its input.
+uint64_t Mix(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
 // Relayed connections ride another connection's socket; in-memory ones have none.
 bool UsesFileDescriptor(const Multiaddr& remote) {
   return !remote.is_relayed() && remote.transport() != Transport::kMemory;
@@ -162,6 +181,7 @@ absl::StatusOr<ConnectionId> Core::OnInbound(Instant now, const InboundConnectio
   Connection& c = table_.AddPending(Direction::kInbound, in.remote, in.local, now);
   c.allow_listed = allow_listed;
   c.uses_fd = uses_fd;
+  c.netgroup = NetGroupOf(in.remote);
   c.charge = allow_listed ? ScopeCharge::kNone : ScopeCharge::kTransient;
   Arm(c, now + config_.inbound_upgrade_timeout);
   Count(Counter::kInboundAccepted);
@@ -184,6 +204,7 @@ absl::StatusOr<ConnectionId> Core::OnOutbound(Instant now, const OutboundConnect
   Connection& c = table_.AddPending(Direction::kOutbound, in.remote, in.local, now);
   c.allow_listed = IsAllowListed(in.remote);
   c.uses_fd = UsesFileDescriptor(in.remote);
+  c.netgroup = NetGroupOf(in.remote);
   const ConnectionId id = c.id;
   Count(Counter::kOutboundRegistered);
   if (!c.allow_listed && (over_outbound_cap || over_max)) {
@@ -343,7 +364,7 @@ void Core::Open(Connection& c, const PeerId& peer, Instant now) {
 }
 
 void Core::StartClosing(Connection& c, CloseReason reason, Instant now) {
-  prune_index_.Erase(c.id);
+  Unindex(c);
   table_.StartClosing(c, reason, now);
   Count(Counter::kCloseCommands);
   Emit(CloseConnection{c.id, reason});
@@ -351,7 +372,7 @@ void Core::StartClosing(Connection& c, CloseReason reason, Instant now) {
 }
 
 void Core::Finish(ConnectionId id, CloseReason reason) {
-  prune_index_.Erase(id);
+  Unindex(*table_.Find(id));
   ReleaseScopes(*table_.Find(id));
   const PeerId peer = table_.Find(id)->peer;
   const bool peer_gone = table_.Remove(id);
@@ -411,8 +432,28 @@ void Core::Reindex(const Connection& c) {
       !tags_.IsProtected(c.peer)) {
     tier = c.busy_streams > 0 ? PruneTier::kBusy : PruneTier::kIdle;
   }
+  const bool was_prunable = prune_index_.tier(c.id) != PruneTier::kExempt;
+  const bool prunable = tier != PruneTier::kExempt;
+  if (was_prunable != prunable) CountPrunableGroup(c, prunable ? +1 : -1);
   prune_index_.Upsert(
       c.id, PruneKey{tags_.Value(c.peer), c.stream_count(), c.direction, c.opened_at, c.id}, tier);
+}
+
+void Core::Unindex(const Connection& c) {
+  if (prune_index_.tier(c.id) != PruneTier::kExempt) CountPrunableGroup(c, -1);
+  prune_index_.Erase(c.id);
+}
+
+void Core::CountPrunableGroup(const Connection& c, int delta) {
+  if (config_.diversity_protected_connections == 0) return;
+  auto [it, inserted] = prunable_groups_.try_emplace({GroupRank(c.netgroup), c.netgroup}, 0);
+  it->second += delta;
+  if (it->second == 0) prunable_groups_.erase(it);
+}
+
+uint64_t Core::GroupRank(uint64_t netgroup) const {
+  // Keyed by the configured seed, so which groups are kept cannot be read off the addresses.
+  return Mix(Mix(netgroup ^ config_.random_seed) + config_.random_seed);
 }
 
 void Core::ReindexPeer(const PeerId& peer) {
@@ -452,13 +493,29 @@ void Core::MaybeTrim(Instant now) {
     return;
   }
   const uint64_t low = config_.effective_low_watermark();
-  std::vector<ConnectionId> chosen = prune_index_.First(PruneTier::kIdle, open - low);
-  const size_t idle_chosen = chosen.size();
-  if (open - chosen.size() > config_.max_connections) {
-    std::vector<ConnectionId> busy =
-        prune_index_.First(PruneTier::kBusy, open - chosen.size() - config_.max_connections);
-    chosen.insert(chosen.end(), busy.begin(), busy.end());
+  // Diversity protection: the first `diversity_protected_connections` net groups by keyed rank
+  // each keep their last prunable connection (the one ranked to be pruned last).
+  absl::flat_hash_map<uint64_t, uint64_t> protected_left;
+  for (const auto& [rank_and_group, count] : prunable_groups_) {
+    if (protected_left.size() == config_.diversity_protected_connections) break;
+    protected_left[rank_and_group.second] = count;
   }
+  std::vector<ConnectionId> chosen;
+  auto choose_until = [&](PruneTier tier, uint64_t wanted) {
+    if (chosen.size() >= wanted) return;
+    prune_index_.Walk(tier, [&](ConnectionId id) {
+      auto group = protected_left.find(table_.Find(id)->netgroup);
+      if (group != protected_left.end()) {
+        if (group->second == 1) return true;  // the group's survivor: skip it
+        --group->second;
+      }
+      chosen.push_back(id);
+      return chosen.size() < wanted;
+    });
+  };
+  choose_until(PruneTier::kIdle, open - low);
+  const size_t idle_chosen = chosen.size();
+  if (open > config_.max_connections) choose_until(PruneTier::kBusy, open - config_.max_connections);
   if (chosen.empty()) return;
   last_trim_ = now;
   trim_deadline_ = Instant::Never();

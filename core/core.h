@@ -23,6 +23,7 @@
 #include <optional>
 #include <utility>
 
+#include "absl/container/btree_map.h"
 #include "absl/container/btree_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -88,6 +89,10 @@ class Core {
   void ReleaseScopes(const Connection& c);
   // Puts an open connection in its prune tier with its current key (or out of the index).
   void Reindex(const Connection& c);
+  void Unindex(const Connection& c);
+  // Counts the connection's net group among the prunable ones (+1 or -1).
+  void CountPrunableGroup(const Connection& c, int delta);
+  uint64_t GroupRank(uint64_t netgroup) const;
   void ReindexPeer(const PeerId& peer);
   // Closes one of the peer's connections while it has more than max_connections_per_peer open.
   void EnforcePeerLimit(ConnectionId opened, const PeerId& peer, Instant now);
@@ -103,6 +108,8 @@ class Core {
   PeerTags tags_;
   ResourceScopes scopes_;
   PruneIndex prune_index_;
+  // Net groups of prunable connections, ordered by their keyed rank: (rank, group) → count.
+  absl::btree_map<std::pair<uint64_t, uint64_t>, uint64_t> prunable_groups_;
   Instant last_trim_ = Instant::FromNanoseconds(std::numeric_limits<int64_t>::min());
   Instant trim_deadline_ = Instant::Never();  // a trim held back by the silence period
   absl::btree_set<std::pair<Instant, ConnectionId>> timers_;  // ties: lower id first

@@ -21,10 +21,11 @@ void PruneIndex::Upsert(ConnectionId id, const PruneKey& key, PruneTier tier) {
 
 std::vector<ConnectionId> PruneIndex::First(PruneTier tier, size_t count) const {
   std::vector<ConnectionId> out;
-  if (tier == PruneTier::kExempt) return out;
-  for (auto it = Set(tier).begin(); it != Set(tier).end() && out.size() < count; ++it) {
-    out.push_back(it->id);
-  }
+  if (count == 0) return out;
+  Walk(tier, [&](ConnectionId id) {
+    out.push_back(id);
+    return out.size() < count;
+  });
   return out;
 }
 

@@ -56,6 +56,14 @@ class PruneIndex {
 
   // Up to `count` connections of `tier` in prune order.
   std::vector<ConnectionId> First(PruneTier tier, size_t count) const;
+  // Calls `visit(id)` for the connections of `tier` in prune order until it returns false.
+  template <typename Visit>
+  void Walk(PruneTier tier, Visit visit) const {
+    if (tier == PruneTier::kExempt) return;
+    for (const PruneKey& key : Set(tier)) {
+      if (!visit(key.id)) return;
+    }
+  }
 
   size_t size(PruneTier tier) const { return Set(tier).size(); }
   PruneTier tier(ConnectionId id) const;

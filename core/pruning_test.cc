@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "core/core.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -311,6 +312,44 @@ TEST_F(PruningTest, OutboundOverMaxIsClosedOnlyWhenConfigured) {
   Drain();
   ConnectionId extra = OpenOutbound(At(1), P(1));
   EXPECT_THAT(Drain(), ElementsAre(Output(CloseConnection{extra, CloseReason::kOutboundLimit})));
+}
+
+}  // namespace
+}  // namespace connmgr
+
+namespace connmgr {
+namespace {
+
+TEST_F(PruningTest, DiversityProtectionKeepsAMinoritySubnetAliveUnderAFlood) {
+  Config c = Watermarks(10, 4, 4);
+  c.diversity_protected_connections = 2;
+  c.random_seed = 7;
+  Reset(c);
+  // One honest peer from 192.0.2.0/16's group, then a flood from 198.51.0.0/16 whose peers
+  // carry higher values, so that without protection the honest peer is pruned first (the
+  // next test shows that).
+  ConnectionId honest = Open(At(0), P(0), "/ip4/192.0.2.10/tcp/1");
+  for (int i = 1; i < 6; ++i) {
+    Do(At(0), SetPeerTag{P(i), "score", 5});
+  }
+  for (int i = 1; i < 6; ++i) {
+    Open(At(i), P(i), absl::StrCat("/ip4/198.51.100.", i, "/tcp/1"));
+  }
+  // 6 open > 4: two are closed, both from the flood: each protected group keeps one.
+  std::vector<std::pair<uint64_t, CloseReason>> closed = Closed();
+  ASSERT_EQ(closed.size(), 2u);
+  for (const auto& [id, reason] : closed) EXPECT_NE(id, honest.value);
+  EXPECT_EQ(core_->connections().Find(honest)->state, ConnectionState::kOpen);
+}
+
+TEST_F(PruningTest, WithoutDiversityTheMinorityIsEvictedFirst) {
+  Reset(Watermarks(10, 4, 4));
+  ConnectionId honest = Open(At(0), P(0), "/ip4/192.0.2.10/tcp/1");
+  for (int i = 1; i < 6; ++i) Do(At(0), SetPeerTag{P(i), "score", 5});
+  for (int i = 1; i < 6; ++i) Open(At(i), P(i), absl::StrCat("/ip4/198.51.100.", i, "/tcp/1"));
+  std::vector<std::pair<uint64_t, CloseReason>> closed = Closed();
+  ASSERT_EQ(closed.size(), 2u);
+  EXPECT_EQ(closed[0].first, honest.value);
 }
 
 }  // namespace

@@ -341,6 +341,9 @@ Config SmallConfig() {
   c.grace_period = Duration::Milliseconds(*rc::gen::element<int64_t>(0, 0, 500, 5'000));
   c.silence_period = Duration::Milliseconds(*rc::gen::element<int64_t>(0, 0, 300, 4'000));
   if (*rc::gen::inRange(0, 4) == 0) c.allow_list = {IpPrefix::Parse("10.0.0.0/8").value()};
+  c.diversity_protected_connections =
+      std::min(c.effective_low_watermark(), *rc::gen::element<uint32_t>(0, 0, 1, 2, 3));
+  c.random_seed = *rc::gen::arbitrary<uint64_t>();
   if (*rc::gen::inRange(0, 3) == 0) {
     // Small resource scopes, consistent with the watermarks as Validate() requires.
     c.system_scope.connections =

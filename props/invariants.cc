@@ -141,15 +141,18 @@ absl::Status InvariantChecker::CheckAggregates(const Core& core) const {
                   absl::StrCat(table.peer_count(), " vs ", connected_peers_.size()));
   }
   if (core.queued_outputs() != 0) return Broken("outputs drained", "queue not empty");
-  // Over the hard limit, only connections that may never be pruned remain open (unless a
-  // silence period holds the trim back).
+  // Over the hard limit, only connections that may never be pruned remain open, besides at
+  // most one per diversity-protected group (unless a silence period holds the trim back).
   if (table.open_count() > config_.max_connections && config_.silence_period == Duration::Zero()) {
+    uint64_t prunable = 0;
     for (const Connection* c : table.SortedForInspection()) {
-      if (c->state == ConnectionState::kOpen && !Exempt(core, *c)) {
-        return Broken("open connections stay within max_connections",
-                      absl::StrCat(table.open_count(), " open, connection ", c->id.value,
-                                   " could have been pruned"));
-      }
+      prunable += c->state == ConnectionState::kOpen && !Exempt(core, *c);
+    }
+    if (prunable > config_.diversity_protected_connections) {
+      return Broken("open connections stay within max_connections",
+                    absl::StrCat(table.open_count(), " open, ", prunable,
+                                 " of them prunable, diversity keeps ",
+                                 config_.diversity_protected_connections));
     }
   }
   return absl::OkStatus();

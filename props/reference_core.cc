@@ -12,6 +12,25 @@ using Code = absl::StatusCode;
 
 bool BadProtocol(const std::string& p) { return p.empty() || p.size() > 256; }
 
+// docs/design.md: IPv4 /16 or IPv6 /32 (mapped IPv4 as IPv4), 0 without an IP.
+uint64_t NetGroup(const Multiaddr& remote) {
+  std::optional<IpAddress> ip = remote.ip();
+  if (!ip) return 0;
+  IpAddress a = ip->Unmapped();
+  auto b = a.bytes();
+  uint64_t g = a.is_v4() ? 4 : 6;
+  const int n = a.is_v4() ? 2 : 4;
+  uint64_t prefix = 0;
+  for (int i = 0; i < n; ++i) prefix = prefix * 256 + b[i];
+  return (g << 32) | prefix;
+}
+
+uint64_t Mix(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
 }  // namespace
 
 ReferenceCore::Conn* ReferenceCore::Find(ConnectionId id) {
@@ -153,12 +172,34 @@ void ReferenceCore::MaybeTrim(Instant now, std::vector<Output>* out) {
   auto by_key = [&](const Conn* a, const Conn* b) { return key(a) < key(b); };
   std::sort(idle.begin(), idle.end(), by_key);
   std::sort(busy.begin(), busy.end(), by_key);
-  std::vector<Conn*> chosen(idle.begin(), idle.begin() + std::min(idle.size(), open - low));
-  const size_t idle_chosen = chosen.size();
-  for (Conn* c : busy) {
-    if (open - chosen.size() <= config_.max_connections) break;
-    chosen.push_back(c);
+  // Diversity: the D groups with the lowest keyed rank keep their last prunable connection.
+  std::map<uint64_t, uint64_t> group_count;
+  for (const Conn* c : idle) ++group_count[c->netgroup];
+  for (const Conn* c : busy) ++group_count[c->netgroup];
+  std::vector<std::pair<uint64_t, uint64_t>> ranked;  // (rank, group)
+  for (const auto& [group, count] : group_count) {
+    const uint64_t seed = config_.random_seed;
+    ranked.emplace_back(Mix(Mix(group ^ seed) + seed), group);
   }
+  std::sort(ranked.begin(), ranked.end());
+  std::map<uint64_t, uint64_t> protected_left;
+  for (size_t i = 0; i < ranked.size() && i < config_.diversity_protected_connections; ++i) {
+    protected_left[ranked[i].second] = group_count[ranked[i].second];
+  }
+  std::vector<Conn*> chosen;
+  auto take = [&](const std::vector<Conn*>& candidates, size_t wanted) {
+    for (Conn* c : candidates) {
+      if (chosen.size() >= wanted) return;
+      if (auto it = protected_left.find(c->netgroup); it != protected_left.end()) {
+        if (it->second == 1) continue;
+        --it->second;
+      }
+      chosen.push_back(c);
+    }
+  };
+  take(idle, open - low);
+  const size_t idle_chosen = chosen.size();
+  if (open > config_.max_connections) take(busy, open - config_.max_connections);
   if (chosen.empty()) return;
   last_trim_ = now;
   trim_deadline_ = Instant::Never();
@@ -254,6 +295,7 @@ absl::StatusCode ReferenceCore::Handle(Instant now, const Input& input,
         c.allow_listed = allow_listed;
         c.relayed = in->remote.is_relayed();
         c.uses_fd = uses_fd;
+        c.netgroup = NetGroup(in->remote);
         c.charge = allow_listed ? 0 : 1;
         conns_.push_back(c);
         Count(Counter::kInboundAccepted);
@@ -276,6 +318,7 @@ absl::StatusCode ReferenceCore::Handle(Instant now, const Input& input,
                          OpenCount(Direction::kOutbound) >= config_.max_outbound_connections) ||
                         (config_.reject_outbound_over_max && OpenCount() >= config_.max_connections);
       c.uses_fd = !in->remote.is_relayed() && in->remote.transport() != Transport::kMemory;
+      c.netgroup = NetGroup(in->remote);
       std::optional<ScopeDenied> denied;
       if (!over && !c.allow_listed) {
         denied = CheckScope(0, nullptr, Direction::kOutbound, c.uses_fd);

@@ -50,6 +50,7 @@ class ReferenceCore {
     bool relayed = false;
     bool in_grace = false;
     bool uses_fd = false;
+    uint64_t netgroup = 0;
     int charge = 0;  // 0: none, 1: transient, 2: peer (the scope it is charged to)
     std::vector<Stream> streams;
   };
