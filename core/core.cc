@@ -110,6 +110,10 @@ absl::StatusOr<ConnectionId> Core::Handle(Instant now, const Input& input) {
     auto operator()(const ProtectPeer& in) {
       return core.OnPeerTagChange(now, in, [&] { return core.tags_.Protect(in.peer, in.tag); });
     }
+    auto operator()(const AddToPeerTag& in) {
+      return core.OnPeerTagChange(now, in,
+                                  [&] { return core.tags_.AddToTag(in.peer, in.tag, in.delta); });
+    }
     auto operator()(const BumpPeerTag& in) {
       return core.OnPeerTagChange(now, in,
                                   [&] { return core.tags_.Bump(in.peer, in.tag, in.delta, now); });

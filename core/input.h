@@ -79,6 +79,14 @@ struct SetPeerTag {
   friend bool operator==(const SetPeerTag&, const SetPeerTag&) = default;
 };
 
+// Adds `delta` to the peer's tag `tag` (creating it at `delta`; saturating).
+struct AddToPeerTag {
+  PeerId peer;
+  std::string tag;
+  int64_t delta;
+  friend bool operator==(const AddToPeerTag&, const AddToPeerTag&) = default;
+};
+
 struct RemovePeerTag {
   PeerId peer;
   std::string tag;
@@ -123,7 +131,7 @@ struct TimerExpired {
 using Input = std::variant<InboundConnection, OutboundConnection, ConnectionUpgraded,
                            TransportClosed, CloseRequest, StreamOpened, StreamClosed,
                            TimerExpired, SetPeerTag, RemovePeerTag, ProtectPeer, UnprotectPeer,
-                           RegisterDecayingTag, BumpPeerTag>;
+                           RegisterDecayingTag, BumpPeerTag, AddToPeerTag>;
 
 // The trace-format name of an input kind ("inbound_connection", ...).
 absl::string_view InputName(const Input& input);

@@ -266,6 +266,14 @@ struct SetTag : HandInput {
   }
 };
 
+struct AddToTag : HandInput {
+  explicit AddToTag(const Model& m) {
+    at = m.now;
+    input = AddToPeerTag{*rc::gen::elementOf(Peers()), *rc::gen::elementOf(TagNames()),
+                         *rc::gen::inRange<int64_t>(-30, 30)};
+  }
+};
+
 struct RemoveTag : HandInput {
   explicit RemoveTag(const Model& m) {
     at = m.now;
@@ -379,7 +387,7 @@ RC_GTEST_PROP(CoreStateMachineTest, MatchesReferenceAndKeepsInvariants, ()) {
                                                      CloseByTransport, CloseByRequest, OpenStream,
                                                      CloseStream, Timer, AdvanceTime, SetTag,
                                                      RemoveTag, Protect, Unprotect,
-                                                     RegisterDecaying, Bump>());
+                                                     RegisterDecaying, Bump, AddToTag>());
 }
 
 }  // namespace

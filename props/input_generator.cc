@@ -59,7 +59,7 @@ ConnectionId InputGenerator::PickConnection() {
 
 TimedInput InputGenerator::Next() {
   for (;;) {
-    const uint32_t op = Byte() % 16;
+    const uint32_t op = Byte() % 17;
     switch (op) {
       case 0:
       case 1:
@@ -116,6 +116,10 @@ TimedInput InputGenerator::Next() {
       case 15: {
         const PeerId& peer = Peer(Byte());
         return {now_, BumpPeerTag{peer, TagName(Byte()), static_cast<int64_t>(Byte() % 40)}};
+      }
+      case 16: {
+        const PeerId& peer = Peer(Byte());
+        return {now_, AddToPeerTag{peer, TagName(Byte()), static_cast<int64_t>(Byte()) - 128}};
       }
       default: {
         // Move the clock, then generate the input that carries the new instant.

@@ -424,6 +424,9 @@ absl::StatusCode ReferenceCore::Handle(Instant now, const Input& input,
     } else {
       tags_.Unprotect(in->peer, in->tag);
     }
+  } else if (const auto* in = std::get_if<AddToPeerTag>(&input)) {
+    code = in->peer.is_empty() ? Code::kInvalidArgument
+                               : tags_.AddToTag(in->peer, in->tag, in->delta).code();
   } else if (const auto* in = std::get_if<BumpPeerTag>(&input)) {
     code = in->peer.is_empty() ? Code::kInvalidArgument
                                : tags_.Bump(in->peer, in->tag, in->delta, now).code();
@@ -457,6 +460,7 @@ absl::StatusCode ReferenceCore::Handle(Instant now, const Input& input,
   }
   const bool tag_input = std::holds_alternative<SetPeerTag>(input) ||
                          std::holds_alternative<BumpPeerTag>(input) ||
+                         std::holds_alternative<AddToPeerTag>(input) ||
                          std::holds_alternative<RemovePeerTag>(input) ||
                          std::holds_alternative<ProtectPeer>(input) ||
                          std::holds_alternative<UnprotectPeer>(input);

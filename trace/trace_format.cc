@@ -234,12 +234,18 @@ absl::StatusOr<Input> DecodeInput(const Json& o, const std::string& kind) {
     s.Update(f.Int64("bump_min", &in.bump.min));
     s.Update(f.Int64("bump_max", &in.bump.max));
     input = std::move(in);
-  } else if (kind == "bump_peer_tag") {
-    BumpPeerTag in;
-    s.Update(f.Peer(&in.peer));
-    s.Update(f.String("tag", &in.tag));
-    s.Update(f.Int64("delta", &in.delta));
-    input = std::move(in);
+  } else if (kind == "bump_peer_tag" || kind == "add_to_peer_tag") {
+    PeerId peer;
+    std::string tag;
+    int64_t delta = 0;
+    s.Update(f.Peer(&peer));
+    s.Update(f.String("tag", &tag));
+    s.Update(f.Int64("delta", &delta));
+    if (kind == "bump_peer_tag") {
+      input = BumpPeerTag{std::move(peer), std::move(tag), delta};
+    } else {
+      input = AddToPeerTag{std::move(peer), std::move(tag), delta};
+    }
   } else if (kind == "remove_peer_tag" || kind == "protect_peer" || kind == "unprotect_peer") {
     PeerId peer;
     std::string tag;
@@ -334,6 +340,11 @@ std::string EncodeTraceInput(Instant at, const Input& input) {
                    o["bump_max"] = in.bump.max;
                  },
                  [&](const BumpPeerTag& in) {
+                   o["peer"] = in.peer.ToString();
+                   o["tag"] = in.tag;
+                   o["delta"] = in.delta;
+                 },
+                 [&](const AddToPeerTag& in) {
                    o["peer"] = in.peer.ToString();
                    o["tag"] = in.tag;
                    o["delta"] = in.delta;

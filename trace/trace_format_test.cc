@@ -36,6 +36,7 @@ std::vector<Input> EveryInputKind() {
       RegisterDecayingTag{"recent", Duration::Seconds(10), DecayPolicy::Linear(50),
                           BumpPolicy::SumBounded(-5, 100)},
       BumpPeerTag{kAlice, "recent", 7},
+      AddToPeerTag{kAlice, "score", -3},
   };
 }
 
