@@ -285,49 +285,6 @@ std::string EncodeTraceHeader(const Config& config) {
 std::string EncodeTraceInput(Instant at, const Input& input) {
   OrderedJson o = Line(at, "in", InputName(input));
   std::visit(Overloaded{
-                 [&](const InboundConnection& in) {
-                   o["remote"] = in.remote.ToString();
-                   o["local"] = in.local.ToString();
-                 },
-                 [&](const OutboundConnection& in) {
-                   o["remote"] = in.remote.ToString();
-                   o["local"] = in.local.ToString();
-                   o["peer"] = in.peer.ToString();
-                 },
-                 [&](const ConnectionUpgraded& in) {
-                   o["conn"] = in.connection.value;
-                   o["peer"] = in.peer.ToString();
-                 },
-                 [&](const TransportClosed& in) { o["conn"] = in.connection.value; },
-                 [&](const CloseRequest& in) { o["conn"] = in.connection.value; },
-                 [&](const StreamOpened& in) {
-                   o["conn"] = in.connection.value;
-                   o["protocol"] = in.protocol;
-                   o["direction"] = std::string(DirectionName(in.direction));
-                 },
-                 [&](const StreamClosed& in) {
-                   o["conn"] = in.connection.value;
-                   o["protocol"] = in.protocol;
-                   o["direction"] = std::string(DirectionName(in.direction));
-                 },
-                 [&](const TimerExpired&) {},
-                 [&](const SetPeerTag& in) {
-                   o["peer"] = in.peer.ToString();
-                   o["tag"] = in.tag;
-                   o["value"] = in.value;
-                 },
-                 [&](const RemovePeerTag& in) {
-                   o["peer"] = in.peer.ToString();
-                   o["tag"] = in.tag;
-                 },
-                 [&](const ProtectPeer& in) {
-                   o["peer"] = in.peer.ToString();
-                   o["tag"] = in.tag;
-                 },
-                 [&](const UnprotectPeer& in) {
-                   o["peer"] = in.peer.ToString();
-                   o["tag"] = in.tag;
-                 },
                  [&](const RegisterDecayingTag& in) {
                    o["tag"] = in.tag;
                    o["interval"] = FormatDuration(in.interval);
@@ -339,15 +296,19 @@ std::string EncodeTraceInput(Instant at, const Input& input) {
                    o["bump_min"] = in.bump.min;
                    o["bump_max"] = in.bump.max;
                  },
-                 [&](const BumpPeerTag& in) {
-                   o["peer"] = in.peer.ToString();
-                   o["tag"] = in.tag;
-                   o["delta"] = in.delta;
-                 },
-                 [&](const AddToPeerTag& in) {
-                   o["peer"] = in.peer.ToString();
-                   o["tag"] = in.tag;
-                   o["delta"] = in.delta;
+                 // Every other kind writes the fields it has, always in this order.
+                 [&](const auto& in) {
+                   if constexpr (requires { in.remote; }) o["remote"] = in.remote.ToString();
+                   if constexpr (requires { in.local; }) o["local"] = in.local.ToString();
+                   if constexpr (requires { in.connection; }) o["conn"] = in.connection.value;
+                   if constexpr (requires { in.peer; }) o["peer"] = in.peer.ToString();
+                   if constexpr (requires { in.protocol; }) o["protocol"] = in.protocol;
+                   if constexpr (requires { in.direction; }) {
+                     o["direction"] = std::string(DirectionName(in.direction));
+                   }
+                   if constexpr (requires { in.tag; }) o["tag"] = in.tag;
+                   if constexpr (requires { in.value; }) o["value"] = in.value;
+                   if constexpr (requires { in.delta; }) o["delta"] = in.delta;
                  },
              },
              input);
