@@ -141,6 +141,7 @@ struct Config {
 
   // --- Streams ------------------------------------------------------------------------------
   StreamPlacement stream_placement = StreamPlacement::kRoundRobin;
+  uint32_t max_streams_per_connection = 1'024;   // 0: no limit (yamux's default window)
 
   // --- The core itself ----------------------------------------------------------------------
   uint64_t random_seed = 0;                      // seeds reconnect jitter and diversity keys
@@ -229,6 +230,7 @@ void VisitConfigFields(ConfigT& c, Visitor&& visit) {
   visit("max_tracked_sources", c.max_tracked_sources);
   visit("delayed_reject", c.delayed_reject);
   visit("stream_placement", c.stream_placement);
+  visit("max_streams_per_connection", c.max_streams_per_connection);
   visit("random_seed", c.random_seed);
   visit("max_output_queue", c.max_output_queue);
 }

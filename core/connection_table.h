@@ -54,6 +54,7 @@ struct Connection {
   ScopeCharge charge = ScopeCharge::kNone;  // where its resources are charged
   bool in_grace = false;                // opened less than grace_period ago: not pruned yet
   uint32_t busy_streams = 0;            // streams on protocols that are not closable
+  uint64_t memory_bytes = 0;            // reserved with ReserveMemory, released when it ends
   absl::InlinedVector<StreamGroup, 2> streams;
 
   uint32_t stream_count() const {

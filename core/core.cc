@@ -98,6 +98,9 @@ absl::StatusOr<ConnectionId> Core::Handle(Instant now, const Input& input) {
     auto operator()(const StreamOpened& in) { return core.OnStreamOpened(now, in); }
     auto operator()(const StreamClosed& in) { return core.OnStreamClosed(now, in); }
     auto operator()(const TimerExpired&) { return core.OnTimerExpired(now); }
+    auto operator()(const PlaceStream& in) { return core.OnPlaceStream(in); }
+    auto operator()(const ReserveMemory& in) { return core.OnReserveMemory(in); }
+    auto operator()(const ReleaseMemory& in) { return core.OnReleaseMemory(in); }
     auto operator()(const SetPeerTag& in) {
       return core.OnPeerTagChange(now, in, [&] { return core.tags_.SetTag(in.peer, in.tag, in.value); });
     }
@@ -283,6 +286,15 @@ absl::StatusOr<ConnectionId> Core::OnStreamOpened(Instant, const StreamOpened& i
     return absl::FailedPreconditionError(absl::StrCat(
         "stream_opened: connection ", in.connection.value, " was never upgraded"));
   }
+  std::optional<ScopeDenial> denial;
+  if (std::optional<StreamRejectReason> reason = StreamRoom(**c, in.direction, &denial)) {
+    if (denial) EmitScopeDenied(in.connection, *denial);
+    Count(Counter::kStreamsRejected);
+    ++streams_rejected_by_reason_[static_cast<int>(*reason)];
+    Emit(ResetStream{in.connection, in.protocol, in.direction, *reason});
+    return in.connection;
+  }
+  if ((*c)->charge == ScopeCharge::kPeer) scopes_.ReserveStream(in.direction, (*c)->peer);
   table_.AddStream(**c, in.protocol, in.direction);
   Reindex(**c);
   Count(Counter::kStreamsOpened);
@@ -294,8 +306,131 @@ absl::StatusOr<ConnectionId> Core::OnStreamClosed(Instant, const StreamClosed& i
   absl::StatusOr<Connection*> c = FindLive("stream_closed", in.connection);
   if (!c.ok()) return c.status();
   if (absl::Status s = table_.RemoveStream(**c, in.protocol, in.direction); !s.ok()) return s;
+  if ((*c)->charge == ScopeCharge::kPeer) scopes_.ReleaseStream(in.direction, (*c)->peer);
   Reindex(**c);
   Count(Counter::kStreamsClosed);
+  return in.connection;
+}
+
+std::optional<StreamRejectReason> Core::StreamRoom(const Connection& c, Direction direction,
+                                                   std::optional<ScopeDenial>* denial) const {
+  if (c.state == ConnectionState::kClosing) return StreamRejectReason::kConnectionClosing;
+  if (config_.max_streams_per_connection != 0 &&
+      c.stream_count() >= config_.max_streams_per_connection) {
+    return StreamRejectReason::kConnectionStreamLimit;
+  }
+  // Only connections charged to their peer's scope charge their streams (allow-listed
+  // connections are charged nowhere).
+  if (c.charge == ScopeCharge::kPeer) {
+    *denial = scopes_.CheckStream(direction, c.peer);
+    if (*denial) return StreamRejectReason::kResourceLimit;
+  }
+  return std::nullopt;
+}
+
+absl::StatusOr<ConnectionId> Core::OnPlaceStream(const PlaceStream& in) {
+  if (in.peer.is_empty()) {
+    return absl::InvalidArgumentError("place_stream: peer must not be empty");
+  }
+  // Candidates: open connections with room for an outbound stream, direct ones preferred over
+  // relayed ones. The peer's connections come in id order.
+  const Connection* best = nullptr;
+  PlacementOutcome none = PlacementOutcome::kNotConnected;
+  const ConnectionId cursor = [&] {
+    auto it = round_robin_cursor_.find(in.peer);
+    return it == round_robin_cursor_.end() ? ConnectionId{} : it->second;
+  }();
+  // Smaller is better: direct first; then least streams (least-loaded) or the first id after
+  // the cursor, wrapping (round-robin); then lowest id.
+  auto rank = [&](const Connection& c) {
+    const bool wraps = c.id.value <= cursor.value;
+    const uint32_t load =
+        config_.stream_placement == StreamPlacement::kLeastLoaded ? c.stream_count() : wraps;
+    return std::make_tuple(c.relayed, load, c.id);
+  };
+  for (ConnectionId id : table_.PeerConnections(in.peer)) {
+    const Connection& c = *table_.Find(id);
+    if (c.state != ConnectionState::kOpen) continue;
+    std::optional<ScopeDenial> denial;
+    if (std::optional<StreamRejectReason> full = StreamRoom(c, Direction::kOutbound, &denial)) {
+      const PlacementOutcome why = *full == StreamRejectReason::kResourceLimit
+                                       ? PlacementOutcome::kResourceLimit
+                                       : PlacementOutcome::kStreamLimit;
+      // Report the scope when any connection was stopped by one: the peer's scope is shared.
+      if (none == PlacementOutcome::kNotConnected || why == PlacementOutcome::kResourceLimit) {
+        none = why;
+      }
+      continue;
+    }
+    if (best == nullptr || rank(c) < rank(*best)) best = &c;
+  }
+  const PlacementOutcome outcome = best != nullptr ? PlacementOutcome::kPlaced : none;
+  const ConnectionId chosen = best != nullptr ? best->id : ConnectionId{};
+  if (best != nullptr && config_.stream_placement == StreamPlacement::kRoundRobin) {
+    round_robin_cursor_[in.peer] = chosen;
+  }
+  Count(Counter::kStreamPlacements);
+  ++placements_by_outcome_[static_cast<int>(outcome)];
+  Emit(StreamPlaced{in.peer, chosen, outcome});
+  return chosen;
+}
+
+absl::StatusOr<ConnectionId> Core::OnReserveMemory(const ReserveMemory& in) {
+  if (in.priority > 255) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("reserve_memory: priority ", in.priority, " is over 255"));
+  }
+  Connection* c = nullptr;
+  if (in.connection != ConnectionId{}) {
+    absl::StatusOr<Connection*> found = FindLive("reserve_memory", in.connection);
+    if (!found.ok()) return found.status();
+    c = *found;
+    if (c->charge == ScopeCharge::kTransient) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "reserve_memory: connection ", in.connection.value,
+          " is not upgraded yet; reserve with conn 0 (transient) until it opens"));
+    }
+  }
+  const uint8_t priority = static_cast<uint8_t>(in.priority);
+  std::optional<ScopeDenial> denial;
+  if (c == nullptr) {
+    denial = scopes_.ReserveMemory(in.bytes, priority, nullptr);
+  } else if (c->charge == ScopeCharge::kPeer) {
+    denial = scopes_.ReserveMemory(in.bytes, priority, &c->peer);
+  }
+  if (denial) {
+    EmitScopeDenied(in.connection, *denial);
+    Count(Counter::kMemoryDenied);
+    Emit(MemoryReservation{in.connection, in.bytes, false});
+    return in.connection;
+  }
+  uint64_t& held = c == nullptr ? transient_memory_bytes_ : c->memory_bytes;
+  held += in.bytes;
+  memory_bytes_ += in.bytes;
+  Count(Counter::kMemoryReserved);
+  Emit(MemoryReservation{in.connection, in.bytes, true});
+  return in.connection;
+}
+
+absl::StatusOr<ConnectionId> Core::OnReleaseMemory(const ReleaseMemory& in) {
+  Connection* c = nullptr;
+  if (in.connection != ConnectionId{}) {
+    absl::StatusOr<Connection*> found = FindLive("release_memory", in.connection);
+    if (!found.ok()) return found.status();
+    c = *found;
+  }
+  uint64_t& held = c == nullptr ? transient_memory_bytes_ : c->memory_bytes;
+  if (in.bytes > held) {
+    return absl::InvalidArgumentError(absl::StrCat("release_memory: releases ", in.bytes,
+                                                   " bytes, more than the ", held, " reserved"));
+  }
+  if (c == nullptr) {
+    scopes_.ReleaseMemory(in.bytes, nullptr);
+  } else if (c->charge == ScopeCharge::kPeer) {
+    scopes_.ReleaseMemory(in.bytes, &c->peer);
+  }
+  held -= in.bytes;
+  memory_bytes_ -= in.bytes;
   return in.connection;
 }
 
@@ -384,6 +519,7 @@ void Core::Finish(ConnectionId id, CloseReason reason) {
   ++closed_by_reason_[static_cast<int>(reason)];
   Emit(ConnectionClosed{id, reason});
   if (peer_gone) {
+    round_robin_cursor_.erase(peer);
     Count(Counter::kPeersDisconnected);
     Emit(PeerDisconnected{peer});
   }
@@ -407,6 +543,7 @@ void Core::EmitScopeDenied(ConnectionId id, const ScopeDenial& denial) {
 }
 
 void Core::ReleaseScopes(const Connection& c) {
+  memory_bytes_ -= c.memory_bytes;
   switch (c.charge) {
     case ScopeCharge::kNone:
       return;
@@ -415,6 +552,10 @@ void Core::ReleaseScopes(const Connection& c) {
       return;
     case ScopeCharge::kPeer:
       scopes_.ReleaseConnection(c.direction, c.uses_fd, &c.peer);
+      for (const Connection::StreamGroup& g : c.streams) {
+        for (uint32_t i = 0; i < g.count; ++i) scopes_.ReleaseStream(g.direction, c.peer);
+      }
+      if (c.memory_bytes != 0) scopes_.ReleaseMemory(c.memory_bytes, &c.peer);
       return;
   }
 }
@@ -553,6 +694,9 @@ Metrics Core::GetMetrics() const {
   m.counters = counters_;
   m.rejected_by_reason = rejected_by_reason_;
   m.closed_by_reason = closed_by_reason_;
+  m.streams_rejected_by_reason = streams_rejected_by_reason_;
+  m.placements_by_outcome = placements_by_outcome_;
+  m.memory_bytes = memory_bytes_;
   return m;
 }
 

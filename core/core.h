@@ -25,6 +25,7 @@
 
 #include "absl/container/btree_map.h"
 #include "absl/container/btree_set.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "core/config.h"
@@ -70,6 +71,9 @@ class Core {
   absl::StatusOr<ConnectionId> OnCloseRequest(Instant now, const CloseRequest& in);
   absl::StatusOr<ConnectionId> OnStreamOpened(Instant now, const StreamOpened& in);
   absl::StatusOr<ConnectionId> OnStreamClosed(Instant now, const StreamClosed& in);
+  absl::StatusOr<ConnectionId> OnPlaceStream(const PlaceStream& in);
+  absl::StatusOr<ConnectionId> OnReserveMemory(const ReserveMemory& in);
+  absl::StatusOr<ConnectionId> OnReleaseMemory(const ReleaseMemory& in);
   absl::StatusOr<ConnectionId> OnTimerExpired(Instant now);
   // Checks the peer, applies `change` (a PeerTags call returning a status), re-ranks the peer.
   template <typename TagInput, typename Change>
@@ -102,6 +106,10 @@ class Core {
   void Emit(Output output) { outputs_.push_back(std::move(output)); }
   void Count(Counter c, uint64_t n = 1) { counters_[static_cast<int>(c)] += n; }
 
+  // Whether one more stream fits on the connection (its own limit and its scopes).
+  std::optional<StreamRejectReason> StreamRoom(const Connection& c, Direction direction,
+                                               std::optional<ScopeDenial>* denial) const;
+
   Config config_;
   Instant last_now_ = Instant::FromNanoseconds(std::numeric_limits<int64_t>::min());
   ConnectionTable table_;
@@ -113,10 +121,16 @@ class Core {
   Instant last_trim_ = Instant::FromNanoseconds(std::numeric_limits<int64_t>::min());
   Instant trim_deadline_ = Instant::Never();  // a trim held back by the silence period
   absl::btree_set<std::pair<Instant, ConnectionId>> timers_;  // ties: lower id first
+  // Round-robin stream placement: the connection each connected peer was last given.
+  absl::flat_hash_map<PeerId, ConnectionId> round_robin_cursor_;
+  uint64_t transient_memory_bytes_ = 0;  // reserved with ConnectionId{}
   std::deque<Output> outputs_;
   std::array<uint64_t, kCounterCount> counters_{};
   std::array<uint64_t, kRejectReasonCount> rejected_by_reason_{};
   std::array<uint64_t, kCloseReasonCount> closed_by_reason_{};
+  std::array<uint64_t, kStreamRejectReasonCount> streams_rejected_by_reason_{};
+  std::array<uint64_t, kPlacementOutcomeCount> placements_by_outcome_{};
+  uint64_t memory_bytes_ = 0;  // every ReserveMemory granted and not released
 };
 
 }  // namespace connmgr

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "core/core_test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -12,43 +13,7 @@ namespace connmgr {
 namespace {
 
 using ::testing::ElementsAre;
-
-Multiaddr Addr(absl::string_view text) { return Multiaddr::Parse(text).value(); }
-PeerId Peer(absl::string_view text) { return PeerId::Parse(text).value(); }
-Instant At(int64_t seconds, int64_t ms = 0) {
-  return Instant::FromNanoseconds(seconds * 1'000'000'000 + ms * 1'000'000);
-}
-
-const PeerId kAlice = Peer("QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N");
-const PeerId kBob = Peer("12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA");
-const Multiaddr kLocal = Addr("/ip4/10.0.0.1/tcp/4001");
-
-class CoreTest : public testing::Test {
- protected:
-  void SetUp() override { Reset(Config{}); }
-
-  void Reset(Config config) { core_ = Core::Create(std::move(config)).value(); }
-
-  std::vector<Output> Drain() {
-    std::vector<Output> out;
-    while (std::optional<Output> o = core_->PollOutput()) out.push_back(std::move(*o));
-    return out;
-  }
-
-  ConnectionId Inbound(Instant now, absl::string_view remote = "/ip4/1.2.3.4/tcp/5000") {
-    return core_->Handle(now, InboundConnection{Addr(remote), kLocal}).value();
-  }
-
-  // An inbound connection that is accepted and upgraded; its outputs are drained.
-  ConnectionId OpenInbound(Instant now, const PeerId& peer) {
-    ConnectionId id = Inbound(now);
-    EXPECT_TRUE(core_->Handle(now, ConnectionUpgraded{id, peer}).ok());
-    Drain();
-    return id;
-  }
-
-  std::unique_ptr<Core> core_;
-};
+using namespace ::connmgr::testing_util;  // NOLINT: test helpers
 
 TEST_F(CoreTest, CreateRejectsInvalidConfig) {
   Config bad;

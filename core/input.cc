@@ -10,7 +10,8 @@ absl::string_view InputName(const Input& input) {
       "inbound_connection", "outbound_connection", "connection_upgraded", "transport_closed",
       "close_request",      "stream_opened",       "stream_closed",       "timer_expired",
       "set_peer_tag",       "remove_peer_tag",     "protect_peer",        "unprotect_peer",
-      "register_decaying_tag", "bump_peer_tag", "add_to_peer_tag",
+      "register_decaying_tag", "bump_peer_tag", "add_to_peer_tag", "place_stream",
+      "reserve_memory", "release_memory",
   };
   static_assert(std::size(kNames) == std::variant_size_v<Input>);
   return kNames[input.index()];

@@ -70,6 +70,30 @@ struct StreamClosed {
   friend bool operator==(const StreamClosed&, const StreamClosed&) = default;
 };
 
+// Asks which of the peer's connections should carry a new outbound stream. The answer is a
+// StreamPlaced event, and Handle returns the chosen connection (ConnectionId{} when none).
+// Asking moves the round-robin cursor; it opens nothing: report the stream with StreamOpened.
+struct PlaceStream {
+  PeerId peer;
+  friend bool operator==(const PlaceStream&, const PlaceStream&) = default;
+};
+
+// Reserves `bytes` of memory for the connection (charged to system and its peer's scope), or,
+// with ConnectionId{}, memory not tied to a connection (charged to system and transient). The
+// answer is a MemoryReservation event. A connection's reservations are released when it ends.
+struct ReserveMemory {
+  ConnectionId connection;
+  uint64_t bytes;
+  uint32_t priority;  // 0..255: a reservation may fill the scopes up to (priority + 1) / 256
+  friend bool operator==(const ReserveMemory&, const ReserveMemory&) = default;
+};
+
+struct ReleaseMemory {
+  ConnectionId connection;
+  uint64_t bytes;
+  friend bool operator==(const ReleaseMemory&, const ReleaseMemory&) = default;
+};
+
 // Sets the peer's tag `tag` to `value` (creating it). The peer need not be connected. A peer's
 // value, the sum of its tags, orders pruning.
 struct SetPeerTag {
@@ -131,7 +155,8 @@ struct TimerExpired {
 using Input = std::variant<InboundConnection, OutboundConnection, ConnectionUpgraded,
                            TransportClosed, CloseRequest, StreamOpened, StreamClosed,
                            TimerExpired, SetPeerTag, RemovePeerTag, ProtectPeer, UnprotectPeer,
-                           RegisterDecayingTag, BumpPeerTag, AddToPeerTag>;
+                           RegisterDecayingTag, BumpPeerTag, AddToPeerTag, PlaceStream,
+                           ReserveMemory, ReleaseMemory>;
 
 // The trace-format name of an input kind ("inbound_connection", ...).
 absl::string_view InputName(const Input& input);

@@ -23,6 +23,10 @@ absl::string_view CounterName(Counter c) {
       "streams_closed",
       "trims",
       "pruned",
+      "streams_rejected",
+      "stream_placements",
+      "memory_reserved",
+      "memory_denied",
   };
   static_assert(std::size(kNames) == kCounterCount);
   return kNames[static_cast<int>(c)];

@@ -38,8 +38,12 @@ enum class Counter : uint8_t {
   kStreamsClosed,
   kTrims,               // trims that closed at least one connection
   kPruned,              // connections closed by trims
+  kStreamsRejected,     // by reason: Metrics::streams_rejected
+  kStreamPlacements,    // PlaceStream questions, by outcome: Metrics::placements
+  kMemoryReserved,      // ReserveMemory inputs granted
+  kMemoryDenied,        // ReserveMemory inputs refused by a scope
 };
-inline constexpr int kCounterCount = 17;
+inline constexpr int kCounterCount = 21;
 absl::string_view CounterName(Counter c);
 
 struct Metrics {
@@ -52,6 +56,9 @@ struct Metrics {
   std::array<uint64_t, kCounterCount> counters{};
   std::array<uint64_t, kRejectReasonCount> rejected_by_reason{};
   std::array<uint64_t, kCloseReasonCount> closed_by_reason{};
+  std::array<uint64_t, kStreamRejectReasonCount> streams_rejected_by_reason{};
+  std::array<uint64_t, kPlacementOutcomeCount> placements_by_outcome{};
+  uint64_t memory_bytes = 0;  // reserved with ReserveMemory and not yet released
 
   uint64_t connections(Direction d, ConnectionState s) const {
     return connections_by_state[static_cast<int>(d)][static_cast<int>(s)];
@@ -59,6 +66,12 @@ struct Metrics {
   uint64_t counter(Counter c) const { return counters[static_cast<int>(c)]; }
   uint64_t rejected(RejectReason r) const { return rejected_by_reason[static_cast<int>(r)]; }
   uint64_t closed(CloseReason r) const { return closed_by_reason[static_cast<int>(r)]; }
+  uint64_t streams_rejected(StreamRejectReason r) const {
+    return streams_rejected_by_reason[static_cast<int>(r)];
+  }
+  uint64_t placements(PlacementOutcome o) const {
+    return placements_by_outcome[static_cast<int>(o)];
+  }
 };
 
 }  // namespace connmgr

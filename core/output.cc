@@ -19,12 +19,27 @@ absl::string_view CloseReasonName(CloseReason r) {
   return kNames[static_cast<int>(r)];
 }
 
+absl::string_view StreamRejectReasonName(StreamRejectReason r) {
+  static constexpr absl::string_view kNames[] = {"connection_closing", "connection_stream_limit",
+                                                 "resource_limit"};
+  static_assert(std::size(kNames) == kStreamRejectReasonCount);
+  return kNames[static_cast<int>(r)];
+}
+
+absl::string_view PlacementOutcomeName(PlacementOutcome o) {
+  static constexpr absl::string_view kNames[] = {"placed", "not_connected", "stream_limit",
+                                                 "resource_limit"};
+  static_assert(std::size(kNames) == kPlacementOutcomeCount);
+  return kNames[static_cast<int>(o)];
+}
+
 absl::string_view OutputName(const Output& output) {
   // In the order of the Output variant's alternatives.
   static constexpr absl::string_view kNames[] = {
       "accept_connection", "reject_connection", "close_connection", "abort_connection",
       "connection_opened", "connection_closed", "peer_connected",   "peer_disconnected",
-      "connections_pruned", "scope_denied",
+      "connections_pruned", "scope_denied",     "reset_stream",     "stream_placed",
+      "memory_reservation",
   };
   static_assert(std::size(kNames) == std::variant_size_v<Output>);
   return kNames[output.index()];

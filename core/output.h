@@ -41,6 +41,25 @@ enum class CloseReason : uint8_t {
 inline constexpr int kCloseReasonCount = 7;
 absl::string_view CloseReasonName(CloseReason r);
 
+// Why a reported stream was refused. Names are stable (trace format, metrics).
+enum class StreamRejectReason : uint8_t {
+  kConnectionClosing,      // the connection is closing
+  kConnectionStreamLimit,  // the connection carries max_streams_per_connection streams
+  kResourceLimit,          // a resource scope refused it (a ScopeDenied event says which)
+};
+inline constexpr int kStreamRejectReasonCount = 3;
+absl::string_view StreamRejectReasonName(StreamRejectReason r);
+
+// The answer to PlaceStream. Names are stable (trace format, metrics).
+enum class PlacementOutcome : uint8_t {
+  kPlaced,         // `connection` should carry the stream
+  kNotConnected,   // the peer has no open connection
+  kStreamLimit,    // every open connection carries max_streams_per_connection streams
+  kResourceLimit,  // the system or the peer's scope has no room for an outbound stream
+};
+inline constexpr int kPlacementOutcomeCount = 4;
+absl::string_view PlacementOutcomeName(PlacementOutcome o);
+
 // --- Commands ------------------------------------------------------------------------------
 
 // Go on with this inbound connection (start its upgrade).
@@ -68,6 +87,16 @@ struct CloseConnection {
 struct AbortConnection {
   ConnectionId connection;
   friend bool operator==(const AbortConnection&, const AbortConnection&) = default;
+};
+
+// Reset the stream just reported by StreamOpened: the core did not count it, so report no
+// StreamClosed for it.
+struct ResetStream {
+  ConnectionId connection;
+  std::string protocol;
+  Direction direction;
+  StreamRejectReason reason;
+  friend bool operator==(const ResetStream&, const ResetStream&) = default;
 };
 
 // --- Events --------------------------------------------------------------------------------
@@ -116,6 +145,23 @@ struct ScopeDenied {
   friend bool operator==(const ScopeDenied&, const ScopeDenied&) = default;
 };
 
+// The answer to PlaceStream: the connection to open the new stream on (ConnectionId{} unless
+// placed). Handle returns the same connection.
+struct StreamPlaced {
+  PeerId peer;
+  ConnectionId connection;
+  PlacementOutcome outcome;
+  friend bool operator==(const StreamPlaced&, const StreamPlaced&) = default;
+};
+
+// The answer to ReserveMemory. When refused, a ScopeDenied event came first.
+struct MemoryReservation {
+  ConnectionId connection;  // ConnectionId{}: memory not tied to a connection (transient)
+  uint64_t bytes;
+  bool granted;
+  friend bool operator==(const MemoryReservation&, const MemoryReservation&) = default;
+};
+
 // The peer's first connection opened.
 struct PeerConnected {
   PeerId peer;
@@ -130,7 +176,8 @@ struct PeerDisconnected {
 
 using Output = std::variant<AcceptConnection, RejectConnection, CloseConnection,
                             AbortConnection, ConnectionOpened, ConnectionClosed, PeerConnected,
-                            PeerDisconnected, ConnectionsPruned, ScopeDenied>;
+                            PeerDisconnected, ConnectionsPruned, ScopeDenied, ResetStream,
+                            StreamPlaced, MemoryReservation>;
 
 // The trace-format name of an output kind ("accept_connection", ...).
 absl::string_view OutputName(const Output& output);

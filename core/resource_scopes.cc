@@ -281,13 +281,17 @@ void ResourceScopes::ReleaseConnection(Direction direction, bool uses_fd, const 
   Release(ConnectionCharge(direction, uses_fd), /*from_system=*/true, peer);
 }
 
+std::optional<ScopeDenial> ResourceScopes::CheckStream(Direction direction,
+                                                       const PeerId& peer) const {
+  if (auto denial =
+          connmgr::CheckStream(ScopeKind::kSystem, system_limits_, system_usage_, direction)) {
+    return denial;
+  }
+  return connmgr::CheckStream(ScopeKind::kPeer, peer_limits_, peer_usage(peer), direction);
+}
+
 std::optional<ScopeDenial> ResourceScopes::ReserveStream(Direction direction, const PeerId& peer) {
-  if (auto denial = CheckStream(ScopeKind::kSystem, system_limits_, system_usage_, direction)) {
-    return denial;
-  }
-  if (auto denial = CheckStream(ScopeKind::kPeer, peer_limits_, peer_usage(peer), direction)) {
-    return denial;
-  }
+  if (auto denial = CheckStream(direction, peer)) return denial;
   const ScopeUsage charge = StreamCharge(direction);
   Add(system_usage_, charge);
   ChargePeer(peer, charge);

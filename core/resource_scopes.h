@@ -130,6 +130,8 @@ class ResourceScopes {
   // Streams are charged to system and the peer's scope.
   std::optional<ScopeDenial> ReserveStream(Direction direction, const PeerId& peer);
   void ReleaseStream(Direction direction, const PeerId& peer);
+  // What ReserveStream would refuse, without charging anything.
+  std::optional<ScopeDenial> CheckStream(Direction direction, const PeerId& peer) const;
 
   // Charged to system and to transient (peer == nullptr) or `*peer`; see the priority rule
   // above.

@@ -42,6 +42,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   config.inbound_upgrade_timeout = connmgr::Duration::Milliseconds(1 + bytes.Next() * 40);
   config.connection_close_timeout = connmgr::Duration::Milliseconds(1 + bytes.Next() * 10);
   config.max_output_queue = 1 + bytes.Next() % 64;
+  config.max_streams_per_connection = bytes.Next() % 5;
+  config.stream_placement = bytes.Next() & 1 ? connmgr::StreamPlacement::kLeastLoaded
+                                             : connmgr::StreamPlacement::kRoundRobin;
+  config.peer_scope.streams = bytes.Next() % 4;
+  config.peer_scope.memory_bytes = uint64_t{bytes.Next()} << 8;
   absl::StatusOr<std::unique_ptr<connmgr::Core>> core = connmgr::Core::Create(config);
   FUZZ_CHECK(core.ok(), core.status().ToString());
 

@@ -173,6 +173,11 @@ struct HandInput : CoreCommand {
     }
     if (a.rejected_by_reason != e.rejected_by_reason) return "metrics: rejected by reason";
     if (a.closed_by_reason != e.closed_by_reason) return "metrics: closed by reason";
+    if (a.streams_rejected_by_reason != e.streams_rejected_by_reason) {
+      return "metrics: streams rejected by reason";
+    }
+    if (a.placements_by_outcome != e.placements_by_outcome) return "metrics: placements";
+    if (a.memory_bytes != e.memory_bytes) return "metrics: memory bytes";
     return "";
   }
 
@@ -243,6 +248,30 @@ struct CloseStream : HandInput {
   explicit CloseStream(const Model& m) {
     at = m.now;
     input = StreamClosed{PickConnection(m), *rc::gen::elementOf(Protocols()), PickDirection()};
+  }
+};
+
+struct Place : HandInput {
+  explicit Place(const Model& m) {
+    at = m.now;
+    input = PlaceStream{*rc::gen::elementOf(Peers())};
+  }
+};
+
+struct Reserve : HandInput {
+  explicit Reserve(const Model& m) {
+    at = m.now;
+    const ConnectionId conn = *rc::gen::inRange(0, 4) == 0 ? ConnectionId{} : PickConnection(m);
+    input = ReserveMemory{conn, *rc::gen::element<uint64_t>(1, 100, 1000, 5000, UINT64_MAX),
+                          *rc::gen::element<uint32_t>(0, 127, 255, 256)};
+  }
+};
+
+struct Release : HandInput {
+  explicit Release(const Model& m) {
+    at = m.now;
+    const ConnectionId conn = *rc::gen::inRange(0, 4) == 0 ? ConnectionId{} : PickConnection(m);
+    input = ReleaseMemory{conn, *rc::gen::element<uint64_t>(1, 100, 1000, 5000)};
   }
 };
 
@@ -364,7 +393,16 @@ Config SmallConfig() {
     }
     c.peer_scope.connections_outbound = *rc::gen::element<uint64_t>(0, 1);
     if (c.peer_scope.connections == 0) c.peer_scope.connections_outbound = 0;
+    c.system_scope.streams = *rc::gen::element<uint64_t>(0, 3, 8);
+    c.peer_scope.streams_outbound = *rc::gen::element<uint64_t>(0, 1, 2);
+    c.peer_scope.streams_inbound = *rc::gen::element<uint64_t>(0, 2);
+    c.system_scope.memory_bytes = *rc::gen::element<uint64_t>(0, 4096, 100'000);
+    c.transient_scope.memory_bytes = *rc::gen::element<uint64_t>(0, 2048);
+    c.peer_scope.memory_bytes = *rc::gen::element<uint64_t>(0, 3000);
   }
+  c.max_streams_per_connection = *rc::gen::element<uint32_t>(0, 1, 2, 3, 1024);
+  c.stream_placement = *rc::gen::element(StreamPlacement::kRoundRobin,
+                                         StreamPlacement::kLeastLoaded);
   RC_ASSERT(c.Validate().ok());
   return c;
 }
@@ -387,7 +425,8 @@ RC_GTEST_PROP(CoreStateMachineTest, MatchesReferenceAndKeepsInvariants, ()) {
                                                      CloseByTransport, CloseByRequest, OpenStream,
                                                      CloseStream, Timer, AdvanceTime, SetTag,
                                                      RemoveTag, Protect, Unprotect,
-                                                     RegisterDecaying, Bump, AddToTag>());
+                                                     RegisterDecaying, Bump, AddToTag, Place,
+                                                     Reserve, Release>());
 }
 
 }  // namespace

@@ -59,7 +59,7 @@ ConnectionId InputGenerator::PickConnection() {
 
 TimedInput InputGenerator::Next() {
   for (;;) {
-    const uint32_t op = Byte() % 17;
+    const uint32_t op = Byte() % 20;
     switch (op) {
       case 0:
       case 1:
@@ -120,6 +120,17 @@ TimedInput InputGenerator::Next() {
       case 16: {
         const PeerId& peer = Peer(Byte());
         return {now_, AddToPeerTag{peer, TagName(Byte()), static_cast<int64_t>(Byte()) - 128}};
+      }
+      case 17:
+        return {now_, PlaceStream{Peer(Byte())}};
+      case 18: {
+        const ConnectionId c = Byte() < 64 ? ConnectionId{} : PickConnection();
+        const uint32_t b = Byte();
+        return {now_, ReserveMemory{c, uint64_t{1} << (b % 24), Byte() + (b >> 7)}};
+      }
+      case 19: {
+        const ConnectionId c = Byte() < 64 ? ConnectionId{} : PickConnection();
+        return {now_, ReleaseMemory{c, uint64_t{1} << (Byte() % 24)}};
       }
       default: {
         // Move the clock, then generate the input that carries the new instant.

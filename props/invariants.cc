@@ -97,6 +97,18 @@ absl::Status InvariantChecker::CheckOutputs(Instant, const Input& input,
                         absl::StrCat("connection ", p.connection.value));
         }
       }
+    } else if (const auto* placed = std::get_if<StreamPlaced>(&out)) {
+      const Connection* c = core_->connections().Find(placed->connection);
+      const bool placed_ok = placed->outcome == PlacementOutcome::kPlaced;
+      if (placed_ok != (c != nullptr) ||
+          (c != nullptr && (c->state != ConnectionState::kOpen || c->peer != placed->peer))) {
+        return Broken("a stream is placed on an open connection of its peer, or nowhere",
+                      absl::StrCat("connection ", placed->connection.value, " outcome ",
+                                   PlacementOutcomeName(placed->outcome)));
+      }
+      if (!result.ok() || *result != placed->connection) {
+        return Broken("place_stream returns the placed connection", "");
+      }
     } else if (const auto* gone = std::get_if<PeerDisconnected>(&out)) {
       if (connected_peers_.erase(gone->peer) != 1) {
         return Broken("peer events alternate",
@@ -141,6 +153,14 @@ absl::Status InvariantChecker::CheckAggregates(const Core& core) const {
                   absl::StrCat(table.peer_count(), " vs ", connected_peers_.size()));
   }
   if (core.queued_outputs() != 0) return Broken("outputs drained", "queue not empty");
+  if (config_.max_streams_per_connection != 0) {
+    for (const Connection* c : table.SortedForInspection()) {
+      if (c->stream_count() > config_.max_streams_per_connection) {
+        return Broken("streams per connection within max_streams_per_connection",
+                      absl::StrCat("connection ", c->id.value, " has ", c->stream_count()));
+      }
+    }
+  }
   // Over the hard limit, only connections that may never be pruned remain open, besides at
   // most one per diversity-protected group (unless a silence period holds the trim back).
   if (table.open_count() > config_.max_connections && config_.silence_period == Duration::Zero()) {

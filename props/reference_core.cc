@@ -151,6 +151,104 @@ std::optional<ScopeDenied> ReferenceCore::CheckScope(int scope, const PeerId* pe
   return std::nullopt;
 }
 
+std::optional<ScopeDenied> ReferenceCore::CheckStreamScope(int scope, const PeerId& peer,
+                                                           Direction d) const {
+  const ScopeLimits& limits = scope == 0 ? config_.system_scope : config_.peer_scope;
+  uint64_t in = 0, out = 0;
+  for (const Conn& c : conns_) {
+    if (c.charge != 2 || (scope == 2 && c.peer != peer)) continue;
+    for (const Stream& s : c.streams) (s.direction == Direction::kInbound ? in : out) += 1;
+  }
+  const char* name = scope == 0 ? "system" : "peer";
+  const uint64_t dir_used = d == Direction::kInbound ? in : out;
+  const uint64_t dir_limit =
+      d == Direction::kInbound ? limits.streams_inbound : limits.streams_outbound;
+  if (dir_limit != 0 && dir_used + 1 > dir_limit) {
+    return ScopeDenied{ConnectionId{}, name,
+                       d == Direction::kInbound ? "streams_inbound" : "streams_outbound",
+                       dir_used, dir_limit};
+  }
+  if (limits.streams != 0 && in + out + 1 > limits.streams) {
+    return ScopeDenied{ConnectionId{}, name, "streams", in + out, limits.streams};
+  }
+  return std::nullopt;
+}
+
+std::optional<ScopeDenied> ReferenceCore::CheckMemoryScope(int scope, const PeerId* peer,
+                                                           uint64_t bytes,
+                                                           uint32_t priority) const {
+  const ScopeLimits& limits = scope == 0   ? config_.system_scope
+                              : scope == 1 ? config_.transient_scope
+                                           : config_.peer_scope;
+  uint64_t used = scope == 2 ? 0 : transient_memory_;
+  if (scope != 1) {
+    for (const Conn& c : conns_) {
+      if (c.charge == 2 && (scope == 0 || c.peer == *peer)) used += c.memory;
+    }
+  }
+  const char* name = scope == 0 ? "system" : scope == 1 ? "transient" : "peer";
+  const unsigned __int128 total = static_cast<unsigned __int128>(used) + bytes;
+  if (limits.memory_bytes == 0) {
+    if (total > UINT64_MAX) return ScopeDenied{ConnectionId{}, name, "memory_bytes", used, UINT64_MAX};
+    return std::nullopt;
+  }
+  const unsigned __int128 allowed =
+      static_cast<unsigned __int128>(limits.memory_bytes) * (priority + 1) / 256;
+  if (total > allowed) {
+    return ScopeDenied{ConnectionId{}, name, "memory_bytes", used, limits.memory_bytes};
+  }
+  return std::nullopt;
+}
+
+void ReferenceCore::HandlePlaceStream(const PlaceStream& in, std::vector<Output>* out,
+                                      ConnectionId* id) {
+  std::vector<Conn*> open;
+  PlacementOutcome none = PlacementOutcome::kNotConnected;
+  for (Conn& c : conns_) {
+    if (c.state != ConnectionState::kOpen || c.peer != in.peer) continue;
+    if (config_.max_streams_per_connection != 0 &&
+        c.streams.size() >= config_.max_streams_per_connection) {
+      if (none == PlacementOutcome::kNotConnected) none = PlacementOutcome::kStreamLimit;
+      continue;
+    }
+    if (c.charge == 2 && (CheckStreamScope(0, c.peer, Direction::kOutbound) ||
+                          CheckStreamScope(2, c.peer, Direction::kOutbound))) {
+      none = PlacementOutcome::kResourceLimit;
+      continue;
+    }
+    open.push_back(&c);
+  }
+  // Direct connections only, when there is one.
+  if (std::any_of(open.begin(), open.end(), [](Conn* c) { return !c->relayed; })) {
+    open.erase(std::remove_if(open.begin(), open.end(), [](Conn* c) { return c->relayed; }),
+               open.end());
+  }
+  Conn* chosen = nullptr;
+  if (!open.empty()) {
+    std::sort(open.begin(), open.end(), [](Conn* a, Conn* b) { return a->id < b->id; });
+    if (config_.stream_placement == StreamPlacement::kLeastLoaded) {
+      chosen = *std::min_element(open.begin(), open.end(), [](Conn* a, Conn* b) {
+        return std::make_pair(a->streams.size(), a->id) < std::make_pair(b->streams.size(), b->id);
+      });
+    } else {
+      const ConnectionId cursor = round_robin_.count(in.peer) ? round_robin_[in.peer] : ConnectionId{};
+      chosen = open.front();
+      for (Conn* c : open) {
+        if (c->id > cursor) {
+          chosen = c;
+          break;
+        }
+      }
+      round_robin_[in.peer] = chosen->id;
+    }
+  }
+  const PlacementOutcome outcome = chosen ? PlacementOutcome::kPlaced : none;
+  *id = chosen ? chosen->id : ConnectionId{};
+  Count(Counter::kStreamPlacements);
+  ++placements_[static_cast<int>(outcome)];
+  out->push_back(StreamPlaced{in.peer, *id, outcome});
+}
+
 void ReferenceCore::MaybeTrim(Instant now, std::vector<Output>* out) {
   const size_t open = OpenCount();
   if (open <= config_.effective_high_watermark()) return;
@@ -233,6 +331,7 @@ void ReferenceCore::Finish(ConnectionId id, CloseReason reason, std::vector<Outp
   ++closed_[static_cast<int>(reason)];
   out->push_back(ConnectionClosed{id, reason});
   if (gone.upgraded && PeerConnectionCount(gone.peer) == 0) {
+    round_robin_.erase(gone.peer);
     Count(Counter::kPeersDisconnected);
     out->push_back(PeerDisconnected{gone.peer});
   }
@@ -385,9 +484,31 @@ absl::StatusCode ReferenceCore::Handle(Instant now, const Input& input,
     } else if (!c->upgraded) {
       code = Code::kFailedPrecondition;
     } else {
-      c->streams.push_back({in->protocol, in->direction});
-      Count(Counter::kStreamsOpened);
       *id = c->id;
+      std::optional<StreamRejectReason> reason;
+      std::optional<ScopeDenied> denied;
+      if (c->state == ConnectionState::kClosing) {
+        reason = StreamRejectReason::kConnectionClosing;
+      } else if (config_.max_streams_per_connection != 0 &&
+                 c->streams.size() >= config_.max_streams_per_connection) {
+        reason = StreamRejectReason::kConnectionStreamLimit;
+      } else if (c->charge == 2) {
+        denied = CheckStreamScope(0, c->peer, in->direction);
+        if (!denied) denied = CheckStreamScope(2, c->peer, in->direction);
+        if (denied) reason = StreamRejectReason::kResourceLimit;
+      }
+      if (reason) {
+        if (denied) {
+          denied->connection = c->id;
+          out->push_back(*denied);
+        }
+        Count(Counter::kStreamsRejected);
+        ++streams_rejected_[static_cast<int>(*reason)];
+        out->push_back(ResetStream{c->id, in->protocol, in->direction, *reason});
+      } else {
+        c->streams.push_back({in->protocol, in->direction});
+        Count(Counter::kStreamsOpened);
+      }
     }
   } else if (const auto* in = std::get_if<StreamClosed>(&input)) {
     Conn* c = Find(in->connection);
@@ -406,6 +527,51 @@ absl::StatusCode ReferenceCore::Handle(Instant now, const Input& input,
         Count(Counter::kStreamsClosed);
         *id = c->id;
       }
+    }
+  } else if (const auto* in = std::get_if<PlaceStream>(&input)) {
+    if (in->peer.is_empty()) {
+      code = Code::kInvalidArgument;
+    } else {
+      HandlePlaceStream(*in, out, id);
+    }
+  } else if (const auto* in = std::get_if<ReserveMemory>(&input)) {
+    Conn* c = in->connection == ConnectionId{} ? nullptr : Find(in->connection);
+    if (in->priority > 255) {
+      code = Code::kInvalidArgument;
+    } else if (in->connection != ConnectionId{} && c == nullptr) {
+      code = Missing(in->connection);
+    } else if (c != nullptr && c->charge == 1) {
+      code = Code::kFailedPrecondition;
+    } else {
+      *id = in->connection;
+      std::optional<ScopeDenied> denied;
+      if (c == nullptr || c->charge == 2) {
+        denied = CheckMemoryScope(0, nullptr, in->bytes, in->priority);
+        if (!denied) {
+          denied = c == nullptr ? CheckMemoryScope(1, nullptr, in->bytes, in->priority)
+                                : CheckMemoryScope(2, &c->peer, in->bytes, in->priority);
+        }
+      }
+      if (denied) {
+        denied->connection = in->connection;
+        out->push_back(*denied);
+        Count(Counter::kMemoryDenied);
+        out->push_back(MemoryReservation{in->connection, in->bytes, false});
+      } else {
+        (c == nullptr ? transient_memory_ : c->memory) += in->bytes;
+        Count(Counter::kMemoryReserved);
+        out->push_back(MemoryReservation{in->connection, in->bytes, true});
+      }
+    }
+  } else if (const auto* in = std::get_if<ReleaseMemory>(&input)) {
+    Conn* c = in->connection == ConnectionId{} ? nullptr : Find(in->connection);
+    if (in->connection != ConnectionId{} && c == nullptr) {
+      code = Missing(in->connection);
+    } else if (in->bytes > (c == nullptr ? transient_memory_ : c->memory)) {
+      code = Code::kInvalidArgument;
+    } else {
+      (c == nullptr ? transient_memory_ : c->memory) -= in->bytes;
+      *id = in->connection;
     }
   } else if (const auto* in = std::get_if<SetPeerTag>(&input)) {
     code = in->peer.is_empty() ? Code::kInvalidArgument
@@ -501,6 +667,10 @@ Metrics ReferenceCore::ExpectedMetrics() const {
   m.counters = counters_;
   m.rejected_by_reason = rejected_;
   m.closed_by_reason = closed_;
+  m.streams_rejected_by_reason = streams_rejected_;
+  m.placements_by_outcome = placements_;
+  m.memory_bytes = transient_memory_;
+  for (const Conn& c : conns_) m.memory_bytes += c.memory;
   return m;
 }
 

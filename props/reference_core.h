@@ -53,6 +53,7 @@ class ReferenceCore {
     uint64_t netgroup = 0;
     int charge = 0;  // 0: none, 1: transient, 2: peer (the scope it is charged to)
     std::vector<Stream> streams;
+    uint64_t memory = 0;
   };
 
   explicit ReferenceCore(Config config)
@@ -92,7 +93,18 @@ class ReferenceCore {
   std::optional<ScopeDenied> CheckScope(int scope, const PeerId* peer, Direction d,
                                         bool uses_fd) const;
 
+  // Like CheckScope, for one more stream in direction `d` (scope 0 or 2).
+  std::optional<ScopeDenied> CheckStreamScope(int scope, const PeerId& peer, Direction d) const;
+  // Like CheckScope, for `bytes` more memory at `priority` (scope 0, 1 or 2).
+  std::optional<ScopeDenied> CheckMemoryScope(int scope, const PeerId* peer, uint64_t bytes,
+                                              uint32_t priority) const;
+  void HandlePlaceStream(const PlaceStream& in, std::vector<Output>* out, ConnectionId* id);
+
   Config config_;
+  std::map<PeerId, ConnectionId> round_robin_;
+  uint64_t transient_memory_ = 0;
+  std::array<uint64_t, kStreamRejectReasonCount> streams_rejected_{};
+  std::array<uint64_t, kPlacementOutcomeCount> placements_{};
   Instant last_now_ = Instant::FromNanoseconds(std::numeric_limits<int64_t>::min());
   uint64_t next_id_ = 1;
   std::vector<Conn> conns_;

@@ -91,6 +91,18 @@ void PrintSummary(const Metrics& m) {
                 std::string(CloseReasonName(static_cast<CloseReason>(i))).c_str(),
                 static_cast<unsigned long long>(m.closed_by_reason[i]));
   }
+  for (int i = 0; i < kStreamRejectReasonCount; ++i) {
+    if (m.streams_rejected_by_reason[i] == 0) continue;
+    std::printf("  streams reset: %-11s %llu\n",
+                std::string(StreamRejectReasonName(static_cast<StreamRejectReason>(i))).c_str(),
+                static_cast<unsigned long long>(m.streams_rejected_by_reason[i]));
+  }
+  for (int i = 0; i < kPlacementOutcomeCount; ++i) {
+    if (m.placements_by_outcome[i] == 0) continue;
+    std::printf("  placements: %-14s %llu\n",
+                std::string(PlacementOutcomeName(static_cast<PlacementOutcome>(i))).c_str(),
+                static_cast<unsigned long long>(m.placements_by_outcome[i]));
+  }
 }
 
 int Main(int argc, char** argv) {

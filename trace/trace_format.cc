@@ -105,6 +105,14 @@ class Fields {
     });
   }
 
+  absl::Status Uint64(const char* key, uint64_t* out) {
+    return Get(key, out, [&](const Json& v, uint64_t* n) {
+      if (!v.is_number_unsigned()) return Error(key, "expected a non-negative integer");
+      *n = v.get<uint64_t>();
+      return absl::OkStatus();
+    });
+  }
+
   absl::Status Uint32(const char* key, uint32_t* out) {
     return Get(key, out, [&](const Json& v, uint32_t* n) {
       if (!v.is_number_unsigned() || v.get<uint64_t>() > UINT32_MAX) {
@@ -214,6 +222,21 @@ absl::StatusOr<Input> DecodeInput(const Json& o, const std::string& kind) {
     } else {
       input = StreamClosed{conn, std::move(protocol), direction};
     }
+  } else if (kind == "place_stream") {
+    PlaceStream in;
+    s.Update(f.Peer(&in.peer));
+    input = std::move(in);
+  } else if (kind == "reserve_memory") {
+    ReserveMemory in{};
+    s.Update(f.Connection(&in.connection));
+    s.Update(f.Uint64("bytes", &in.bytes));
+    s.Update(f.Uint32("priority", &in.priority));
+    input = in;
+  } else if (kind == "release_memory") {
+    ReleaseMemory in{};
+    s.Update(f.Connection(&in.connection));
+    s.Update(f.Uint64("bytes", &in.bytes));
+    input = in;
   } else if (kind == "timer_expired") {
     input = TimerExpired{};
   } else if (kind == "set_peer_tag") {
@@ -309,6 +332,8 @@ std::string EncodeTraceInput(Instant at, const Input& input) {
                    if constexpr (requires { in.tag; }) o["tag"] = in.tag;
                    if constexpr (requires { in.value; }) o["value"] = in.value;
                    if constexpr (requires { in.delta; }) o["delta"] = in.delta;
+                   if constexpr (requires { in.bytes; }) o["bytes"] = in.bytes;
+                   if constexpr (requires { in.priority; }) o["priority"] = in.priority;
                  },
              },
              input);
@@ -360,6 +385,22 @@ std::string EncodeTraceOutput(Instant at, const Output& output) {
                    o["resource"] = out.resource;
                    o["used"] = out.used;
                    o["limit"] = out.limit;
+                 },
+                 [&](const ResetStream& out) {
+                   o["conn"] = out.connection.value;
+                   o["protocol"] = out.protocol;
+                   o["direction"] = std::string(DirectionName(out.direction));
+                   o["reason"] = std::string(StreamRejectReasonName(out.reason));
+                 },
+                 [&](const StreamPlaced& out) {
+                   o["peer"] = out.peer.ToString();
+                   o["conn"] = out.connection.value;
+                   o["outcome"] = std::string(PlacementOutcomeName(out.outcome));
+                 },
+                 [&](const MemoryReservation& out) {
+                   o["conn"] = out.connection.value;
+                   o["bytes"] = out.bytes;
+                   o["granted"] = out.granted;
                  },
              },
              output);

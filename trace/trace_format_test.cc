@@ -37,6 +37,9 @@ std::vector<Input> EveryInputKind() {
                           BumpPolicy::SumBounded(-5, 100)},
       BumpPeerTag{kAlice, "recent", 7},
       AddToPeerTag{kAlice, "score", -3},
+      PlaceStream{kAlice},
+      ReserveMemory{ConnectionId{4}, 1 << 20, 127},
+      ReleaseMemory{ConnectionId{}, 4096},
   };
 }
 
@@ -89,6 +92,20 @@ TEST(TraceFormatTest, LinesHaveTheDocumentedShape) {
   EXPECT_EQ(EncodeTraceInput(At(6), SetPeerTag{kAlice, "keep-alive", 1}),
             R"({"t":6000000,"in":"set_peer_tag","peer":"QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N",)"
             R"("tag":"keep-alive","value":1})");
+  EXPECT_EQ(EncodeTraceOutput(At(7), ResetStream{ConnectionId{2}, "/ipfs/ping/1.0.0",
+                                                 Direction::kInbound,
+                                                 StreamRejectReason::kConnectionStreamLimit}),
+            R"({"t":7000000,"out":"reset_stream","conn":2,"protocol":"/ipfs/ping/1.0.0",)"
+            R"("direction":"inbound","reason":"connection_stream_limit"})");
+  EXPECT_EQ(EncodeTraceOutput(At(8), StreamPlaced{kAlice, ConnectionId{},
+                                                  PlacementOutcome::kNotConnected}),
+            R"({"t":8000000,"out":"stream_placed",)"
+            R"("peer":"QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N","conn":0,)"
+            R"("outcome":"not_connected"})");
+  EXPECT_EQ(EncodeTraceOutput(At(9), MemoryReservation{ConnectionId{3}, 4096, false}),
+            R"({"t":9000000,"out":"memory_reservation","conn":3,"bytes":4096,"granted":false})");
+  EXPECT_EQ(EncodeTraceInput(At(10), ReserveMemory{ConnectionId{3}, 4096, 200}),
+            R"({"t":10000000,"in":"reserve_memory","conn":3,"bytes":4096,"priority":200})");
 }
 
 TEST(TraceFormatTest, OutputAndErrorLinesDecodeWithoutInput) {
@@ -241,7 +258,8 @@ TEST_P(ExampleTraceTest, ReplaysIdentically) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Examples, ExampleTraceTest,
-                         testing::Values("examples/tour.jsonl", "examples/misuse.jsonl"),
+                         testing::Values("examples/tour.jsonl", "examples/misuse.jsonl",
+                                         "examples/streams.jsonl"),
                          [](const auto& info) {
                            std::string name = info.param.substr(9);
                            return name.substr(0, name.find('.'));
