@@ -1,0 +1,139 @@
+#include "core/source_limiter.h"
+
+#include <array>
+
+namespace connmgr {
+
+SourceLimiter::SourceLimiter(const SourceLimiterOptions& options) : options_(options) {}
+
+int SourceLimiter::KeysOf(const IpAddress& ip, Checks out[4]) const {
+  const RateSpec* per_ip = options_.per_ip.enabled() ? &options_.per_ip : nullptr;
+  if (ip.is_v4()) {
+    out[0] = {{KeyKind::kAddress, IpPrefix(ip, 32)}, per_ip, options_.max_per_ipv4_32, true,
+              SourceVerdict::kRateLimitIp, SourceVerdict::kIpConnectionLimit};
+    out[1] = {{KeyKind::kV4Slash24, IpPrefix(ip, 24)},
+              options_.per_ipv4_24.enabled() ? &options_.per_ipv4_24 : nullptr, 0, false,
+              SourceVerdict::kRateLimitSubnet, SourceVerdict::kAdmit};
+    return 2;
+  }
+  out[0] = {{KeyKind::kAddress, IpPrefix(ip, 128)}, per_ip, 0, false,
+            SourceVerdict::kRateLimitIp, SourceVerdict::kAdmit};
+  out[1] = {{KeyKind::kV6Slash56, IpPrefix(ip, 56)},
+            options_.per_ipv6_56.enabled() ? &options_.per_ipv6_56 : nullptr,
+            options_.max_per_ipv6_56, true, SourceVerdict::kRateLimitSubnet,
+            SourceVerdict::kIpConnectionLimit};
+  out[2] = {{KeyKind::kV6Slash48, IpPrefix(ip, 48)},
+            options_.per_ipv6_48.enabled() ? &options_.per_ipv6_48 : nullptr,
+            options_.max_per_ipv6_48, true, SourceVerdict::kRateLimitSubnet,
+            SourceVerdict::kSubnetConnectionLimit};
+  return 3;
+}
+
+const SourceLimiter::Entry* SourceLimiter::Find(const Key& key) const {
+  auto it = entries_.find(key);
+  return it == entries_.end() ? nullptr : &it->second;
+}
+
+SourceVerdict SourceLimiter::Admit(const IpAddress& address, Instant now, bool exempt) {
+  const IpAddress ip = address.Unmapped();
+  ForgetFullBuckets(now, /*budget=*/4);
+  if (exempt || ip.IsLoopback()) return SourceVerdict::kAdmit;
+  Checks checks[4];
+  const int n = KeysOf(ip, checks);
+  // Concurrency caps first, then the buckets; an absent key has a full bucket and no live
+  // connection.
+  for (int i = 0; i < n; ++i) {
+    const Entry* e = Find(checks[i].key);
+    if (checks[i].max_live != 0 && e != nullptr && e->live >= checks[i].max_live) {
+      return checks[i].live_verdict;
+    }
+  }
+  for (int i = 0; i < n; ++i) {
+    const Entry* e = Find(checks[i].key);
+    if (checks[i].rate != nullptr && e != nullptr && e->bucket && !e->bucket->WouldAdmit(now)) {
+      return checks[i].rate_verdict;
+    }
+  }
+  if (options_.global.enabled()) {
+    if (!global_) global_.emplace(options_.global, now);
+    if (!global_->WouldAdmit(now)) return SourceVerdict::kRateLimitGlobal;
+    global_->TryTake(now);
+  }
+  for (int i = 0; i < n; ++i) {
+    if (checks[i].rate == nullptr && !checks[i].counts_live) continue;
+    Entry& e = Touch(checks[i].key, now);
+    if (checks[i].rate != nullptr) {
+      if (!e.bucket) e.bucket.emplace(*checks[i].rate, now);
+      e.bucket->TryTake(now);
+    }
+    if (checks[i].counts_live) ++e.live;
+    Reindex(checks[i].key, e);
+  }
+  return SourceVerdict::kAdmit;
+}
+
+void SourceLimiter::Release(const IpAddress& address) {
+  const IpAddress ip = address.Unmapped();
+  if (ip.IsLoopback()) return;
+  Checks checks[4];
+  const int n = KeysOf(ip, checks);
+  for (int i = 0; i < n; ++i) {
+    if (!checks[i].counts_live) continue;
+    const Key& key = checks[i].key;
+    auto it = entries_.find(key);
+    if (it == entries_.end() || it->second.live == 0) continue;  // misuse: ignored
+    Unindex(key, it->second);
+    --it->second.live;
+    Reindex(key, it->second);
+  }
+}
+
+SourceLimiter::Entry& SourceLimiter::Touch(const Key& key, Instant) {
+  auto [it, inserted] = entries_.try_emplace(key);
+  if (!inserted) Unindex(key, it->second);
+  it->second.last_use = ++use_sequence_;
+  if (inserted && it->second.live == 0) {
+    // Make room among the unpinned keys, least recently used first.
+    while (!lru_.empty() && lru_.size() >= options_.max_tracked_sources) {
+      const Key victim = lru_.begin()->second;
+      auto v = entries_.find(victim);
+      Unindex(victim, v->second);
+      entries_.erase(v);
+    }
+  }
+  return entries_.find(key)->second;  // the eviction may have rehashed
+}
+
+void SourceLimiter::Unindex(const Key& key, const Entry& e) {
+  lru_.erase({e.last_use, key});
+  full_at_.erase({e.full_at, key});
+}
+
+void SourceLimiter::Reindex(const Key& key, Entry& e) {
+  Unindex(key, e);
+  e.full_at = e.bucket ? e.bucket->FullAt() : Instant::Never();
+  if (e.live != 0) return;  // pinned
+  if (!e.bucket) {
+    entries_.erase(key);  // nothing left to remember
+    return;
+  }
+  lru_.insert({e.last_use, key});
+  full_at_.insert({e.full_at, key});
+}
+
+void SourceLimiter::ForgetFullBuckets(Instant now, int budget) {
+  while (budget-- > 0 && !full_at_.empty() && full_at_.begin()->first <= now) {
+    const Key key = full_at_.begin()->second;
+    auto it = entries_.find(key);
+    Unindex(key, it->second);
+    entries_.erase(it);
+  }
+}
+
+size_t SourceLimiter::memory_bytes() const {
+  // Hash slots plus B-tree nodes (about one key each, with overhead).
+  return entries_.capacity() * (sizeof(Key) + sizeof(Entry) + 1) +
+         (lru_.size() + full_at_.size()) * (sizeof(Key) + sizeof(uint64_t)) * 3 / 2;
+}
+
+}  // namespace connmgr

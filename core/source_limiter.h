@@ -1,0 +1,111 @@
+// SourceLimiter: admission of new inbound connections by remote IP — token buckets per address,
+// per subnet and for everything, and caps on concurrent connections per address and subnet.
+//
+//   SourceLimiter limiter(options);
+//   switch (limiter.Admit(ip, now, /*exempt=*/allow_listed)) {
+//     case SourceVerdict::kAdmit: ...                 // tokens taken, connection counted
+//     default: reject(...);                           // nothing taken: refusals are free
+//   }
+//   limiter.Release(ip);                              // when an admitted connection ends
+//
+// Rules:
+//  - Loopback and exempt (allow-listed) sources are admitted, charged nothing, never counted.
+//  - Checks in order, first refusal wins: concurrent connections per IPv4 /32 or IPv6 /56
+//    (kIpConnectionLimit), per IPv6 /48 (kSubnetConnectionLimit); then the buckets per address
+//    (kRateLimitIp), per IPv4 /24 or IPv6 /56 and /48 (kRateLimitSubnet), global
+//    (kRateLimitGlobal). Only an admission takes tokens and counts the connection.
+//  - Memory: a source is tracked by up to four keys (address, subnets). A key whose buckets are
+//    full again and that counts no live connection is the same as an absent one and is
+//    forgotten (a few per Admit, from an index by the instant they fill up). Keys counting live
+//    connections are pinned: bounded by the live connections, never evicted. The others are
+//    capped at max_tracked_sources, least recently used evicted first — an evicted source
+//    starts again with full buckets, the price of the bound — so a flood from a million
+//    addresses cannot grow memory nor evict established peers' addresses.
+#ifndef CONNMGR_CORE_SOURCE_LIMITER_H_
+#define CONNMGR_CORE_SOURCE_LIMITER_H_
+
+#include <cstdint>
+#include <optional>
+#include <utility>
+
+#include "absl/container/btree_set.h"
+#include "absl/container/flat_hash_map.h"
+#include "core/ip.h"
+#include "core/time.h"
+#include "core/token_bucket.h"
+
+namespace connmgr {
+
+struct SourceLimiterOptions {
+  RateSpec per_ip;
+  RateSpec per_ipv4_24;
+  RateSpec per_ipv6_56;
+  RateSpec per_ipv6_48;
+  RateSpec global;
+  uint32_t max_per_ipv4_32 = 8;  // concurrent connections; 0: no limit
+  uint32_t max_per_ipv6_56 = 8;
+  uint32_t max_per_ipv6_48 = 64;
+  uint32_t max_tracked_sources = 100'000;  // unpinned keys held at most
+};
+
+enum class SourceVerdict : uint8_t {
+  kAdmit,
+  kRateLimitIp,
+  kRateLimitSubnet,
+  kRateLimitGlobal,
+  kIpConnectionLimit,
+  kSubnetConnectionLimit,
+};
+
+class SourceLimiter {
+ public:
+  explicit SourceLimiter(const SourceLimiterOptions& options);
+
+  SourceVerdict Admit(const IpAddress& ip, Instant now, bool exempt);
+  // Whether Admit counted `ip` (not loopback): Release it exactly once when it ends.
+  static bool Charges(const IpAddress& ip) { return !ip.Unmapped().IsLoopback(); }
+  void Release(const IpAddress& ip);
+
+  size_t tracked_sources() const { return entries_.size(); }
+  size_t pinned_sources() const { return entries_.size() - lru_.size(); }
+  // Approximate bytes held by the tables.
+  size_t memory_bytes() const;
+
+ private:
+  enum class KeyKind : uint8_t { kAddress, kV4Slash24, kV6Slash56, kV6Slash48 };
+  using Key = std::pair<KeyKind, IpPrefix>;
+  struct Entry {
+    std::optional<TokenBucket> bucket;
+    uint32_t live = 0;       // admitted connections not yet released
+    uint64_t last_use = 0;   // LRU sequence
+    Instant full_at = Instant::Never();
+  };
+  struct Checks {
+    Key key;
+    const RateSpec* rate;    // nullptr: no bucket for this key
+    uint32_t max_live;       // 0: not counted against a cap
+    bool counts_live;        // this key counts the source's connections
+    SourceVerdict rate_verdict;
+    SourceVerdict live_verdict;
+  };
+
+  // The keys of `ip` (unmapped, not loopback) with what each checks.
+  int KeysOf(const IpAddress& ip, Checks out[4]) const;
+  const Entry* Find(const Key& key) const;
+  Entry& Touch(const Key& key, Instant now);
+  // Moves an entry in or out of the LRU and fill-up indexes after a change.
+  void Reindex(const Key& key, Entry& e);
+  void Unindex(const Key& key, const Entry& e);
+  void ForgetFullBuckets(Instant now, int budget);
+
+  SourceLimiterOptions options_;
+  std::optional<TokenBucket> global_;
+  uint64_t use_sequence_ = 0;
+  absl::flat_hash_map<Key, Entry> entries_;        // looked up only, never iterated
+  absl::btree_set<std::pair<uint64_t, Key>> lru_;  // unpinned entries
+  absl::btree_set<std::pair<Instant, Key>> full_at_;  // unpinned entries with a bucket
+};
+
+}  // namespace connmgr
+
+#endif  // CONNMGR_CORE_SOURCE_LIMITER_H_

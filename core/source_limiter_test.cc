@@ -1,0 +1,124 @@
+#include "core/source_limiter.h"
+
+#include <cstdint>
+
+#include "gtest/gtest.h"
+
+namespace connmgr {
+namespace {
+
+IpAddress A(absl::string_view text) { return IpAddress::Parse(text).value(); }
+Instant Ms(int64_t ms) { return Instant::FromNanoseconds(ms * 1'000'000); }
+
+SourceLimiterOptions RatesOnly() {
+  SourceLimiterOptions o;
+  o.per_ip = {5, Duration::Seconds(1), 5};
+  o.max_per_ipv4_32 = o.max_per_ipv6_56 = o.max_per_ipv6_48 = 0;
+  return o;
+}
+
+TEST(SourceLimiterTest, PerIpBucketRefusesTheSixthAndRefillsExactly) {
+  SourceLimiter l(RatesOnly());
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(l.Admit(A("1.2.3.4"), Ms(0), false), SourceVerdict::kAdmit);
+  EXPECT_EQ(l.Admit(A("1.2.3.4"), Ms(0), false), SourceVerdict::kRateLimitIp);
+  EXPECT_EQ(l.Admit(A("1.2.3.5"), Ms(0), false), SourceVerdict::kAdmit);  // another address
+  EXPECT_EQ(l.Admit(A("1.2.3.4"), Ms(199), false), SourceVerdict::kRateLimitIp);
+  EXPECT_EQ(l.Admit(A("1.2.3.4"), Ms(200), false), SourceVerdict::kAdmit);
+}
+
+TEST(SourceLimiterTest, RefusedAttemptsTakeNoToken) {
+  SourceLimiter l(RatesOnly());
+  for (int i = 0; i < 5; ++i) ASSERT_EQ(l.Admit(A("1.2.3.4"), Ms(0), false), SourceVerdict::kAdmit);
+  for (int t = 1; t < 200; ++t) ASSERT_NE(l.Admit(A("1.2.3.4"), Ms(t), false), SourceVerdict::kAdmit);
+  // js-libp2p and py-libp2p would still be refusing: their refusals count.
+  EXPECT_EQ(l.Admit(A("1.2.3.4"), Ms(200), false), SourceVerdict::kAdmit);
+  EXPECT_EQ(l.Admit(A("1.2.3.4"), Ms(200), false), SourceVerdict::kRateLimitIp);
+}
+
+TEST(SourceLimiterTest, SubnetAndGlobalBuckets) {
+  SourceLimiterOptions o = RatesOnly();
+  o.per_ipv4_24 = {2, Duration::Seconds(1), 2};
+  o.per_ipv6_48 = {1, Duration::Seconds(1), 1};
+  o.global = {4, Duration::Seconds(1), 4};
+  SourceLimiter l(o);
+  EXPECT_EQ(l.Admit(A("1.2.3.4"), Ms(0), false), SourceVerdict::kAdmit);
+  EXPECT_EQ(l.Admit(A("1.2.3.5"), Ms(0), false), SourceVerdict::kAdmit);
+  EXPECT_EQ(l.Admit(A("1.2.3.6"), Ms(0), false), SourceVerdict::kRateLimitSubnet);
+  EXPECT_EQ(l.Admit(A("1.2.4.6"), Ms(0), false), SourceVerdict::kAdmit);  // another /24
+  EXPECT_EQ(l.Admit(A("2001:db8:0:1::1"), Ms(0), false), SourceVerdict::kAdmit);
+  // Same /48, another /56: the /48 bucket is empty. And the global bucket is now too.
+  EXPECT_EQ(l.Admit(A("2001:db8:0:2::1"), Ms(0), false), SourceVerdict::kRateLimitSubnet);
+  EXPECT_EQ(l.Admit(A("9.9.9.9"), Ms(0), false), SourceVerdict::kRateLimitGlobal);
+  EXPECT_EQ(l.Admit(A("9.9.9.9"), Ms(250), false), SourceVerdict::kAdmit);
+}
+
+TEST(SourceLimiterTest, ConcurrencyCapsPerAddressAndSubnet) {
+  SourceLimiterOptions o;
+  o.max_per_ipv4_32 = 2;
+  o.max_per_ipv6_56 = 1;
+  o.max_per_ipv6_48 = 2;
+  SourceLimiter l(o);
+  EXPECT_EQ(l.Admit(A("1.2.3.4"), Ms(0), false), SourceVerdict::kAdmit);
+  EXPECT_EQ(l.Admit(A("::ffff:1.2.3.4"), Ms(0), false), SourceVerdict::kAdmit);  // mapped: same
+  EXPECT_EQ(l.Admit(A("1.2.3.4"), Ms(0), false), SourceVerdict::kIpConnectionLimit);
+  l.Release(A("1.2.3.4"));
+  EXPECT_EQ(l.Admit(A("1.2.3.4"), Ms(0), false), SourceVerdict::kAdmit);
+  EXPECT_EQ(l.Admit(A("2001:db8:0:100::1"), Ms(0), false), SourceVerdict::kAdmit);
+  EXPECT_EQ(l.Admit(A("2001:db8:0:1ff::2"), Ms(0), false), SourceVerdict::kIpConnectionLimit);
+  EXPECT_EQ(l.Admit(A("2001:db8:0:200::1"), Ms(0), false), SourceVerdict::kAdmit);
+  EXPECT_EQ(l.Admit(A("2001:db8:0:300::1"), Ms(0), false),
+            SourceVerdict::kSubnetConnectionLimit);
+  l.Release(A("2001:db8:0:100::1"));
+  EXPECT_EQ(l.Admit(A("2001:db8:0:300::1"), Ms(0), false), SourceVerdict::kAdmit);
+  l.Release(A("5.5.5.5"));  // never admitted: ignored
+}
+
+TEST(SourceLimiterTest, LoopbackAndExemptAreUnlimitedAndUncounted) {
+  SourceLimiterOptions o = RatesOnly();
+  o.max_per_ipv4_32 = 1;
+  SourceLimiter l(o);
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_EQ(l.Admit(A("127.0.0.1"), Ms(0), false), SourceVerdict::kAdmit);
+    ASSERT_EQ(l.Admit(A("::1"), Ms(0), false), SourceVerdict::kAdmit);
+    ASSERT_EQ(l.Admit(A("8.8.8.8"), Ms(0), true), SourceVerdict::kAdmit);
+  }
+  EXPECT_EQ(l.tracked_sources(), 0u);
+  EXPECT_FALSE(SourceLimiter::Charges(A("127.0.0.1")));
+  EXPECT_TRUE(SourceLimiter::Charges(A("8.8.8.8")));
+}
+
+TEST(SourceLimiterTest, FullBucketsAreForgotten) {
+  SourceLimiter l(RatesOnly());
+  for (int i = 0; i < 10; ++i) {
+    const IpAddress ip = IpAddress::V4({1, 1, 1, static_cast<uint8_t>(i)});
+    l.Admit(ip, Ms(0), false);
+    l.Release(ip);  // no live connection: only the drained bucket keeps it
+  }
+  EXPECT_EQ(l.tracked_sources(), 10u);
+  // One token each was taken: full again after 200 ms. Each Admit forgets a few.
+  for (int i = 0; i < 3; ++i) l.Admit(A("127.0.0.1"), Ms(200), false);
+  l.Admit(A("2.2.2.2"), Ms(200), false);
+  EXPECT_EQ(l.tracked_sources(), 1u);  // 10 forgotten, 2.2.2.2 tracked
+}
+
+TEST(SourceLimiterTest, AMillionSourcesStayBoundedAndPinnedStateSurvives) {
+  SourceLimiterOptions o = RatesOnly();
+  o.per_ip = {1, Duration::Minutes(60), 1};  // buckets stay partly drained through the flood
+  o.max_tracked_sources = 1'000;
+  SourceLimiter l(o);
+  // An established peer: admitted (pinned by its live connection), bucket drained.
+  ASSERT_EQ(l.Admit(A("8.8.8.8"), Ms(0), false), SourceVerdict::kAdmit);
+  for (uint32_t i = 0; i < 1'000'000; ++i) {
+    const IpAddress flood = IpAddress::V4({20, static_cast<uint8_t>(i >> 16),
+                                           static_cast<uint8_t>(i >> 8), static_cast<uint8_t>(i)});
+    ASSERT_EQ(l.Admit(flood, Ms(1 + i / 1000), false), SourceVerdict::kAdmit);
+    l.Release(flood);
+  }
+  EXPECT_EQ(l.tracked_sources(), 1'001u);  // 1000 unpinned + the pinned peer
+  EXPECT_EQ(l.pinned_sources(), 1u);
+  EXPECT_LT(l.memory_bytes(), 512u * 1024);
+  EXPECT_EQ(l.Admit(A("8.8.8.8"), Ms(1'000), false), SourceVerdict::kRateLimitIp);
+}
+
+}  // namespace
+}  // namespace connmgr
