@@ -16,6 +16,21 @@ constexpr size_t kMaxTrackedProtocols = 1024;
 ConnectionTable::ConnectionTable(absl::Span<const std::string> pinned_protocols)
     : protocols_(kMaxTrackedProtocols, pinned_protocols) {}
 
+uint64_t NetGroupOf(const Multiaddr& remote) {
+  const std::optional<IpAddress> ip = remote.ip();
+  if (!ip) return 0;
+  const IpAddress a = ip->Unmapped();
+  const absl::Span<const uint8_t> b = a.bytes();
+  if (a.is_v4()) return (uint64_t{4} << 32) | (uint64_t{b[0]} << 8) | b[1];
+  return (uint64_t{6} << 32) | (uint64_t{b[0]} << 24) | (uint64_t{b[1]} << 16) |
+         (uint64_t{b[2]} << 8) | b[3];
+}
+
+bool UsesFileDescriptor(const Multiaddr& remote) {
+  return !remote.is_relayed() && remote.transport() != Transport::kMemory;
+}
+
+
 Connection& ConnectionTable::AddPending(Direction direction, Multiaddr remote, Multiaddr local,
                                         Instant now) {
   ConnectionId id{next_id_++};
@@ -23,6 +38,12 @@ Connection& ConnectionTable::AddPending(Direction direction, Multiaddr remote, M
   c.id = id;
   c.direction = direction;
   c.relayed = remote.is_relayed();
+  c.uses_fd = UsesFileDescriptor(remote);
+  c.netgroup = NetGroupOf(remote);
+  if (std::optional<IpAddress> ip = remote.ip()) {
+    c.remote_ip = ip->Unmapped();
+    by_ip_.emplace(*c.remote_ip, id);
+  }
   c.remote = std::move(remote);
   c.local = std::move(local);
   c.created_at = now;
@@ -33,6 +54,16 @@ Connection& ConnectionTable::AddPending(Direction direction, Multiaddr remote, M
 Connection* ConnectionTable::Find(ConnectionId id) {
   auto it = connections_.find(id);
   return it == connections_.end() ? nullptr : &it->second;
+}
+
+std::vector<ConnectionId> ConnectionTable::ConnectionsInPrefix(const IpPrefix& prefix) const {
+  std::vector<ConnectionId> ids;
+  // A prefix is one contiguous run of addresses in IpAddress order.
+  for (auto it = by_ip_.lower_bound({prefix.network(), ConnectionId{}});
+       it != by_ip_.end() && prefix.Contains(it->first); ++it) {
+    ids.push_back(it->second);
+  }
+  return ids;
 }
 
 const Connection* ConnectionTable::Find(ConnectionId id) const {
@@ -67,6 +98,7 @@ bool ConnectionTable::Remove(ConnectionId id) {
   Connection& c = it->second;
   if (c.state == ConnectionState::kOpen) CountOpenStreams(c.stream_count(), -1);
   CountState(c, -1);
+  if (c.remote_ip) by_ip_.erase({*c.remote_ip, id});
   for (const Connection::StreamGroup& g : c.streams) {
     for (uint32_t i = 0; i < g.count; ++i) protocols_.Release(g.protocol, g.direction);
   }

@@ -14,9 +14,11 @@
 #include <vector>
 
 #include "absl/container/btree_map.h"
+#include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
+#include "core/ip.h"
 #include "core/multiaddr.h"
 #include "core/output.h"
 #include "core/peer_id.h"
@@ -25,6 +27,13 @@
 #include "core/types.h"
 
 namespace connmgr {
+
+// The network group diversity protection spreads over: IPv4 /16 or IPv6 /32 (IPv4-mapped
+// addresses count as IPv4); 0 for addresses without an IP.
+uint64_t NetGroupOf(const Multiaddr& remote);
+
+// Relayed connections ride another connection's socket; in-memory ones have none.
+bool UsesFileDescriptor(const Multiaddr& remote);
 
 // Which resource scope a connection is charged to (besides the system scope).
 enum class ScopeCharge : uint8_t { kNone, kTransient, kPeer };
@@ -41,6 +50,7 @@ struct Connection {
   ConnectionState state = ConnectionState::kPending;
   Multiaddr remote;
   Multiaddr local;
+  std::optional<IpAddress> remote_ip;  // the remote's IP (IPv4-mapped as IPv4), if it has one
   PeerId peer;  // empty until known
   bool relayed = false;
   Instant created_at;
@@ -55,6 +65,9 @@ struct Connection {
   bool in_grace = false;                // opened less than grace_period ago: not pruned yet
   uint32_t busy_streams = 0;            // streams on protocols that are not closable
   uint64_t memory_bytes = 0;            // reserved with ReserveMemory, released when it ends
+  bool source_charged = false;          // counted by the per-IP limiter: release at the end
+  bool secured = false;                 // ConnectionSecured passed its gates
+  bool dial_attempt = false;            // started by DialAddress, no result yet
   absl::InlinedVector<StreamGroup, 2> streams;
 
   uint32_t stream_count() const {
@@ -112,6 +125,8 @@ class ConnectionTable {
   size_t OpenPeerConnectionCount(const PeerId& peer) const;
   // The peer's connections in the table (open or closing), in id order.
   absl::Span<const ConnectionId> PeerConnections(const PeerId& peer) const;
+  // Live connections whose remote IP is in `prefix`, in (IP, id) order. O(log n + k).
+  std::vector<ConnectionId> ConnectionsInPrefix(const IpPrefix& prefix) const;
   // Smallest s such that at least 90% of open connections carry at most s streams.
   uint32_t StreamsPerConnectionP90() const;
   std::vector<ProtocolStreams> StreamsByProtocol() const { return protocols_.Snapshot(); }
@@ -132,6 +147,7 @@ class ConnectionTable {
   uint64_t next_id_ = 1;
   absl::flat_hash_map<ConnectionId, Connection> connections_;
   absl::flat_hash_map<PeerId, absl::InlinedVector<ConnectionId, 3>> peers_;
+  absl::btree_set<std::pair<IpAddress, ConnectionId>> by_ip_;
   std::array<std::array<uint64_t, kLiveStateCount>, kDirectionCount> counts_{};
   absl::btree_map<uint32_t, uint64_t> open_connections_by_stream_count_;
   ProtocolTable protocols_;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "core/random.h"
 
 namespace connmgr {
 namespace {
@@ -24,28 +25,56 @@ absl::Status CheckProtocol(absl::string_view input, absl::string_view protocol) 
   return absl::OkStatus();
 }
 
-// The network group diversity protection spreads over: IPv4 /16 or IPv6 /32 (IPv4-mapped
-// addresses count as IPv4); 0 for addresses without an IP.
-uint64_t NetGroupOf(const Multiaddr& remote) {
-  const std::optional<IpAddress> ip = remote.ip();
-  if (!ip) return 0;
-  const IpAddress a = ip->Unmapped();
-  const absl::Span<const uint8_t> b = a.bytes();
-  if (a.is_v4()) return (uint64_t{4} << 32) | (uint64_t{b[0]} << 8) | b[1];
-  return (uint64_t{6} << 32) | (uint64_t{b[0]} << 24) | (uint64_t{b[1]} << 16) |
-         (uint64_t{b[2]} << 8) | b[3];
+RateSpec RateSpecFrom(const RateLimit& r) { return RateSpec{r.count, r.interval, r.burst}; }
+
+SourceLimiterOptions SourceLimiterOptionsFrom(const Config& c) {
+  SourceLimiterOptions o;
+  o.per_ip = RateSpecFrom(c.inbound_rate_per_ip);
+  o.per_ipv4_24 = RateSpecFrom(c.inbound_rate_per_ipv4_24);
+  o.per_ipv6_56 = RateSpecFrom(c.inbound_rate_per_ipv6_56);
+  o.per_ipv6_48 = RateSpecFrom(c.inbound_rate_per_ipv6_48);
+  o.global = RateSpecFrom(c.inbound_rate_global);
+  o.max_per_ipv4_32 = c.max_connections_per_ipv4_32;
+  o.max_per_ipv6_56 = c.max_connections_per_ipv6_56;
+  o.max_per_ipv6_48 = c.max_connections_per_ipv6_48;
+  o.max_tracked_sources = c.max_tracked_sources;
+  return o;
 }
 
-// SplitMix64's finaliser: a fixed, well-mixed function of its input.
-uint64_t Mix(uint64_t z) {
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
+DnsResolverOptions DnsResolverOptionsFrom(const Config& c) {
+  DnsResolverOptions o;
+  o.max_depth = c.dnsaddr_max_depth;
+  o.cache_max_entries = c.dns_cache_max_entries;
+  o.negative_ttl = c.dns_negative_ttl;
+  o.max_ttl = c.dns_max_ttl;
+  return o;
 }
 
-// Relayed connections ride another connection's socket; in-memory ones have none.
-bool UsesFileDescriptor(const Multiaddr& remote) {
-  return !remote.is_relayed() && remote.transport() != Transport::kMemory;
+DialBackoffOptions DialBackoffOptionsFrom(const Config& c) {
+  return DialBackoffOptions{c.dial_backoff_base, c.dial_backoff_step, c.dial_backoff_max,
+                            c.max_backoff_entries};
+}
+
+BlackHoleOptions BlackHoleOptionsFrom(const Config& c) {
+  return BlackHoleOptions{c.black_hole_detection, c.black_hole_window, c.black_hole_min_successes,
+                          c.black_hole_probe_interval};
+}
+
+RejectReason RejectReasonFor(SourceVerdict v) {
+  switch (v) {
+    case SourceVerdict::kRateLimitIp:
+      return RejectReason::kRateLimitIp;
+    case SourceVerdict::kRateLimitSubnet:
+      return RejectReason::kRateLimitSubnet;
+    case SourceVerdict::kRateLimitGlobal:
+      return RejectReason::kRateLimitGlobal;
+    case SourceVerdict::kIpConnectionLimit:
+      return RejectReason::kIpLimit;
+    case SourceVerdict::kSubnetConnectionLimit:
+    case SourceVerdict::kAdmit:
+      break;
+  }
+  return RejectReason::kSubnetLimit;
 }
 
 absl::Status CheckAddresses(absl::string_view input, const Multiaddr& remote,
@@ -61,17 +90,32 @@ absl::Status CheckAddresses(absl::string_view input, const Multiaddr& remote,
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Core>> Core::Create(Config config) {
+absl::StatusOr<std::unique_ptr<Core>> Core::Create(Config config,
+                                                    std::shared_ptr<ConnectionGater> gater) {
   if (absl::Status s = config.Validate(); !s.ok()) return s;
-  return std::unique_ptr<Core>(new Core(std::move(config)));
+  return std::unique_ptr<Core>(new Core(std::move(config), std::move(gater)));
 }
 
-Core::Core(Config config)
+Core::Core(Config config, std::shared_ptr<ConnectionGater> gater)
     : config_(std::move(config)),
+      gater_(std::move(gater)),
+      allow_set_(config_.max_list_entries),
+      deny_set_(config_.max_list_entries),
+      source_limiter_(SourceLimiterOptionsFrom(config_)),
       table_(config_.closable_protocols),
       tags_(PeerTagsLimits{config_.max_tags_per_peer, config_.max_tagged_peers,
                            config_.keep_alive_tag_prefix}),
-      scopes_(config_.system_scope, config_.transient_scope, config_.peer_scope) {}
+      scopes_(config_.system_scope, config_.transient_scope, config_.peer_scope),
+      dial_queue_(config_.max_dial_queue_length),
+      dns_(DnsResolverOptionsFrom(config_)),
+      dial_backoff_(DialBackoffOptionsFrom(config_)),
+      black_holes_(BlackHoleOptionsFrom(config_)),
+      rng_(config_.random_seed) {
+  // Validate() bounded every list by max_list_entries, so these cannot fail.
+  for (const IpPrefix& p : config_.allow_list) allow_set_.Insert(p).IgnoreError();
+  for (const IpPrefix& p : config_.deny_list) deny_set_.Insert(p).IgnoreError();
+  denied_peers_.insert(config_.denied_peers.begin(), config_.denied_peers.end());
+}
 
 absl::StatusOr<ConnectionId> Core::Handle(Instant now, const Input& input) {
   if (outputs_.size() >= config_.max_output_queue) {
@@ -99,6 +143,33 @@ absl::StatusOr<ConnectionId> Core::Handle(Instant now, const Input& input) {
     auto operator()(const StreamClosed& in) { return core.OnStreamClosed(now, in); }
     auto operator()(const TimerExpired&) { return core.OnTimerExpired(now); }
     auto operator()(const PlaceStream& in) { return core.OnPlaceStream(in); }
+    auto operator()(const ConnectionSecured& in) { return core.OnSecured(now, in); }
+    auto operator()(const DialRequest& in) { return core.OnDialRequest(now, in); }
+    auto operator()(const CancelDial& in) { return core.OnCancelDial(now, in); }
+    auto operator()(const DialSucceeded& in) { return core.OnDialSucceeded(now, in); }
+    auto operator()(const DialFailed& in) { return core.OnDialFailed(now, in); }
+    auto operator()(const DnsAnswered& in) { return core.OnDnsAnswered(now, in); }
+    auto operator()(const DnsFailed& in) { return core.OnDnsFailed(now, in); }
+    auto operator()(const SetPeerAddresses& in) { return core.OnSetPeerAddresses(now, in); }
+    auto operator()(const DenyAddress& in) { return core.OnDenyAddress(now, in.prefix); }
+    auto operator()(const UndenyAddress& in) -> absl::StatusOr<ConnectionId> {
+      core.deny_set_.Erase(in.prefix);
+      return ConnectionId{};
+    }
+    auto operator()(const AllowAddress& in) {
+      return core.OnAllowListChange(now, in.prefix, /*add=*/true);
+    }
+    auto operator()(const UnallowAddress& in) {
+      return core.OnAllowListChange(now, in.prefix, /*add=*/false);
+    }
+    auto operator()(const DenyPeer& in) { return core.OnDenyPeer(now, in.peer); }
+    auto operator()(const UndenyPeer& in) -> absl::StatusOr<ConnectionId> {
+      if (in.peer.is_empty()) {
+        return absl::InvalidArgumentError("undeny_peer: peer must not be empty");
+      }
+      core.denied_peers_.erase(in.peer);
+      return ConnectionId{};
+    }
     auto operator()(const ReserveMemory& in) { return core.OnReserveMemory(in); }
     auto operator()(const ReleaseMemory& in) { return core.OnReleaseMemory(in); }
     auto operator()(const SetPeerTag& in) {
@@ -149,17 +220,33 @@ std::optional<Output> Core::PollOutput() {
 
 Instant Core::NextDeadline() const {
   const Instant connection_timer = timers_.empty() ? Instant::Never() : timers_.begin()->first;
-  return std::min({connection_timer, trim_deadline_, tags_.NextDeadline()});
+  return std::min({connection_timer, trim_deadline_, tags_.NextDeadline(), NextDialDeadline()});
 }
 
 absl::StatusOr<ConnectionId> Core::OnInbound(Instant now, const InboundConnection& in) {
   if (absl::Status s = CheckAddresses("inbound_connection", in.remote, in.local); !s.ok()) {
     return s;
   }
+  std::optional<IpAddress> ip = in.remote.ip();
+  if (ip) ip = ip->Unmapped();
+  // Deny beats allow: the deny list and the gater come first.
+  std::optional<std::string> gate_rule = DeniedAddressRule(ip);
+  if (!gate_rule && gater_ != nullptr) {
+    if (std::optional<std::string> r = gater_->DenyAccept(in.remote, in.local)) {
+      gate_rule = absl::StrCat("gater: ", *r);
+    }
+  }
   // An allow-listed remote skips every limit below (js-libp2p semantics).
-  const bool allow_listed = IsAllowListed(in.remote);
+  const bool allow_listed = !gate_rule && IsAllowListed(ip);
+  const bool uses_fd = UsesFileDescriptor(in.remote);
   std::optional<RejectReason> reject;
-  if (allow_listed) {
+  std::optional<ScopeDenial> denial;
+  bool source_charged = false;
+  if (gate_rule) {
+    reject = RejectReason::kDenied;
+  } else if (allow_listed) {
+  } else if (config_.allow_only_mode) {
+    reject = RejectReason::kNotAllowed;
   } else if (table_.pending_count(Direction::kInbound) >=
              config_.max_incoming_pending_connections) {
     reject = RejectReason::kPendingLimit;
@@ -169,27 +256,32 @@ absl::StatusOr<ConnectionId> Core::OnInbound(Instant now, const InboundConnectio
     reject = RejectReason::kInboundLimit;
   } else if (table_.open_count() >= config_.max_connections) {
     reject = RejectReason::kConnectionLimit;
-  }
-  // Allow-listed remotes are not charged to the scopes either (go-libp2p keeps them apart).
-  const bool uses_fd = UsesFileDescriptor(in.remote);
-  std::optional<ScopeDenial> denial;
-  if (!reject && !allow_listed) {
-    denial = scopes_.ReserveConnection(Direction::kInbound, uses_fd);
-    if (denial) reject = RejectReason::kResourceLimit;
+  } else if ((denial = scopes_.ReserveConnection(Direction::kInbound, uses_fd))) {
+    // Allow-listed remotes are not charged to the scopes (go-libp2p keeps them apart).
+    reject = RejectReason::kResourceLimit;
+  } else if (ip) {
+    // Last, so that an attempt refused for any other reason takes no token.
+    const SourceVerdict verdict = source_limiter_.Admit(*ip, now, /*exempt=*/false);
+    if (verdict != SourceVerdict::kAdmit) {
+      scopes_.ReleaseConnection(Direction::kInbound, uses_fd, nullptr);
+      reject = RejectReasonFor(verdict);
+    } else {
+      source_charged = source_limiter_.Charges(*ip);
+    }
   }
   if (reject) {
     ConnectionId id = table_.SkipId();
+    if (gate_rule) Emit(ConnectionGated{id, GateStage::kAccept, *std::move(gate_rule)});
     if (denial) EmitScopeDenied(id, *denial);
     Count(Counter::kInboundRejected);
     ++rejected_by_reason_[static_cast<int>(*reject)];
-    Emit(RejectConnection{id, *reject});
+    Emit(RejectConnection{id, *reject, config_.delayed_reject});
     return id;
   }
   Connection& c = table_.AddPending(Direction::kInbound, in.remote, in.local, now);
   c.allow_listed = allow_listed;
-  c.uses_fd = uses_fd;
-  c.netgroup = NetGroupOf(in.remote);
   c.charge = allow_listed ? ScopeCharge::kNone : ScopeCharge::kTransient;
+  c.source_charged = source_charged;
   Arm(c, now + config_.inbound_upgrade_timeout);
   Count(Counter::kInboundAccepted);
   Emit(AcceptConnection{c.id});
@@ -203,32 +295,47 @@ absl::StatusOr<ConnectionId> Core::OnOutbound(Instant now, const OutboundConnect
   if (in.peer.is_empty()) {
     return absl::InvalidArgumentError("outbound_connection: peer must not be empty");
   }
+  Connection& c = table_.AddPending(Direction::kOutbound, in.remote, in.local, now);
+  Count(Counter::kOutboundRegistered);
+  const ConnectionId id = c.id;
+  AdmitOutbound(c, in.peer, now);
+  return id;
+}
+
+bool Core::AdmitOutbound(Connection& c, const PeerId& peer, Instant now) {
+  // It arrives dialled and upgraded: every gate a dial would pass applies at once.
+  std::optional<std::string> gate_rule = DeniedAddressRule(c.remote_ip);
+  if (!gate_rule) gate_rule = DeniedPeerRule(c, peer, /*gater_passed=*/false);
+  if (!gate_rule && gater_ != nullptr) {
+    if (std::optional<std::string> r = gater_->DenyUpgraded(c.direction, peer, c.remote)) {
+      gate_rule = absl::StrCat("gater: ", *r);
+    }
+  }
+  if (gate_rule) {
+    CloseGated(c, GateStage::kUpgraded, *std::move(gate_rule), now);
+    return false;
+  }
+  c.allow_listed = IsAllowListed(c.remote_ip);
   const bool over_outbound_cap =
       config_.max_outbound_connections != 0 &&
       table_.count(Direction::kOutbound, ConnectionState::kOpen) >= config_.max_outbound_connections;
   const bool over_max =
       config_.reject_outbound_over_max && table_.open_count() >= config_.max_connections;
-  Connection& c = table_.AddPending(Direction::kOutbound, in.remote, in.local, now);
-  c.allow_listed = IsAllowListed(in.remote);
-  c.uses_fd = UsesFileDescriptor(in.remote);
-  c.netgroup = NetGroupOf(in.remote);
-  const ConnectionId id = c.id;
-  Count(Counter::kOutboundRegistered);
   if (!c.allow_listed && (over_outbound_cap || over_max)) {
     StartClosing(c, CloseReason::kOutboundLimit, now);
-    return id;
+    return false;
   }
   if (!c.allow_listed) {
     if (std::optional<ScopeDenial> denial =
-            scopes_.ReserveConnectionForPeer(Direction::kOutbound, c.uses_fd, in.peer)) {
-      EmitScopeDenied(id, *denial);
+            scopes_.ReserveConnectionForPeer(Direction::kOutbound, c.uses_fd, peer)) {
+      EmitScopeDenied(c.id, *denial);
       StartClosing(c, CloseReason::kResourceLimit, now);
-      return id;
+      return false;
     }
     c.charge = ScopeCharge::kPeer;
   }
-  Open(c, in.peer, now);
-  return id;
+  Open(c, peer, now);
+  return true;
 }
 
 absl::StatusOr<ConnectionId> Core::OnUpgraded(Instant now, const ConnectionUpgraded& in) {
@@ -241,6 +348,21 @@ absl::StatusOr<ConnectionId> Core::OnUpgraded(Instant now, const ConnectionUpgra
   }
   if (in.peer.is_empty()) {
     return absl::InvalidArgumentError("connection_upgraded: peer must not be empty");
+  }
+  if (std::optional<std::string> rule = DeniedPeerRule(**c, in.peer, (*c)->secured)) {
+    CloseGated(**c, GateStage::kSecured, *std::move(rule), now);
+    return in.connection;
+  }
+  // The deny list may have grown since the socket was accepted.
+  if (std::optional<std::string> rule = DeniedAddressRule((*c)->remote_ip)) {
+    CloseGated(**c, GateStage::kUpgraded, *std::move(rule), now);
+    return in.connection;
+  }
+  if (gater_ != nullptr) {
+    if (std::optional<std::string> r = gater_->DenyUpgraded((*c)->direction, in.peer, (*c)->remote)) {
+      CloseGated(**c, GateStage::kUpgraded, absl::StrCat("gater: ", *r), now);
+      return in.connection;
+    }
   }
   Disarm(**c);
   if ((*c)->charge == ScopeCharge::kTransient) {
@@ -257,10 +379,88 @@ absl::StatusOr<ConnectionId> Core::OnUpgraded(Instant now, const ConnectionUpgra
   return in.connection;
 }
 
+absl::StatusOr<ConnectionId> Core::OnSecured(Instant now, const ConnectionSecured& in) {
+  absl::StatusOr<Connection*> c = FindLive("connection_secured", in.connection);
+  if (!c.ok()) return c.status();
+  if ((*c)->state != ConnectionState::kPending || (*c)->secured) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "connection_secured: connection ", in.connection.value, " is ",
+        (*c)->secured ? "already secured" : ConnectionStateName((*c)->state),
+        ", not pending"));
+  }
+  if (in.peer.is_empty()) {
+    return absl::InvalidArgumentError("connection_secured: peer must not be empty");
+  }
+  if (std::optional<std::string> rule = DeniedPeerRule(**c, in.peer, /*gater_passed=*/false)) {
+    CloseGated(**c, GateStage::kSecured, *std::move(rule), now);
+    return in.connection;
+  }
+  (*c)->secured = true;
+  return in.connection;
+}
+
+absl::StatusOr<ConnectionId> Core::OnDenyAddress(Instant now, const IpPrefix& prefix) {
+  absl::StatusOr<bool> added = deny_set_.Insert(prefix);
+  if (!added.ok()) return absl::Status(added.status().code(),
+                                       absl::StrCat("deny_address: ", added.status().message()));
+  if (!config_.close_newly_denied_connections) return ConnectionId{};
+  const std::string rule = absl::StrCat("deny_list ", prefix.ToString());
+  for (ConnectionId id : table_.ConnectionsInPrefix(prefix)) {
+    Connection& c = *table_.Find(id);
+    if (c.state != ConnectionState::kClosing) CloseGated(c, GateStage::kListChange, rule, now);
+  }
+  return ConnectionId{};
+}
+
+absl::StatusOr<ConnectionId> Core::OnAllowListChange(Instant now, const IpPrefix& prefix,
+                                                     bool add) {
+  if (add) {
+    absl::StatusOr<bool> added = allow_set_.Insert(prefix);
+    if (!added.ok()) {
+      return absl::Status(added.status().code(),
+                          absl::StrCat("allow_address: ", added.status().message()));
+    }
+  } else {
+    allow_set_.Erase(prefix);
+  }
+  // Live connections in the range gain or lose their exemption from pruning (their scope
+  // charges, decided at admission, stay as they are).
+  for (ConnectionId id : table_.ConnectionsInPrefix(prefix)) {
+    Connection& c = *table_.Find(id);
+    c.allow_listed = IsAllowListed(c.remote_ip);
+    if (c.state == ConnectionState::kOpen) Reindex(c);
+  }
+  if (!add) MaybeTrim(now);
+  return ConnectionId{};
+}
+
+absl::StatusOr<ConnectionId> Core::OnDenyPeer(Instant now, const PeerId& peer) {
+  if (peer.is_empty()) return absl::InvalidArgumentError("deny_peer: peer must not be empty");
+  if (!denied_peers_.contains(peer) && denied_peers_.size() >= config_.max_list_entries) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "deny_peer: the denied peers list holds max_list_entries (", config_.max_list_entries,
+        ") peers"));
+  }
+  denied_peers_.insert(peer);
+  if (!config_.close_newly_denied_connections) return ConnectionId{};
+  const absl::Span<const ConnectionId> ids = table_.PeerConnections(peer);
+  for (ConnectionId id : std::vector<ConnectionId>(ids.begin(), ids.end())) {
+    Connection& c = *table_.Find(id);
+    if (c.state != ConnectionState::kClosing) {
+      CloseGated(c, GateStage::kListChange, "denied_peers", now);
+    }
+  }
+  return ConnectionId{};
+}
+
 absl::StatusOr<ConnectionId> Core::OnTransportClosed(Instant, const TransportClosed& in) {
   if (table_.WasClosed(in.connection)) return in.connection;
   absl::StatusOr<Connection*> c = FindLive("transport_closed", in.connection);
   if (!c.ok()) return c.status();
+  if ((*c)->dial_attempt) {
+    AttemptFailed(**c, "transport closed", last_now_);
+    return in.connection;
+  }
   const CloseReason reason =
       (*c)->state == ConnectionState::kClosing ? (*c)->close_reason : CloseReason::kTransport;
   Disarm(**c);
@@ -272,6 +472,11 @@ absl::StatusOr<ConnectionId> Core::OnCloseRequest(Instant now, const CloseReques
   if (table_.WasClosed(in.connection)) return in.connection;
   absl::StatusOr<Connection*> c = FindLive("close_request", in.connection);
   if (!c.ok()) return c.status();
+  if ((*c)->dial_attempt) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "close_request: connection ", in.connection.value,
+        " is a dial attempt; cancel its dial request instead"));
+  }
   if ((*c)->state != ConnectionState::kClosing) {
     StartClosing(**c, CloseReason::kRequested, now);
   }
@@ -440,7 +645,9 @@ absl::StatusOr<ConnectionId> Core::OnTimerExpired(Instant now) {
     timers_.erase(timers_.begin());
     Connection* c = table_.Find(id);
     c->deadline = Instant::Never();
-    if (c->state == ConnectionState::kPending) {
+    if (c->dial_attempt) {
+      AttemptFailed(*c, "timeout", now);
+    } else if (c->state == ConnectionState::kPending) {
       StartClosing(*c, CloseReason::kUpgradeTimeout, now);
     } else if (c->state == ConnectionState::kOpen) {
       c->in_grace = false;
@@ -452,6 +659,7 @@ absl::StatusOr<ConnectionId> Core::OnTimerExpired(Instant now) {
       Finish(id, c->close_reason);
     }
   }
+  FireDialTimers(now);
   for (const PeerId& peer : tags_.AdvanceTo(now)) ReindexPeer(peer);  // decaying tags
   if (trim_deadline_ <= now) trim_deadline_ = Instant::Never();
   // A connection leaving its grace period, or the silence period ending, may allow a trim.
@@ -473,6 +681,7 @@ absl::StatusOr<ConnectionId> Core::OnPeerTagChange(Instant now, const TagInput& 
   // over its watermark, so a trim may follow (js-libp2p trims only when a connection opens).
   ReindexPeer(in.peer);
   MaybeTrim(now);
+  MaybeStartReconnect(in.peer, now);  // a keep-alive tag on a peer that is not connected
   return ConnectionId{};
 }
 
@@ -487,6 +696,10 @@ absl::StatusOr<Connection*> Core::FindLive(absl::string_view input, ConnectionId
 
 void Core::Open(Connection& c, const PeerId& peer, Instant now) {
   const bool first = table_.Open(c, peer, now);
+  // A connection from the peer ends a reconnect that is only waiting.
+  if (auto r = reconnects_.find(peer); r != reconnects_.end() && !r->second.dialling) {
+    EndReconnect(peer);
+  }
   Count(Counter::kConnectionsOpened);
   Emit(ConnectionOpened{c.id, peer, c.direction});
   if (first) {
@@ -520,6 +733,11 @@ void Core::Finish(ConnectionId id, CloseReason reason) {
   Emit(ConnectionClosed{id, reason});
   if (peer_gone) {
     round_robin_cursor_.erase(peer);
+    // Redial a keep-alive peer, when the core knows where (SetPeerAddresses).
+    if (config_.reconnect_retries > 0 && tags_.HasKeepAlive(peer) && !reconnects_.contains(peer) &&
+        peer_addresses_.contains(peer)) {
+      ScheduleReconnect(peer, /*attempt=*/0, last_now_, ReconnectWait(0));
+    }
     Count(Counter::kPeersDisconnected);
     Emit(PeerDisconnected{peer});
   }
@@ -544,6 +762,7 @@ void Core::EmitScopeDenied(ConnectionId id, const ScopeDenial& denial) {
 
 void Core::ReleaseScopes(const Connection& c) {
   memory_bytes_ -= c.memory_bytes;
+  if (c.source_charged) source_limiter_.Release(*c.remote_ip);
   switch (c.charge) {
     case ScopeCharge::kNone:
       return;
@@ -560,15 +779,31 @@ void Core::ReleaseScopes(const Connection& c) {
   }
 }
 
-bool Core::IsAllowListed(const Multiaddr& remote) const {
-  if (config_.allow_list.empty()) return false;
-  const std::optional<IpAddress> ip = remote.ip();
-  if (!ip) return false;
-  // A linear scan until the gating module's prefix trie replaces it (one per new connection).
-  for (const IpPrefix& prefix : config_.allow_list) {
-    if (prefix.Contains(*ip)) return true;
+bool Core::IsAllowListed(const std::optional<IpAddress>& ip) const {
+  return ip && allow_set_.Contains(*ip);
+}
+
+std::optional<std::string> Core::DeniedAddressRule(const std::optional<IpAddress>& ip) const {
+  if (!ip) return std::nullopt;
+  std::optional<IpPrefix> match = deny_set_.LongestMatch(*ip);
+  if (!match) return std::nullopt;
+  return absl::StrCat("deny_list ", match->ToString());
+}
+
+std::optional<std::string> Core::DeniedPeerRule(const Connection& c, const PeerId& peer,
+                                                bool gater_passed) const {
+  if (denied_peers_.contains(peer)) return "denied_peers";
+  if (gater_ != nullptr && !gater_passed) {
+    if (std::optional<std::string> r = gater_->DenySecured(c.direction, peer, c.remote)) {
+      return absl::StrCat("gater: ", *r);
+    }
   }
-  return false;
+  return std::nullopt;
+}
+
+void Core::CloseGated(Connection& c, GateStage stage, std::string rule, Instant now) {
+  Emit(ConnectionGated{c.id, stage, std::move(rule)});
+  StartClosing(c, CloseReason::kDenied, now);
 }
 
 void Core::Reindex(const Connection& c) {
@@ -598,7 +833,7 @@ void Core::CountPrunableGroup(const Connection& c, int delta) {
 
 uint64_t Core::GroupRank(uint64_t netgroup) const {
   // Keyed by the configured seed, so which groups are kept cannot be read off the addresses.
-  return Mix(Mix(netgroup ^ config_.random_seed) + config_.random_seed);
+  return Mix64(Mix64(netgroup ^ config_.random_seed) + config_.random_seed);
 }
 
 void Core::ReindexPeer(const PeerId& peer) {
@@ -697,6 +932,12 @@ Metrics Core::GetMetrics() const {
   m.streams_rejected_by_reason = streams_rejected_by_reason_;
   m.placements_by_outcome = placements_by_outcome_;
   m.memory_bytes = memory_bytes_;
+  m.dial_outcomes = dial_outcomes_;
+  m.dials_running = dial_queue_.running();
+  m.dials_queued = dial_queue_.queued();
+  m.dial_backoff_entries = dial_backoff_.size();
+  m.dns_cache_entries = dns_.cache_size();
+  m.tracked_sources = source_limiter_.tracked_sources();
   return m;
 }
 

@@ -18,7 +18,11 @@
 #ifndef CONNMGR_CORE_CORE_H_
 #define CONNMGR_CORE_CORE_H_
 
+#include <array>
 #include <deque>
+#include <string>
+#include <tuple>
+#include <vector>
 #include <memory>
 #include <optional>
 #include <utility>
@@ -26,14 +30,24 @@
 #include "absl/container/btree_map.h"
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "core/config.h"
 #include "core/connection_table.h"
+#include "core/address_order.h"
+#include "core/black_hole.h"
+#include "core/dial_backoff.h"
+#include "core/dial_queue.h"
+#include "core/dns_resolver.h"
+#include "core/gater.h"
+#include "core/ip_prefix_set.h"
+#include "core/source_limiter.h"
 #include "core/input.h"
 #include "core/metrics.h"
 #include "core/output.h"
 #include "core/peer_tags.h"
+#include "core/random.h"
 #include "core/prune_index.h"
 #include "core/resource_scopes.h"
 #include "core/time.h"
@@ -42,8 +56,10 @@ namespace connmgr {
 
 class Core {
  public:
-  // Fails with the config's validation status.
-  static absl::StatusOr<std::unique_ptr<Core>> Create(Config config);
+  // Fails with the config's validation status. `gater`, when given, is consulted at every
+  // stage after the built-in rules (core/gater.h).
+  static absl::StatusOr<std::unique_ptr<Core>> Create(
+      Config config, std::shared_ptr<ConnectionGater> gater = nullptr);
 
   // Returns the connection the input created (InboundConnection, OutboundConnection) or
   // concerns; ConnectionId{} for TimerExpired.
@@ -60,13 +76,21 @@ class Core {
   const ConnectionTable& connections() const { return table_; }
   const PeerTags& tags() const { return tags_; }
   const Config& config() const { return config_; }
+  const IpPrefixSet& allow_list() const { return allow_set_; }
+  const IpPrefixSet& deny_list() const { return deny_set_; }
+  bool IsPeerDenied(const PeerId& peer) const { return denied_peers_.contains(peer); }
 
  private:
-  explicit Core(Config config);
+  Core(Config config, std::shared_ptr<ConnectionGater> gater);
 
   absl::StatusOr<ConnectionId> OnInbound(Instant now, const InboundConnection& in);
   absl::StatusOr<ConnectionId> OnOutbound(Instant now, const OutboundConnection& in);
   absl::StatusOr<ConnectionId> OnUpgraded(Instant now, const ConnectionUpgraded& in);
+  absl::StatusOr<ConnectionId> OnSecured(Instant now, const ConnectionSecured& in);
+  // Runtime list changes.
+  absl::StatusOr<ConnectionId> OnDenyAddress(Instant now, const IpPrefix& prefix);
+  absl::StatusOr<ConnectionId> OnAllowListChange(Instant now, const IpPrefix& prefix, bool add);
+  absl::StatusOr<ConnectionId> OnDenyPeer(Instant now, const PeerId& peer);
   absl::StatusOr<ConnectionId> OnTransportClosed(Instant now, const TransportClosed& in);
   absl::StatusOr<ConnectionId> OnCloseRequest(Instant now, const CloseRequest& in);
   absl::StatusOr<ConnectionId> OnStreamOpened(Instant now, const StreamOpened& in);
@@ -82,12 +106,23 @@ class Core {
   // Looks up a live connection; the status names the input and says if the id is stale.
   absl::StatusOr<Connection*> FindLive(absl::string_view input, ConnectionId id);
   void Open(Connection& c, const PeerId& peer, Instant now);
+  // Gates, limits and scopes for a dialled, upgraded outbound connection; opens it or starts
+  // closing it. Returns whether it opened.
+  bool AdmitOutbound(Connection& c, const PeerId& peer, Instant now);
   void StartClosing(Connection& c, CloseReason reason, Instant now);
   void Finish(ConnectionId id, CloseReason reason);
   void Arm(Connection& c, Instant deadline);
   void Disarm(Connection& c);
 
-  bool IsAllowListed(const Multiaddr& remote) const;
+  bool IsAllowListed(const std::optional<IpAddress>& ip) const;
+  // The rule that denies this remote ("deny_list 10.0.0.0/8"), if any.
+  std::optional<std::string> DeniedAddressRule(const std::optional<IpAddress>& ip) const;
+  // The rule that denies a connection of `peer` at the secured stage, if any (denied peers,
+  // then the gater unless `gater_passed`).
+  std::optional<std::string> DeniedPeerRule(const Connection& c, const PeerId& peer,
+                                            bool gater_passed) const;
+  // Emits ConnectionGated and closes the connection with reason denied.
+  void CloseGated(Connection& c, GateStage stage, std::string rule, Instant now);
   void EmitScopeDenied(ConnectionId id, const ScopeDenial& denial);
   // Releases whatever the connection holds in the resource scopes.
   void ReleaseScopes(const Connection& c);
@@ -106,11 +141,71 @@ class Core {
   void Emit(Output output) { outputs_.push_back(std::move(output)); }
   void Count(Counter c, uint64_t n = 1) { counters_[static_cast<int>(c)] += n; }
 
+  // --- Dialing (core_dial.cc) ---
+  enum class DialTimerKind : uint8_t {
+    kJoinerDeadline,     // id: the request
+    kRankedNext,         // id: the dial job
+    kReconnect,          // id: the reconnect
+    kReconnectDeadline,  // id: the reconnect whose dial is in flight
+  };
+  struct DialJobResult {
+    ConnectionId connection;
+    DialOutcome outcome;
+    std::string detail;
+  };
+  struct ReconnectState {
+    uint64_t id;
+    uint32_t attempt;  // 0 for the first dial
+    Instant due;
+    bool dialling;
+  };
+  absl::StatusOr<ConnectionId> OnDialRequest(Instant now, const DialRequest& in);
+  absl::StatusOr<ConnectionId> OnCancelDial(Instant now, const CancelDial& in);
+  absl::StatusOr<ConnectionId> OnDialSucceeded(Instant now, const DialSucceeded& in);
+  absl::StatusOr<ConnectionId> OnDialFailed(Instant now, const DialFailed& in);
+  absl::StatusOr<ConnectionId> OnDnsAnswered(Instant now, const DnsAnswered& in);
+  absl::StatusOr<ConnectionId> OnDnsFailed(Instant now, const DnsFailed& in);
+  absl::StatusOr<ConnectionId> OnSetPeerAddresses(Instant now, const SetPeerAddresses& in);
+  // An open connection a dial to `peer` may reuse: direct first, lowest id; a relayed one only
+  // when no direct address is wanted.
+  std::optional<ConnectionId> ReusableConnection(const PeerId& peer,
+                                                 absl::Span<const Multiaddr> wanted) const;
+  std::optional<std::string> DialPeerRule(const PeerId& peer) const;
+  // Starts queued jobs while parallel-dial slots are free.
+  void PumpDialQueue(Instant now);
+  // Emits the resolver's queries and feeds its finished resolutions to their jobs.
+  void DrainDns(Instant now);
+  void PlanDialJob(DialJob& job, Instant now);
+  // Starts the job's next attempts (by strategy), or ends it when nothing is left.
+  void DialNext(DialJob& job, Instant now);
+  void StartAttempt(DialJob& job, PlannedAddress& planned, Instant now);
+  void AttemptFailed(Connection& attempt, std::string error, Instant now);
+  void MarkAttemptDone(DialJob& job, ConnectionId attempt);
+  void RetryWaitingAttempts(Instant now);
+  // Answers the job's joiners with `result` (none: they have all left), abandons its attempts
+  // and removes it.
+  void EndDialJob(DialJob& job, Instant now, std::optional<DialJobResult> result);
+  void EmitDialResult(uint64_t request, const PeerId& peer, ConnectionId connection,
+                      DialOutcome outcome, std::string detail);
+  void FireDialTimers(Instant now);
+  Instant NextDialDeadline() const;
+  void MaybeStartReconnect(const PeerId& peer, Instant now);
+  Duration ReconnectWait(uint32_t attempt);
+  void ScheduleReconnect(const PeerId& peer, uint32_t attempt, Instant now, Duration wait);
+  void FireReconnect(uint64_t id, Instant now);
+  void HandleReconnectResults(Instant now);
+  void EndReconnect(const PeerId& peer);
+
   // Whether one more stream fits on the connection (its own limit and its scopes).
   std::optional<StreamRejectReason> StreamRoom(const Connection& c, Direction direction,
                                                std::optional<ScopeDenial>* denial) const;
 
   Config config_;
+  std::shared_ptr<ConnectionGater> gater_;
+  IpPrefixSet allow_set_;
+  IpPrefixSet deny_set_;
+  absl::flat_hash_set<PeerId> denied_peers_;  // looked up only, never iterated
+  SourceLimiter source_limiter_;
   Instant last_now_ = Instant::FromNanoseconds(std::numeric_limits<int64_t>::min());
   ConnectionTable table_;
   PeerTags tags_;
@@ -124,6 +219,26 @@ class Core {
   // Round-robin stream placement: the connection each connected peer was last given.
   absl::flat_hash_map<PeerId, ConnectionId> round_robin_cursor_;
   uint64_t transient_memory_bytes_ = 0;  // reserved with ConnectionId{}
+  // Dialing.
+  DialQueue dial_queue_;
+  DnsResolver dns_;
+  DialBackoff dial_backoff_;
+  BlackHoleDetector black_holes_;
+  absl::btree_set<std::tuple<Instant, DialTimerKind, uint64_t>> dial_timers_;
+  absl::flat_hash_map<uint64_t, DialJobId> dns_jobs_;  // resolver job → dial job
+  uint64_t next_dns_job_ = 1;
+  std::vector<DialJobId> pending_plans_;
+  absl::btree_set<DialJobId> waiting_for_attempt_slot_;
+  std::array<uint64_t, kDialOutcomeCount> dial_outcomes_{};
+  // Reconnects.
+  absl::flat_hash_map<PeerId, std::vector<Multiaddr>> peer_addresses_;  // looked up only
+  absl::flat_hash_map<PeerId, ReconnectState> reconnects_;             // looked up only
+  absl::btree_map<uint64_t, PeerId> reconnect_peers_;
+  absl::btree_set<std::pair<Instant, uint64_t>> reconnect_waiting_;
+  std::deque<std::pair<PeerId, bool>> reconnect_results_;  // (peer, connected)
+  uint64_t next_reconnect_id_ = 1;
+  uint32_t reconnects_in_flight_ = 0;
+  SplitMix64 rng_;  // seeded from random_seed: reconnect jitter
   std::deque<Output> outputs_;
   std::array<uint64_t, kCounterCount> counters_{};
   std::array<uint64_t, kRejectReasonCount> rejected_by_reason_{};

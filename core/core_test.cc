@@ -112,9 +112,10 @@ TEST_F(CoreTest, ClosingConnectionStillCountsForItsPeer) {
 }
 
 TEST_F(CoreTest, PendingLimitRejectsWithoutEnteringTable) {
-  for (int i = 0; i < 10; ++i) Inbound(At(1));
+  // Ten sources: one would meet the per-IP rate limit (5 per second) first.
+  for (int i = 0; i < 10; ++i) Inbound(At(1), "/ip4/1.2.3." + std::to_string(i) + "/tcp/5000");
   Drain();
-  ConnectionId rejected = Inbound(At(1));
+  ConnectionId rejected = Inbound(At(1), "/ip4/1.2.4.1/tcp/5000");
   EXPECT_EQ(rejected, ConnectionId{11});
   EXPECT_THAT(Drain(),
               ElementsAre(Output(RejectConnection{rejected, RejectReason::kPendingLimit})));

@@ -11,7 +11,10 @@ absl::string_view InputName(const Input& input) {
       "close_request",      "stream_opened",       "stream_closed",       "timer_expired",
       "set_peer_tag",       "remove_peer_tag",     "protect_peer",        "unprotect_peer",
       "register_decaying_tag", "bump_peer_tag", "add_to_peer_tag", "place_stream",
-      "reserve_memory", "release_memory",
+      "reserve_memory", "release_memory", "connection_secured", "deny_address",
+      "undeny_address", "allow_address", "unallow_address", "deny_peer", "undeny_peer",
+      "dial_request", "cancel_dial", "dial_succeeded", "dial_failed", "dns_answered",
+      "dns_failed", "set_peer_addresses",
   };
   static_assert(std::size(kNames) == std::variant_size_v<Input>);
   return kNames[input.index()];

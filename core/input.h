@@ -9,8 +9,10 @@
 #include <cstdint>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "absl/strings/string_view.h"
+#include "core/ip.h"
 #include "core/multiaddr.h"
 #include "core/peer_id.h"
 #include "core/peer_tags.h"
@@ -41,6 +43,15 @@ struct ConnectionUpgraded {
   ConnectionId connection;
   PeerId peer;
   friend bool operator==(const ConnectionUpgraded&, const ConnectionUpgraded&) = default;
+};
+
+// Optional: a pending connection finished its security handshake and the remote peer is known
+// (before the muxer). The core gates it on the peer (denied peers, the gater's DenySecured);
+// without this input, ConnectionUpgraded runs that check.
+struct ConnectionSecured {
+  ConnectionId connection;
+  PeerId peer;
+  friend bool operator==(const ConnectionSecured&, const ConnectionSecured&) = default;
 };
 
 // The transport reports the connection gone (remote close, error, or the close the core asked
@@ -92,6 +103,91 @@ struct ReleaseMemory {
   ConnectionId connection;
   uint64_t bytes;
   friend bool operator==(const ReleaseMemory&, const ReleaseMemory&) = default;
+};
+
+// Runtime changes of the gating lists (docs/design.md, "Gating"). Adding an entry that is
+// already there, or removing one that is not, changes nothing. A newly denied range or peer
+// closes its live connections when close_newly_denied_connections is set.
+struct DenyAddress {
+  IpPrefix prefix;
+  friend bool operator==(const DenyAddress&, const DenyAddress&) = default;
+};
+struct UndenyAddress {
+  IpPrefix prefix;
+  friend bool operator==(const UndenyAddress&, const UndenyAddress&) = default;
+};
+struct AllowAddress {
+  IpPrefix prefix;
+  friend bool operator==(const AllowAddress&, const AllowAddress&) = default;
+};
+struct UnallowAddress {
+  IpPrefix prefix;
+  friend bool operator==(const UnallowAddress&, const UnallowAddress&) = default;
+};
+struct DenyPeer {
+  PeerId peer;
+  friend bool operator==(const DenyPeer&, const DenyPeer&) = default;
+};
+struct UndenyPeer {
+  PeerId peer;
+  friend bool operator==(const UndenyPeer&, const UndenyPeer&) = default;
+};
+
+// --- Dialing (docs/design.md, "Dialing") -----------------------------------------------------
+
+// Asks the core to connect to `peer`. `request` is the caller's id for it: unique among live
+// requests; exactly one DialResult names it later. An open connection to the peer is reused
+// unless `force`. Queueing beyond max_dial_queue_length is refused (ResourceExhausted).
+struct DialRequest {
+  uint64_t request;
+  PeerId peer;
+  std::vector<Multiaddr> addresses;   // candidates; /dns*, /dnsaddr are resolved first
+  uint32_t priority;                  // higher first (default_dial_priority, user_dial_priority)
+  bool force;                         // dial even if a connection is open
+  Duration timeout;                   // whole dial from now; Duration::Zero(): dial_timeout
+  friend bool operator==(const DialRequest&, const DialRequest&) = default;
+};
+
+// The caller gives up on its request: a DialResult with outcome cancelled follows. The dial
+// itself stops only when every request that joined it has given up.
+struct CancelDial {
+  uint64_t request;
+  friend bool operator==(const CancelDial&, const CancelDial&) = default;
+};
+
+// The attempt the core started with DialAddress connected, upgraded and opened.
+struct DialSucceeded {
+  ConnectionId connection;
+  friend bool operator==(const DialSucceeded&, const DialSucceeded&) = default;
+};
+
+// The attempt failed (refused, unreachable, handshake error...).
+struct DialFailed {
+  ConnectionId connection;
+  std::string error;
+  friend bool operator==(const DialFailed&, const DialFailed&) = default;
+};
+
+// The answer to ResolveDns: A/AAAA records as textual IPs, TXT records as raw strings.
+struct DnsAnswered {
+  uint64_t query;
+  std::vector<std::string> records;
+  Duration ttl;
+  friend bool operator==(const DnsAnswered&, const DnsAnswered&) = default;
+};
+
+struct DnsFailed {
+  uint64_t query;
+  std::string error;
+  friend bool operator==(const DnsFailed&, const DnsFailed&) = default;
+};
+
+// The dialable addresses the core keeps for a peer with a keep-alive tag, used to reconnect it
+// (replaces earlier ones; at most max_peer_addrs_to_dial are kept).
+struct SetPeerAddresses {
+  PeerId peer;
+  std::vector<Multiaddr> addresses;
+  friend bool operator==(const SetPeerAddresses&, const SetPeerAddresses&) = default;
 };
 
 // Sets the peer's tag `tag` to `value` (creating it). The peer need not be connected. A peer's
@@ -156,7 +252,10 @@ using Input = std::variant<InboundConnection, OutboundConnection, ConnectionUpgr
                            TransportClosed, CloseRequest, StreamOpened, StreamClosed,
                            TimerExpired, SetPeerTag, RemovePeerTag, ProtectPeer, UnprotectPeer,
                            RegisterDecayingTag, BumpPeerTag, AddToPeerTag, PlaceStream,
-                           ReserveMemory, ReleaseMemory>;
+                           ReserveMemory, ReleaseMemory, ConnectionSecured, DenyAddress,
+                           UndenyAddress, AllowAddress, UnallowAddress, DenyPeer, UndenyPeer,
+                           DialRequest, CancelDial, DialSucceeded, DialFailed, DnsAnswered,
+                           DnsFailed, SetPeerAddresses>;
 
 // The trace-format name of an input kind ("inbound_connection", ...).
 absl::string_view InputName(const Input& input);

@@ -27,6 +27,15 @@ absl::string_view CounterName(Counter c) {
       "stream_placements",
       "memory_reserved",
       "memory_denied",
+      "dial_requests",
+      "dials_joined",
+      "dials_refused_queue_full",
+      "dial_attempts",
+      "dial_attempts_failed",
+      "dial_jobs_finished",
+      "dns_queries",
+      "reconnect_attempts",
+      "reconnects_failed",
   };
   static_assert(std::size(kNames) == kCounterCount);
   return kNames[static_cast<int>(c)];

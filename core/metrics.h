@@ -42,8 +42,17 @@ enum class Counter : uint8_t {
   kStreamPlacements,    // PlaceStream questions, by outcome: Metrics::placements
   kMemoryReserved,      // ReserveMemory inputs granted
   kMemoryDenied,        // ReserveMemory inputs refused by a scope
+  kDialRequests,        // DialRequest inputs accepted (by outcome: Metrics::dial_outcomes)
+  kDialsJoined,         // requests that joined a dial already queued or running
+  kDialsRefusedQueueFull,
+  kDialAttempts,        // DialAddress commands
+  kDialAttemptsFailed,  // attempts that failed or timed out
+  kDialJobsFinished,    // dials that ended with a result
+  kDnsQueries,          // ResolveDns commands
+  kReconnectAttempts,
+  kReconnectsFailed,    // peers whose reconnects all failed
 };
-inline constexpr int kCounterCount = 21;
+inline constexpr int kCounterCount = 30;
 absl::string_view CounterName(Counter c);
 
 struct Metrics {
@@ -59,6 +68,12 @@ struct Metrics {
   std::array<uint64_t, kStreamRejectReasonCount> streams_rejected_by_reason{};
   std::array<uint64_t, kPlacementOutcomeCount> placements_by_outcome{};
   uint64_t memory_bytes = 0;  // reserved with ReserveMemory and not yet released
+  std::array<uint64_t, kDialOutcomeCount> dial_outcomes{};
+  uint64_t dials_queued = 0;
+  uint64_t dials_running = 0;
+  uint64_t dial_backoff_entries = 0;
+  uint64_t dns_cache_entries = 0;
+  uint64_t tracked_sources = 0;  // keys held by the inbound rate limiter
 
   uint64_t connections(Direction d, ConnectionState s) const {
     return connections_by_state[static_cast<int>(d)][static_cast<int>(s)];
@@ -69,6 +84,7 @@ struct Metrics {
   uint64_t streams_rejected(StreamRejectReason r) const {
     return streams_rejected_by_reason[static_cast<int>(r)];
   }
+  uint64_t dials(DialOutcome o) const { return dial_outcomes[static_cast<int>(o)]; }
   uint64_t placements(PlacementOutcome o) const {
     return placements_by_outcome[static_cast<int>(o)];
   }

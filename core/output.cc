@@ -5,8 +5,10 @@
 namespace connmgr {
 
 absl::string_view RejectReasonName(RejectReason r) {
-  static constexpr absl::string_view kNames[] = {"pending_limit", "inbound_limit",
-                                                 "connection_limit", "resource_limit"};
+  static constexpr absl::string_view kNames[] = {
+      "pending_limit", "inbound_limit",     "connection_limit",  "resource_limit",
+      "denied",        "not_allowed",       "rate_limit_ip",     "rate_limit_subnet",
+      "rate_limit_global", "ip_limit",      "subnet_limit"};
   static_assert(std::size(kNames) == kRejectReasonCount);
   return kNames[static_cast<int>(r)];
 }
@@ -14,7 +16,8 @@ absl::string_view RejectReasonName(RejectReason r) {
 absl::string_view CloseReasonName(CloseReason r) {
   static constexpr absl::string_view kNames[] = {"transport",       "requested", "upgrade_timeout",
                                                  "pruned",          "peer_limit", "outbound_limit",
-                                                 "resource_limit"};
+                                                 "resource_limit",  "denied",
+                                                 "dial_failed",     "dial_cancelled"};
   static_assert(std::size(kNames) == kCloseReasonCount);
   return kNames[static_cast<int>(r)];
 }
@@ -33,13 +36,29 @@ absl::string_view PlacementOutcomeName(PlacementOutcome o) {
   return kNames[static_cast<int>(o)];
 }
 
+absl::string_view GateStageName(GateStage stage) {
+  static constexpr absl::string_view kNames[] = {"dial_peer", "dial_address", "accept",
+                                                 "secured",   "upgraded",     "list_change"};
+  static_assert(std::size(kNames) == kGateStageCount);
+  return kNames[static_cast<int>(stage)];
+}
+
+absl::string_view DialOutcomeName(DialOutcome o) {
+  static constexpr absl::string_view kNames[] = {
+      "connected", "existing_connection", "no_addresses", "denied",
+      "backed_off", "failed",             "timeout",      "cancelled"};
+  static_assert(std::size(kNames) == kDialOutcomeCount);
+  return kNames[static_cast<int>(o)];
+}
+
 absl::string_view OutputName(const Output& output) {
   // In the order of the Output variant's alternatives.
   static constexpr absl::string_view kNames[] = {
       "accept_connection", "reject_connection", "close_connection", "abort_connection",
       "connection_opened", "connection_closed", "peer_connected",   "peer_disconnected",
       "connections_pruned", "scope_denied",     "reset_stream",     "stream_placed",
-      "memory_reservation",
+      "memory_reservation", "connection_gated",  "dial_address",     "cancel_dial_attempt",
+      "resolve_dns",        "dial_result",       "dial_attempt_failed", "reconnect_failed",
   };
   static_assert(std::size(kNames) == std::variant_size_v<Output>);
   return kNames[output.index()];

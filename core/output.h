@@ -12,7 +12,11 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "core/dns_resolver.h"
+#include "core/gater.h"
+#include "core/multiaddr.h"
 #include "core/peer_id.h"
+#include "core/time.h"
 #include "core/types.h"
 
 namespace connmgr {
@@ -23,8 +27,15 @@ enum class RejectReason : uint8_t {
   kInboundLimit,     // max_inbound_connections reached
   kConnectionLimit,  // max_connections reached
   kResourceLimit,    // a resource scope refused it (a ScopeDenied event says which)
+  kDenied,           // the deny list or the gater (a ConnectionGated event says which rule)
+  kNotAllowed,       // allow_only_mode and the remote is not in the allow list
+  kRateLimitIp,      // inbound_rate_per_ip
+  kRateLimitSubnet,  // inbound_rate_per_ipv4_24, _ipv6_56 or _ipv6_48
+  kRateLimitGlobal,  // inbound_rate_global
+  kIpLimit,          // max_connections_per_ipv4_32 or _ipv6_56 concurrent connections
+  kSubnetLimit,      // max_connections_per_ipv6_48 concurrent connections
 };
-inline constexpr int kRejectReasonCount = 4;
+inline constexpr int kRejectReasonCount = 11;
 absl::string_view RejectReasonName(RejectReason r);
 
 // Why a connection ended. Names are stable (trace format, metrics).
@@ -37,8 +48,11 @@ enum class CloseReason : uint8_t {
   kOutboundLimit,   // an outbound connection over max_outbound_connections, or over
                     // max_connections with reject_outbound_over_max
   kResourceLimit,   // a resource scope refused it (a ScopeDenied event says which)
+  kDenied,          // gated after the handshake, or newly denied (a ConnectionGated event says why)
+  kDialFailed,      // a dial attempt failed or timed out (a DialAttemptFailed event says why)
+  kDialCancelled,   // a dial attempt was abandoned (CancelDialAttempt)
 };
-inline constexpr int kCloseReasonCount = 7;
+inline constexpr int kCloseReasonCount = 10;
 absl::string_view CloseReasonName(CloseReason r);
 
 // Why a reported stream was refused. Names are stable (trace format, metrics).
@@ -60,6 +74,20 @@ enum class PlacementOutcome : uint8_t {
 inline constexpr int kPlacementOutcomeCount = 4;
 absl::string_view PlacementOutcomeName(PlacementOutcome o);
 
+// How a dial request ended. Names are stable (trace format, metrics).
+enum class DialOutcome : uint8_t {
+  kConnected,           // a new connection opened
+  kExistingConnection,  // an open connection to the peer was reused
+  kNoAddresses,         // nothing to dial: none given, none for this peer, or DNS gave none
+  kDenied,              // the gater refused the peer or every address
+  kBackedOff,           // every address is in backoff or in a black-holed class
+  kFailed,              // every address was tried and failed
+  kTimeout,             // the request's own deadline passed
+  kCancelled,           // CancelDial
+};
+inline constexpr int kDialOutcomeCount = 8;
+absl::string_view DialOutcomeName(DialOutcome o);
+
 // --- Commands ------------------------------------------------------------------------------
 
 // Go on with this inbound connection (start its upgrade).
@@ -68,10 +96,12 @@ struct AcceptConnection {
   friend bool operator==(const AcceptConnection&, const AcceptConnection&) = default;
 };
 
-// Close this inbound socket now; it never becomes a connection.
+// Close this inbound socket; it never becomes a connection. `hold` is delayed_reject: keep the
+// socket that long before closing it (an anti-flood measure; 0: close now).
 struct RejectConnection {
   ConnectionId connection;
   RejectReason reason;
+  Duration hold = Duration::Zero();
   friend bool operator==(const RejectConnection&, const RejectConnection&) = default;
 };
 
@@ -97,6 +127,30 @@ struct ResetStream {
   Direction direction;
   StreamRejectReason reason;
   friend bool operator==(const ResetStream&, const ResetStream&) = default;
+};
+
+// Dial `address` for `peer`; report DialSucceeded or DialFailed for `connection`.
+struct DialAddress {
+  ConnectionId connection;
+  PeerId peer;
+  Multiaddr address;
+  friend bool operator==(const DialAddress&, const DialAddress&) = default;
+};
+
+// Abandon this dial attempt (its dial ended another way, or its address timed out). The core
+// already counts it closed: a later DialSucceeded or DialFailed for it is ignored, and a
+// connection that did get through must be closed by the caller.
+struct CancelDialAttempt {
+  ConnectionId connection;
+  friend bool operator==(const CancelDialAttempt&, const CancelDialAttempt&) = default;
+};
+
+// Resolve `name` (TXT names are already "_dnsaddr.<name>"); report DnsAnswered or DnsFailed.
+struct ResolveDns {
+  uint64_t query;
+  std::string name;
+  DnsRecordType type;
+  friend bool operator==(const ResolveDns&, const ResolveDns&) = default;
 };
 
 // --- Events --------------------------------------------------------------------------------
@@ -162,6 +216,42 @@ struct MemoryReservation {
   friend bool operator==(const MemoryReservation&, const MemoryReservation&) = default;
 };
 
+// A gate stopped the connection: a RejectConnection (stage accept) or CloseConnection with
+// reason denied follows. `rule` says which: "deny_list 10.0.0.0/8", "denied_peers",
+// "gater: <the gater's text>".
+struct ConnectionGated {
+  ConnectionId connection;
+  GateStage stage;
+  std::string rule;
+  friend bool operator==(const ConnectionGated&, const ConnectionGated&) = default;
+};
+
+// The one answer to a DialRequest. `connection` is set for connected and existing_connection.
+struct DialResult {
+  uint64_t request;
+  PeerId peer;
+  ConnectionId connection;
+  DialOutcome outcome;
+  std::string detail;  // why, for every outcome but connected: "all 3 addresses failed; last: ..."
+  friend bool operator==(const DialResult&, const DialResult&) = default;
+};
+
+// One address of a dial failed (or timed out: error "timeout").
+struct DialAttemptFailed {
+  ConnectionId connection;
+  PeerId peer;
+  Multiaddr address;
+  std::string error;
+  friend bool operator==(const DialAttemptFailed&, const DialAttemptFailed&) = default;
+};
+
+// A keep-alive peer's reconnects all failed; its keep-alive tags were removed.
+struct ReconnectFailed {
+  PeerId peer;
+  uint32_t attempts;
+  friend bool operator==(const ReconnectFailed&, const ReconnectFailed&) = default;
+};
+
 // The peer's first connection opened.
 struct PeerConnected {
   PeerId peer;
@@ -177,7 +267,9 @@ struct PeerDisconnected {
 using Output = std::variant<AcceptConnection, RejectConnection, CloseConnection,
                             AbortConnection, ConnectionOpened, ConnectionClosed, PeerConnected,
                             PeerDisconnected, ConnectionsPruned, ScopeDenied, ResetStream,
-                            StreamPlaced, MemoryReservation>;
+                            StreamPlaced, MemoryReservation, ConnectionGated, DialAddress,
+                            CancelDialAttempt, ResolveDns, DialResult, DialAttemptFailed,
+                            ReconnectFailed>;
 
 // The trace-format name of an output kind ("accept_connection", ...).
 absl::string_view OutputName(const Output& output);

@@ -28,6 +28,8 @@ const std::vector<std::string>& Remotes() {
       "/ip4/1.2.3.4/tcp/4001",
       "/ip4/10.0.0.7/tcp/4001",
       "/ip6/2001:db8::1/tcp/4001",
+      "/ip6/2001:db8::2/udp/4001/quic-v1",
+      "/ip4/1.2.3.9/tcp/4001",
       "/ip4/127.0.0.1/udp/4001/quic-v1",
       "/ip4/1.2.3.4/tcp/1/p2p/QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N/p2p-circuit",
   };
@@ -251,6 +253,37 @@ struct CloseStream : HandInput {
   }
 };
 
+struct Secure : HandInput {
+  explicit Secure(const Model& m) {
+    at = m.now;
+    input = ConnectionSecured{PickConnection(m), *rc::gen::elementOf(Peers())};
+  }
+};
+
+const std::vector<IpPrefix>& Prefixes() {
+  static const auto* prefixes = new std::vector<IpPrefix>{
+      IpPrefix::Parse("1.2.3.0/24").value(), IpPrefix::Parse("1.2.3.4").value(),
+      IpPrefix::Parse("10.0.0.0/8").value(), IpPrefix::Parse("2001:db8::/32").value(),
+      IpPrefix::Parse("127.0.0.1").value()};
+  return *prefixes;
+}
+
+struct ChangeList : HandInput {
+  explicit ChangeList(const Model& m) {
+    at = m.now;
+    const IpPrefix p = *rc::gen::elementOf(Prefixes());
+    const PeerId peer = *rc::gen::elementOf(Peers());
+    switch (*rc::gen::inRange(0, 6)) {
+      case 0: input = DenyAddress{p}; break;
+      case 1: input = UndenyAddress{p}; break;
+      case 2: input = AllowAddress{p}; break;
+      case 3: input = UnallowAddress{p}; break;
+      case 4: input = DenyPeer{peer}; break;
+      default: input = UndenyPeer{peer}; break;
+    }
+  }
+};
+
 struct Place : HandInput {
   explicit Place(const Model& m) {
     at = m.now;
@@ -378,6 +411,18 @@ Config SmallConfig() {
   c.grace_period = Duration::Milliseconds(*rc::gen::element<int64_t>(0, 0, 500, 5'000));
   c.silence_period = Duration::Milliseconds(*rc::gen::element<int64_t>(0, 0, 300, 4'000));
   if (*rc::gen::inRange(0, 4) == 0) c.allow_list = {IpPrefix::Parse("10.0.0.0/8").value()};
+  if (*rc::gen::inRange(0, 4) == 0) c.deny_list = {IpPrefix::Parse("1.2.3.9").value()};
+  c.allow_only_mode = *rc::gen::inRange(0, 8) == 0;
+  c.close_newly_denied_connections = *rc::gen::inRange(0, 4) != 0;
+  c.max_list_entries = *rc::gen::element<uint32_t>(3, 1'000);
+  c.inbound_rate_per_ip = *rc::gen::element(RateLimit{5, Duration::Seconds(1), 5},
+                                            RateLimit{1, Duration::Seconds(2), 2}, RateLimit{});
+  c.inbound_rate_per_ipv6_56 = *rc::gen::element(RateLimit{}, RateLimit{1, Duration::Seconds(1), 1});
+  c.inbound_rate_global = *rc::gen::element(RateLimit{}, RateLimit{3, Duration::Seconds(1), 3});
+  c.max_connections_per_ipv4_32 = *rc::gen::element<uint32_t>(8, 1, 2, 0);
+  c.max_connections_per_ipv6_56 = *rc::gen::element<uint32_t>(8, 1);
+  c.max_connections_per_ipv6_48 = *rc::gen::element<uint32_t>(64, 1);
+  c.delayed_reject = Duration::Milliseconds(*rc::gen::element<int64_t>(0, 500));
   c.diversity_protected_connections =
       std::min(c.effective_low_watermark(), *rc::gen::element<uint32_t>(0, 0, 1, 2, 3));
   c.random_seed = *rc::gen::arbitrary<uint64_t>();
@@ -426,7 +471,7 @@ RC_GTEST_PROP(CoreStateMachineTest, MatchesReferenceAndKeepsInvariants, ()) {
                                                      CloseStream, Timer, AdvanceTime, SetTag,
                                                      RemoveTag, Protect, Unprotect,
                                                      RegisterDecaying, Bump, AddToTag, Place,
-                                                     Reserve, Release>());
+                                                     Reserve, Release, Secure, ChangeList>());
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/input.h"
+#include "core/random.h"
 #include "core/time.h"
 
 namespace connmgr {
@@ -45,22 +46,6 @@ class InputGenerator {
   Instant now_ = Instant::FromNanoseconds(0);
   uint64_t highest_id_ = 0;
   std::vector<ConnectionId> recent_;  // the last few created, most likely to be live
-};
-
-// SplitMix64: a tiny, fully specified PRNG, so seeded workloads are the same everywhere.
-class SplitMix64 {
- public:
-  explicit SplitMix64(uint64_t seed) : state_(seed) {}
-  uint64_t Next() {
-    uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-  uint8_t NextByte() { return static_cast<uint8_t>(Next() >> 56); }
-
- private:
-  uint64_t state_;
 };
 
 }  // namespace connmgr

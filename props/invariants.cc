@@ -66,6 +66,10 @@ absl::Status InvariantChecker::CheckOutputs(Instant, const Input& input,
         return Broken("no inbound accepted at the connection limit",
                       absl::StrCat(open_before_, " open, max ", config_.max_connections));
       }
+      if (accepted != nullptr && accepted->remote_ip &&
+          core_->deny_list().Contains(*accepted->remote_ip)) {
+        return Broken("a denied address is never accepted", accepted->remote.ToString());
+      }
       if (!live_.insert(accept->connection).second) {
         return Broken("one admission answer per inbound", "accepted twice");
       }
@@ -75,7 +79,17 @@ absl::Status InvariantChecker::CheckOutputs(Instant, const Input& input,
         return Broken("one admission answer per inbound",
                       absl::StrCat("connection ", reject->connection.value, " answered twice"));
       }
+    } else if (const auto* dial = std::get_if<DialAddress>(&out)) {
+      // A dial attempt is a connection from its DialAddress command on.
+      if (!live_.insert(dial->connection).second) {
+        return Broken("dial attempts get fresh ids", absl::StrCat(dial->connection.value));
+      }
     } else if (const auto* opened = std::get_if<ConnectionOpened>(&out)) {
+      const Connection* c = core_->connections().Find(opened->connection);
+      if (c != nullptr && (core_->IsPeerDenied(opened->peer) ||
+                           (c->remote_ip && core_->deny_list().Contains(*c->remote_ip)))) {
+        return Broken("a denied peer or address never opens", opened->peer.ToString());
+      }
       if (!live_.contains(opened->connection)) {
         return Broken("only live connections open",
                       absl::StrCat("connection ", opened->connection.value));
@@ -129,8 +143,10 @@ absl::Status InvariantChecker::CheckAggregates(const Core& core) const {
   // Allow-listed remotes skip the admission limits, so they are not counted here.
   uint64_t limited_pending = 0;
   for (const Connection* c : table.SortedForInspection()) {
+    // Admitted as allow-listed (charged to no scope): skipped the limits, even if its entry
+    // was removed since.
     limited_pending += c->direction == Direction::kInbound &&
-                       c->state == ConnectionState::kPending && !c->allow_listed;
+                       c->state == ConnectionState::kPending && c->charge != ScopeCharge::kNone;
   }
   if (limited_pending > config_.max_incoming_pending_connections) {
     return Broken("pending inbound within max_incoming_pending_connections",
@@ -153,6 +169,12 @@ absl::Status InvariantChecker::CheckAggregates(const Core& core) const {
                   absl::StrCat(table.peer_count(), " vs ", connected_peers_.size()));
   }
   if (core.queued_outputs() != 0) return Broken("outputs drained", "queue not empty");
+  // Rate-limit state is bounded: unpinned keys by max_tracked_sources, pinned ones (up to three
+  // per live inbound connection) by the connections.
+  if (core.GetMetrics().tracked_sources > config_.max_tracked_sources + 3 * table.size()) {
+    return Broken("tracked sources within max_tracked_sources",
+                  absl::StrCat(core.GetMetrics().tracked_sources));
+  }
   if (config_.max_streams_per_connection != 0) {
     for (const Connection* c : table.SortedForInspection()) {
       if (c->stream_count() > config_.max_streams_per_connection) {

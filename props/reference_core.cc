@@ -54,10 +54,90 @@ size_t ReferenceCore::PeerConnectionCount(const PeerId& peer) const {
 bool ReferenceCore::AllowListed(const Multiaddr& remote) const {
   std::optional<IpAddress> ip = remote.ip();
   if (!ip) return false;
-  for (const IpPrefix& p : config_.allow_list) {
+  for (const IpPrefix& p : allow_) {
     if (p.Contains(*ip)) return true;
   }
   return false;
+}
+
+std::optional<std::string> ReferenceCore::DenyRule(const std::optional<IpAddress>& ip) const {
+  if (!ip) return std::nullopt;
+  const IpPrefix* best = nullptr;
+  auto depth = [](const IpPrefix& p) { return p.length() + (p.network().is_v4() ? 96 : 0); };
+  for (const IpPrefix& p : deny_) {
+    if (!p.Contains(*ip)) continue;
+    if (best == nullptr || depth(p) > depth(*best) ||
+        (depth(p) == depth(*best) && p.network().is_v4() && !best->network().is_v4())) {
+      best = &p;
+    }
+  }
+  if (best == nullptr) return std::nullopt;
+  return "deny_list " + best->ToString();
+}
+
+std::optional<RejectReason> ReferenceCore::LimitSource(const IpAddress& ip, Instant now) {
+  if (ip.IsLoopback()) return std::nullopt;
+  auto live_in = [&](int length, bool v4) {
+    uint32_t n = 0;
+    for (const Conn& c : conns_) {
+      n += c.source_charged && c.ip && c.ip->is_v4() == v4 && IpPrefix(*c.ip, length).Contains(ip);
+    }
+    return n;
+  };
+  if (ip.is_v4()) {
+    if (config_.max_connections_per_ipv4_32 != 0 && live_in(32, true) >= config_.max_connections_per_ipv4_32) {
+      return RejectReason::kIpLimit;
+    }
+  } else {
+    if (config_.max_connections_per_ipv6_56 != 0 && live_in(56, false) >= config_.max_connections_per_ipv6_56) {
+      return RejectReason::kIpLimit;
+    }
+    if (config_.max_connections_per_ipv6_48 != 0 && live_in(48, false) >= config_.max_connections_per_ipv6_48) {
+      return RejectReason::kSubnetLimit;
+    }
+  }
+  struct Check {
+    int kind;
+    IpPrefix key;
+    const RateLimit* rate;
+    RejectReason reason;
+  };
+  std::vector<Check> checks;
+  if (ip.is_v4()) {
+    checks = {{0, IpPrefix(ip, 32), &config_.inbound_rate_per_ip, RejectReason::kRateLimitIp},
+              {1, IpPrefix(ip, 24), &config_.inbound_rate_per_ipv4_24, RejectReason::kRateLimitSubnet}};
+  } else {
+    checks = {{0, IpPrefix(ip, 128), &config_.inbound_rate_per_ip, RejectReason::kRateLimitIp},
+              {2, IpPrefix(ip, 56), &config_.inbound_rate_per_ipv6_56, RejectReason::kRateLimitSubnet},
+              {3, IpPrefix(ip, 48), &config_.inbound_rate_per_ipv6_48, RejectReason::kRateLimitSubnet}};
+  }
+  checks.push_back({4, IpPrefix(), &config_.inbound_rate_global, RejectReason::kRateLimitGlobal});
+  using U = unsigned __int128;
+  auto credit = [&](const Check& c) -> U {
+    const U capacity = static_cast<U>(c.rate->burst) * c.rate->interval.nanoseconds();
+    auto it = buckets_.find({c.kind, c.key});
+    if (it == buckets_.end()) return capacity;
+    const U elapsed = now > it->second.last ? static_cast<U>(now.nanoseconds() - it->second.last.nanoseconds()) : 0;
+    const U refilled = it->second.credit + elapsed * c.rate->count;
+    return refilled > capacity ? capacity : refilled;
+  };
+  for (const Check& c : checks) {
+    if (c.rate->enabled() && credit(c) < static_cast<U>(c.rate->interval.nanoseconds())) return c.reason;
+  }
+  for (const Check& c : checks) {
+    if (!c.rate->enabled()) continue;
+    const U after = credit(c) - static_cast<U>(c.rate->interval.nanoseconds());
+    auto [it, fresh] = buckets_.try_emplace({c.kind, c.key}, Bucket{after, now});
+    it->second.credit = after;
+    if (!fresh) it->second.last = std::max(it->second.last, now);
+  }
+  return std::nullopt;
+}
+
+void ReferenceCore::Gate(Conn& c, GateStage stage, std::string rule, Instant now,
+                         std::vector<Output>* out) {
+  out->push_back(ConnectionGated{c.id, stage, std::move(rule)});
+  Close(c, CloseReason::kDenied, now, out);
 }
 
 bool ReferenceCore::Busy(const Conn& c) const {
@@ -357,9 +437,19 @@ absl::StatusCode ReferenceCore::Handle(Instant now, const Input& input,
       for (const Conn& c : conns_) {
         pending += c.direction == Direction::kInbound && c.state == ConnectionState::kPending;
       }
-      const bool allow_listed = AllowListed(in->remote);
+      std::optional<IpAddress> ip = in->remote.ip();
+      if (ip) ip = ip->Unmapped();
+      std::optional<std::string> gate_rule = DenyRule(ip);
+      const bool allow_listed = !gate_rule && AllowListed(in->remote);
       std::optional<RejectReason> reject;
-      if (allow_listed) {
+      std::optional<ScopeDenied> denied;
+      bool source_charged = false;
+      const bool uses_fd = !in->remote.is_relayed() && in->remote.transport() != Transport::kMemory;
+      if (gate_rule) {
+        reject = RejectReason::kDenied;
+      } else if (allow_listed) {
+      } else if (config_.allow_only_mode) {
+        reject = RejectReason::kNotAllowed;
       } else if (pending >= config_.max_incoming_pending_connections) {
         reject = RejectReason::kPendingLimit;
       } else if (config_.max_inbound_connections != 0 &&
@@ -367,14 +457,17 @@ absl::StatusCode ReferenceCore::Handle(Instant now, const Input& input,
         reject = RejectReason::kInboundLimit;
       } else if (OpenCount() >= config_.max_connections) {
         reject = RejectReason::kConnectionLimit;
-      }
-      const bool uses_fd = !in->remote.is_relayed() && in->remote.transport() != Transport::kMemory;
-      std::optional<ScopeDenied> denied;
-      if (!reject && !allow_listed) {
+      } else {
         denied = CheckScope(0, nullptr, Direction::kInbound, uses_fd);
         if (!denied) denied = CheckScope(1, nullptr, Direction::kInbound, uses_fd);
-        if (denied) reject = RejectReason::kResourceLimit;
+        if (denied) {
+          reject = RejectReason::kResourceLimit;
+        } else if (ip) {
+          reject = LimitSource(*ip, now);
+          source_charged = !reject && !ip->IsLoopback();
+        }
       }
+      if (gate_rule) out->push_back(ConnectionGated{*id, GateStage::kAccept, *gate_rule});
       if (reject) {
         if (denied) {
           denied->connection = *id;
@@ -383,7 +476,7 @@ absl::StatusCode ReferenceCore::Handle(Instant now, const Input& input,
         const RejectReason reason = *reject;
         Count(Counter::kInboundRejected);
         ++rejected_[static_cast<int>(reason)];
-        out->push_back(RejectConnection{*id, reason});
+        out->push_back(RejectConnection{*id, reason, config_.delayed_reject});
       } else {
         Conn c;
         c.id = *id;
@@ -396,6 +489,8 @@ absl::StatusCode ReferenceCore::Handle(Instant now, const Input& input,
         c.uses_fd = uses_fd;
         c.netgroup = NetGroup(in->remote);
         c.charge = allow_listed ? 0 : 1;
+        c.ip = ip;
+        c.source_charged = source_charged;
         conns_.push_back(c);
         Count(Counter::kInboundAccepted);
         out->push_back(AcceptConnection{*id});
@@ -411,22 +506,28 @@ absl::StatusCode ReferenceCore::Handle(Instant now, const Input& input,
       c.direction = Direction::kOutbound;
       c.state = ConnectionState::kPending;
       c.created_at = now;
-      c.allow_listed = AllowListed(in->remote);
       c.relayed = in->remote.is_relayed();
+      c.ip = in->remote.ip();
+      if (c.ip) c.ip = c.ip->Unmapped();
+      std::optional<std::string> gate_rule = DenyRule(c.ip);
+      if (!gate_rule && denied_peers_.contains(in->peer)) gate_rule = "denied_peers";
+      c.allow_listed = !gate_rule && AllowListed(in->remote);
       const bool over = (config_.max_outbound_connections != 0 &&
                          OpenCount(Direction::kOutbound) >= config_.max_outbound_connections) ||
                         (config_.reject_outbound_over_max && OpenCount() >= config_.max_connections);
       c.uses_fd = !in->remote.is_relayed() && in->remote.transport() != Transport::kMemory;
       c.netgroup = NetGroup(in->remote);
       std::optional<ScopeDenied> denied;
-      if (!over && !c.allow_listed) {
+      if (!gate_rule && !over && !c.allow_listed) {
         denied = CheckScope(0, nullptr, Direction::kOutbound, c.uses_fd);
         if (!denied) denied = CheckScope(2, &in->peer, Direction::kOutbound, c.uses_fd);
         if (!denied) c.charge = 2;
       }
       conns_.push_back(c);
       Count(Counter::kOutboundRegistered);
-      if (over && !c.allow_listed) {
+      if (gate_rule) {
+        Gate(conns_.back(), GateStage::kUpgraded, *gate_rule, now, out);
+      } else if (over && !c.allow_listed) {
         Close(conns_.back(), CloseReason::kOutboundLimit, now, out);
       } else if (denied) {
         denied->connection = *id;
@@ -444,6 +545,12 @@ absl::StatusCode ReferenceCore::Handle(Instant now, const Input& input,
       code = Code::kFailedPrecondition;
     } else if (in->peer.is_empty()) {
       code = Code::kInvalidArgument;
+    } else if (denied_peers_.contains(in->peer)) {
+      *id = c->id;
+      Gate(*c, GateStage::kSecured, "denied_peers", now, out);
+    } else if (std::optional<std::string> rule = DenyRule(c->ip)) {
+      *id = c->id;
+      Gate(*c, GateStage::kUpgraded, *rule, now, out);
     } else {
       *id = c->id;
       std::optional<ScopeDenied> denied;
@@ -527,6 +634,81 @@ absl::StatusCode ReferenceCore::Handle(Instant now, const Input& input,
         Count(Counter::kStreamsClosed);
         *id = c->id;
       }
+    }
+  } else if (const auto* in = std::get_if<ConnectionSecured>(&input)) {
+    Conn* c = Find(in->connection);
+    if (c == nullptr) {
+      code = Missing(in->connection);
+    } else if (c->state != ConnectionState::kPending || c->secured) {
+      code = Code::kFailedPrecondition;
+    } else if (in->peer.is_empty()) {
+      code = Code::kInvalidArgument;
+    } else {
+      *id = c->id;
+      if (denied_peers_.contains(in->peer)) {
+        Gate(*c, GateStage::kSecured, "denied_peers", now, out);
+      } else {
+        c->secured = true;
+      }
+    }
+  } else if (const auto* in = std::get_if<DenyAddress>(&input)) {
+    if (std::find(deny_.begin(), deny_.end(), in->prefix) == deny_.end()) {
+      if (deny_.size() >= config_.max_list_entries) {
+        code = Code::kResourceExhausted;
+      } else {
+        deny_.push_back(in->prefix);
+      }
+    }
+    if (code == Code::kOk && config_.close_newly_denied_connections) {
+      std::vector<Conn*> hit;
+      for (Conn& c : conns_) {
+        if (c.ip && in->prefix.Contains(*c.ip) && c.state != ConnectionState::kClosing) hit.push_back(&c);
+      }
+      std::sort(hit.begin(), hit.end(), [](Conn* a, Conn* b) {
+        return std::tie(*a->ip, a->id) < std::tie(*b->ip, b->id);
+      });
+      for (Conn* c : hit) Gate(*c, GateStage::kListChange, "deny_list " + in->prefix.ToString(), now, out);
+    }
+  } else if (const auto* in = std::get_if<UndenyAddress>(&input)) {
+    deny_.erase(std::remove(deny_.begin(), deny_.end(), in->prefix), deny_.end());
+  } else if (std::holds_alternative<AllowAddress>(input) ||
+             std::holds_alternative<UnallowAddress>(input)) {
+    const bool add = std::holds_alternative<AllowAddress>(input);
+    const IpPrefix prefix = add ? std::get<AllowAddress>(input).prefix
+                                : std::get<UnallowAddress>(input).prefix;
+    const bool present = std::find(allow_.begin(), allow_.end(), prefix) != allow_.end();
+    if (add && !present && allow_.size() >= config_.max_list_entries) {
+      code = Code::kResourceExhausted;
+    } else {
+      if (add && !present) allow_.push_back(prefix);
+      if (!add) allow_.erase(std::remove(allow_.begin(), allow_.end(), prefix), allow_.end());
+      for (Conn& c : conns_) {
+        if (!c.ip || !prefix.Contains(*c.ip)) continue;
+        c.allow_listed = false;
+        for (const IpPrefix& p : allow_) c.allow_listed = c.allow_listed || p.Contains(*c.ip);
+      }
+      if (!add) MaybeTrim(now, out);
+    }
+  } else if (const auto* in = std::get_if<DenyPeer>(&input)) {
+    if (in->peer.is_empty()) {
+      code = Code::kInvalidArgument;
+    } else if (!denied_peers_.contains(in->peer) && denied_peers_.size() >= config_.max_list_entries) {
+      code = Code::kResourceExhausted;
+    } else {
+      denied_peers_.insert(in->peer);
+      if (config_.close_newly_denied_connections) {
+        for (Conn& c : conns_) {
+          if (c.upgraded && c.peer == in->peer && c.state != ConnectionState::kClosing) {
+            Gate(c, GateStage::kListChange, "denied_peers", now, out);
+          }
+        }
+      }
+    }
+  } else if (const auto* in = std::get_if<UndenyPeer>(&input)) {
+    if (in->peer.is_empty()) {
+      code = Code::kInvalidArgument;
+    } else {
+      denied_peers_.erase(in->peer);
     }
   } else if (const auto* in = std::get_if<PlaceStream>(&input)) {
     if (in->peer.is_empty()) {

@@ -54,10 +54,16 @@ class ReferenceCore {
     int charge = 0;  // 0: none, 1: transient, 2: peer (the scope it is charged to)
     std::vector<Stream> streams;
     uint64_t memory = 0;
+    std::optional<IpAddress> ip;  // unmapped remote IP
+    bool source_charged = false;
+    bool secured = false;
   };
 
   explicit ReferenceCore(Config config)
       : config_(std::move(config)),
+        allow_(config_.allow_list),
+        deny_(config_.deny_list),
+        denied_peers_(config_.denied_peers.begin(), config_.denied_peers.end()),
         tags_(PeerTagsLimits{config_.max_tags_per_peer, config_.max_tagged_peers,
                              config_.keep_alive_tag_prefix}) {}
 
@@ -98,9 +104,25 @@ class ReferenceCore {
   // Like CheckScope, for `bytes` more memory at `priority` (scope 0, 1 or 2).
   std::optional<ScopeDenied> CheckMemoryScope(int scope, const PeerId* peer, uint64_t bytes,
                                               uint32_t priority) const;
+  // Gating: the most specific deny entry containing `ip` ("deny_list <prefix>").
+  std::optional<std::string> DenyRule(const std::optional<IpAddress>& ip) const;
+  // The per-source limiter's refusal for a new inbound from `ip`, if any; takes the tokens
+  // when it admits.
+  std::optional<RejectReason> LimitSource(const IpAddress& ip, Instant now);
+  void Gate(Conn& c, GateStage stage, std::string rule, Instant now, std::vector<Output>* out);
   void HandlePlaceStream(const PlaceStream& in, std::vector<Output>* out, ConnectionId* id);
 
   Config config_;
+  std::vector<IpPrefix> allow_;
+  std::vector<IpPrefix> deny_;
+  std::set<PeerId> denied_peers_;
+  // Token buckets by (kind, key prefix): 0 per address, 1 IPv4 /24, 2 IPv6 /56, 3 IPv6 /48,
+  // 4 global. Credit in units of 1/count token-intervals, as documented for TokenBucket.
+  struct Bucket {
+    unsigned __int128 credit;
+    Instant last;
+  };
+  std::map<std::pair<int, IpPrefix>, Bucket> buckets_;
   std::map<PeerId, ConnectionId> round_robin_;
   uint64_t transient_memory_ = 0;
   std::array<uint64_t, kStreamRejectReasonCount> streams_rejected_{};

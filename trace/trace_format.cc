@@ -23,6 +23,8 @@ Overloaded(Fs...) -> Overloaded<Fs...>;
 constexpr const char* kDecayKinds[] = {"none", "fixed", "linear", "expire_when_inactive"};
 constexpr const char* kBumpKinds[] = {"sum", "sum_bounded", "overwrite"};
 
+constexpr size_t kMaxListItems = 1024;
+
 OrderedJson Line(Instant at, absl::string_view kind_key, absl::string_view kind) {
   OrderedJson o = OrderedJson::object();
   o["t"] = at.nanoseconds();
@@ -84,6 +86,50 @@ class Fields {
       *peer = *std::move(parsed);
       return absl::OkStatus();
     });
+  }
+
+  absl::Status Prefix(IpPrefix* out) {
+    return Get("prefix", out, [&](const Json& v, IpPrefix* prefix) {
+      if (!v.is_string()) return Error("prefix", "expected an IP prefix string");
+      absl::StatusOr<IpPrefix> parsed = IpPrefix::Parse(v.get<std::string>());
+      if (!parsed.ok()) return Error("prefix", parsed.status().message());
+      *prefix = *parsed;
+      return absl::OkStatus();
+    });
+  }
+
+  absl::Status Bool(const char* key, bool* out) {
+    return Get(key, out, [&](const Json& v, bool* b) {
+      if (!v.is_boolean()) return Error(key, "expected true or false");
+      *b = v.get<bool>();
+      return absl::OkStatus();
+    });
+  }
+
+  // At most kMaxListItems items: a trace line is bounded, and so is what it may ask for.
+  absl::Status Strings(const char* key, std::vector<std::string>* out) {
+    return Get(key, out, [&](const Json& v, std::vector<std::string>* list) {
+      if (!v.is_array()) return Error(key, "expected an array of strings");
+      if (v.size() > kMaxListItems) {
+        return Error(key, absl::StrCat("more than ", kMaxListItems, " items"));
+      }
+      for (const Json& item : v) {
+        if (!item.is_string()) return Error(key, "expected an array of strings");
+        list->push_back(item.get<std::string>());
+      }
+      return absl::OkStatus();
+    });
+  }
+
+  absl::Status Addresses(std::vector<Multiaddr>* out) {
+    std::vector<std::string> texts;
+    if (absl::Status s = Strings("addresses", &texts); !s.ok()) return s;
+    for (const std::string& text : texts) {
+      absl::StatusOr<Multiaddr> parsed = Multiaddr::Parse(text);
+      if (!parsed.ok()) return Error("addresses", parsed.status().message());
+      out->push_back(*std::move(parsed));
+    }
+    return absl::OkStatus();
   }
 
   absl::Status String(const char* key, std::string* out) {
@@ -237,6 +283,70 @@ absl::StatusOr<Input> DecodeInput(const Json& o, const std::string& kind) {
     s.Update(f.Connection(&in.connection));
     s.Update(f.Uint64("bytes", &in.bytes));
     input = in;
+  } else if (kind == "connection_secured") {
+    ConnectionSecured in;
+    s.Update(f.Connection(&in.connection));
+    s.Update(f.Peer(&in.peer));
+    input = std::move(in);
+  } else if (kind == "deny_address" || kind == "undeny_address" || kind == "allow_address" ||
+             kind == "unallow_address") {
+    IpPrefix prefix;
+    s.Update(f.Prefix(&prefix));
+    if (kind == "deny_address") {
+      input = DenyAddress{prefix};
+    } else if (kind == "undeny_address") {
+      input = UndenyAddress{prefix};
+    } else if (kind == "allow_address") {
+      input = AllowAddress{prefix};
+    } else {
+      input = UnallowAddress{prefix};
+    }
+  } else if (kind == "deny_peer" || kind == "undeny_peer") {
+    PeerId peer;
+    s.Update(f.Peer(&peer));
+    if (kind == "deny_peer") {
+      input = DenyPeer{std::move(peer)};
+    } else {
+      input = UndenyPeer{std::move(peer)};
+    }
+  } else if (kind == "dial_request") {
+    DialRequest in{};
+    s.Update(f.Uint64("request", &in.request));
+    s.Update(f.Peer(&in.peer));
+    s.Update(f.Addresses(&in.addresses));
+    s.Update(f.Uint32("priority", &in.priority));
+    s.Update(f.Bool("force", &in.force));
+    s.Update(f.DurationText("timeout", &in.timeout));
+    input = std::move(in);
+  } else if (kind == "cancel_dial") {
+    CancelDial in{};
+    s.Update(f.Uint64("request", &in.request));
+    input = in;
+  } else if (kind == "dial_succeeded") {
+    DialSucceeded in;
+    s.Update(f.Connection(&in.connection));
+    input = in;
+  } else if (kind == "dial_failed") {
+    DialFailed in;
+    s.Update(f.Connection(&in.connection));
+    s.Update(f.String("error", &in.error));
+    input = std::move(in);
+  } else if (kind == "dns_answered") {
+    DnsAnswered in{};
+    s.Update(f.Uint64("query", &in.query));
+    s.Update(f.Strings("records", &in.records));
+    s.Update(f.DurationText("ttl", &in.ttl));
+    input = std::move(in);
+  } else if (kind == "dns_failed") {
+    DnsFailed in{};
+    s.Update(f.Uint64("query", &in.query));
+    s.Update(f.String("error", &in.error));
+    input = std::move(in);
+  } else if (kind == "set_peer_addresses") {
+    SetPeerAddresses in;
+    s.Update(f.Peer(&in.peer));
+    s.Update(f.Addresses(&in.addresses));
+    input = std::move(in);
   } else if (kind == "timer_expired") {
     input = TimerExpired{};
   } else if (kind == "set_peer_tag") {
@@ -321,6 +431,8 @@ std::string EncodeTraceInput(Instant at, const Input& input) {
                  },
                  // Every other kind writes the fields it has, always in this order.
                  [&](const auto& in) {
+                   if constexpr (requires { in.request; }) o["request"] = in.request;
+                   if constexpr (requires { in.query; }) o["query"] = in.query;
                    if constexpr (requires { in.remote; }) o["remote"] = in.remote.ToString();
                    if constexpr (requires { in.local; }) o["local"] = in.local.ToString();
                    if constexpr (requires { in.connection; }) o["conn"] = in.connection.value;
@@ -333,7 +445,18 @@ std::string EncodeTraceInput(Instant at, const Input& input) {
                    if constexpr (requires { in.value; }) o["value"] = in.value;
                    if constexpr (requires { in.delta; }) o["delta"] = in.delta;
                    if constexpr (requires { in.bytes; }) o["bytes"] = in.bytes;
+                   if constexpr (requires { in.prefix; }) o["prefix"] = in.prefix.ToString();
+                   if constexpr (requires { in.addresses; }) {
+                     OrderedJson list = OrderedJson::array();
+                     for (const Multiaddr& a : in.addresses) list.push_back(a.ToString());
+                     o["addresses"] = std::move(list);
+                   }
                    if constexpr (requires { in.priority; }) o["priority"] = in.priority;
+                   if constexpr (requires { in.force; }) o["force"] = in.force;
+                   if constexpr (requires { in.timeout; }) o["timeout"] = FormatDuration(in.timeout);
+                   if constexpr (requires { in.error; }) o["error"] = in.error;
+                   if constexpr (requires { in.records; }) o["records"] = in.records;
+                   if constexpr (requires { in.ttl; }) o["ttl"] = FormatDuration(in.ttl);
                  },
              },
              input);
@@ -347,6 +470,7 @@ std::string EncodeTraceOutput(Instant at, const Output& output) {
                  [&](const RejectConnection& out) {
                    o["conn"] = out.connection.value;
                    o["reason"] = std::string(RejectReasonName(out.reason));
+                   if (out.hold != Duration::Zero()) o["hold"] = FormatDuration(out.hold);
                  },
                  [&](const CloseConnection& out) {
                    o["conn"] = out.connection.value;
@@ -397,6 +521,39 @@ std::string EncodeTraceOutput(Instant at, const Output& output) {
                    o["conn"] = out.connection.value;
                    o["outcome"] = std::string(PlacementOutcomeName(out.outcome));
                  },
+                 [&](const ConnectionGated& out) {
+                   o["conn"] = out.connection.value;
+                   o["stage"] = std::string(GateStageName(out.stage));
+                   o["rule"] = out.rule;
+                 },
+                 [&](const DialAddress& out) {
+                   o["conn"] = out.connection.value;
+                   o["peer"] = out.peer.ToString();
+                   o["address"] = out.address.ToString();
+                 },
+                 [&](const CancelDialAttempt& out) { o["conn"] = out.connection.value; },
+                 [&](const ResolveDns& out) {
+                   o["query"] = out.query;
+                   o["name"] = out.name;
+                   o["type"] = std::string(DnsRecordTypeName(out.type));
+                 },
+                 [&](const DialResult& out) {
+                   o["request"] = out.request;
+                   o["peer"] = out.peer.ToString();
+                   o["conn"] = out.connection.value;
+                   o["outcome"] = std::string(DialOutcomeName(out.outcome));
+                   o["detail"] = out.detail;
+                 },
+                 [&](const DialAttemptFailed& out) {
+                   o["conn"] = out.connection.value;
+                   o["peer"] = out.peer.ToString();
+                   o["address"] = out.address.ToString();
+                   o["error"] = out.error;
+                 },
+                 [&](const ReconnectFailed& out) {
+                   o["peer"] = out.peer.ToString();
+                   o["attempts"] = out.attempts;
+                 },
                  [&](const MemoryReservation& out) {
                    o["conn"] = out.connection.value;
                    o["bytes"] = out.bytes;
@@ -442,8 +599,8 @@ absl::StatusOr<TraceEntry> DecodeTraceEntry(absl::string_view line) {
     return absl::InvalidArgumentError("\"t\": expected an integer count of nanoseconds");
   }
   TraceEntry entry{Instant::FromNanoseconds(t->get<int64_t>()), std::nullopt};
-  if (o->contains("out") || o->contains("error")) return entry;
   auto kind = o->find("in");
+  if (kind == o->end() && (o->contains("out") || o->contains("error"))) return entry;
   if (kind == o->end() || !kind->is_string()) {
     return absl::InvalidArgumentError("expected \"in\", \"out\" or \"error\"");
   }

@@ -40,6 +40,21 @@ std::vector<Input> EveryInputKind() {
       PlaceStream{kAlice},
       ReserveMemory{ConnectionId{4}, 1 << 20, 127},
       ReleaseMemory{ConnectionId{}, 4096},
+      ConnectionSecured{ConnectionId{5}, kAlice},
+      DenyAddress{IpPrefix::Parse("10.0.0.0/8").value()},
+      UndenyAddress{IpPrefix::Parse("2001:db8::/32").value()},
+      AllowAddress{IpPrefix::Parse("1.2.3.4").value()},
+      UnallowAddress{IpPrefix::Parse("::1").value()},
+      DenyPeer{kAlice},
+      UndenyPeer{kAlice},
+      DialRequest{7, kAlice, {Addr("/ip4/1.2.3.4/tcp/1"), Addr("/dnsaddr/boot.example")}, 75,
+                  true, Duration::Seconds(3)},
+      CancelDial{7},
+      DialSucceeded{ConnectionId{8}},
+      DialFailed{ConnectionId{9}, "connection refused"},
+      DnsAnswered{3, {"dnsaddr=/ip4/1.2.3.4/tcp/1", "x"}, Duration::Seconds(60)},
+      DnsFailed{4, "SERVFAIL"},
+      SetPeerAddresses{kAlice, {Addr("/ip4/1.2.3.4/tcp/1")}},
   };
 }
 
