@@ -470,6 +470,7 @@ void Core::MaybeStartReconnect(const PeerId& peer, Instant now) {
   if (reconnects_.contains(peer) || table_.OpenPeerConnectionCount(peer) > 0) return;
   if (!peer_addresses_.contains(peer)) return;
   ScheduleReconnect(peer, /*attempt=*/0, now, Duration::Zero());
+  FireDialTimers(now);  // due now: dial at once
 }
 
 Duration Core::ReconnectWait(uint32_t attempt) {
