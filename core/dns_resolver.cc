@@ -224,7 +224,7 @@ std::optional<DnsQuery> DnsResolver::PollQuery() {
 
 std::optional<DnsResolution> DnsResolver::PollResolution() {
   if (finished_.empty()) return std::nullopt;
-  DnsResolution r = std::move(finished_.front());
+  std::optional<DnsResolution> r(std::in_place, std::move(finished_.front()));
   finished_.pop_front();
   return r;
 }
