@@ -56,12 +56,14 @@ bool IsIpv6(const Multiaddr& a) {
 
 }  // namespace
 
+// The default order's key, before the final tie-break by binary form.
+static std::tuple<bool, bool, bool, bool, int> DefaultKey(const DialAddressInfo& x) {
+  return std::make_tuple(IsLoopback(x.address), IsPrivate(x.address), x.address.is_relayed(),
+                         !x.certified, TransportRank(x.address.transport()));
+}
+
 bool DefaultAddressLess(const DialAddressInfo& a, const DialAddressInfo& b) {
-  auto key = [](const DialAddressInfo& x) {
-    return std::make_tuple(IsLoopback(x.address), IsPrivate(x.address), x.address.is_relayed(),
-                           !x.certified, TransportRank(x.address.transport()));
-  };
-  const auto ka = key(a), kb = key(b);
+  const auto ka = DefaultKey(a), kb = DefaultKey(b);
   if (ka != kb) return ka < kb;
   return a.address < b.address;
 }
@@ -119,8 +121,19 @@ absl::StatusOr<PreparedAddresses> PrepareDialAddresses(
     return absl::UnavailableError(absl::StrCat("no address left: ", out.denied, " denied, ",
                                                out.backed_off, " backed off"));
   }
-  std::stable_sort(out.addresses.begin(), out.addresses.end(),
-                   filters.less ? filters.less : AddressLess(DefaultAddressLess));
+  if (filters.less) {
+    std::stable_sort(out.addresses.begin(), out.addresses.end(), filters.less);
+  } else {
+    // Each key once, not once per comparison.
+    std::vector<std::pair<std::tuple<bool, bool, bool, bool, int>, DialAddressInfo>> keyed;
+    keyed.reserve(out.addresses.size());
+    for (DialAddressInfo& a : out.addresses) keyed.emplace_back(DefaultKey(a), std::move(a));
+    std::sort(keyed.begin(), keyed.end(), [](const auto& x, const auto& y) {
+      if (x.first != y.first) return x.first < y.first;
+      return x.second.address < y.second.address;
+    });
+    for (size_t i = 0; i < keyed.size(); ++i) out.addresses[i] = std::move(keyed[i].second);
+  }
   if (out.addresses.size() > max_addresses) {
     out.over_cap = out.addresses.size() - max_addresses;
     out.addresses.resize(max_addresses);
