@@ -91,14 +91,17 @@ absl::Status CheckAddresses(absl::string_view input, const Multiaddr& remote,
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Core>> Core::Create(Config config,
-                                                    std::shared_ptr<ConnectionGater> gater) {
+                                                    std::shared_ptr<ConnectionGater> gater,
+                                                    AddressLess address_order) {
   if (absl::Status s = config.Validate(); !s.ok()) return s;
-  return std::unique_ptr<Core>(new Core(std::move(config), std::move(gater)));
+  return std::unique_ptr<Core>(
+      new Core(std::move(config), std::move(gater), std::move(address_order)));
 }
 
-Core::Core(Config config, std::shared_ptr<ConnectionGater> gater)
+Core::Core(Config config, std::shared_ptr<ConnectionGater> gater, AddressLess address_order)
     : config_(std::move(config)),
       gater_(std::move(gater)),
+      address_order_(std::move(address_order)),
       allow_set_(config_.max_list_entries),
       deny_set_(config_.max_list_entries),
       source_limiter_(SourceLimiterOptionsFrom(config_)),

@@ -58,8 +58,11 @@ class Core {
  public:
   // Fails with the config's validation status. `gater`, when given, is consulted at every
   // stage after the built-in rules (core/gater.h).
+  // `address_order`, when given, replaces the default dial address order (a strict weak
+  // order; it must be deterministic for traces to replay).
   static absl::StatusOr<std::unique_ptr<Core>> Create(
-      Config config, std::shared_ptr<ConnectionGater> gater = nullptr);
+      Config config, std::shared_ptr<ConnectionGater> gater = nullptr,
+      AddressLess address_order = nullptr);
 
   // Returns the connection the input created (InboundConnection, OutboundConnection) or
   // concerns; ConnectionId{} for TimerExpired.
@@ -80,8 +83,17 @@ class Core {
   const IpPrefixSet& deny_list() const { return deny_set_; }
   bool IsPeerDenied(const PeerId& peer) const { return denied_peers_.contains(peer); }
 
+  // How the last dial to `peer` ended, while remembered (the latest max_backoff_entries
+  // peers).
+  struct LastDial {
+    Instant at;
+    DialOutcome outcome;
+    std::string detail;
+  };
+  std::optional<LastDial> LastDialOf(const PeerId& peer) const;
+
  private:
-  Core(Config config, std::shared_ptr<ConnectionGater> gater);
+  Core(Config config, std::shared_ptr<ConnectionGater> gater, AddressLess address_order);
 
   absl::StatusOr<ConnectionId> OnInbound(Instant now, const InboundConnection& in);
   absl::StatusOr<ConnectionId> OnOutbound(Instant now, const OutboundConnection& in);
@@ -202,6 +214,7 @@ class Core {
 
   Config config_;
   std::shared_ptr<ConnectionGater> gater_;
+  AddressLess address_order_;
   IpPrefixSet allow_set_;
   IpPrefixSet deny_set_;
   absl::flat_hash_set<PeerId> denied_peers_;  // looked up only, never iterated
@@ -230,6 +243,14 @@ class Core {
   std::vector<DialJobId> pending_plans_;
   absl::btree_set<DialJobId> waiting_for_attempt_slot_;
   std::array<uint64_t, kDialOutcomeCount> dial_outcomes_{};
+  struct LastDialEntry {
+    LastDial dial;
+    uint64_t sequence;
+  };
+  absl::flat_hash_map<PeerId, LastDialEntry> last_dials_;               // looked up only
+  absl::btree_map<uint64_t, PeerId> last_dials_by_age_;                  // oldest first
+  uint64_t next_last_dial_ = 0;
+  void RecordLastDial(const PeerId& peer, Instant at, DialOutcome outcome, const std::string& detail);
   // Reconnects.
   absl::flat_hash_map<PeerId, std::vector<Multiaddr>> peer_addresses_;  // looked up only
   absl::flat_hash_map<PeerId, ReconnectState> reconnects_;             // looked up only

@@ -40,6 +40,7 @@ absl::StatusOr<ConnectionId> Core::OnDialRequest(Instant now, const DialRequest&
   }
   if (std::optional<std::string> rule = DialPeerRule(in.peer)) {
     EmitDialResult(in.request, in.peer, ConnectionId{}, DialOutcome::kDenied, *rule);
+    RecordLastDial(in.peer, now, DialOutcome::kDenied, *rule);
     return ConnectionId{};
   }
   const Instant deadline = now + (in.timeout == Duration::Zero() ? config_.dial_timeout : in.timeout);
@@ -167,6 +168,7 @@ void Core::DrainDns(Instant now) {
 
 void Core::PlanDialJob(DialJob& job, Instant now) {
   AddressFilters filters;
+  filters.less = address_order_;
   filters.denied = [&](const Multiaddr& a) {
     std::optional<IpAddress> ip = a.ip();
     if (ip && deny_set_.Contains(ip->Unmapped())) return true;
@@ -343,7 +345,10 @@ void Core::EndDialJob(DialJob& job, Instant now, std::optional<DialJobResult> re
     }
     if (j.internal) reconnect_results_.push_back({peer, result && result->connection != ConnectionId{}});
   }
-  if (result) Count(Counter::kDialJobsFinished);
+  if (result) {
+    Count(Counter::kDialJobsFinished);
+    RecordLastDial(peer, now, result->outcome, result->detail);
+  }
   // Abandon what is still in flight.
   for (const PlannedAddress& p : job.plan) {
     if (p.attempt == ConnectionId{} || p.done) continue;
@@ -373,6 +378,27 @@ void Core::EmitDialResult(uint64_t request, const PeerId& peer, ConnectionId con
                           DialOutcome outcome, std::string detail) {
   ++dial_outcomes_[static_cast<int>(outcome)];
   Emit(DialResult{request, peer, connection, outcome, std::move(detail)});
+}
+
+void Core::RecordLastDial(const PeerId& peer, Instant at, DialOutcome outcome,
+                          const std::string& detail) {
+  if (auto it = last_dials_.find(peer); it != last_dials_.end()) {
+    last_dials_by_age_.erase(it->second.sequence);
+    last_dials_.erase(it);
+  }
+  while (!last_dials_by_age_.empty() && last_dials_.size() >= config_.max_backoff_entries) {
+    last_dials_.erase(last_dials_by_age_.begin()->second);
+    last_dials_by_age_.erase(last_dials_by_age_.begin());
+  }
+  const uint64_t sequence = next_last_dial_++;
+  last_dials_[peer] = LastDialEntry{LastDial{at, outcome, detail}, sequence};
+  last_dials_by_age_[sequence] = peer;
+}
+
+std::optional<Core::LastDial> Core::LastDialOf(const PeerId& peer) const {
+  auto it = last_dials_.find(peer);
+  if (it == last_dials_.end()) return std::nullopt;
+  return it->second.dial;
 }
 
 absl::StatusOr<ConnectionId> Core::OnDnsAnswered(Instant now, const DnsAnswered& in) {

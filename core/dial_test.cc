@@ -252,5 +252,62 @@ TEST_F(DialTest, ReconnectJitterIsSeededAndBounded) {
   }
 }
 
+TEST_F(DialTest, UserAddressOrderReplacesTheDefaultAndLastDialIsRecorded) {
+  // Reverse binary order: 1.1.1.2 before 1.1.1.1.
+  core_ = Core::Create(Config{}, nullptr, [](const DialAddressInfo& a, const DialAddressInfo& b) {
+            return b.address < a.address;
+          }).value();
+  ASSERT_TRUE(Dial(At(0), 1, kAlice, {"/ip4/1.1.1.1/tcp/1", "/ip4/1.1.1.2/tcp/1"}).ok());
+  EXPECT_THAT(Dials(Drain()), ElementsAre(std::make_pair(1u, std::string("/ip4/1.1.1.2/tcp/1"))));
+  EXPECT_EQ(core_->LastDialOf(kAlice), std::nullopt);
+  ASSERT_TRUE(core_->Handle(At(1), DialFailed{ConnectionId{1}, "refused"}).ok());
+  ASSERT_TRUE(core_->Handle(At(2), DialSucceeded{ConnectionId{2}}).ok());
+  Drain();
+  std::optional<Core::LastDial> last = core_->LastDialOf(kAlice);
+  ASSERT_TRUE(last.has_value());
+  EXPECT_EQ(last->at, At(2));
+  EXPECT_EQ(last->outcome, DialOutcome::kConnected);
+  EXPECT_EQ(core_->GetMetrics().dials(DialOutcome::kConnected), 1u);
+}
+
+TEST_F(DialTest, DeniedAddressesAreNotDialled) {
+  Config config;
+  config.deny_list = {IpPrefix::Parse("1.1.1.0/24").value()};
+  Reset(config);
+  ASSERT_TRUE(Dial(At(0), 1, kAlice, {"/ip4/1.1.1.1/tcp/1"}).ok());
+  EXPECT_THAT(Results(Drain()), ElementsAre(DialResult{1, kAlice, ConnectionId{},
+                                                       DialOutcome::kDenied,
+                                                       "all 1 addresses are denied"}));
+}
+
+TEST_F(DialTest, ReconnectWaitsAreCappedAtReconnectMaxWait) {
+  Config config;
+  config.reconnect_jitter_percent = 0;
+  config.reconnect_retry_interval = Duration::Seconds(1);
+  config.reconnect_backoff_factor = 10;
+  config.reconnect_max_wait = Duration::Seconds(5);
+  config.dial_backoff_base = Duration::Milliseconds(1);  // keep backoff out of the way
+  config.dial_backoff_step = Duration::Zero();
+  Reset(config);
+  ASSERT_TRUE(core_->Handle(At(0), SetPeerTag{kAlice, "keep-alive", 1}).ok());
+  OpenOutbound(At(0), kAlice);
+  ASSERT_TRUE(core_->Handle(At(0), SetPeerAddresses{kAlice, {Addr("/ip4/1.1.1.1/tcp/1")}}).ok());
+  ASSERT_TRUE(core_->Handle(At(10), TransportClosed{ConnectionId{1}}).ok());
+  Drain();
+  std::vector<int64_t> waits;
+  Instant last = At(10);
+  for (int i = 0; i < 3; ++i) {
+    const Instant due = core_->NextDeadline();
+    waits.push_back((due - last).nanoseconds() / 1'000'000'000);
+    Fire(due);
+    std::vector<Output> out = Drain();
+    ASSERT_EQ(Dials(out).size(), 1u);
+    ASSERT_TRUE(core_->Handle(due, DialFailed{ConnectionId{Dials(out)[0].first}, "x"}).ok());
+    Drain();
+    last = due;
+  }
+  EXPECT_EQ(waits, (std::vector<int64_t>{1, 5, 5}));  // 1, min(10, 5), min(100, 5)
+}
+
 }  // namespace
 }  // namespace connmgr
