@@ -116,6 +116,7 @@ void Core::PumpDialQueue(Instant now) {
   while (dial_queue_.running() < config_.max_parallel_dials) {
     DialJob* job = dial_queue_.StartNext();
     if (job == nullptr) return;
+    const DialJobId id = job->id;
     job->state = DialJobState::kResolving;
     for (const Multiaddr& a : job->candidates) {
       if (!NeedsDns(a)) {
@@ -130,8 +131,8 @@ void Core::PumpDialQueue(Instant now) {
       dns_jobs_[dns_job] = job->id;
       ++job->dns_pending;
     }
-    DrainDns(now);
-    if (DialJob* still = dial_queue_.Find(job->id);
+    DrainDns(now);  // may end jobs, this one included
+    if (DialJob* still = dial_queue_.Find(id);
         still != nullptr && still->state == DialJobState::kResolving && still->dns_pending == 0) {
       PlanDialJob(*still, now);
     }

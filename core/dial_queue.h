@@ -18,6 +18,7 @@
 #define CONNMGR_CORE_DIAL_QUEUE_H_
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -126,7 +127,7 @@ class DialQueue {
   uint64_t next_id_ = 1;
   uint64_t next_sequence_ = 0;
   size_t running_ = 0;
-  absl::btree_map<DialJobId, DialJob> jobs_;
+  std::map<DialJobId, DialJob> jobs_;  // node-based: a DialJob& stays valid until it is removed
   absl::btree_set<QueueKey> queued_;
   absl::flat_hash_map<PeerId, DialJobId> by_peer_;
   absl::flat_hash_map<Multiaddr, DialJobId> by_address_;

@@ -19,6 +19,24 @@ const Multiaddr& Remote(uint32_t i) {
   return (*remotes)[i % remotes->size()];
 }
 
+const Multiaddr& DialTarget(uint32_t i) {
+  static const auto* targets = new std::vector<Multiaddr>{
+      Multiaddr::Parse("/ip4/1.2.3.4/tcp/4001").value(),
+      Multiaddr::Parse("/ip6/2001:db8::1/udp/4001/quic-v1").value(),
+      Multiaddr::Parse("/dns4/node.example/tcp/4001").value(),
+      Multiaddr::Parse("/dnsaddr/boot.example").value(),
+      Multiaddr::Parse("/ip4/10.0.0.7/tcp/4001").value(),
+  };
+  return (*targets)[i % targets->size()];
+}
+
+const IpPrefix& ListEntry(uint32_t i) {
+  static const auto* entries = new std::vector<IpPrefix>{
+      IpPrefix::Parse("1.2.3.0/24").value(), IpPrefix::Parse("10.0.0.0/8").value(),
+      IpPrefix::Parse("2001:db8::/32").value(), IpPrefix::Parse("127.0.0.1").value()};
+  return (*entries)[i % entries->size()];
+}
+
 const Multiaddr& Local() {
   static const auto* local = new Multiaddr(Multiaddr::Parse("/ip4/10.0.0.1/tcp/4001").value());
   return *local;
@@ -59,7 +77,7 @@ ConnectionId InputGenerator::PickConnection() {
 
 TimedInput InputGenerator::Next() {
   for (;;) {
-    const uint32_t op = Byte() % 20;
+    const uint32_t op = Byte() % 27;
     switch (op) {
       case 0:
       case 1:
@@ -131,6 +149,47 @@ TimedInput InputGenerator::Next() {
       case 19: {
         const ConnectionId c = Byte() < 64 ? ConnectionId{} : PickConnection();
         return {now_, ReleaseMemory{c, uint64_t{1} << (Byte() % 24)}};
+      }
+      case 20: {
+        const PeerId& peer = Peer(Byte());
+        return {now_, ConnectionSecured{PickConnection(), peer}};
+      }
+      case 21: {
+        const uint32_t b = Byte();
+        const IpPrefix& p = ListEntry(b >> 3);
+        switch (b % 6) {
+          case 0: return {now_, DenyAddress{p}};
+          case 1: return {now_, UndenyAddress{p}};
+          case 2: return {now_, AllowAddress{p}};
+          case 3: return {now_, UnallowAddress{p}};
+          case 4: return {now_, DenyPeer{Peer(b >> 3)}};
+          default: return {now_, UndenyPeer{Peer(b >> 3)}};
+        }
+      }
+      case 22: {
+        const uint32_t b = Byte();
+        std::vector<Multiaddr> addresses;
+        for (uint32_t i = 0; i < b % 4; ++i) addresses.push_back(DialTarget(Byte()));
+        return {now_, DialRequest{1 + Byte() % 16, Peer(b >> 2), std::move(addresses),
+                                  b & 0x80 ? 75u : 50u, (b & 0x40) != 0,
+                                  Duration::Milliseconds(Byte() * 20)}};
+      }
+      case 23:
+        return {now_, CancelDial{1 + Byte() % 16}};
+      case 24: {
+        const ConnectionId c{1 + Byte() % (highest_id_ + 16)};
+        if (Byte() & 1) return {now_, DialSucceeded{c}};
+        return {now_, DialFailed{c, "refused"}};
+      }
+      case 25: {
+        const uint64_t query = 1 + Byte() % 8;
+        if (Byte() & 1) return {now_, DnsFailed{query, "SERVFAIL"}};
+        return {now_, DnsAnswered{query, {"1.2.3.4", "dnsaddr=/ip4/5.6.7.8/tcp/1"},
+                                  Duration::Seconds(Byte() % 8)}};
+      }
+      case 26: {
+        const PeerId& peer = Peer(Byte());
+        return {now_, SetPeerAddresses{peer, {DialTarget(Byte())}}};
       }
       default: {
         // Move the clock, then generate the input that carries the new instant.
