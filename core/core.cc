@@ -699,6 +699,7 @@ absl::StatusOr<Connection*> Core::FindLive(absl::string_view input, ConnectionId
 
 void Core::Open(Connection& c, const PeerId& peer, Instant now) {
   const bool first = table_.Open(c, peer, now);
+  dial_backoff_.ClearPeer(peer);  // any new connection to the peer clears its backoff
   // A connection from the peer ends a reconnect that is only waiting.
   if (auto r = reconnects_.find(peer); r != reconnects_.end() && !r->second.dialling) {
     EndReconnect(peer);

@@ -270,7 +270,6 @@ absl::StatusOr<ConnectionId> Core::OnDialSucceeded(Instant now, const DialSuccee
   --job->in_flight;
   MarkAttemptDone(*job, in.connection);
   black_holes_.RecordResult(attempt.remote, /*success=*/true);
-  dial_backoff_.ClearPeer(job->peer);
   const PeerId peer = job->peer;
   const DialJobId job_id = job->id;
   const bool opened = AdmitOutbound(attempt, peer, now);

@@ -143,6 +143,11 @@ TEST_F(DialTest, FailedAddressIsBackedOffAndANewConnectionClearsIt) {
                                      "all 1 addresses are backed off"}));
   ASSERT_TRUE(Dial(At(6), 3, kAlice, {"/ip4/1.1.1.1/tcp/1"}).ok());  // 1 + 5 s: over
   EXPECT_EQ(Dials(Drain()).size(), 1u);
+  ASSERT_TRUE(core_->Handle(At(7), DialFailed{ConnectionId{2}, "refused"}).ok());
+  Drain();
+  EXPECT_EQ(core_->GetMetrics().dial_backoff_entries, 1u);
+  OpenInbound(At(8), kAlice);  // any new connection from the peer clears its backoff
+  EXPECT_EQ(core_->GetMetrics().dial_backoff_entries, 0u);
 }
 
 TEST_F(DialTest, DnsaddrIsResolvedThroughTheShell) {
