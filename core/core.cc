@@ -344,6 +344,11 @@ bool Core::AdmitOutbound(Connection& c, const PeerId& peer, Instant now) {
 absl::StatusOr<ConnectionId> Core::OnUpgraded(Instant now, const ConnectionUpgraded& in) {
   absl::StatusOr<Connection*> c = FindLive("connection_upgraded", in.connection);
   if (!c.ok()) return c.status();
+  if ((*c)->dial_attempt) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "connection_upgraded: connection ", in.connection.value,
+        " is a dial attempt; report dial_succeeded"));
+  }
   if ((*c)->state != ConnectionState::kPending) {
     return absl::FailedPreconditionError(
         absl::StrCat("connection_upgraded: connection ", in.connection.value, " is ",
@@ -385,6 +390,10 @@ absl::StatusOr<ConnectionId> Core::OnUpgraded(Instant now, const ConnectionUpgra
 absl::StatusOr<ConnectionId> Core::OnSecured(Instant now, const ConnectionSecured& in) {
   absl::StatusOr<Connection*> c = FindLive("connection_secured", in.connection);
   if (!c.ok()) return c.status();
+  if ((*c)->dial_attempt) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "connection_secured: connection ", in.connection.value, " is a dial attempt"));
+  }
   if ((*c)->state != ConnectionState::kPending || (*c)->secured) {
     return absl::FailedPreconditionError(absl::StrCat(
         "connection_secured: connection ", in.connection.value, " is ",

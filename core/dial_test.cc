@@ -275,6 +275,18 @@ TEST_F(DialTest, UserAddressOrderReplacesTheDefaultAndLastDialIsRecorded) {
   EXPECT_EQ(core_->GetMetrics().dials(DialOutcome::kConnected), 1u);
 }
 
+TEST_F(DialTest, AttemptsAreReportedOnlyThroughDialResults) {
+  ASSERT_TRUE(Dial(At(0), 1, kAlice, {"/ip4/1.1.1.1/tcp/1"}).ok());
+  Drain();
+  EXPECT_EQ(core_->Handle(At(1), ConnectionUpgraded{ConnectionId{1}, kAlice}).status().message(),
+            "connection_upgraded: connection 1 is a dial attempt; report dial_succeeded");
+  EXPECT_EQ(core_->Handle(At(1), ConnectionSecured{ConnectionId{1}, kAlice}).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(core_->Handle(At(1), CloseRequest{ConnectionId{1}}).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(Drain().empty());
+}
+
 TEST_F(DialTest, DeniedAddressesAreNotDialled) {
   Config config;
   config.deny_list = {IpPrefix::Parse("1.1.1.0/24").value()};
