@@ -20,18 +20,9 @@
 #include "core/ip.h"
 #include "core/peer_id.h"
 #include "core/time.h"
+#include "core/token_bucket.h"
 
 namespace connmgr {
-
-// `count` events per `interval`, with at most `burst` at once. count == 0 switches it off.
-struct RateLimit {
-  uint32_t count = 0;
-  Duration interval = Duration::Seconds(1);
-  uint32_t burst = 0;
-
-  bool enabled() const { return count != 0; }
-  friend bool operator==(const RateLimit&, const RateLimit&) = default;
-};
 
 // Limits of one resource scope (system, transient or per peer). 0 means "no limit".
 struct ScopeLimits {

@@ -25,15 +25,13 @@ absl::Status CheckProtocol(absl::string_view input, absl::string_view protocol) 
   return absl::OkStatus();
 }
 
-RateSpec RateSpecFrom(const RateLimit& r) { return RateSpec{r.count, r.interval, r.burst}; }
-
 SourceLimiterOptions SourceLimiterOptionsFrom(const Config& c) {
   SourceLimiterOptions o;
-  o.per_ip = RateSpecFrom(c.inbound_rate_per_ip);
-  o.per_ipv4_24 = RateSpecFrom(c.inbound_rate_per_ipv4_24);
-  o.per_ipv6_56 = RateSpecFrom(c.inbound_rate_per_ipv6_56);
-  o.per_ipv6_48 = RateSpecFrom(c.inbound_rate_per_ipv6_48);
-  o.global = RateSpecFrom(c.inbound_rate_global);
+  o.per_ip = c.inbound_rate_per_ip;
+  o.per_ipv4_24 = c.inbound_rate_per_ipv4_24;
+  o.per_ipv6_56 = c.inbound_rate_per_ipv6_56;
+  o.per_ipv6_48 = c.inbound_rate_per_ipv6_48;
+  o.global = c.inbound_rate_global;
   o.max_per_ipv4_32 = c.max_connections_per_ipv4_32;
   o.max_per_ipv6_56 = c.max_connections_per_ipv6_56;
   o.max_per_ipv6_48 = c.max_connections_per_ipv6_48;

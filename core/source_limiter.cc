@@ -7,7 +7,7 @@ namespace connmgr {
 SourceLimiter::SourceLimiter(const SourceLimiterOptions& options) : options_(options) {}
 
 int SourceLimiter::KeysOf(const IpAddress& ip, Checks out[4]) const {
-  const RateSpec* per_ip = options_.per_ip.enabled() ? &options_.per_ip : nullptr;
+  const RateLimit* per_ip = options_.per_ip.enabled() ? &options_.per_ip : nullptr;
   if (ip.is_v4()) {
     out[0] = {{KeyKind::kAddress, IpPrefix(ip, 32)}, per_ip, options_.max_per_ipv4_32, true,
               SourceVerdict::kRateLimitIp, SourceVerdict::kIpConnectionLimit};

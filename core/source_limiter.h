@@ -37,11 +37,11 @@
 namespace connmgr {
 
 struct SourceLimiterOptions {
-  RateSpec per_ip;
-  RateSpec per_ipv4_24;
-  RateSpec per_ipv6_56;
-  RateSpec per_ipv6_48;
-  RateSpec global;
+  RateLimit per_ip;
+  RateLimit per_ipv4_24;
+  RateLimit per_ipv6_56;
+  RateLimit per_ipv6_48;
+  RateLimit global;
   uint32_t max_per_ipv4_32 = 8;  // concurrent connections; 0: no limit
   uint32_t max_per_ipv6_56 = 8;
   uint32_t max_per_ipv6_48 = 64;
@@ -82,7 +82,7 @@ class SourceLimiter {
   };
   struct Checks {
     Key key;
-    const RateSpec* rate;    // nullptr: no bucket for this key
+    const RateLimit* rate;    // nullptr: no bucket for this key
     uint32_t max_live;       // 0: not counted against a cap
     bool counts_live;        // this key counts the source's connections
     SourceVerdict rate_verdict;

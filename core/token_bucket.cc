@@ -3,23 +3,10 @@
 #include <algorithm>
 #include <cstdint>
 
-#include "absl/strings/str_cat.h"
 
 namespace connmgr {
 
-absl::Status RateSpec::Validate(absl::string_view field) const {
-  if (!enabled()) return absl::OkStatus();
-  if (burst == 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, ": burst must be at least 1 when count is not 0"));
-  }
-  if (interval <= Duration::Zero()) {
-    return absl::InvalidArgumentError(absl::StrCat(field, ": interval must be positive"));
-  }
-  return absl::OkStatus();
-}
-
-TokenBucket::TokenBucket(const RateSpec& rate, Instant now)
+TokenBucket::TokenBucket(const RateLimit& rate, Instant now)
     : count_(rate.count),
       interval_ns_(static_cast<uint64_t>(std::max<int64_t>(rate.interval.nanoseconds(), 1))),
       burst_(std::max<uint32_t>(rate.burst, 1)),

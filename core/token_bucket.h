@@ -1,6 +1,6 @@
 // TokenBucket: an exact integer token bucket, refilled from the `now` passed in.
 //
-//   TokenBucket bucket(RateSpec{5, Duration::Seconds(1), 5}, now);  // 5 per second, burst 5
+//   TokenBucket bucket(RateLimit{5, Duration::Seconds(1), 5}, now);  // 5 per second, burst 5
 //   if (bucket.TryTake(now)) admit(); else refuse();              // a refusal takes nothing
 //
 // Credit is counted in units of 1/count of a token-interval: a token costs `interval` units and
@@ -12,27 +12,25 @@
 
 #include <cstdint>
 
-#include "absl/status/status.h"
-#include "absl/strings/string_view.h"
 #include "core/time.h"
 
 namespace connmgr {
 
-// `count` events per `interval`, at most `burst` at once; count == 0 switches it off.
-struct RateSpec {
+// `count` events per `interval`, with at most `burst` at once. count == 0 switches it off.
+// (Config::Validate checks a configured one: interval > 0 and burst >= 1 when count > 0.)
+struct RateLimit {
   uint32_t count = 0;
   Duration interval = Duration::Seconds(1);
   uint32_t burst = 0;
 
   bool enabled() const { return count != 0; }
-  // InvalidArgument naming `field` when enabled with burst 0 or a non-positive interval.
-  absl::Status Validate(absl::string_view field) const;
+  friend bool operator==(const RateLimit&, const RateLimit&) = default;
 };
 
 class TokenBucket {
  public:
   // Starts full at `now`. `rate` must be enabled and valid.
-  TokenBucket(const RateSpec& rate, Instant now);
+  TokenBucket(const RateLimit& rate, Instant now);
 
   bool WouldAdmit(Instant now) const { return CreditAt(now) >= cost(); }
   // Takes one token if there is one; a refusal takes nothing.
