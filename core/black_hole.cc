@@ -1,75 +1,139 @@
 #include "core/black_hole.h"
 
-#include <optional>
+#include <algorithm>
+#include <utility>
 
 namespace connmgr {
+namespace {
+
+constexpr BlackHoleClass kClasses[] = {BlackHoleClass::kUdp, BlackHoleClass::kIpv6};
+
+BlackHoleOptions Sanitized(BlackHoleOptions o) {
+  o.window = std::clamp<uint32_t>(o.window, 1, BlackHoleDetector::kMaxWindow);
+  o.probe_interval = std::max<uint32_t>(o.probe_interval, 1);
+  return o;
+}
+
+}  // namespace
+
+absl::string_view BlackHoleClassName(BlackHoleClass c) {
+  switch (c) {
+    case BlackHoleClass::kUdp:
+      return "udp";
+    case BlackHoleClass::kIpv6:
+      return "ipv6";
+  }
+  return "unknown";
+}
 
 absl::string_view BlackHoleStateName(BlackHoleState s) {
-  static constexpr absl::string_view kNames[] = {"probing", "allowed", "blocked"};
-  return kNames[static_cast<int>(s)];
+  switch (s) {
+    case BlackHoleState::kProbing:
+      return "probing";
+    case BlackHoleState::kAllowed:
+      return "allowed";
+    case BlackHoleState::kBlocked:
+      return "blocked";
+  }
+  return "unknown";
 }
 
-BlackHoleDetector::BlackHoleDetector(const BlackHoleOptions& options) : options_(options) {
-  for (Counter& c : classes_) Reset(c);
+BlackHoleDetector::BlackHoleDetector(BlackHoleOptions options)
+    : options_(Sanitized(std::move(options))) {
+  for (Counter& c : counters_) c.ring.assign((options_.window + 63) / 64, 0);
 }
 
-void BlackHoleDetector::Reset(Counter& c) {
-  c.ring.assign(options_.window, false);
-  c.next = c.filled = c.successes = 0;
+bool BlackHoleDetector::InClass(const Multiaddr& address, BlackHoleClass c) {
+  if (address.is_relayed()) return false;
+  const std::optional<IpAddress> ip = address.ip();
+  if (!ip.has_value() || ip->IsPrivate()) return false;  // IsPrivate includes loopback
+  switch (c) {
+    case BlackHoleClass::kUdp:
+      return std::any_of(address.components().begin(), address.components().end(),
+                         [](const MultiaddrComponent& m) { return m.protocol == Protocol::kUdp; });
+    case BlackHoleClass::kIpv6:
+      return ip->Unmapped().is_v6();
+  }
+  return false;
+}
+
+BlackHoleDetector::Verdict BlackHoleDetector::HandleRequest(Counter& c) const {
+  ++c.requests;
+  if (c.state == BlackHoleState::kAllowed) return Verdict::kAllow;
+  if (c.state == BlackHoleState::kProbing || c.requests % options_.probe_interval == 0) {
+    return Verdict::kPassThrough;
+  }
+  return Verdict::kRefuse;
+}
+
+BlackHoleFilter BlackHoleDetector::Filter(const Multiaddr& address) {
+  BlackHoleFilter filter;
+  if (!options_.enabled) return filter;
+  bool pass_through = false;
+  bool class_blocked = false;
+  for (BlackHoleClass k : kClasses) {
+    if (!InClass(address, k)) continue;
+    Counter& c = counter(k);
+    class_blocked = class_blocked || c.state == BlackHoleState::kBlocked;
+    switch (HandleRequest(c)) {
+      case Verdict::kAllow:
+        break;
+      case Verdict::kPassThrough:
+        pass_through = true;
+        break;
+      case Verdict::kRefuse:
+        if (!filter.blocked_class.has_value()) filter.blocked_class = k;
+        break;
+    }
+  }
+  if (pass_through) filter.blocked_class.reset();
+  filter.allowed = !filter.blocked_class.has_value();
+  filter.probe = filter.allowed && class_blocked;
+  return filter;
+}
+
+void BlackHoleDetector::Reset(Counter& c) const {
+  std::fill(c.ring.begin(), c.ring.end(), 0);
+  c.next = c.results = c.successes = 0;
   c.requests = 0;
   c.state = BlackHoleState::kProbing;
 }
 
-int BlackHoleDetector::ClassesOf(const Multiaddr& address) const {
-  if (!options_.enabled || address.is_relayed()) return 0;
-  const std::optional<IpAddress> ip = address.ip();
-  if (!ip || ip->IsPrivate() || ip->IsLoopback()) return 0;
-  int classes = 0;
-  for (const MultiaddrComponent& c : address.components()) {
-    if (c.protocol == Protocol::kUdp) classes |= 1 << kUdp;
+void BlackHoleDetector::Record(Counter& c, bool success) const {
+  if (success && c.state == BlackHoleState::kBlocked) {
+    Reset(c);
+    return;
   }
-  if (ip->Unmapped().is_v6()) classes |= 1 << kIpv6;
-  return classes;
-}
+  uint64_t& word = c.ring[c.next / 64];
+  const uint64_t bit = uint64_t{1} << (c.next % 64);
+  if (c.results == options_.window) {
+    if (word & bit) --c.successes;  // the oldest result leaves the window
+  } else {
+    ++c.results;
+  }
+  word = success ? (word | bit) : (word & ~bit);
+  if (success) ++c.successes;
+  c.next = c.next + 1 == options_.window ? 0 : c.next + 1;
 
-bool BlackHoleDetector::Allows(const Multiaddr& address) {
-  const int classes = ClassesOf(address);
-  bool allowed = true;
-  for (int k = 0; k < 2; ++k) {
-    if (!(classes & (1 << k))) continue;
-    Counter& c = classes_[k];
-    ++c.requests;
-    if (c.state == BlackHoleState::kBlocked && c.requests % options_.probe_interval != 0) {
-      allowed = false;
-    }
+  if (c.results < options_.window) {
+    c.state = BlackHoleState::kProbing;
+  } else if (c.successes >= options_.min_successes) {
+    c.state = BlackHoleState::kAllowed;
+  } else {
+    c.state = BlackHoleState::kBlocked;
   }
-  return allowed;
 }
 
 void BlackHoleDetector::RecordResult(const Multiaddr& address, bool success) {
-  const int classes = ClassesOf(address);
-  for (int k = 0; k < 2; ++k) {
-    if (!(classes & (1 << k))) continue;
-    Counter& c = classes_[k];
-    if (c.state == BlackHoleState::kBlocked && success) {
-      Reset(c);
-      continue;
-    }
-    if (c.filled == options_.window) {
-      c.successes -= c.ring[c.next];
-    } else {
-      ++c.filled;
-    }
-    c.ring[c.next] = success;
-    c.successes += success;
-    c.next = (c.next + 1) % options_.window;
-    if (c.filled < options_.window) {
-      c.state = BlackHoleState::kProbing;
-    } else {
-      c.state = c.successes >= options_.min_successes ? BlackHoleState::kAllowed
-                                                      : BlackHoleState::kBlocked;
-    }
+  if (!options_.enabled) return;
+  for (BlackHoleClass k : kClasses) {
+    if (InClass(address, k)) Record(counter(k), success);
   }
+}
+
+BlackHoleCounts BlackHoleDetector::counts(BlackHoleClass c) const {
+  const Counter& k = counter(c);
+  return BlackHoleCounts{k.results, k.successes, k.requests};
 }
 
 }  // namespace connmgr

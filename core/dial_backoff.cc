@@ -1,73 +1,97 @@
 #include "core/dial_backoff.h"
 
 #include <algorithm>
-#include <limits>
 
 namespace connmgr {
+namespace {
+
+Duration NonNegative(Duration d) { return std::max(d, Duration::Zero()); }
+
+DialBackoffOptions Sanitized(DialBackoffOptions o) {
+  o.base = NonNegative(o.base);
+  o.step = NonNegative(o.step);
+  o.max = NonNegative(o.max);
+  o.max_entries = std::max<uint32_t>(o.max_entries, 1);
+  return o;
+}
+
+}  // namespace
+
+DialBackoff::DialBackoff(DialBackoffOptions options) : options_(Sanitized(std::move(options))) {}
 
 Duration DialBackoff::BackoffAfter(uint32_t failures) const {
-  const int64_t n = failures == 0 ? 0 : failures - 1;
-  // step × n² saturates in Duration's arithmetic; cap n first so n² cannot overflow.
-  const int64_t squared = std::min<int64_t>(n, 3'000'000'000) * std::min<int64_t>(n, 3'000'000'000);
-  return std::min(options_.base + options_.step * squared, options_.max);
+  if (failures == 0) return Duration::Zero();
+  const int64_t prior = failures - 1;
+  // Saturating: step × prior × prior cannot wrap, whatever the count.
+  return std::min(options_.base + options_.step * prior * prior, options_.max);
 }
 
 void DialBackoff::RecordFailure(const PeerId& peer, const Multiaddr& address, Instant now) {
-  Key key{peer, address};
-  auto it = entries_.find(key);
-  if (it == entries_.end()) {
-    while (!by_until_.empty() && entries_.size() >= options_.max_entries) {
-      Erase(std::get<2>(*by_until_.begin()));
-    }
-    it = entries_.emplace(key, Entry{}).first;
-    by_peer_[peer].insert(address);
-  } else {
-    by_until_.erase({it->second.until, it->second.sequence, key});
+  const std::string& key = address.ToBytes();
+  Entry* entry = nullptr;
+  if (auto p = by_peer_.find(peer); p != by_peer_.end()) {
+    if (auto a = p->second.find(key); a != p->second.end()) entry = &a->second;
   }
-  Entry& e = it->second;
-  ++e.failures;
-  e.until = now + BackoffAfter(e.failures);
-  e.sequence = next_sequence_++;
-  by_until_.insert({e.until, e.sequence, std::move(key)});
+  if (entry != nullptr) {
+    by_until_.erase(UntilKey{entry->until, entry->sequence});
+  } else {
+    while (by_until_.size() >= options_.max_entries) EraseFront();
+    entry = &by_peer_[peer][key];  // looked up after evicting, which may erase the peer's map
+  }
+  if (entry->failures < std::numeric_limits<uint32_t>::max()) ++entry->failures;
+  entry->until = now + BackoffAfter(entry->failures);
+  entry->sequence = next_sequence_++;
+  by_until_.emplace(UntilKey{entry->until, entry->sequence}, std::make_pair(peer, key));
+}
+
+const DialBackoff::Entry* DialBackoff::Find(const PeerId& peer, const Multiaddr& address) const {
+  auto p = by_peer_.find(peer);
+  if (p == by_peer_.end()) return nullptr;
+  auto a = p->second.find(address.ToBytes());
+  return a == p->second.end() ? nullptr : &a->second;
+}
+
+bool DialBackoff::IsBackedOff(const PeerId& peer, const Multiaddr& address, Instant now) const {
+  return now < BackedOffUntil(peer, address);
 }
 
 Instant DialBackoff::BackedOffUntil(const PeerId& peer, const Multiaddr& address) const {
-  auto it = entries_.find(Key{peer, address});
-  return it == entries_.end() ? Instant::FromNanoseconds(std::numeric_limits<int64_t>::min())
-                              : it->second.until;
+  const Entry* entry = Find(peer, address);
+  return entry == nullptr ? kNotBackedOff : entry->until;
 }
 
-void DialBackoff::Erase(const Key& key) {
-  auto it = entries_.find(key);
-  if (it == entries_.end()) return;
-  const Key copy = key;
-  by_until_.erase({it->second.until, it->second.sequence, copy});
-  entries_.erase(it);
-  auto p = by_peer_.find(copy.first);
-  p->second.erase(copy.second);
-  if (p->second.empty()) by_peer_.erase(p);
+uint32_t DialBackoff::Failures(const PeerId& peer, const Multiaddr& address) const {
+  const Entry* entry = Find(peer, address);
+  return entry == nullptr ? 0 : entry->failures;
 }
 
 void DialBackoff::ClearPeer(const PeerId& peer) {
   auto p = by_peer_.find(peer);
   if (p == by_peer_.end()) return;
-  const absl::btree_set<Multiaddr> addresses = std::move(p->second);
-  by_peer_.erase(p);
-  for (const Multiaddr& a : addresses) {
-    auto it = entries_.find(Key{peer, a});
-    by_until_.erase({it->second.until, it->second.sequence, Key{peer, a}});
-    entries_.erase(it);
+  for (const auto& [address, entry] : p->second) {
+    by_until_.erase(UntilKey{entry.until, entry.sequence});
   }
+  by_peer_.erase(p);
+}
+
+void DialBackoff::EraseFront() {
+  auto front = by_until_.begin();
+  const auto& [peer, address] = front->second;
+  auto p = by_peer_.find(peer);
+  p->second.erase(address);
+  if (p->second.empty()) by_peer_.erase(p);
+  by_until_.erase(front);
 }
 
 void DialBackoff::Expire(Instant now) {
-  while (!by_until_.empty() && std::get<0>(*by_until_.begin()) + options_.max <= now) {
-    Erase(std::get<2>(*by_until_.begin()));
+  while (!by_until_.empty() && by_until_.begin()->first.first + options_.max <= now) {
+    EraseFront();
   }
 }
 
 Instant DialBackoff::NextExpiry() const {
-  return by_until_.empty() ? Instant::Never() : std::get<0>(*by_until_.begin()) + options_.max;
+  if (by_until_.empty()) return Instant::Never();
+  return by_until_.begin()->first.first + options_.max;
 }
 
 }  // namespace connmgr
