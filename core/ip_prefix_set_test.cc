@@ -1,4 +1,5 @@
 #include "core/ip_prefix_set.h"
+#include "core/random.h"
 
 #include <cstdint>
 #include <string>
@@ -66,15 +67,8 @@ TEST(IpPrefixSetTest, InsertEraseAndBound) {
   EXPECT_EQ(set.Entries(), std::vector<IpPrefix>{P("10.1.0.0/16")});
 }
 
-uint64_t SplitMix(uint64_t& s) {
-  uint64_t z = (s += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
-IpAddress RandomAddress(uint64_t& s) {
-  const uint64_t r = SplitMix(s);
+IpAddress RandomAddress(SplitMix64& rng) {
+  const uint64_t r = rng.Next();
   if (r & 1) {
     // A small IPv4 space so that entries and probes meet often.
     return IpAddress::V4({10, static_cast<uint8_t>((r >> 8) & 3), static_cast<uint8_t>(r >> 16),
@@ -86,12 +80,12 @@ IpAddress RandomAddress(uint64_t& s) {
 }
 
 TEST(IpPrefixSetTest, AgreesWithALinearScanOverManyEntries) {
-  uint64_t seed = 42;
+  SplitMix64 seed(42);
   IpPrefixSet set(100'000);
   std::vector<IpPrefix> naive;
   while (naive.size() < 100'000) {
     const IpAddress a = RandomAddress(seed);
-    const int length = static_cast<int>(SplitMix(seed) % (a.is_v4() ? 33 : 129));
+    const int length = static_cast<int>(seed.Next() % (a.is_v4() ? 33 : 129));
     const IpPrefix p(a, std::max(length, a.is_v4() ? 14 : 40));
     if (set.Insert(p).value()) naive.push_back(p);
     if (set.size() == 5'000) break;  // keep the naive scan affordable

@@ -1,4 +1,5 @@
 #include "core/token_bucket.h"
+#include "core/random.h"
 
 #include <cstdint>
 
@@ -48,13 +49,8 @@ TEST(TokenBucketTest, HugeGapsAndClockRegressionsAreSafe) {
 }
 
 TEST(TokenBucketTest, NeverAdmitsMoreThanBurstPlusRateTimesElapsed) {
-  uint64_t s = 7;
-  auto next = [&] {
-    uint64_t z = (s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  };
+  SplitMix64 rng(7);
+  auto next = [&] { return rng.Next(); };
   for (int run = 0; run < 50; ++run) {
     const uint32_t count = 1 + next() % 10;
     const uint32_t burst = 1 + next() % 10;
