@@ -6,6 +6,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "core/black_hole.h"
 
 namespace connmgr {
 namespace {
@@ -192,7 +193,11 @@ absl::Status ValidateDialing(const Config& c) {
     return Invalid("dial_backoff_base", "must not exceed dial_backoff_max");
   }
   if (c.max_backoff_entries == 0) return Invalid("max_backoff_entries", "must be at least 1");
-  if (c.black_hole_window == 0) return Invalid("black_hole_window", "must be at least 1");
+  if (c.black_hole_window == 0 || c.black_hole_window > BlackHoleDetector::kMaxWindow) {
+    return Invalid("black_hole_window",
+                   absl::StrCat("must be between 1 and ", BlackHoleDetector::kMaxWindow,
+                                Got(c.black_hole_window)));
+  }
   if (c.black_hole_min_successes > c.black_hole_window) {
     return Invalid("black_hole_min_successes",
                    absl::StrCat("must not exceed black_hole_window (",
@@ -257,6 +262,73 @@ absl::Status Config::Validate() const {
   }
   if (max_output_queue == 0) return Invalid("max_output_queue", "must be at least 1");
   return absl::OkStatus();
+}
+
+bool IsRuntimeChangeable(absl::string_view name) {
+  static constexpr absl::string_view kRuntimeChangeable[] = {
+      "max_connections",
+      "max_inbound_connections",
+      "max_outbound_connections",
+      "max_connections_per_peer",
+      "max_incoming_pending_connections",
+      "max_outbound_pending_connections",
+      "reject_outbound_over_max",
+      "low_watermark",
+      "high_watermark",
+      "grace_period",
+      "silence_period",
+      "diversity_protected_connections",
+      "max_parallel_dials",
+      "max_dial_queue_length",
+      "max_peer_addrs_to_dial",
+      "dial_timeout",
+      "address_dial_timeout",
+      "default_dial_priority",
+      "user_dial_priority",
+      "dial_strategy",
+      "ranked_public_delay",
+      "ranked_private_delay",
+      "inbound_upgrade_timeout",
+      "connection_close_timeout",
+      "reconnect_retries",
+      "reconnect_retry_interval",
+      "reconnect_backoff_factor",
+      "reconnect_max_wait",
+      "reconnect_jitter_percent",
+      "max_parallel_reconnects",
+      "close_newly_denied_connections",
+      "inbound_rate_per_ip",
+      "inbound_rate_per_ipv4_24",
+      "inbound_rate_per_ipv6_56",
+      "inbound_rate_per_ipv6_48",
+      "inbound_rate_global",
+      "max_connections_per_ipv4_32",
+      "max_connections_per_ipv6_56",
+      "max_connections_per_ipv6_48",
+      "max_tracked_sources",
+      "delayed_reject",
+      "stream_placement",
+      "max_streams_per_connection",
+      "max_output_queue",
+  };
+  for (absl::string_view n : kRuntimeChangeable) {
+    if (n == name) return true;
+  }
+  return false;
+}
+
+absl::Status CheckRuntimeChange(const Config& from, const Config& to) {
+  absl::Status status;
+  VisitConfigFieldsOf(
+      [&](absl::string_view name, const auto& old_value, const auto& new_value) {
+        if (status.ok() && !(old_value == new_value) && !IsRuntimeChangeable(name)) {
+          status = Invalid(name, "cannot change on a running core (it needs a new core; see "
+                                 "docs/configuration.md for the settings that can)");
+        }
+      },
+      from, to);
+  if (!status.ok()) return status;
+  return to.Validate();
 }
 
 absl::string_view DialStrategyName(DialStrategy s) {

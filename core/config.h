@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "core/ip.h"
 #include "core/peer_id.h"
 #include "core/time.h"
@@ -151,80 +152,95 @@ struct Config {
   friend bool operator==(const Config&, const Config&) = default;
 };
 
+// Calls `visit(name, a.field, b.field, ...)` for every field, in declaration order, with the
+// same field of each config given: one config to read or write it, two to compare them.
+template <typename Visitor, typename... ConfigT>
+void VisitConfigFieldsOf(Visitor&& visit, ConfigT&... c) {
+  visit("max_connections", c.max_connections...);
+  visit("max_inbound_connections", c.max_inbound_connections...);
+  visit("max_outbound_connections", c.max_outbound_connections...);
+  visit("max_connections_per_peer", c.max_connections_per_peer...);
+  visit("max_incoming_pending_connections", c.max_incoming_pending_connections...);
+  visit("max_outbound_pending_connections", c.max_outbound_pending_connections...);
+  visit("reject_outbound_over_max", c.reject_outbound_over_max...);
+  visit("low_watermark", c.low_watermark...);
+  visit("high_watermark", c.high_watermark...);
+  visit("grace_period", c.grace_period...);
+  visit("silence_period", c.silence_period...);
+  visit("closable_protocols", c.closable_protocols...);
+  visit("diversity_protected_connections", c.diversity_protected_connections...);
+  visit("keep_alive_tag_prefix", c.keep_alive_tag_prefix...);
+  visit("max_tags_per_peer", c.max_tags_per_peer...);
+  visit("max_tagged_peers", c.max_tagged_peers...);
+  visit("system_scope", c.system_scope...);
+  visit("transient_scope", c.transient_scope...);
+  visit("peer_scope", c.peer_scope...);
+  visit("max_parallel_dials", c.max_parallel_dials...);
+  visit("max_dial_queue_length", c.max_dial_queue_length...);
+  visit("max_peer_addrs_to_dial", c.max_peer_addrs_to_dial...);
+  visit("dial_timeout", c.dial_timeout...);
+  visit("address_dial_timeout", c.address_dial_timeout...);
+  visit("default_dial_priority", c.default_dial_priority...);
+  visit("user_dial_priority", c.user_dial_priority...);
+  visit("dial_strategy", c.dial_strategy...);
+  visit("ranked_public_delay", c.ranked_public_delay...);
+  visit("ranked_private_delay", c.ranked_private_delay...);
+  visit("inbound_upgrade_timeout", c.inbound_upgrade_timeout...);
+  visit("connection_close_timeout", c.connection_close_timeout...);
+  visit("dnsaddr_max_depth", c.dnsaddr_max_depth...);
+  visit("dns_cache_max_entries", c.dns_cache_max_entries...);
+  visit("dns_negative_ttl", c.dns_negative_ttl...);
+  visit("dns_max_ttl", c.dns_max_ttl...);
+  visit("dial_backoff_base", c.dial_backoff_base...);
+  visit("dial_backoff_step", c.dial_backoff_step...);
+  visit("dial_backoff_max", c.dial_backoff_max...);
+  visit("max_backoff_entries", c.max_backoff_entries...);
+  visit("black_hole_detection", c.black_hole_detection...);
+  visit("black_hole_window", c.black_hole_window...);
+  visit("black_hole_min_successes", c.black_hole_min_successes...);
+  visit("black_hole_probe_interval", c.black_hole_probe_interval...);
+  visit("reconnect_retries", c.reconnect_retries...);
+  visit("reconnect_retry_interval", c.reconnect_retry_interval...);
+  visit("reconnect_backoff_factor", c.reconnect_backoff_factor...);
+  visit("reconnect_max_wait", c.reconnect_max_wait...);
+  visit("reconnect_jitter_percent", c.reconnect_jitter_percent...);
+  visit("max_parallel_reconnects", c.max_parallel_reconnects...);
+  visit("allow_list", c.allow_list...);
+  visit("deny_list", c.deny_list...);
+  visit("denied_peers", c.denied_peers...);
+  visit("allow_only_mode", c.allow_only_mode...);
+  visit("close_newly_denied_connections", c.close_newly_denied_connections...);
+  visit("max_list_entries", c.max_list_entries...);
+  visit("inbound_rate_per_ip", c.inbound_rate_per_ip...);
+  visit("inbound_rate_per_ipv4_24", c.inbound_rate_per_ipv4_24...);
+  visit("inbound_rate_per_ipv6_56", c.inbound_rate_per_ipv6_56...);
+  visit("inbound_rate_per_ipv6_48", c.inbound_rate_per_ipv6_48...);
+  visit("inbound_rate_global", c.inbound_rate_global...);
+  visit("max_connections_per_ipv4_32", c.max_connections_per_ipv4_32...);
+  visit("max_connections_per_ipv6_56", c.max_connections_per_ipv6_56...);
+  visit("max_connections_per_ipv6_48", c.max_connections_per_ipv6_48...);
+  visit("max_tracked_sources", c.max_tracked_sources...);
+  visit("delayed_reject", c.delayed_reject...);
+  visit("stream_placement", c.stream_placement...);
+  visit("max_streams_per_connection", c.max_streams_per_connection...);
+  visit("random_seed", c.random_seed...);
+  visit("max_output_queue", c.max_output_queue...);
+}
+
 // Calls `visit(name, field)` for every field of `config`, in declaration order. `Config` may be
 // const or not; a test checks the list is complete.
 template <typename ConfigT, typename Visitor>
 void VisitConfigFields(ConfigT& c, Visitor&& visit) {
-  visit("max_connections", c.max_connections);
-  visit("max_inbound_connections", c.max_inbound_connections);
-  visit("max_outbound_connections", c.max_outbound_connections);
-  visit("max_connections_per_peer", c.max_connections_per_peer);
-  visit("max_incoming_pending_connections", c.max_incoming_pending_connections);
-  visit("max_outbound_pending_connections", c.max_outbound_pending_connections);
-  visit("reject_outbound_over_max", c.reject_outbound_over_max);
-  visit("low_watermark", c.low_watermark);
-  visit("high_watermark", c.high_watermark);
-  visit("grace_period", c.grace_period);
-  visit("silence_period", c.silence_period);
-  visit("closable_protocols", c.closable_protocols);
-  visit("diversity_protected_connections", c.diversity_protected_connections);
-  visit("keep_alive_tag_prefix", c.keep_alive_tag_prefix);
-  visit("max_tags_per_peer", c.max_tags_per_peer);
-  visit("max_tagged_peers", c.max_tagged_peers);
-  visit("system_scope", c.system_scope);
-  visit("transient_scope", c.transient_scope);
-  visit("peer_scope", c.peer_scope);
-  visit("max_parallel_dials", c.max_parallel_dials);
-  visit("max_dial_queue_length", c.max_dial_queue_length);
-  visit("max_peer_addrs_to_dial", c.max_peer_addrs_to_dial);
-  visit("dial_timeout", c.dial_timeout);
-  visit("address_dial_timeout", c.address_dial_timeout);
-  visit("default_dial_priority", c.default_dial_priority);
-  visit("user_dial_priority", c.user_dial_priority);
-  visit("dial_strategy", c.dial_strategy);
-  visit("ranked_public_delay", c.ranked_public_delay);
-  visit("ranked_private_delay", c.ranked_private_delay);
-  visit("inbound_upgrade_timeout", c.inbound_upgrade_timeout);
-  visit("connection_close_timeout", c.connection_close_timeout);
-  visit("dnsaddr_max_depth", c.dnsaddr_max_depth);
-  visit("dns_cache_max_entries", c.dns_cache_max_entries);
-  visit("dns_negative_ttl", c.dns_negative_ttl);
-  visit("dns_max_ttl", c.dns_max_ttl);
-  visit("dial_backoff_base", c.dial_backoff_base);
-  visit("dial_backoff_step", c.dial_backoff_step);
-  visit("dial_backoff_max", c.dial_backoff_max);
-  visit("max_backoff_entries", c.max_backoff_entries);
-  visit("black_hole_detection", c.black_hole_detection);
-  visit("black_hole_window", c.black_hole_window);
-  visit("black_hole_min_successes", c.black_hole_min_successes);
-  visit("black_hole_probe_interval", c.black_hole_probe_interval);
-  visit("reconnect_retries", c.reconnect_retries);
-  visit("reconnect_retry_interval", c.reconnect_retry_interval);
-  visit("reconnect_backoff_factor", c.reconnect_backoff_factor);
-  visit("reconnect_max_wait", c.reconnect_max_wait);
-  visit("reconnect_jitter_percent", c.reconnect_jitter_percent);
-  visit("max_parallel_reconnects", c.max_parallel_reconnects);
-  visit("allow_list", c.allow_list);
-  visit("deny_list", c.deny_list);
-  visit("denied_peers", c.denied_peers);
-  visit("allow_only_mode", c.allow_only_mode);
-  visit("close_newly_denied_connections", c.close_newly_denied_connections);
-  visit("max_list_entries", c.max_list_entries);
-  visit("inbound_rate_per_ip", c.inbound_rate_per_ip);
-  visit("inbound_rate_per_ipv4_24", c.inbound_rate_per_ipv4_24);
-  visit("inbound_rate_per_ipv6_56", c.inbound_rate_per_ipv6_56);
-  visit("inbound_rate_per_ipv6_48", c.inbound_rate_per_ipv6_48);
-  visit("inbound_rate_global", c.inbound_rate_global);
-  visit("max_connections_per_ipv4_32", c.max_connections_per_ipv4_32);
-  visit("max_connections_per_ipv6_56", c.max_connections_per_ipv6_56);
-  visit("max_connections_per_ipv6_48", c.max_connections_per_ipv6_48);
-  visit("max_tracked_sources", c.max_tracked_sources);
-  visit("delayed_reject", c.delayed_reject);
-  visit("stream_placement", c.stream_placement);
-  visit("max_streams_per_connection", c.max_streams_per_connection);
-  visit("random_seed", c.random_seed);
-  visit("max_output_queue", c.max_output_queue);
+  VisitConfigFieldsOf(visit, c);
 }
+
+// Whether a setting may change on a running core (`UpdateConfig`); the others hold state built
+// from them (tables, caches, lists with their own inputs) and need a new core.
+bool IsRuntimeChangeable(absl::string_view name);
+
+// OK if `to` is valid and differs from `from` only in runtime-changeable settings; otherwise
+// InvalidArgument naming the first field that breaks a rule.
+absl::Status CheckRuntimeChange(const Config& from, const Config& to);
 
 absl::string_view DialStrategyName(DialStrategy s);
 absl::string_view StreamPlacementName(StreamPlacement s);

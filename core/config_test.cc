@@ -217,7 +217,9 @@ INSTANTIATE_TEST_SUITE_P(
         Rule{"BackoffEntriesZero", [](Config& c) { c.max_backoff_entries = 0; },
              "config: max_backoff_entries: must be at least 1"},
         Rule{"BlackHoleWindowZero", [](Config& c) { c.black_hole_window = 0; },
-             "config: black_hole_window: must be at least 1"},
+             "config: black_hole_window: must be between 1 and 1048576 (got 0)"},
+        Rule{"BlackHoleWindowTooLarge", [](Config& c) { c.black_hole_window = (1 << 20) + 1; },
+             "config: black_hole_window: must be between 1 and 1048576 (got 1048577)"},
         Rule{"BlackHoleSuccessesAboveWindow", [](Config& c) { c.black_hole_min_successes = 101; },
              "config: black_hole_min_successes: must not exceed black_hole_window (101 > 100)"},
         Rule{"BlackHoleProbeZero", [](Config& c) { c.black_hole_probe_interval = 0; },
@@ -279,6 +281,32 @@ TEST(ConfigTest, NoReconnectsNeedNoParallelism) {
   c.reconnect_retries = 0;
   c.max_parallel_reconnects = 0;
   EXPECT_TRUE(c.Validate().ok());
+}
+
+TEST(ConfigTest, RuntimeChangesAreLimitedToTheListedSettings) {
+  const Config from;
+  Config to = from;
+  to.max_connections = 100;
+  to.inbound_rate_per_ip = {1, Duration::Seconds(1), 1};
+  to.max_parallel_dials = 10;
+  EXPECT_TRUE(CheckRuntimeChange(from, to).ok());
+
+  to.keep_alive_tag_prefix = "pin";
+  EXPECT_EQ(CheckRuntimeChange(from, to).message(),
+            "config: keep_alive_tag_prefix: cannot change on a running core (it needs a new "
+            "core; see docs/configuration.md for the settings that can)");
+
+  Config invalid = from;
+  invalid.max_connections = 10;
+  invalid.low_watermark = 20;
+  EXPECT_EQ(CheckRuntimeChange(from, invalid).message(),
+            "config: low_watermark: must not exceed high_watermark (20 > 10)");
+  EXPECT_EQ(CheckRuntimeChange(from, invalid).code(), absl::StatusCode::kInvalidArgument);
+
+  EXPECT_TRUE(IsRuntimeChangeable("max_connections"));
+  EXPECT_FALSE(IsRuntimeChangeable("random_seed"));
+  EXPECT_FALSE(IsRuntimeChangeable("deny_list"));  // it has its own inputs
+  EXPECT_FALSE(IsRuntimeChangeable("no_such_setting"));
 }
 
 TEST(ConfigTest, EnumNamesRoundTrip) {

@@ -153,6 +153,7 @@ absl::StatusOr<ConnectionId> Core::Handle(Instant now, const Input& input) {
     auto operator()(const DnsFailed& in) { return core.OnDnsFailed(now, in); }
     auto operator()(const SetPeerAddresses& in) { return core.OnSetPeerAddresses(now, in); }
     auto operator()(const DenyAddress& in) { return core.OnDenyAddress(now, in.prefix); }
+    auto operator()(const UpdateConfig& in) { return core.OnUpdateConfig(now, in.config); }
     auto operator()(const UndenyAddress& in) -> absl::StatusOr<ConnectionId> {
       core.deny_set_.Erase(in.prefix);
       return ConnectionId{};
@@ -875,11 +876,38 @@ void Core::EnforcePeerLimit(ConnectionId opened, const PeerId& peer, Instant now
   }
 }
 
-void Core::MaybeTrim(Instant now) {
+absl::StatusOr<ConnectionId> Core::OnUpdateConfig(Instant now, const Config& config) {
+  if (absl::Status s = CheckRuntimeChange(config_, config); !s.ok()) {
+    return absl::Status(s.code(), absl::StrCat("update_config: ", s.message()));
+  }
+  const bool diversity_was_on = config_.diversity_protected_connections != 0;
+  const bool lower_limit =
+      config.effective_high_watermark() < config_.effective_high_watermark();
+  config_ = config;
+  source_limiter_.SetOptions(SourceLimiterOptionsFrom(config_));
+  dial_queue_.set_max_jobs(config_.max_dial_queue_length);
+  if (diversity_was_on != (config_.diversity_protected_connections != 0)) {
+    // Group counts are kept only while diversity protection is on: rebuild them.
+    prunable_groups_.clear();
+    for (PruneTier tier : {PruneTier::kIdle, PruneTier::kBusy}) {
+      prune_index_.Walk(tier, [&](ConnectionId id) {
+        CountPrunableGroup(*table_.Find(id), +1);
+        return true;
+      });
+    }
+  }
+  Count(Counter::kConfigUpdates);
+  if (lower_limit) MaybeTrim(now, /*ignore_silence=*/true);
+  PumpDialQueue(now);
+  HandleReconnectResults(now);
+  return ConnectionId{};
+}
+
+void Core::MaybeTrim(Instant now, bool ignore_silence) {
   const uint64_t open = table_.open_count();
   const uint64_t high = config_.effective_high_watermark();
   if (open <= high) return;
-  if (now < last_trim_ + config_.silence_period) {
+  if (!ignore_silence && now < last_trim_ + config_.silence_period) {
     trim_deadline_ = last_trim_ + config_.silence_period;
     return;
   }

@@ -147,8 +147,11 @@ class Core {
   void ReindexPeer(const PeerId& peer);
   // Closes one of the peer's connections while it has more than max_connections_per_peer open.
   void EnforcePeerLimit(ConnectionId opened, const PeerId& peer, Instant now);
-  // Trims to the low watermark when open connections exceed the high watermark.
-  void MaybeTrim(Instant now);
+  // Trims to the low watermark when open connections exceed the high watermark (and, by
+  // closing busy ones too, to max_connections), at most once per silence period unless
+  // `ignore_silence`.
+  void MaybeTrim(Instant now, bool ignore_silence = false);
+  absl::StatusOr<ConnectionId> OnUpdateConfig(Instant now, const Config& config);
 
   void Emit(Output output) { outputs_.push_back(std::move(output)); }
   void Count(Counter c, uint64_t n = 1) { counters_[static_cast<int>(c)] += n; }

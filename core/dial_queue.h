@@ -88,6 +88,8 @@ class DialQueue {
   explicit DialQueue(uint32_t max_jobs) : max_jobs_(max_jobs) {}
 
   bool full() const { return jobs_.size() >= max_jobs_; }
+  // A lower bound keeps the jobs already in; only new ones are refused.
+  void set_max_jobs(uint32_t max_jobs) { max_jobs_ = max_jobs; }
   size_t size() const { return jobs_.size(); }
   size_t running() const { return running_; }
   size_t queued() const { return queued_.size(); }

@@ -14,7 +14,7 @@ absl::string_view InputName(const Input& input) {
       "reserve_memory", "release_memory", "connection_secured", "deny_address",
       "undeny_address", "allow_address", "unallow_address", "deny_peer", "undeny_peer",
       "dial_request", "cancel_dial", "dial_succeeded", "dial_failed", "dns_answered",
-      "dns_failed", "set_peer_addresses",
+      "dns_failed", "set_peer_addresses", "update_config",
   };
   static_assert(std::size(kNames) == std::variant_size_v<Input>);
   return kNames[input.index()];

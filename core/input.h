@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "core/config.h"
 #include "core/ip.h"
 #include "core/multiaddr.h"
 #include "core/peer_id.h"
@@ -243,6 +244,16 @@ struct BumpPeerTag {
   friend bool operator==(const BumpPeerTag&, const BumpPeerTag&) = default;
 };
 
+// Replaces the running config (js-libp2p's setMaxConnections and more): `config` is the whole
+// new config, usually `core.config()` with some limits changed. Only the settings
+// IsRuntimeChangeable names may differ; anything else, or an invalid config, is refused with
+// InvalidArgument and the old config stays in force. A lower max_connections (or high
+// watermark) trims at once, ignoring the silence period; a higher one closes nothing.
+struct UpdateConfig {
+  Config config;
+  friend bool operator==(const UpdateConfig&, const UpdateConfig&) = default;
+};
+
 // The caller's timer for `Core::NextDeadline()` fired. Calling it early is a no-op.
 struct TimerExpired {
   friend bool operator==(const TimerExpired&, const TimerExpired&) = default;
@@ -255,7 +266,7 @@ using Input = std::variant<InboundConnection, OutboundConnection, ConnectionUpgr
                            ReserveMemory, ReleaseMemory, ConnectionSecured, DenyAddress,
                            UndenyAddress, AllowAddress, UnallowAddress, DenyPeer, UndenyPeer,
                            DialRequest, CancelDial, DialSucceeded, DialFailed, DnsAnswered,
-                           DnsFailed, SetPeerAddresses>;
+                           DnsFailed, SetPeerAddresses, UpdateConfig>;
 
 // The trace-format name of an input kind ("inbound_connection", ...).
 absl::string_view InputName(const Input& input);

@@ -36,6 +36,7 @@ absl::string_view CounterName(Counter c) {
       "dns_queries",
       "reconnect_attempts",
       "reconnects_failed",
+      "config_updates",
   };
   static_assert(std::size(kNames) == kCounterCount);
   return kNames[static_cast<int>(c)];

@@ -51,8 +51,9 @@ enum class Counter : uint8_t {
   kDnsQueries,          // ResolveDns commands
   kReconnectAttempts,
   kReconnectsFailed,    // peers whose reconnects all failed
+  kConfigUpdates,       // UpdateConfig inputs applied
 };
-inline constexpr int kCounterCount = 30;
+inline constexpr int kCounterCount = 31;
 absl::string_view CounterName(Counter c);
 
 struct Metrics {

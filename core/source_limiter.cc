@@ -1,6 +1,8 @@
 #include "core/source_limiter.h"
 
 #include <array>
+#include <utility>
+#include <vector>
 
 namespace connmgr {
 
@@ -72,6 +74,38 @@ SourceVerdict SourceLimiter::Admit(const IpAddress& address, Instant now, bool e
   return SourceVerdict::kAdmit;
 }
 
+void SourceLimiter::SetOptions(const SourceLimiterOptions& options) {
+  const SourceLimiterOptions old = std::exchange(options_, options);
+  if (!(old.global == options.global)) global_.reset();
+  const bool rates_changed = !(old.per_ip == options.per_ip) ||
+                             !(old.per_ipv4_24 == options.per_ipv4_24) ||
+                             !(old.per_ipv6_56 == options.per_ipv6_56) ||
+                             !(old.per_ipv6_48 == options.per_ipv6_48);
+  if (rates_changed) {
+    // Each entry is changed on its own, so the hash map's order decides nothing.
+    std::vector<Key> with_bucket;
+    for (const auto& [key, entry] : entries_) {
+      if (entry.bucket) with_bucket.push_back(key);
+    }
+    for (const Key& key : with_bucket) {
+      Entry& e = entries_.find(key)->second;
+      Unindex(key, e);
+      e.bucket.reset();
+      Reindex(key, e);  // forgets the entry unless it counts live connections
+    }
+  }
+  EvictUnpinnedAbove(options_.max_tracked_sources);
+}
+
+void SourceLimiter::EvictUnpinnedAbove(size_t limit) {
+  while (lru_.size() > limit) {
+    const Key victim = lru_.begin()->second;
+    auto v = entries_.find(victim);
+    Unindex(victim, v->second);
+    entries_.erase(v);
+  }
+}
+
 void SourceLimiter::Release(const IpAddress& address) {
   const IpAddress ip = address.Unmapped();
   if (ip.IsLoopback()) return;
@@ -93,13 +127,7 @@ SourceLimiter::Entry& SourceLimiter::Touch(const Key& key, Instant) {
   if (!inserted) Unindex(key, it->second);
   it->second.last_use = ++use_sequence_;
   if (inserted && it->second.live == 0) {
-    // Make room among the unpinned keys, least recently used first.
-    while (!lru_.empty() && lru_.size() >= options_.max_tracked_sources) {
-      const Key victim = lru_.begin()->second;
-      auto v = entries_.find(victim);
-      Unindex(victim, v->second);
-      entries_.erase(v);
-    }
+    EvictUnpinnedAbove(options_.max_tracked_sources - 1);  // room for this one
   }
   return entries_.find(key)->second;  // the eviction may have rehashed
 }

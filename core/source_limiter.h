@@ -37,6 +37,8 @@
 namespace connmgr {
 
 struct SourceLimiterOptions {
+  friend bool operator==(const SourceLimiterOptions&, const SourceLimiterOptions&) = default;
+
   RateLimit per_ip;
   RateLimit per_ipv4_24;
   RateLimit per_ipv6_56;
@@ -65,6 +67,11 @@ class SourceLimiter {
   // Whether Admit counted `ip` (not loopback): Release it exactly once when it ends.
   static bool Charges(const IpAddress& ip) { return !ip.Unmapped().IsLoopback(); }
   void Release(const IpAddress& ip);
+
+  // New limits for the next admissions. A changed rate starts the buckets it governs afresh
+  // (full); connections already counted stay counted; a lower max_tracked_sources evicts the
+  // least recently used unpinned sources at once.
+  void SetOptions(const SourceLimiterOptions& options);
 
   size_t tracked_sources() const { return entries_.size(); }
   size_t pinned_sources() const { return entries_.size() - lru_.size(); }
@@ -97,6 +104,8 @@ class SourceLimiter {
   void Reindex(const Key& key, Entry& e);
   void Unindex(const Key& key, const Entry& e);
   void ForgetFullBuckets(Instant now, int budget);
+  // Forgets unpinned entries, least recently used first, until at most `limit` remain.
+  void EvictUnpinnedAbove(size_t limit);
 
   SourceLimiterOptions options_;
   std::optional<TokenBucket> global_;

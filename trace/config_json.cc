@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "core/presets.h"
 
 namespace connmgr {
 namespace {
@@ -238,14 +239,30 @@ OrderedJson ConfigToJson(const Config& config) {
   return o;
 }
 
-absl::StatusOr<Config> ConfigFromJson(const Json& object) {
-  Config config;
-  if (absl::Status s = DecodeObject(
-          object, "", [&](auto&& visit) { VisitConfigFields(config, visit); });
+absl::StatusOr<Config> ConfigFieldsFromJson(const Json& object) {
+  // "preset" names the base the other keys apply to.
+  std::string preset = "default";
+  if (object.is_object() && object.contains("preset")) {
+    if (absl::Status s = Decode(object["preset"], "preset", &preset); !s.ok()) return s;
+  }
+  absl::StatusOr<Config> base = PresetConfig(preset);
+  if (!base.ok()) return base.status();
+  Config config = *std::move(base);
+  if (absl::Status s = DecodeObject(object, "",
+                                    [&](auto&& visit) {
+                                      visit("preset", preset);
+                                      VisitConfigFields(config, visit);
+                                    });
       !s.ok()) {
     return s;
   }
-  if (absl::Status s = config.Validate(); !s.ok()) return s;
+  return config;
+}
+
+absl::StatusOr<Config> ConfigFromJson(const Json& object) {
+  absl::StatusOr<Config> config = ConfigFieldsFromJson(object);
+  if (!config.ok()) return config;
+  if (absl::Status s = config->Validate(); !s.ok()) return s;
   return config;
 }
 

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "core/presets.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -106,6 +107,19 @@ TEST(ConfigJsonTest, BadListEntryNamesItsIndex) {
   absl::StatusOr<Config> c = ParseConfigJson(R"({"deny_list": ["10.0.0.0/8", "10.0.0.0/33"]})");
   EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(c.status().message()), testing::StartsWith("config: deny_list[1]: "));
+}
+
+TEST(ConfigJsonTest, APresetIsTheBaseTheOtherKeysApplyTo) {
+  Config expected = ProductionPreset();
+  expected.max_connections = 1'000;
+  EXPECT_EQ(ParseConfigJson(R"({"max_connections": 1000, "preset": "production"})").value(),
+            expected);
+  EXPECT_EQ(ParseConfigJson(R"({"preset": "default"})").value(), Config{});
+  EXPECT_EQ(ParseConfigJson(R"({"preset": "fast"})").status().message(),
+            "config: preset: unknown preset \"fast\"; known: default, production, "
+            "high_throughput, restrictive");
+  EXPECT_EQ(ParseConfigJson(R"({"prest": "production"})").status().message(),
+            "config: prest: unknown key; did you mean \"preset\"?");
 }
 
 TEST(DurationTextTest, FormatsAndParsesUnits) {

@@ -32,16 +32,31 @@ std::string Scalar(const nlohmann::ordered_json& v) {
   return v.is_string() ? v.get<std::string>() : v.dump();
 }
 
-// The header shows only what differs from the defaults; other lines show their fields.
-std::string HumanLine(absl::string_view line) {
+// The keys of `config` whose values differ from `before`'s, as " key=value".
+std::string ConfigChanges(const nlohmann::ordered_json& before,
+                          const nlohmann::ordered_json& config) {
+  std::string out;
+  for (const auto& [key, value] : config.items()) {
+    if (!before.contains(key) || before[key] != value) {
+      absl::StrAppend(&out, " ", key, "=", value.dump());
+    }
+  }
+  return out;
+}
+
+// The header shows only what differs from the defaults, an update_config what it changes
+// (against the config last shown); other lines show their fields.
+std::string HumanLine(absl::string_view line, nlohmann::ordered_json& shown_config) {
   auto o = nlohmann::ordered_json::parse(line);
   if (o.contains("connmgr_trace")) {
-    const nlohmann::ordered_json defaults = ConfigToJson(Config{});
-    std::string out = "config (differences from the defaults):";
-    for (const auto& [key, value] : o["config"].items()) {
-      if (defaults[key] != value) absl::StrAppend(&out, " ", key, "=", value.dump());
-    }
-    return out;
+    shown_config = o["config"];
+    return absl::StrCat("config (differences from the defaults):",
+                        ConfigChanges(ConfigToJson(Config{}), o["config"]));
+  }
+  if (o.contains("config")) {
+    std::string changes = ConfigChanges(shown_config, o["config"]);
+    shown_config = o["config"];
+    o["config"] = changes.empty() ? " (no change)" : changes.substr(1);
   }
   const int64_t t = o["t"].get<int64_t>();
   std::string out = absl::StrFormat("%9.3fs  ", static_cast<double>(t) / 1e9);
@@ -139,11 +154,12 @@ int Main(int argc, char** argv) {
   }
 
   std::vector<std::string> replayed;
+  nlohmann::ordered_json shown_config;
   TraceReplayer replayer([&](absl::string_view line) {
     if (check) {
       replayed.emplace_back(line);
     } else if (human) {
-      std::printf("%s\n", HumanLine(line).c_str());
+      std::printf("%s\n", HumanLine(line, shown_config).c_str());
     } else {
       std::printf("%.*s\n", static_cast<int>(line.size()), line.data());
     }

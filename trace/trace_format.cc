@@ -193,6 +193,16 @@ class Fields {
     });
   }
 
+  absl::Status ConfigObject(Config* out) {
+    return Get("config", out, [&](const Json& v, Config* config) {
+      if (!v.is_object()) return Error("config", "expected an object of config keys");
+      absl::StatusOr<Config> decoded = ConfigFieldsFromJson(v);
+      if (!decoded.ok()) return Error("config", decoded.status().message());
+      *config = *std::move(decoded);
+      return absl::OkStatus();
+    });
+  }
+
   absl::Status Direction(connmgr::Direction* out) {
     return Get("direction", out, [&](const Json& v, connmgr::Direction* d) {
       if (v == "inbound") {
@@ -347,6 +357,10 @@ absl::StatusOr<Input> DecodeInput(const Json& o, const std::string& kind) {
     s.Update(f.Peer(&in.peer));
     s.Update(f.Addresses(&in.addresses));
     input = std::move(in);
+  } else if (kind == "update_config") {
+    UpdateConfig in;
+    s.Update(f.ConfigObject(&in.config));
+    input = std::move(in);
   } else if (kind == "timer_expired") {
     input = TimerExpired{};
   } else if (kind == "set_peer_tag") {
@@ -457,6 +471,7 @@ std::string EncodeTraceInput(Instant at, const Input& input) {
                    if constexpr (requires { in.error; }) o["error"] = in.error;
                    if constexpr (requires { in.records; }) o["records"] = in.records;
                    if constexpr (requires { in.ttl; }) o["ttl"] = FormatDuration(in.ttl);
+                   if constexpr (requires { in.config; }) o["config"] = ConfigToJson(in.config);
                  },
              },
              input);

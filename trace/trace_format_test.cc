@@ -55,6 +55,12 @@ std::vector<Input> EveryInputKind() {
       DnsAnswered{3, {"dnsaddr=/ip4/1.2.3.4/tcp/1", "x"}, Duration::Seconds(60)},
       DnsFailed{4, "SERVFAIL"},
       SetPeerAddresses{kAlice, {Addr("/ip4/1.2.3.4/tcp/1")}},
+      UpdateConfig{[] {
+        Config c;
+        c.max_connections = 100;
+        c.high_watermark = 200;  // invalid: a refused update must still round-trip
+        return c;
+      }()},
   };
 }
 
