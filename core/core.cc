@@ -882,6 +882,7 @@ absl::StatusOr<ConnectionId> Core::OnUpdateConfig(Instant now, const Config& con
   }
   const bool diversity_was_on = config_.diversity_protected_connections != 0;
   const bool lower_limit =
+      config.max_connections < config_.max_connections ||
       config.effective_high_watermark() < config_.effective_high_watermark();
   config_ = config;
   source_limiter_.SetOptions(SourceLimiterOptionsFrom(config_));

@@ -50,7 +50,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   absl::StatusOr<std::unique_ptr<connmgr::Core>> core = connmgr::Core::Create(config);
   FUZZ_CHECK(core.ok(), core.status().ToString());
 
-  connmgr::InputGenerator generator([&] { return bytes.Next(); });
+  connmgr::InputGenerator generator([&] { return bytes.Next(); }, config);
   connmgr::InvariantChecker checker(config);
   for (int i = 0; i < kMaxInputs && !bytes.empty(); ++i) {
     connmgr::TimedInput next = generator.Next();

@@ -1,5 +1,7 @@
 #include "props/input_generator.h"
 
+#include <algorithm>
+
 #include <string>
 
 namespace connmgr {
@@ -77,7 +79,7 @@ ConnectionId InputGenerator::PickConnection() {
 
 TimedInput InputGenerator::Next() {
   for (;;) {
-    const uint32_t op = Byte() % 27;
+    const uint32_t op = Byte() % 28;
     switch (op) {
       case 0:
       case 1:
@@ -191,6 +193,8 @@ TimedInput InputGenerator::Next() {
         const PeerId& peer = Peer(Byte());
         return {now_, SetPeerAddresses{peer, {DialTarget(Byte())}}};
       }
+      case 27:
+        return {now_, UpdateConfig{ChangedConfig()}};
       default: {
         // Move the clock, then generate the input that carries the new instant.
         const uint32_t kind = Byte() % 8;
@@ -208,7 +212,66 @@ TimedInput InputGenerator::Next() {
   }
 }
 
+Config InputGenerator::ChangedConfig() {
+  Config c = config_;
+  const uint32_t b = Byte();
+  const uint32_t v = Byte();
+  switch (b % 12) {
+    case 0:
+    case 1:
+      c.max_connections = 1 + v % 16;
+      c.high_watermark = std::min(c.high_watermark, c.max_connections);
+      c.low_watermark = std::min(c.low_watermark, c.effective_high_watermark());
+      c.max_inbound_connections = std::min(c.max_inbound_connections, c.max_connections);
+      c.max_outbound_connections = std::min(c.max_outbound_connections, c.max_connections);
+      c.diversity_protected_connections =
+          std::min(c.diversity_protected_connections, c.effective_low_watermark());
+      break;
+    case 2:
+      c.low_watermark = v % (c.effective_high_watermark() + 1);
+      c.diversity_protected_connections =
+          std::min(c.diversity_protected_connections, c.effective_low_watermark());
+      break;
+    case 3:
+      c.max_incoming_pending_connections = 1 + v % 8;
+      c.max_connections_per_peer = 1 + (v >> 3) % 4;
+      break;
+    case 4:
+      c.inbound_rate_per_ip = {v % 4, Duration::Milliseconds(100 + (v >> 2) * 10), 1 + (v >> 6)};
+      break;
+    case 5:
+      c.max_connections_per_ipv4_32 = v % 4;
+      c.max_tracked_sources = 1 + (v >> 2) % 16;
+      break;
+    case 6:
+      c.max_parallel_dials = 1 + v % 4;
+      c.max_dial_queue_length = c.max_parallel_dials + (v >> 2) % 8;
+      break;
+    case 7:
+      c.diversity_protected_connections = v % (c.effective_low_watermark() + 1);
+      break;
+    case 8:
+      c.max_streams_per_connection = v % 5;
+      c.stream_placement = v & 0x80 ? StreamPlacement::kLeastLoaded : StreamPlacement::kRoundRobin;
+      break;
+    case 9:
+      c.silence_period = Duration::Milliseconds((v % 4) * 500);
+      c.grace_period = Duration::Milliseconds(v * 20);
+      break;
+    case 10:
+      c.random_seed = v;  // not runtime-changeable: refused unless unchanged
+      break;
+    default:
+      c.low_watermark = c.effective_high_watermark() + 1 + v % 4;  // breaks a rule
+      break;
+  }
+  return c;
+}
+
 void InputGenerator::Observe(const absl::StatusOr<ConnectionId>& result, const Input& input) {
+  if (const auto* update = std::get_if<UpdateConfig>(&input); update != nullptr && result.ok()) {
+    config_ = update->config;
+  }
   if (!result.ok() || result->value <= highest_id_) return;
   if (!std::holds_alternative<InboundConnection>(input) &&
       !std::holds_alternative<OutboundConnection>(input)) {

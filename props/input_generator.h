@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "core/config.h"
 #include "core/input.h"
 #include "core/random.h"
 #include "core/time.h"
@@ -30,8 +31,9 @@ struct TimedInput {
 
 class InputGenerator {
  public:
-  explicit InputGenerator(std::function<uint8_t()> next_byte)
-      : next_byte_(std::move(next_byte)) {}
+  // `config` is the core's: config changes are generated from the one in force.
+  explicit InputGenerator(std::function<uint8_t()> next_byte, Config config = Config{})
+      : next_byte_(std::move(next_byte)), config_(std::move(config)) {}
 
   TimedInput Next();
   // Reports what the core answered, so later inputs can name the connections it created.
@@ -41,8 +43,12 @@ class InputGenerator {
   uint32_t Byte() { return next_byte_(); }
   uint32_t Short() { return (Byte() << 8) | Byte(); }
   ConnectionId PickConnection();
+  // The config in force with one or two settings changed: mostly runtime-changeable ones,
+  // sometimes one that is not, or a change that breaks a rule.
+  Config ChangedConfig();
 
   std::function<uint8_t()> next_byte_;
+  Config config_;
   Instant now_ = Instant::FromNanoseconds(0);
   uint64_t highest_id_ = 0;
   std::vector<ConnectionId> recent_;  // the last few created, most likely to be live

@@ -27,12 +27,37 @@ absl::Status InvariantChecker::Check(const Core& core, Instant now, const Input&
   latest_now_ = std::max(latest_now_, now);
   core_ = &core;
   if (absl::Status s = CheckOutputs(now, input, result, outputs); !s.ok()) return s;
+  bool trimmed_at_once = false;
+  if (const auto* update = std::get_if<UpdateConfig>(&input)) {
+    if (!result.ok()) {
+      if (!(core.config() == config_)) {
+        return Broken("a refused config change leaves the config", result.status().ToString());
+      }
+    } else {
+      if (!(core.config() == update->config)) {
+        return Broken("an accepted config change is the config in force", "differs");
+      }
+      // A lower limit trims at once, whatever the silence period.
+      trimmed_at_once = update->config.max_connections < config_.max_connections ||
+                        update->config.effective_high_watermark() <
+                            config_.effective_high_watermark();
+      config_ = core.config();
+      loosest_pending_limit_ =
+          std::max(loosest_pending_limit_, config_.max_incoming_pending_connections);
+      if (loosest_stream_limit_ != 0) {
+        loosest_stream_limit_ = config_.max_streams_per_connection == 0
+                                    ? 0
+                                    : std::max(loosest_stream_limit_,
+                                               config_.max_streams_per_connection);
+      }
+    }
+  }
   if (std::holds_alternative<TimerExpired>(input) && core.NextDeadline() <= latest_now_) {
     return Broken("timers are in the future after TimerExpired",
                   absl::StrCat("next deadline ", core.NextDeadline().nanoseconds(),
                                " <= now ", latest_now_.nanoseconds()));
   }
-  return CheckAggregates(core);
+  return CheckAggregates(core, trimmed_at_once);
 }
 
 bool InvariantChecker::Exempt(const Core& core, const Connection& c) {
@@ -138,7 +163,7 @@ absl::Status InvariantChecker::CheckOutputs(Instant, const Input& input,
   return absl::OkStatus();
 }
 
-absl::Status InvariantChecker::CheckAggregates(const Core& core) const {
+absl::Status InvariantChecker::CheckAggregates(const Core& core, bool trimmed_at_once) const {
   const ConnectionTable& table = core.connections();
   // Allow-listed remotes skip the admission limits, so they are not counted here.
   uint64_t limited_pending = 0;
@@ -148,7 +173,7 @@ absl::Status InvariantChecker::CheckAggregates(const Core& core) const {
     limited_pending += c->direction == Direction::kInbound &&
                        c->state == ConnectionState::kPending && c->charge != ScopeCharge::kNone;
   }
-  if (limited_pending > config_.max_incoming_pending_connections) {
+  if (limited_pending > loosest_pending_limit_) {
     return Broken("pending inbound within max_incoming_pending_connections",
                   absl::StrCat(limited_pending));
   }
@@ -175,9 +200,9 @@ absl::Status InvariantChecker::CheckAggregates(const Core& core) const {
     return Broken("tracked sources within max_tracked_sources",
                   absl::StrCat(core.GetMetrics().tracked_sources));
   }
-  if (config_.max_streams_per_connection != 0) {
+  if (loosest_stream_limit_ != 0) {
     for (const Connection* c : table.SortedForInspection()) {
-      if (c->stream_count() > config_.max_streams_per_connection) {
+      if (c->stream_count() > loosest_stream_limit_) {
         return Broken("streams per connection within max_streams_per_connection",
                       absl::StrCat("connection ", c->id.value, " has ", c->stream_count()));
       }
@@ -185,7 +210,8 @@ absl::Status InvariantChecker::CheckAggregates(const Core& core) const {
   }
   // Over the hard limit, only connections that may never be pruned remain open, besides at
   // most one per diversity-protected group (unless a silence period holds the trim back).
-  if (table.open_count() > config_.max_connections && config_.silence_period == Duration::Zero()) {
+  if (table.open_count() > config_.max_connections &&
+      (config_.silence_period == Duration::Zero() || trimmed_at_once)) {
     uint64_t prunable = 0;
     for (const Connection* c : table.SortedForInspection()) {
       prunable += c->state == ConnectionState::kOpen && !Exempt(core, *c);

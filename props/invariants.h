@@ -23,7 +23,10 @@ namespace connmgr {
 
 class InvariantChecker {
  public:
-  explicit InvariantChecker(const Config& config) : config_(config) {}
+  explicit InvariantChecker(const Config& config)
+      : config_(config),
+        loosest_pending_limit_(config.max_incoming_pending_connections),
+        loosest_stream_limit_(config.max_streams_per_connection) {}
 
   // Call with the state of `core` before the input (for admission checks), then after.
   void Before(const Core& core);
@@ -35,11 +38,15 @@ class InvariantChecker {
   absl::Status CheckOutputs(Instant now, const Input& input,
                             const absl::StatusOr<ConnectionId>& result,
                             const std::vector<Output>& outputs);
-  absl::Status CheckAggregates(const Core& core) const;
+  // `trimmed_at_once`: the input lowered the limits, so no silence period holds a trim back.
+  absl::Status CheckAggregates(const Core& core, bool trimmed_at_once) const;
   // May never be pruned: protected peer, allow-listed remote, grace period.
   static bool Exempt(const Core& core, const Connection& c);
 
-  Config config_;
+  Config config_;  // in force: follows accepted UpdateConfig inputs
+  // The highest limits ever in force (0: none): connections admitted under a looser limit stay.
+  uint32_t loosest_pending_limit_;
+  uint32_t loosest_stream_limit_;
   const Core* core_ = nullptr;
   uint64_t open_before_ = 0;
   Instant latest_now_ = Instant::FromNanoseconds(std::numeric_limits<int64_t>::min());
