@@ -281,7 +281,7 @@ TEST_P(ExampleTraceTest, ReplaysIdentically) {
 INSTANTIATE_TEST_SUITE_P(Examples, ExampleTraceTest,
                          testing::Values("examples/tour.jsonl", "examples/misuse.jsonl",
                                          "examples/streams.jsonl", "examples/dialing.jsonl",
-                                         "examples/gating.jsonl"),
+                                         "examples/gating.jsonl", "examples/runtime.jsonl"),
                          [](const auto& info) {
                            std::string name = info.param.substr(9);
                            return name.substr(0, name.find('.'));
