@@ -129,6 +129,7 @@ struct Config {
   uint32_t max_connections_per_ipv6_56 = 8;
   uint32_t max_connections_per_ipv6_48 = 64;
   uint32_t max_tracked_sources = 100'000;
+  bool limit_loopback_sources = false;           // loopback is exempt unless set (tests, demos)
   Duration delayed_reject = Duration::Zero();     // hold a rejected socket this long; 0: off
 
   // --- Streams ------------------------------------------------------------------------------
@@ -220,6 +221,7 @@ void VisitConfigFieldsOf(Visitor&& visit, ConfigT&... c) {
   visit("max_connections_per_ipv6_56", c.max_connections_per_ipv6_56...);
   visit("max_connections_per_ipv6_48", c.max_connections_per_ipv6_48...);
   visit("max_tracked_sources", c.max_tracked_sources...);
+  visit("limit_loopback_sources", c.limit_loopback_sources...);
   visit("delayed_reject", c.delayed_reject...);
   visit("stream_placement", c.stream_placement...);
   visit("max_streams_per_connection", c.max_streams_per_connection...);

@@ -36,6 +36,7 @@ SourceLimiterOptions SourceLimiterOptionsFrom(const Config& c) {
   o.max_per_ipv6_56 = c.max_connections_per_ipv6_56;
   o.max_per_ipv6_48 = c.max_connections_per_ipv6_48;
   o.max_tracked_sources = c.max_tracked_sources;
+  o.limit_loopback = c.limit_loopback_sources;
   return o;
 }
 

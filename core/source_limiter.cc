@@ -39,7 +39,7 @@ const SourceLimiter::Entry* SourceLimiter::Find(const Key& key) const {
 SourceVerdict SourceLimiter::Admit(const IpAddress& address, Instant now, bool exempt) {
   const IpAddress ip = address.Unmapped();
   ForgetFullBuckets(now, /*budget=*/4);
-  if (exempt || ip.IsLoopback()) return SourceVerdict::kAdmit;
+  if (exempt || !Charges(ip)) return SourceVerdict::kAdmit;
   Checks checks[4];
   const int n = KeysOf(ip, checks);
   // Concurrency caps first, then the buckets; an absent key has a full bucket and no live
@@ -108,7 +108,7 @@ void SourceLimiter::EvictUnpinnedAbove(size_t limit) {
 
 void SourceLimiter::Release(const IpAddress& address) {
   const IpAddress ip = address.Unmapped();
-  if (ip.IsLoopback()) return;
+  if (!Charges(ip)) return;
   Checks checks[4];
   const int n = KeysOf(ip, checks);
   for (int i = 0; i < n; ++i) {

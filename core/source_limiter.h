@@ -37,7 +37,6 @@
 namespace connmgr {
 
 struct SourceLimiterOptions {
-  friend bool operator==(const SourceLimiterOptions&, const SourceLimiterOptions&) = default;
 
   RateLimit per_ip;
   RateLimit per_ipv4_24;
@@ -48,6 +47,8 @@ struct SourceLimiterOptions {
   uint32_t max_per_ipv6_56 = 8;
   uint32_t max_per_ipv6_48 = 64;
   uint32_t max_tracked_sources = 100'000;  // unpinned keys held at most
+  bool limit_loopback = false;  // loopback is exempt unless set (tests, one-machine demos)
+  friend bool operator==(const SourceLimiterOptions&, const SourceLimiterOptions&) = default;
 };
 
 enum class SourceVerdict : uint8_t {
@@ -64,8 +65,11 @@ class SourceLimiter {
   explicit SourceLimiter(const SourceLimiterOptions& options);
 
   SourceVerdict Admit(const IpAddress& ip, Instant now, bool exempt);
-  // Whether Admit counted `ip` (not loopback): Release it exactly once when it ends.
-  static bool Charges(const IpAddress& ip) { return !ip.Unmapped().IsLoopback(); }
+  // Whether Admit counted `ip` (not loopback, unless limit_loopback): Release it exactly once
+  // when it ends.
+  bool Charges(const IpAddress& ip) const {
+    return options_.limit_loopback || !ip.Unmapped().IsLoopback();
+  }
   void Release(const IpAddress& ip);
 
   // New limits for the next admissions. A changed rate starts the buckets it governs afresh

@@ -83,8 +83,52 @@ TEST(SourceLimiterTest, LoopbackAndExemptAreUnlimitedAndUncounted) {
     ASSERT_EQ(l.Admit(A("8.8.8.8"), Ms(0), true), SourceVerdict::kAdmit);
   }
   EXPECT_EQ(l.tracked_sources(), 0u);
-  EXPECT_FALSE(SourceLimiter::Charges(A("127.0.0.1")));
-  EXPECT_TRUE(SourceLimiter::Charges(A("8.8.8.8")));
+  EXPECT_FALSE(SourceLimiter(SourceLimiterOptions{}).Charges(A("127.0.0.1")));
+  EXPECT_TRUE(SourceLimiter(SourceLimiterOptions{}).Charges(A("8.8.8.8")));
+}
+
+TEST(SourceLimiterTest, LoopbackIsLimitedWhenAskedTo) {
+  SourceLimiterOptions o = RatesOnly();
+  o.limit_loopback = true;
+  SourceLimiter l(o);
+  EXPECT_TRUE(l.Charges(A("127.0.0.2")));
+  for (uint32_t i = 0; i < o.per_ip.burst; ++i) {
+    ASSERT_EQ(l.Admit(A("127.0.0.2"), Ms(0), false), SourceVerdict::kAdmit) << i;
+  }
+  EXPECT_EQ(l.Admit(A("127.0.0.2"), Ms(0), false), SourceVerdict::kRateLimitIp);
+  EXPECT_EQ(l.Admit(A("127.0.0.3"), Ms(0), false), SourceVerdict::kAdmit);
+}
+
+TEST(SourceLimiterTest, NewOptionsApplyToTheNextAdmission) {
+  SourceLimiterOptions o = RatesOnly();
+  SourceLimiter l(o);
+  const IpAddress ip = A("8.8.8.8");
+  for (uint32_t i = 0; i < o.per_ip.burst; ++i) ASSERT_EQ(l.Admit(ip, Ms(0), false), SourceVerdict::kAdmit);
+  ASSERT_EQ(l.Admit(ip, Ms(0), false), SourceVerdict::kRateLimitIp);
+  // Same rates, a connection cap: the drained bucket stays drained, the cap applies now.
+  o.max_per_ipv4_32 = 1;
+  l.SetOptions(o);
+  EXPECT_EQ(l.Admit(ip, Ms(0), false), SourceVerdict::kIpConnectionLimit);
+  // A changed rate starts its buckets afresh.
+  o.max_per_ipv4_32 = 0;
+  o.per_ip = {1, Duration::Seconds(60), 1};
+  l.SetOptions(o);
+  EXPECT_EQ(l.Admit(ip, Ms(1), false), SourceVerdict::kAdmit);
+  EXPECT_EQ(l.Admit(ip, Ms(2), false), SourceVerdict::kRateLimitIp);
+}
+
+TEST(SourceLimiterTest, AFewerTrackedSourcesBoundEvictsAtOnce) {
+  SourceLimiterOptions o = RatesOnly();
+  SourceLimiter l(o);
+  for (int i = 0; i < 10; ++i) {
+    const IpAddress ip = IpAddress::V4({9, 9, 9, static_cast<uint8_t>(i)});
+    l.Admit(ip, Ms(0), false);
+    l.Release(ip);
+  }
+  ASSERT_EQ(l.tracked_sources(), 10u);  // drained buckets, one per address
+  o.max_tracked_sources = 4;
+  l.SetOptions(o);
+  EXPECT_EQ(l.tracked_sources(), 4u);
 }
 
 TEST(SourceLimiterTest, FullBucketsAreForgotten) {
