@@ -6,12 +6,11 @@
 #include <sys/time.h>
 
 #include <algorithm>
+#include <boost/asio/post.hpp>
 #include <climits>
 #include <cstdint>
 #include <limits>
 #include <utility>
-
-#include <boost/asio/post.hpp>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -233,8 +232,8 @@ struct AresResolver::SocketWatch {
 absl::StatusOr<std::unique_ptr<AresResolver>> AresResolver::Create(boost::asio::io_context& io,
                                                                    AresOptions options) {
   if (options.timeout < std::chrono::milliseconds(1) || options.timeout > kMaxTimeout) {
-    return absl::InvalidArgumentError(absl::StrCat("DNS timeout must be 1 ms to ",
-                                                   kMaxTimeout.count(), " ms"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("DNS timeout must be 1 ms to ", kMaxTimeout.count(), " ms"));
   }
   if (options.tries < 1 || options.tries > kMaxTries) {
     return absl::InvalidArgumentError(absl::StrCat("DNS tries must be 1 to ", kMaxTries));
@@ -247,8 +246,8 @@ absl::StatusOr<std::unique_ptr<AresResolver>> AresResolver::Create(boost::asio::
         absl::StrCat(options.servers.size(), " DNS servers, over the limit of ", kAresMaxServers));
   }
   for (const std::string& server : options.servers) {
-    if (server.empty() || server.size() > kMaxServerTextBytes ||
-        absl::StrContains(server, ',') || absl::StrContains(server, '\0')) {
+    if (server.empty() || server.size() > kMaxServerTextBytes || absl::StrContains(server, ',') ||
+        absl::StrContains(server, '\0')) {
       return absl::InvalidArgumentError(absl::StrCat("bad DNS server \"", server, "\""));
     }
   }
@@ -262,11 +261,15 @@ absl::StatusOr<std::unique_ptr<AresResolver>> AresResolver::Create(boost::asio::
   ares_options init = {};
   init.timeout = static_cast<int>(options.timeout.count());
   init.tries = options.tries;
+  // Without it c-ares 1.18 skips a server that answers SERVFAIL or REFUSED and, once none is
+  // left, reports the generic ECONNREFUSED; with it the query ends with the server's rcode.
+  init.flags = ARES_FLAG_NOCHECKRESP;
   init.sock_state_cb = &AresResolver::OnSocketState;
   init.sock_state_cb_data = resolver.get();
   ares_channel channel = nullptr;
   const int status = ares_init_options(
-      &channel, &init, ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_SOCK_STATE_CB);
+      &channel, &init,
+      ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_SOCK_STATE_CB);
   if (status != ARES_SUCCESS) {
     return absl::InternalError(absl::StrCat("ares_init_options: ", ares_strerror(status)));
   }
@@ -356,28 +359,28 @@ void AresResolver::WatchSocket(ares_socket_t fd, bool readable, bool writable) {
 
 void AresResolver::ArmRead(const std::shared_ptr<SocketWatch>& watch) {
   watch->read_armed = true;
-  watch->descriptor.async_wait(
-      boost::asio::posix::stream_descriptor::wait_read,
-      [this, watch](const boost::system::error_code&) {
-        if (watch->closed) return;
-        watch->read_armed = false;
-        ares_process_fd(channel_, watch->fd, ARES_SOCKET_BAD);
-        if (!watch->closed && watch->want_read && !watch->read_armed) ArmRead(watch);
-        RearmTimer();
-      });
+  watch->descriptor.async_wait(boost::asio::posix::stream_descriptor::wait_read,
+                               [this, watch](const boost::system::error_code&) {
+                                 if (watch->closed) return;
+                                 watch->read_armed = false;
+                                 ares_process_fd(channel_, watch->fd, ARES_SOCKET_BAD);
+                                 if (!watch->closed && watch->want_read && !watch->read_armed)
+                                   ArmRead(watch);
+                                 RearmTimer();
+                               });
 }
 
 void AresResolver::ArmWrite(const std::shared_ptr<SocketWatch>& watch) {
   watch->write_armed = true;
-  watch->descriptor.async_wait(
-      boost::asio::posix::stream_descriptor::wait_write,
-      [this, watch](const boost::system::error_code&) {
-        if (watch->closed) return;
-        watch->write_armed = false;
-        ares_process_fd(channel_, ARES_SOCKET_BAD, watch->fd);
-        if (!watch->closed && watch->want_write && !watch->write_armed) ArmWrite(watch);
-        RearmTimer();
-      });
+  watch->descriptor.async_wait(boost::asio::posix::stream_descriptor::wait_write,
+                               [this, watch](const boost::system::error_code&) {
+                                 if (watch->closed) return;
+                                 watch->write_armed = false;
+                                 ares_process_fd(channel_, ARES_SOCKET_BAD, watch->fd);
+                                 if (!watch->closed && watch->want_write && !watch->write_armed)
+                                   ArmWrite(watch);
+                                 RearmTimer();
+                               });
 }
 
 void AresResolver::RearmTimer() {

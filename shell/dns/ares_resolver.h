@@ -25,6 +25,8 @@
 //  - Error messages are short tokens usable as DnsFailed.error: "NXDOMAIN", "NODATA",
 //    "SERVFAIL", "REFUSED", "timeout", "cancelled", ... (see AresStatusToError).
 //  - One try waits `timeout`; c-ares doubles the wait on every further round over the servers.
+//    A SERVFAIL, REFUSED or NOTIMP answer ends the query as such (ARES_FLAG_NOCHECKRESP): the
+//    next server is not asked, because c-ares 1.18 would then report only "connection refused".
 //  - Not thread-safe: use it from the io_context's thread only, and destroy it before the
 //    io_context.
 #ifndef CONNMGR_SHELL_DNS_ARES_RESOLVER_H_
@@ -32,6 +34,9 @@
 
 #include <ares.h>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -39,10 +44,6 @@
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -61,7 +62,7 @@ struct AresOptions {
 
 // Limits that do not depend on the caller.
 inline constexpr size_t kAresMaxServers = 16;
-inline constexpr size_t kAresMaxNameBytes = 255;      // a DNS name's wire-format limit
+inline constexpr size_t kAresMaxNameBytes = 255;         // a DNS name's wire-format limit
 inline constexpr size_t kAresMaxRecordsPerAnswer = 256;  // further records are dropped
 
 // The status for a c-ares result code, its message one of the short tokens above.
@@ -100,8 +101,7 @@ class AresResolver {
   AresResolver(boost::asio::io_context& io, size_t max_queries_in_flight);
 
   static void OnSocketState(void* data, ares_socket_t fd, int readable, int writable);
-  static void OnQueryDone(void* arg, int status, int timeouts, unsigned char* message,
-                          int size);
+  static void OnQueryDone(void* arg, int status, int timeouts, unsigned char* message, int size);
   void WatchSocket(ares_socket_t fd, bool readable, bool writable);
   void ArmRead(const std::shared_ptr<SocketWatch>& watch);
   void ArmWrite(const std::shared_ptr<SocketWatch>& watch);

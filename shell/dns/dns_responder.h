@@ -21,6 +21,8 @@
 #define CONNMGR_SHELL_DNS_DNS_RESPONDER_H_
 
 #include <array>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/udp.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -28,9 +30,6 @@
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/udp.hpp>
 
 #include "absl/status/status.h"
 #include "absl/types/span.h"

@@ -1,0 +1,367 @@
+#include "shell/driver.h"
+
+#include <array>
+#include <chrono>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "boost/asio/post.hpp"
+#include "shell/endpoint.h"
+
+namespace connmgr::shell {
+
+using boost::asio::ip::tcp;
+
+struct Driver::Socket {
+  explicit Socket(std::shared_ptr<tcp::socket> s) : socket(std::move(s)) {}
+  ConnectionId id;
+  std::shared_ptr<tcp::socket> socket;
+  bool closed = false;
+  std::array<char, 4'096> read_buffer;
+  std::unique_ptr<boost::asio::steady_timer> hold_timer;
+};
+
+struct Driver::Listener {
+  Listener(boost::asio::io_context& io) : acceptor(io), retry(io) {}
+  tcp::acceptor acceptor;
+  boost::asio::steady_timer retry;  // after an accept error such as EMFILE
+  Multiaddr address;
+};
+
+namespace {
+
+std::chrono::steady_clock::time_point SteadyTimeOf(Instant at) {
+  return std::chrono::steady_clock::time_point(std::chrono::nanoseconds(at.nanoseconds()));
+}
+
+void CloseQuietly(tcp::socket& socket, bool reset) {
+  boost::system::error_code ignored;
+  if (reset) {
+    socket.set_option(tcp::socket::linger(true, 0), ignored);
+  } else {
+    socket.shutdown(tcp::socket::shutdown_both, ignored);
+  }
+  socket.close(ignored);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Driver>> Driver::Create(boost::asio::io_context& io,
+                                                        DriverOptions options) {
+  if (options.upgrader == nullptr) {
+    return absl::InvalidArgumentError("driver: upgrader: required");
+  }
+  if (options.max_accepts_per_turn == 0) {
+    return absl::InvalidArgumentError("driver: max_accepts_per_turn: must be at least 1");
+  }
+  absl::StatusOr<std::unique_ptr<Core>> core = Core::Create(options.config, options.gater);
+  if (!core.ok()) return core.status();
+  return std::unique_ptr<Driver>(new Driver(io, std::move(options), *std::move(core)));
+}
+
+Driver::Driver(boost::asio::io_context& io, DriverOptions options, std::unique_ptr<Core> core)
+    : io_(io), options_(std::move(options)), core_(std::move(core)), timer_(io) {
+  if (options_.trace) trace_.emplace(core_->config(), options_.trace);
+}
+
+Driver::~Driver() {
+  Shutdown();
+  *alive_ = false;
+}
+
+void Driver::Shutdown() {
+  if (stopped_) return;
+  stopped_ = true;
+  for (const std::shared_ptr<Listener>& l : listeners_) {
+    boost::system::error_code ignored;
+    l->acceptor.close(ignored);
+    l->retry.cancel();
+  }
+  listeners_.clear();
+  for (auto* table : {&sockets_, &held_}) {
+    for (auto& [id, s] : *table) {
+      s->closed = true;
+      if (s->hold_timer) s->hold_timer->cancel();
+      CloseQuietly(*s->socket, /*reset=*/true);
+    }
+    table->clear();
+  }
+  timer_.cancel();
+}
+
+absl::StatusOr<Multiaddr> Driver::Listen(const Multiaddr& address) {
+  if (stopped_) return absl::FailedPreconditionError("listen: the driver was shut down");
+  absl::StatusOr<tcp::endpoint> endpoint = TcpEndpointOf(address);
+  if (!endpoint.ok()) return endpoint.status();
+  auto listener = std::make_shared<Listener>(io_);
+  boost::system::error_code ec;
+  listener->acceptor.open(endpoint->protocol(), ec);
+  if (!ec) listener->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) listener->acceptor.bind(*endpoint, ec);
+  if (!ec) listener->acceptor.listen(boost::asio::socket_base::max_listen_connections, ec);
+  if (!ec) listener->acceptor.non_blocking(true, ec);
+  tcp::endpoint bound;
+  if (!ec) bound = listener->acceptor.local_endpoint(ec);
+  if (ec) {
+    return absl::UnavailableError(
+        absl::StrCat("listen on ", address.ToString(), ": ", ec.message()));
+  }
+  listener->address = MultiaddrOf(bound);
+  listeners_.push_back(listener);
+  AcceptNext(listener);
+  return listener->address;
+}
+
+absl::Status Driver::StopListening(const Multiaddr& address) {
+  for (auto it = listeners_.begin(); it != listeners_.end(); ++it) {
+    if ((*it)->address != address) continue;
+    boost::system::error_code ignored;
+    (*it)->acceptor.close(ignored);
+    (*it)->retry.cancel();
+    listeners_.erase(it);
+    return absl::OkStatus();
+  }
+  return absl::NotFoundError(absl::StrCat("stop listening: not listening on ", address.ToString()));
+}
+
+std::vector<Multiaddr> Driver::listen_addresses() const {
+  std::vector<Multiaddr> out;
+  for (const std::shared_ptr<Listener>& l : listeners_) out.push_back(l->address);
+  return out;
+}
+
+absl::StatusOr<ConnectionId> Driver::Submit(const Input& input) { return Feed(input, nullptr); }
+
+absl::StatusOr<ConnectionId> Driver::Feed(const Input& input,
+                                          const std::function<void(ConnectionId)>& adopt) {
+  if (stopped_) return absl::FailedPreconditionError("driver: shut down");
+  const Instant now = SteadyNow();
+  absl::StatusOr<ConnectionId> result;
+  if (trace_) {
+    std::vector<Output> outputs;
+    result = trace_->Handle(*core_, now, input, &outputs);
+    for (Output& o : outputs) pending_outputs_.push_back(std::move(o));
+  } else {
+    result = core_->Handle(now, input);
+    while (std::optional<Output> o = core_->PollOutput()) pending_outputs_.push_back(*std::move(o));
+  }
+  if (result.ok() && adopt) adopt(*result);
+  // Outputs of inputs handed in while carrying out (by observers or synchronous callbacks)
+  // join the queue and are carried out here, in order.
+  if (!carrying_out_) {
+    carrying_out_ = true;
+    while (!pending_outputs_.empty() && !stopped_) {
+      const Output output = std::move(pending_outputs_.front());
+      pending_outputs_.pop_front();
+      CarryOut(output);
+      for (const Observer& observer : observers_) observer(output);
+    }
+    carrying_out_ = false;
+  }
+  if (!stopped_) ArmTimer();
+  return result;
+}
+
+void Driver::Post(Input input) {
+  boost::asio::post(io_, [this, alive = alive_, input = std::move(input)] {
+    if (*alive && !stopped_) Submit(input).IgnoreError();
+  });
+}
+
+void Driver::ArmTimer() {
+  const Instant deadline = core_->NextDeadline();
+  if (deadline == armed_at_) return;
+  armed_at_ = deadline;
+  if (deadline == Instant::Never()) {
+    timer_.cancel();
+    return;
+  }
+  // A deadline already passed fires at once; the handler re-reads the clock.
+  timer_.expires_at(SteadyTimeOf(deadline));
+  timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
+    if (!*alive || stopped_ || ec == boost::asio::error::operation_aborted) return;
+    armed_at_ = Instant::Never();
+    Submit(TimerExpired{}).IgnoreError();
+  });
+}
+
+void Driver::CarryOut(const Output& output) {
+  if (const auto* accept = std::get_if<AcceptConnection>(&output)) {
+    auto it = sockets_.find(accept->connection.value);
+    if (it != sockets_.end()) StartUpgrade(it->second, Direction::kInbound, std::nullopt);
+  } else if (const auto* reject = std::get_if<RejectConnection>(&output)) {
+    auto it = sockets_.find(reject->connection.value);
+    if (it == sockets_.end()) return;
+    std::shared_ptr<Socket> s = it->second;
+    sockets_.erase(it);
+    Hold(std::move(s), reject->hold);
+  } else if (const auto* close = std::get_if<CloseConnection>(&output)) {
+    Drop(close->connection, /*reset=*/false);
+    Post(TransportClosed{close->connection});
+  } else if (const auto* abort = std::get_if<AbortConnection>(&output)) {
+    Drop(abort->connection, /*reset=*/true);
+  } else if (const auto* dial = std::get_if<DialAddress>(&output)) {
+    StartDial(*dial);
+  } else if (const auto* cancel = std::get_if<CancelDialAttempt>(&output)) {
+    Drop(cancel->connection, /*reset=*/true);
+  } else if (const auto* resolve = std::get_if<ResolveDns>(&output)) {
+    const uint64_t query = resolve->query;
+    if (!options_.dns) {
+      Post(DnsFailed{query, "no DNS resolver configured"});
+      return;
+    }
+    options_.dns(resolve->name, resolve->type,
+                 [this, alive = alive_, query](absl::StatusOr<DnsAnswer> answer) {
+                   if (!*alive || stopped_) return;
+                   if (answer.ok()) {
+                     Post(DnsAnswered{query, std::move(answer->records), answer->ttl});
+                   } else {
+                     Post(DnsFailed{query, std::string(answer.status().message())});
+                   }
+                 });
+  }
+}
+
+void Driver::AcceptNext(const std::shared_ptr<Listener>& listener) {
+  listener->acceptor.async_accept(
+      [this, alive = alive_, listener](const boost::system::error_code& ec, tcp::socket socket) {
+        if (!*alive || stopped_ || !listener->acceptor.is_open()) return;
+        if (ec) {
+          if (ec == boost::asio::error::operation_aborted) return;
+          // Out of descriptors or similar: try again shortly rather than spin.
+          listener->retry.expires_after(std::chrono::milliseconds(50));
+          listener->retry.async_wait([this, alive, listener](const boost::system::error_code& e) {
+            if (*alive && !stopped_ && !e) AcceptNext(listener);
+          });
+          return;
+        }
+        OnAccepted(std::move(socket));
+        // Take the connections already waiting, up to the cap, then yield to other handlers
+        // (timers, reads) so a flood cannot starve them.
+        for (size_t i = 1; i < options_.max_accepts_per_turn && !stopped_; ++i) {
+          boost::system::error_code again;
+          tcp::socket next(io_);
+          listener->acceptor.accept(next, again);
+          if (again) break;
+          OnAccepted(std::move(next));
+        }
+        if (!stopped_ && listener->acceptor.is_open()) AcceptNext(listener);
+      });
+}
+
+void Driver::OnAccepted(tcp::socket socket) {
+  boost::system::error_code remote_error, local_error;
+  const tcp::endpoint remote = socket.remote_endpoint(remote_error);
+  const tcp::endpoint local = socket.local_endpoint(local_error);
+  if (remote_error || local_error) {
+    CloseQuietly(socket, /*reset=*/true);
+    return;
+  }
+  auto s = std::make_shared<Socket>(std::make_shared<tcp::socket>(std::move(socket)));
+  absl::StatusOr<ConnectionId> id =
+      Feed(InboundConnection{MultiaddrOf(remote), MultiaddrOf(local)}, [&](ConnectionId id) {
+        s->id = id;
+        sockets_[id.value] = s;
+      });
+  if (!id.ok()) CloseQuietly(*s->socket, /*reset=*/true);
+}
+
+void Driver::StartUpgrade(const std::shared_ptr<Socket>& s, Direction direction,
+                          std::optional<PeerId> expected) {
+  options_.upgrader->Upgrade(
+      s->socket, direction, std::move(expected),
+      [this, alive = alive_, s, direction](absl::StatusOr<PeerId> peer) {
+        if (!*alive || stopped_ || s->closed) return;
+        const ConnectionId id = s->id;
+        if (!peer.ok()) {
+          Drop(id, /*reset=*/true);
+          if (direction == Direction::kInbound) {
+            Submit(TransportClosed{id}).IgnoreError();
+          } else {
+            Submit(DialFailed{id, std::string(peer.status().message())}).IgnoreError();
+          }
+          return;
+        }
+        if (direction == Direction::kInbound) {
+          Submit(ConnectionUpgraded{id, *peer}).IgnoreError();
+        } else {
+          Submit(DialSucceeded{id}).IgnoreError();
+        }
+        if (!s->closed) StartReading(s);
+      });
+}
+
+void Driver::StartReading(const std::shared_ptr<Socket>& s) {
+  s->socket->async_read_some(
+      boost::asio::buffer(s->read_buffer),
+      [this, alive = alive_, s](const boost::system::error_code& ec, size_t) {
+        if (!*alive || stopped_ || s->closed) return;
+        if (ec) {
+          Drop(s->id, /*reset=*/false);
+          Submit(TransportClosed{s->id}).IgnoreError();
+          return;
+        }
+        StartReading(s);  // the plaintext upgrader carries no protocol after the handshake
+      });
+}
+
+void Driver::StartDial(const DialAddress& dial) {
+  const ConnectionId id = dial.connection;
+  absl::StatusOr<tcp::endpoint> endpoint = TcpEndpointOf(dial.address);
+  if (!endpoint.ok()) {
+    Post(DialFailed{id, std::string(endpoint.status().message())});
+    return;
+  }
+  auto s = std::make_shared<Socket>(std::make_shared<tcp::socket>(io_));
+  s->id = id;
+  boost::system::error_code ec;
+  s->socket->open(endpoint->protocol(), ec);
+  if (!ec && options_.dial_source_ip) {
+    const boost::asio::ip::address source =
+        boost::asio::ip::make_address(options_.dial_source_ip->ToString(), ec);
+    if (!ec) s->socket->bind(tcp::endpoint(source, 0), ec);
+  }
+  if (ec) {
+    CloseQuietly(*s->socket, /*reset=*/true);
+    Post(DialFailed{id, absl::StrCat("socket: ", ec.message())});
+    return;
+  }
+  sockets_[id.value] = s;
+  s->socket->async_connect(*endpoint, [this, alive = alive_, s, peer = dial.peer](
+                                          const boost::system::error_code& e) {
+    if (!*alive || stopped_ || s->closed) return;
+    if (e) {
+      Drop(s->id, /*reset=*/true);
+      Submit(DialFailed{s->id, e.message()}).IgnoreError();
+      return;
+    }
+    StartUpgrade(s, Direction::kOutbound, peer);
+  });
+}
+
+void Driver::Hold(std::shared_ptr<Socket> s, Duration hold) {
+  s->closed = true;  // no longer a connection: its handlers stop
+  if (hold <= Duration::Zero() || held_.size() >= options_.max_held_rejects) {
+    CloseQuietly(*s->socket, /*reset=*/false);
+    return;
+  }
+  s->hold_timer = std::make_unique<boost::asio::steady_timer>(io_);
+  s->hold_timer->expires_after(std::chrono::nanoseconds(hold.nanoseconds()));
+  held_[s->id.value] = s;
+  s->hold_timer->async_wait([this, alive = alive_, s](const boost::system::error_code& ec) {
+    if (!*alive || ec == boost::asio::error::operation_aborted) return;
+    CloseQuietly(*s->socket, /*reset=*/false);
+    held_.erase(s->id.value);
+  });
+}
+
+void Driver::Drop(ConnectionId id, bool reset) {
+  auto it = sockets_.find(id.value);
+  if (it == sockets_.end()) return;
+  std::shared_ptr<Socket> s = std::move(it->second);
+  sockets_.erase(it);
+  s->closed = true;
+  CloseQuietly(*s->socket, reset);
+}
+
+}  // namespace connmgr::shell

@@ -1,0 +1,136 @@
+// Driver: runs one connmgr Core on a Boost.Asio io_context. It feeds the core real events
+// (accepted sockets, dial results, closes, DNS answers, its one timer) and carries out the
+// core's commands on real sockets. Policy lives in the core; the driver only executes.
+//
+//   boost::asio::io_context io;
+//   auto driver = Driver::Create(io, {.config = config, .upgrader = upgrader}).value();
+//   driver->Listen(Multiaddr::Parse("/ip4/127.0.0.1/tcp/0").value());
+//   driver->Submit(DialRequest{...});       // any core input, handed in with the clock's now
+//   io.run();
+//
+// Threading: one driver, one core, one io_context thread. Several cores run as several drivers,
+// on one io_context or on one each. Nothing here locks.
+//
+// Carrying out (docs/design.md, "The shell"):
+//   accept_connection   upgrade the socket, then connection_upgraded (or transport_closed)
+//   reject_connection   close it, or hold it `hold` first (at most max_held_rejects at once)
+//   close_connection    shut the socket down and close it, then transport_closed
+//   abort_connection    reset it (linger 0); nothing is reported
+//   dial_address        connect (from dial_source_ip if set) and upgrade, then dial_succeeded
+//                       or dial_failed
+//   cancel_dial_attempt reset the attempt's socket; nothing is reported
+//   resolve_dns         ask the DNS lookup, then dns_answered or dns_failed
+// A socket error or EOF on a live connection is transport_closed. Inputs the driver makes while
+// carrying out commands are posted to the io_context, never handled re-entrantly.
+#ifndef CONNMGR_SHELL_DRIVER_H_
+#define CONNMGR_SHELL_DRIVER_H_
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "boost/asio/io_context.hpp"
+#include "boost/asio/ip/tcp.hpp"
+#include "boost/asio/steady_timer.hpp"
+#include "core/core.h"
+#include "shell/upgrader.h"
+#include "trace/trace_format.h"
+
+namespace connmgr::shell {
+
+struct DnsAnswer {
+  std::vector<std::string> records;
+  Duration ttl;
+};
+// Resolves `name` for `type` and calls `done` once on the io_context thread.
+using DnsLookup = std::function<void(const std::string& name, DnsRecordType type,
+                                     std::function<void(absl::StatusOr<DnsAnswer>)> done)>;
+
+struct DriverOptions {
+  Config config;
+  std::shared_ptr<Upgrader> upgrader;          // required
+  std::shared_ptr<ConnectionGater> gater;      // optional (core/gater.h)
+  DnsLookup dns;                               // optional: without it every lookup fails
+  TraceWriter::Sink trace;                     // optional: records the run (trace format)
+  std::optional<IpAddress> dial_source_ip;     // bind dials to this local address
+  size_t max_held_rejects = 1'024;             // beyond, a held reject closes at once
+  size_t max_accepts_per_turn = 32;            // accepts per listener before yielding
+};
+
+class Driver {
+ public:
+  static absl::StatusOr<std::unique_ptr<Driver>> Create(boost::asio::io_context& io,
+                                                         DriverOptions options);
+  ~Driver();
+  Driver(const Driver&) = delete;
+  Driver& operator=(const Driver&) = delete;
+
+  // Listens on /ip4|ip6/A/tcp/P (P 0: any free port); returns the bound address.
+  absl::StatusOr<Multiaddr> Listen(const Multiaddr& address);
+  // Stops the listener bound to `address` (as Listen returned it).
+  absl::Status StopListening(const Multiaddr& address);
+
+  // Hands `input` to the core at the clock's now and carries out what it produced.
+  absl::StatusOr<ConnectionId> Submit(const Input& input);
+
+  // Called with every output the core produces, after the driver carried it out.
+  using Observer = std::function<void(const Output&)>;
+  void Observe(Observer observer) { observers_.push_back(std::move(observer)); }
+
+  // Closes every listener and socket (reset), cancels the timer; the driver is inert after.
+  void Shutdown();
+
+  const Core& core() const { return *core_; }
+  std::vector<Multiaddr> listen_addresses() const;
+  size_t sockets() const { return sockets_.size(); }
+  size_t held_rejects() const { return held_.size(); }
+
+ private:
+  struct Socket;
+  struct Listener;
+
+  Driver(boost::asio::io_context& io, DriverOptions options, std::unique_ptr<Core> core);
+
+  // Hands `input` to the core; `adopt` runs with its result before any output is carried out
+  // (so a new id can be given its socket first).
+  absl::StatusOr<ConnectionId> Feed(const Input& input,
+                                    const std::function<void(ConnectionId)>& adopt);
+  void Post(Input input);
+  void CarryOut(const Output& output);
+  void ArmTimer();
+
+  void AcceptNext(const std::shared_ptr<Listener>& listener);
+  void OnAccepted(boost::asio::ip::tcp::socket socket);
+  void StartUpgrade(const std::shared_ptr<Socket>& s, Direction direction,
+                    std::optional<PeerId> expected);
+  void StartReading(const std::shared_ptr<Socket>& s);
+  void StartDial(const DialAddress& dial);
+  void Hold(std::shared_ptr<Socket> s, Duration hold);
+  // Removes the socket from the table and closes it; `reset` sends RST (linger 0).
+  void Drop(ConnectionId id, bool reset);
+
+  boost::asio::io_context& io_;
+  DriverOptions options_;
+  std::unique_ptr<Core> core_;
+  std::optional<TraceWriter> trace_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  bool stopped_ = false;
+  boost::asio::steady_timer timer_;
+  Instant armed_at_ = Instant::Never();
+  std::vector<std::shared_ptr<Listener>> listeners_;
+  absl::flat_hash_map<uint64_t, std::shared_ptr<Socket>> sockets_;  // by connection id
+  absl::flat_hash_map<uint64_t, std::shared_ptr<Socket>> held_;     // rejected, held open
+  std::deque<Output> pending_outputs_;  // produced, not yet carried out
+  bool carrying_out_ = false;
+  std::vector<Observer> observers_;
+};
+
+}  // namespace connmgr::shell
+
+#endif  // CONNMGR_SHELL_DRIVER_H_

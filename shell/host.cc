@@ -1,0 +1,169 @@
+#include "shell/host.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace connmgr::shell {
+
+absl::StatusOr<std::unique_ptr<Host>> Host::Create(boost::asio::io_context& io,
+                                                    HostOptions options) {
+  if (options.peer.is_empty()) return absl::InvalidArgumentError("host: peer: required");
+  DriverOptions d;
+  d.config = std::move(options.config);
+  d.upgrader = options.upgrader != nullptr ? std::move(options.upgrader)
+                                           : std::make_shared<PlaintextUpgrader>(options.peer);
+  d.gater = std::move(options.gater);
+  d.dns = std::move(options.dns);
+  d.trace = std::move(options.trace);
+  d.dial_source_ip = options.dial_source_ip;
+  absl::StatusOr<std::unique_ptr<Driver>> driver = Driver::Create(io, std::move(d));
+  if (!driver.ok()) return driver.status();
+  return std::unique_ptr<Host>(new Host(std::move(options.peer), *std::move(driver)));
+}
+
+Host::Host(PeerId peer, std::unique_ptr<Driver> driver)
+    : peer_(std::move(peer)), driver_(std::move(driver)) {
+  driver_->Observe([this](const Output& output) { OnOutput(output); });
+}
+
+Host::~Host() { Close(); }
+
+void Host::Close() {
+  if (closed_) return;
+  closed_ = true;
+  const std::vector<Multiaddr> addresses = driver_->listen_addresses();
+  driver_->Shutdown();
+  for (const Multiaddr& a : addresses) Publish(ListenEvent{a, false});
+}
+
+absl::StatusOr<Multiaddr> Host::Listen(const Multiaddr& address) {
+  absl::StatusOr<Multiaddr> bound = driver_->Listen(address);
+  if (bound.ok()) Publish(ListenEvent{*bound, true});
+  return bound;
+}
+
+absl::Status Host::StopListening(const Multiaddr& address) {
+  absl::Status s = driver_->StopListening(address);
+  if (s.ok()) Publish(ListenEvent{address, false});
+  return s;
+}
+
+absl::Status Host::Dial(const PeerId& peer, std::vector<Multiaddr> addresses, DialCallback done,
+                        std::optional<uint32_t> priority, bool force) {
+  const uint64_t request = next_request_++;
+  dials_[request] = std::move(done);
+  absl::Status s = Input(DialRequest{request, peer, std::move(addresses),
+                                     priority.value_or(core().config().user_dial_priority),
+                                     force, Duration::Zero()});
+  if (!s.ok()) dials_.erase(request);
+  return s;
+}
+
+absl::Status Host::Dial(const Multiaddr& address, DialCallback done) {
+  std::optional<PeerId> peer = address.peer_id();
+  if (!peer) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("dial: ", address.ToString(), " must end in /p2p/<peer id>"));
+  }
+  return Dial(*peer, {address}, std::move(done));
+}
+
+absl::StatusOr<ConnectionId> Host::OpenStream(const PeerId& peer, const std::string& protocol) {
+  last_placement_.reset();
+  absl::StatusOr<ConnectionId> placed = driver_->Submit(PlaceStream{peer});
+  if (!placed.ok()) return placed.status();
+  if (*placed == ConnectionId{}) {
+    const PlacementOutcome why = last_placement_.value_or(PlacementOutcome::kNotConnected);
+    const std::string message =
+        absl::StrCat("open stream ", protocol, " to ", peer.ToString(), ": ",
+                     PlacementOutcomeName(why));
+    return why == PlacementOutcome::kNotConnected ? absl::NotFoundError(message)
+                                                  : absl::ResourceExhaustedError(message);
+  }
+  last_stream_reset_ = false;
+  absl::Status s = Input(StreamOpened{*placed, protocol, Direction::kOutbound});
+  if (!s.ok()) return s;
+  if (last_stream_reset_) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("open stream ", protocol, " to ", peer.ToString(), ": refused by a limit"));
+  }
+  Publish(StreamEvent{*placed, peer, protocol, Direction::kOutbound, true});
+  return *placed;
+}
+
+absl::Status Host::CloseStream(ConnectionId connection, const std::string& protocol) {
+  const Connection* c = core().connections().Find(connection);
+  const PeerId peer = c != nullptr ? c->peer : PeerId();
+  absl::Status s = Input(StreamClosed{connection, protocol, Direction::kOutbound});
+  if (s.ok()) Publish(StreamEvent{connection, peer, protocol, Direction::kOutbound, false});
+  return s;
+}
+
+absl::Status Host::CloseConnection(ConnectionId connection) {
+  return Input(CloseRequest{connection});
+}
+absl::Status Host::TagPeer(const PeerId& peer, const std::string& tag, int64_t value) {
+  return Input(SetPeerTag{peer, tag, value});
+}
+absl::Status Host::UntagPeer(const PeerId& peer, const std::string& tag) {
+  return Input(RemovePeerTag{peer, tag});
+}
+absl::Status Host::Protect(const PeerId& peer, const std::string& tag) {
+  return Input(ProtectPeer{peer, tag});
+}
+absl::Status Host::Unprotect(const PeerId& peer, const std::string& tag) {
+  return Input(UnprotectPeer{peer, tag});
+}
+absl::Status Host::SetPeerAddresses(const PeerId& peer, std::vector<Multiaddr> addresses) {
+  return Input(connmgr::SetPeerAddresses{peer, std::move(addresses)});
+}
+absl::Status Host::DenyAddress(const IpPrefix& prefix) {
+  return Input(connmgr::DenyAddress{prefix});
+}
+absl::Status Host::UndenyAddress(const IpPrefix& prefix) {
+  return Input(connmgr::UndenyAddress{prefix});
+}
+absl::Status Host::AllowAddress(const IpPrefix& prefix) {
+  return Input(connmgr::AllowAddress{prefix});
+}
+absl::Status Host::UnallowAddress(const IpPrefix& prefix) {
+  return Input(connmgr::UnallowAddress{prefix});
+}
+absl::Status Host::DenyPeer(const PeerId& peer) { return Input(connmgr::DenyPeer{peer}); }
+absl::Status Host::UndenyPeer(const PeerId& peer) { return Input(connmgr::UndenyPeer{peer}); }
+absl::Status Host::UpdateConfig(const Config& config) {
+  return Input(connmgr::UpdateConfig{config});
+}
+
+absl::Status Host::Input(const connmgr::Input& input) {
+  if (closed_) return absl::FailedPreconditionError("host: closed");
+  return driver_->Submit(input).status();
+}
+
+void Host::OnOutput(const Output& output) {
+  std::visit(
+      [&](const auto& o) {
+        using T = std::decay_t<decltype(o)>;
+        if constexpr (std::is_same_v<T, DialResult>) {
+          auto it = dials_.find(o.request);
+          if (it == dials_.end()) return;  // the core's own dials (reconnects)
+          DialCallback done = std::move(it->second);
+          dials_.erase(it);
+          if (done) done(o);
+        } else if constexpr (std::is_same_v<T, StreamPlaced>) {
+          last_placement_ = o.outcome;
+        } else if constexpr (std::is_same_v<T, ResetStream>) {
+          last_stream_reset_ = true;
+        } else if constexpr (std::is_constructible_v<HostEvent, T>) {
+          Publish(o);
+        }
+      },
+      output);
+}
+
+void Host::Publish(const HostEvent& event) {
+  for (const EventHandler& handler : handlers_) handler(event);
+}
+
+}  // namespace connmgr::shell

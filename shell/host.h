@@ -1,0 +1,127 @@
+// Host: the embedding API of connmgr's shell — one libp2p-style node on an io_context. It
+// listens, dials, opens streams where the core places them, tags and protects peers, changes
+// the allow and deny lists and the config at runtime, reports metrics, and tells subscribers
+// what happened. Every call becomes a core input, so a host's run can be traced and replayed.
+//
+//   boost::asio::io_context io;
+//   auto host = Host::Create(io, {.config = config, .peer = my_id}).value();
+//   host->Listen(Multiaddr::Parse("/ip4/0.0.0.0/tcp/4001").value());
+//   host->Subscribe([](const HostEvent& e) { ... });
+//   host->Dial(Multiaddr::Parse("/ip4/1.2.3.4/tcp/4001/p2p/12D3KooW...").value(),
+//              [](const DialResult& r) { ... });
+//   io.run();
+//
+// All calls are made on the io_context's thread. Streams are accounted for by the core (limits,
+// placement, pruning); with the plaintext upgrader they carry no bytes — the libp2p upgrader
+// (Noise + Yamux) supplies real ones.
+#ifndef CONNMGR_SHELL_HOST_H_
+#define CONNMGR_SHELL_HOST_H_
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "shell/driver.h"
+
+namespace connmgr::shell {
+
+struct HostOptions {
+  Config config;
+  PeerId peer;                             // this node's id (required)
+  std::shared_ptr<Upgrader> upgrader;      // default: PlaintextUpgrader(peer)
+  std::shared_ptr<ConnectionGater> gater;  // optional
+  DnsLookup dns;                           // optional: /dns* and /dnsaddr dials fail without it
+  TraceWriter::Sink trace;                 // optional: records every input and output
+  std::optional<IpAddress> dial_source_ip;  // bind outgoing sockets to this address
+};
+
+struct StreamEvent {
+  ConnectionId connection;
+  PeerId peer;
+  std::string protocol;
+  Direction direction;
+  bool opened;  // false: closed
+};
+struct ListenEvent {
+  Multiaddr address;
+  bool listening;  // false: the listener closed
+};
+using HostEvent = std::variant<PeerConnected, PeerDisconnected, ConnectionOpened,
+                               ConnectionClosed, ConnectionsPruned, ReconnectFailed, StreamEvent,
+                               ListenEvent>;
+
+class Host {
+ public:
+  static absl::StatusOr<std::unique_ptr<Host>> Create(boost::asio::io_context& io,
+                                                       HostOptions options);
+  ~Host();
+
+  const PeerId& peer() const { return peer_; }
+  absl::StatusOr<Multiaddr> Listen(const Multiaddr& address);
+  absl::Status StopListening(const Multiaddr& address);
+  std::vector<Multiaddr> listen_addresses() const { return driver_->listen_addresses(); }
+
+  using DialCallback = std::function<void(const DialResult&)>;
+  // Dials `peer` at `addresses` (a dial already running for it is joined). `done` is called
+  // once with the result; the status is a refusal before any dial started (a full dial queue).
+  absl::Status Dial(const PeerId& peer, std::vector<Multiaddr> addresses, DialCallback done,
+                    std::optional<uint32_t> priority = std::nullopt, bool force = false);
+  // The same for one multiaddr ending in /p2p/<peer>.
+  absl::Status Dial(const Multiaddr& address, DialCallback done);
+
+  // Opens an outbound stream to `peer` on the connection the core places it on; NotFound or
+  // ResourceExhausted when no connection has room (the reason names the limit).
+  absl::StatusOr<ConnectionId> OpenStream(const PeerId& peer, const std::string& protocol);
+  absl::Status CloseStream(ConnectionId connection, const std::string& protocol);
+  absl::Status CloseConnection(ConnectionId connection);
+
+  absl::Status TagPeer(const PeerId& peer, const std::string& tag, int64_t value);
+  absl::Status UntagPeer(const PeerId& peer, const std::string& tag);
+  absl::Status Protect(const PeerId& peer, const std::string& tag);
+  absl::Status Unprotect(const PeerId& peer, const std::string& tag);
+  // Where to redial `peer` when it has a keep-alive tag (reconnects).
+  absl::Status SetPeerAddresses(const PeerId& peer, std::vector<Multiaddr> addresses);
+
+  absl::Status DenyAddress(const IpPrefix& prefix);
+  absl::Status UndenyAddress(const IpPrefix& prefix);
+  absl::Status AllowAddress(const IpPrefix& prefix);
+  absl::Status UnallowAddress(const IpPrefix& prefix);
+  absl::Status DenyPeer(const PeerId& peer);
+  absl::Status UndenyPeer(const PeerId& peer);
+  // Replaces the running config (only runtime-changeable settings may differ).
+  absl::Status UpdateConfig(const Config& config);
+
+  Metrics GetMetrics() const { return driver_->core().GetMetrics(); }
+  const Core& core() const { return driver_->core(); }
+  const Driver& driver() const { return *driver_; }
+
+  using EventHandler = std::function<void(const HostEvent&)>;
+  void Subscribe(EventHandler handler) { handlers_.push_back(std::move(handler)); }
+
+  // Closes every listener and connection; the host is inert after.
+  void Close();
+
+ private:
+  Host(PeerId peer, std::unique_ptr<Driver> driver);
+  absl::Status Input(const connmgr::Input& input);
+  void OnOutput(const Output& output);
+  void Publish(const HostEvent& event);
+
+  PeerId peer_;
+  std::unique_ptr<Driver> driver_;
+  uint64_t next_request_ = 1;
+  absl::flat_hash_map<uint64_t, DialCallback> dials_;  // by request
+  std::optional<PlacementOutcome> last_placement_;
+  bool last_stream_reset_ = false;
+  std::vector<EventHandler> handlers_;
+  bool closed_ = false;
+};
+
+}  // namespace connmgr::shell
+
+#endif  // CONNMGR_SHELL_HOST_H_

@@ -1,0 +1,106 @@
+#include "shell/upgrader.h"
+
+#include <array>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "boost/asio/read.hpp"
+#include "boost/asio/write.hpp"
+
+namespace connmgr::shell {
+namespace {
+
+constexpr char kGreeting[] = "/connmgr/plaintext/1\n";
+constexpr size_t kGreetingSize = sizeof(kGreeting) - 1;
+
+// The handshake's state, kept alive by its own pending operations.
+struct Handshake : std::enable_shared_from_this<Handshake> {
+  std::shared_ptr<boost::asio::ip::tcp::socket> socket;
+  std::optional<PeerId> expected;
+  Upgrader::Done done;
+  std::string out;
+  std::array<char, kGreetingSize + 1> head{};
+  std::string body;
+  int remaining = 2;  // the write and the read
+  absl::StatusOr<PeerId> result = absl::UnknownError("handshake not finished");
+  bool failed = false;
+
+  void Start() {
+    auto self = shared_from_this();
+    boost::asio::async_write(*socket, boost::asio::buffer(out),
+                             [self](const boost::system::error_code& ec, size_t) {
+                               if (ec) self->Fail(absl::StrCat("plaintext: write: ", ec.message()));
+                               self->Finish();
+                             });
+    boost::asio::async_read(*socket, boost::asio::buffer(head),
+                            [self](const boost::system::error_code& ec, size_t) {
+                              self->OnHead(ec);
+                            });
+  }
+
+  void OnHead(const boost::system::error_code& ec) {
+    if (ec) {
+      Fail(absl::StrCat("plaintext: read: ", ec.message()));
+      return Finish();
+    }
+    if (std::string_view(head.data(), kGreetingSize) != kGreeting) {
+      Fail("plaintext: the remote does not speak /connmgr/plaintext/1");
+      return Finish();
+    }
+    const size_t length = static_cast<uint8_t>(head[kGreetingSize]);
+    if (length == 0 || length > PeerId::kMaxMultihashBytes) {
+      Fail(absl::StrCat("plaintext: peer id length ", length, " out of range"));
+      return Finish();
+    }
+    body.resize(length);
+    auto self = shared_from_this();
+    boost::asio::async_read(*socket, boost::asio::buffer(body),
+                            [self](const boost::system::error_code& ec, size_t) {
+                              self->OnBody(ec);
+                            });
+  }
+
+  void OnBody(const boost::system::error_code& ec) {
+    if (ec) {
+      Fail(absl::StrCat("plaintext: read: ", ec.message()));
+      return Finish();
+    }
+    absl::StatusOr<PeerId> peer = PeerId::FromBytes(body);
+    if (!peer.ok()) {
+      Fail(absl::StrCat("plaintext: ", peer.status().message()));
+    } else if (expected && *peer != *expected) {
+      Fail(absl::StrCat("plaintext: dialled ", expected->ToString(), " but reached ",
+                        peer->ToString()));
+    } else if (!failed) {
+      result = *std::move(peer);
+    }
+    Finish();
+  }
+
+  void Fail(std::string why) {
+    if (failed) return;
+    failed = true;
+    result = absl::UnavailableError(std::move(why));
+  }
+
+  void Finish() {
+    if (--remaining > 0) return;
+    done(std::move(result));
+  }
+};
+
+}  // namespace
+
+void PlaintextUpgrader::Upgrade(std::shared_ptr<boost::asio::ip::tcp::socket> socket,
+                                Direction, std::optional<PeerId> expected, Done done) {
+  auto handshake = std::make_shared<Handshake>();
+  handshake->socket = std::move(socket);
+  handshake->expected = std::move(expected);
+  handshake->done = std::move(done);
+  handshake->out = absl::StrCat(kGreeting, std::string(1, static_cast<char>(local_.bytes().size())),
+                                local_.bytes());
+  handshake->Start();
+}
+
+}  // namespace connmgr::shell
