@@ -3,7 +3,10 @@
 // core's commands on real sockets. Policy lives in the core; the driver only executes.
 //
 //   boost::asio::io_context io;
-//   auto driver = Driver::Create(io, {.config = config, .upgrader = upgrader}).value();
+//   DriverOptions options;
+//   options.config = config;
+//   options.upgrader = upgrader;
+//   auto driver = Driver::Create(io, std::move(options)).value();
 //   driver->Listen(Multiaddr::Parse("/ip4/127.0.0.1/tcp/0").value());
 //   driver->Submit(DialRequest{...});       // any core input, handed in with the clock's now
 //   io.run();

@@ -4,7 +4,10 @@
 // what happened. Every call becomes a core input, so a host's run can be traced and replayed.
 //
 //   boost::asio::io_context io;
-//   auto host = Host::Create(io, {.config = config, .peer = my_id}).value();
+//   HostOptions options;
+//   options.config = config;
+//   options.peer = my_id;
+//   auto host = Host::Create(io, std::move(options)).value();
 //   host->Listen(Multiaddr::Parse("/ip4/0.0.0.0/tcp/4001").value());
 //   host->Subscribe([](const HostEvent& e) { ... });
 //   host->Dial(Multiaddr::Parse("/ip4/1.2.3.4/tcp/4001/p2p/12D3KooW...").value(),
