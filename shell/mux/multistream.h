@@ -78,6 +78,7 @@ class MultistreamNegotiation {
   template <typename OnMessage>
   void FeedMessages(absl::string_view bytes, OnMessage on_message);
   void Select(absl::string_view protocol);
+  void RefuseAll(absl::Status why);
   void Fail(absl::Status error);
   void Send(absl::string_view text) { AppendMultistreamMessage(text, &output_); }
 

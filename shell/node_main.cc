@@ -1,0 +1,237 @@
+// connmgr_node: the runnable node.
+//
+//   connmgr_node                         the built-in demo (shell/demo.h)
+//   connmgr_node --listen /ip4/0.0.0.0/tcp/4001 [--dial MULTIADDR]... [--config FILE]
+//                [--metrics-port N] [--trace FILE] [--peer-seed N] [--dns-server HOST:PORT]
+//
+// A node prints its peer id and listen addresses, then one line of its table per second until
+// SIGINT or SIGTERM, then a summary. --config reads the JSON config file format
+// (docs/configuration.md); --metrics-port serves Prometheus text at
+// http://127.0.0.1:N/metrics; --trace records every core input and output (docs/trace-format.md).
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "boost/asio/io_context.hpp"
+#include "boost/asio/signal_set.hpp"
+#include "boost/asio/steady_timer.hpp"
+#include "core/random.h"
+#include "shell/ares_lookup.h"
+#include "shell/demo.h"
+#include "shell/host.h"
+#include "shell/live_table.h"
+#include "shell/metrics/http_endpoint.h"
+#include "shell/metrics/prometheus.h"
+#include "trace/config_json.h"
+
+namespace connmgr::shell {
+namespace {
+
+constexpr char kUsage[] =
+    "usage: connmgr_node                     run the built-in demo (about 20 s)\n"
+    "       connmgr_node --demo-seconds N     the demo for N seconds\n"
+    "       connmgr_node --listen MULTIADDR [--listen ...] [--dial MULTIADDR ...]\n"
+    "                    [--config FILE] [--metrics-port N] [--trace FILE]\n"
+    "                    [--peer-seed N] [--dns-server HOST:PORT]\n"
+    "  --listen        /ip4/A/tcp/P or /ip6/A/tcp/P (P 0: any port)\n"
+    "  --dial          a multiaddr ending in /p2p/<peer id>; /dns4, /dns6 and /dnsaddr resolve\n"
+    "  --config        a JSON config file (docs/configuration.md); errors name the key\n"
+    "  --metrics-port  serve Prometheus metrics on http://127.0.0.1:N/metrics\n"
+    "  --trace         record every core input and output to FILE (docs/trace-format.md)\n"
+    "  --peer-seed     derive this node's (plaintext) peer id from N instead of at random\n"
+    "  --dns-server    ask this DNS server instead of /etc/resolv.conf\n";
+
+struct NodeArgs {
+  std::vector<Multiaddr> listen;
+  std::vector<Multiaddr> dial;
+  std::optional<std::string> config_file;
+  std::optional<uint16_t> metrics_port;
+  std::optional<std::string> trace_file;
+  std::optional<uint64_t> peer_seed;
+  std::optional<std::string> dns_server;
+  std::optional<int64_t> demo_seconds;
+};
+
+absl::StatusOr<NodeArgs> ParseArgs(int argc, char** argv) {
+  NodeArgs args;
+  for (int i = 1; i < argc; ++i) {
+    const std::string flag = argv[i];
+    if (i + 1 >= argc) return absl::InvalidArgumentError(absl::StrCat(flag, ": needs a value"));
+    const std::string value = argv[++i];
+    auto multiaddr = [&](std::vector<Multiaddr>& into) -> absl::Status {
+      absl::StatusOr<Multiaddr> a = Multiaddr::Parse(value);
+      if (!a.ok()) return absl::InvalidArgumentError(absl::StrCat(flag, " ", value, ": ", a.status().message()));
+      into.push_back(*a);
+      return absl::OkStatus();
+    };
+    absl::Status s;
+    if (flag == "--listen") {
+      s = multiaddr(args.listen);
+    } else if (flag == "--dial") {
+      s = multiaddr(args.dial);
+    } else if (flag == "--config") {
+      args.config_file = value;
+    } else if (flag == "--trace") {
+      args.trace_file = value;
+    } else if (flag == "--dns-server") {
+      args.dns_server = value;
+    } else if (flag == "--metrics-port") {
+      uint32_t port;
+      if (!absl::SimpleAtoi(value, &port) || port > 65535) {
+        s = absl::InvalidArgumentError("--metrics-port: expected a port from 0 to 65535");
+      }
+      args.metrics_port = static_cast<uint16_t>(port);
+    } else if (flag == "--peer-seed") {
+      uint64_t seed;
+      if (!absl::SimpleAtoi(value, &seed)) s = absl::InvalidArgumentError("--peer-seed: expected a number");
+      args.peer_seed = seed;
+    } else if (flag == "--demo-seconds") {
+      int64_t seconds;
+      if (!absl::SimpleAtoi(value, &seconds) || seconds < 1 || seconds > 3600) {
+        s = absl::InvalidArgumentError("--demo-seconds: expected 1 to 3600");
+      }
+      args.demo_seconds = seconds;
+    } else {
+      s = absl::InvalidArgumentError(absl::StrCat(flag, ": unknown option"));
+    }
+    if (!s.ok()) return s;
+  }
+  if (args.listen.empty() && !args.dial.empty()) {
+    args.listen.push_back(Multiaddr::Parse("/ip4/127.0.0.1/tcp/0").value());
+  }
+  return args;
+}
+
+// A plaintext node's peer id: an identity multihash of 16 bytes from the seed.
+PeerId NodePeer(uint64_t seed) {
+  SplitMix64 rng(seed);
+  std::string multihash = {'\x00', '\x10'};
+  for (int i = 0; i < 16; ++i) multihash.push_back(static_cast<char>(rng.NextByte()));
+  return PeerId::FromBytes(multihash).value();
+}
+
+int RunNode(const NodeArgs& args) {
+  boost::asio::io_context io;
+  HostOptions options;
+  if (args.config_file) {
+    std::ifstream in(*args.config_file);
+    if (!in) {
+      std::cerr << "connmgr_node: cannot read " << *args.config_file << "\n";
+      return 2;
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    absl::StatusOr<Config> config = ParseConfigJson(text.str());
+    if (!config.ok()) {
+      std::cerr << "connmgr_node: " << *args.config_file << ": " << config.status().message() << "\n";
+      return 2;
+    }
+    options.config = *config;
+  }
+  std::random_device entropy;
+  options.peer = NodePeer(args.peer_seed.value_or((uint64_t{entropy()} << 32) | entropy()));
+  AresOptions dns;
+  if (args.dns_server) dns.servers = {*args.dns_server};
+  absl::StatusOr<std::unique_ptr<AresResolver>> resolver = AresResolver::Create(io, dns);
+  if (!resolver.ok()) {
+    std::cerr << "connmgr_node: dns: " << resolver.status().message() << "\n";
+    return 2;
+  }
+  options.dns = LookupThrough(**resolver);
+  std::ofstream trace_out;
+  if (args.trace_file) {
+    trace_out.open(*args.trace_file, std::ios::binary);
+    if (!trace_out) {
+      std::cerr << "connmgr_node: cannot write " << *args.trace_file << "\n";
+      return 2;
+    }
+    options.trace = [&trace_out](absl::string_view line) { trace_out << line << '\n'; };
+  }
+  absl::StatusOr<std::unique_ptr<Host>> host = Host::Create(io, std::move(options));
+  if (!host.ok()) {
+    std::cerr << "connmgr_node: " << host.status().message() << "\n";
+    return 2;
+  }
+  std::cout << "peer id " << (*host)->peer().ToString() << "\n";
+  for (const Multiaddr& a : args.listen) {
+    absl::StatusOr<Multiaddr> bound = (*host)->Listen(a);
+    if (!bound.ok()) {
+      std::cerr << "connmgr_node: " << bound.status().message() << "\n";
+      return 2;
+    }
+    std::cout << "listening on " << bound->WithPeerId((*host)->peer()).ToString() << "\n";
+  }
+  std::unique_ptr<MetricsHttpEndpoint> metrics;
+  if (args.metrics_port) {
+    absl::StatusOr<std::unique_ptr<MetricsHttpEndpoint>> endpoint = MetricsHttpEndpoint::Start(
+        io, "127.0.0.1", *args.metrics_port,
+        [&host] { return FormatPrometheus((*host)->GetMetrics()); });
+    if (!endpoint.ok()) {
+      std::cerr << "connmgr_node: metrics: " << endpoint.status().message() << "\n";
+      return 2;
+    }
+    metrics = *std::move(endpoint);
+    std::cout << "metrics on http://127.0.0.1:" << metrics->port() << "/metrics\n";
+  }
+  for (const Multiaddr& a : args.dial) {
+    absl::Status s = (*host)->Dial(a, [a](const DialResult& r) {
+      std::cout << "dial " << a.ToString() << ": " << DialOutcomeName(r.outcome)
+                << (r.detail.empty() ? "" : absl::StrCat(" (", r.detail, ")")) << "\n";
+    });
+    if (!s.ok()) std::cerr << "connmgr_node: dial " << a.ToString() << ": " << s.message() << "\n";
+  }
+  std::cout << "\n" << LiveTableHeader() << std::endl;
+
+  const auto started = std::chrono::steady_clock::now();
+  boost::asio::steady_timer ticker(io);
+  std::function<void()> tick = [&] {
+    ticker.expires_after(std::chrono::seconds(1));
+    ticker.async_wait([&](const boost::system::error_code& ec) {
+      if (ec) return;
+      const double elapsed =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      std::cout << LiveTableRow(elapsed, (*host)->GetMetrics()) << std::endl;
+      tick();
+    });
+  };
+  tick();
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code&, int) { io.stop(); });
+  io.run();
+  std::cout << "\nsummary\n" << MetricsSummary((*host)->GetMetrics());
+  (*host)->Close();
+  if (metrics) metrics->Stop();
+  return 0;
+}
+
+}  // namespace
+}  // namespace connmgr::shell
+
+int main(int argc, char** argv) {
+  using namespace connmgr::shell;  // NOLINT
+  if (argc == 2 && (std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h")) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  absl::StatusOr<NodeArgs> args = ParseArgs(argc, argv);
+  if (!args.ok()) {
+    std::fprintf(stderr, "connmgr_node: %s\n%s", std::string(args.status().message()).c_str(), kUsage);
+    return 2;
+  }
+  if (args->listen.empty()) {
+    DemoOptions demo;
+    demo.out = &std::cout;
+    if (args->demo_seconds) demo.length = connmgr::Duration::Seconds(*args->demo_seconds);
+    return RunDemo(demo);
+  }
+  return RunNode(*args);
+}
