@@ -236,6 +236,62 @@ TEST_F(HostTest, AKeepAlivePeerThatRestartsIsReconnectedAfterTheBackoffWaits) {
   EXPECT_LT(dials[2] - dials[1], 900 * ms);
 }
 
+TEST_F(HostTest, ARejectedSocketIsHeldForDelayedRejectThenClosed) {
+  Config config;
+  config.deny_list = {IpPrefix::Parse("127.0.0.2/32").value()};
+  config.delayed_reject = Duration::Milliseconds(400);
+  auto a = MakeHost(1, config);
+  const tcp::endpoint server = Endpoint(ListenLocal(*a));
+  RawClient denied(io_);
+  denied.Connect(server, "127.0.0.2");
+  ASSERT_TRUE(RunUntil([&] { return Rejected(*a, RejectReason::kDenied) == 1; }));
+  EXPECT_EQ(a->driver().held_rejects(), 1u);
+  RunFor(std::chrono::milliseconds(200));
+  EXPECT_FALSE(denied.closed_by_server);  // still held
+  ASSERT_TRUE(RunUntil([&] { return denied.closed_by_server; }));
+  EXPECT_EQ(a->driver().held_rejects(), 0u);
+}
+
+TEST_F(HostTest, StreamsAreSpreadOverThePeersConnectionsRoundRobin) {
+  auto a = MakeHost(1);
+  auto b = MakeHost(2);
+  const Multiaddr where = ListenLocal(*a).WithPeerId(a->peer());
+  for (int i = 0; i < 2; ++i) {  // two connections from b to a
+    std::optional<DialResult> r;
+    ASSERT_TRUE(b->Dial(a->peer(), {where}, [&](const DialResult& d) { r = d; }, std::nullopt,
+                        /*force=*/true)
+                    .ok());
+    ASSERT_TRUE(RunUntil([&] { return r.has_value(); }));
+    ASSERT_EQ(r->outcome, DialOutcome::kConnected) << r->detail;
+  }
+  std::vector<uint64_t> placed;
+  for (int i = 0; i < 4; ++i) placed.push_back(b->OpenStream(a->peer(), "/chat/1.0.0").value().value);
+  EXPECT_EQ(placed[0], placed[2]);
+  EXPECT_EQ(placed[1], placed[3]);
+  EXPECT_NE(placed[0], placed[1]);
+  EXPECT_EQ(b->GetMetrics().streams_outbound, 4u);
+  EXPECT_EQ(b->OpenStream(NthPeer(99), "/chat/1.0.0").status().code(), absl::StatusCode::kNotFound);
+  ASSERT_TRUE(b->CloseStream(ConnectionId{placed[0]}, "/chat/1.0.0").ok());
+  EXPECT_EQ(b->GetMetrics().streams_outbound, 3u);
+}
+
+TEST_F(HostTest, DenyingAConnectedAddressAtRuntimeClosesItsConnection) {
+  auto a = MakeHost(1);
+  HostOptions o;
+  o.peer = NthPeer(2);
+  o.dial_source_ip = IpAddress::Parse("127.0.0.5").value();
+  auto b = Host::Create(io_, std::move(o)).value();
+  b->Subscribe([this](const HostEvent& e) {
+    if (const auto* d = std::get_if<PeerDisconnected>(&e)) disconnected_[2].push_back(d->peer);
+  });
+  std::optional<DialResult> r;
+  ASSERT_TRUE(b->Dial(ListenLocal(*a).WithPeerId(a->peer()), [&](const DialResult& d) { r = d; }).ok());
+  ASSERT_TRUE(RunUntil([&] { return r.has_value() && connected_[1].size() == 1; }));
+  ASSERT_TRUE(a->DenyAddress(IpPrefix::Parse("127.0.0.5/32").value()).ok());
+  ASSERT_TRUE(RunUntil([&] { return disconnected_[2].size() == 1; }));
+  EXPECT_EQ(a->GetMetrics().closed(CloseReason::kDenied), 1u);
+}
+
 TEST_F(HostTest, TenThousandConnectCloseCyclesLeakNoDescriptor) {
   auto a = MakeHost(1);
   const tcp::endpoint server = Endpoint(ListenLocal(*a));

@@ -359,12 +359,17 @@ absl::Status YamuxSession::Write(uint32_t stream_id, absl::string_view bytes) {
   absl::StatusOr<Stream*> stream = FindWritable(stream_id);
   if (!stream.ok()) return stream.status();
   if (bytes.empty()) return absl::OkStatus();
-  if ((*stream)->send_queue.size() + bytes.size() > limits_.max_queued_bytes_per_stream) {
+  // The limits count only what the peer's window cannot take now.
+  const size_t already_queued = (*stream)->send_queue.size();
+  const size_t would_queue =
+      std::max(already_queued + bytes.size(), size_t{(*stream)->send_window}) -
+      (*stream)->send_window;
+  if (would_queue > limits_.max_queued_bytes_per_stream) {
     return absl::ResourceExhaustedError(
         absl::StrCat("stream ", stream_id, " would queue more than ",
                      limits_.max_queued_bytes_per_stream, " bytes"));
   }
-  if (queued_bytes_ + bytes.size() > limits_.max_queued_bytes_per_session) {
+  if (queued_bytes_ - already_queued + would_queue > limits_.max_queued_bytes_per_session) {
     return absl::ResourceExhaustedError(absl::StrCat(
         "session would queue more than ", limits_.max_queued_bytes_per_session, " bytes"));
   }

@@ -89,7 +89,8 @@ struct YamuxLimits {
   uint32_t max_unacked_outbound_streams = 256;
   // Largest payload of one Data frame we send; 1 to kInitialStreamWindowBytes.
   uint32_t max_data_frame_bytes = 16 * 1024;
-  // Written bytes waiting for the peer's window; Write fails past either bound.
+  // Written bytes waiting for the peer's window (bytes the window takes at once do not
+  // count); Write fails past either bound.
   size_t max_queued_bytes_per_stream = 1024 * 1024;
   size_t max_queued_bytes_per_session = 16 * 1024 * 1024;
   // Pings sent and not answered yet.
