@@ -17,7 +17,9 @@ struct Driver::Socket {
   ConnectionId id;
   std::shared_ptr<tcp::socket> socket;
   bool closed = false;
-  std::array<char, 4'096> read_buffer;
+  std::unique_ptr<Session> session;  // after the upgrade
+  // Streams the core counted: (protocol, direction) by stream, to report their close.
+  absl::flat_hash_map<StreamId, std::pair<std::string, Direction>> streams;
   std::unique_ptr<boost::asio::steady_timer> hold_timer;
 };
 
@@ -81,6 +83,7 @@ void Driver::Shutdown() {
   for (auto* table : {&sockets_, &held_}) {
     for (auto& [id, s] : *table) {
       s->closed = true;
+      if (s->session) s->session->Close();
       if (s->hold_timer) s->hold_timer->cancel();
       CloseQuietly(*s->socket, /*reset=*/true);
     }
@@ -198,6 +201,13 @@ void Driver::CarryOut(const Output& output) {
   } else if (const auto* close = std::get_if<CloseConnection>(&output)) {
     Drop(close->connection, /*reset=*/false);
     Post(TransportClosed{close->connection});
+  } else if (const auto* reset = std::get_if<ResetStream>(&output)) {
+    auto it = sockets_.find(reset->connection.value);
+    if (it != sockets_.end() && it->second->session && stream_being_opened_ &&
+        stream_being_opened_->first == reset->connection) {
+      it->second->session->ResetStream(stream_being_opened_->second);
+      stream_being_opened_.reset();
+    }
   } else if (const auto* abort = std::get_if<AbortConnection>(&output)) {
     Drop(abort->connection, /*reset=*/true);
   } else if (const auto* dial = std::get_if<DialAddress>(&output)) {
@@ -270,39 +280,110 @@ void Driver::StartUpgrade(const std::shared_ptr<Socket>& s, Direction direction,
                           std::optional<PeerId> expected) {
   options_.upgrader->Upgrade(
       s->socket, direction, std::move(expected),
-      [this, alive = alive_, s, direction](absl::StatusOr<PeerId> peer) {
+      [this, alive = alive_, s, direction](absl::StatusOr<Upgraded> upgraded) {
         if (!*alive || stopped_ || s->closed) return;
         const ConnectionId id = s->id;
-        if (!peer.ok()) {
+        if (!upgraded.ok()) {
           Drop(id, /*reset=*/true);
           if (direction == Direction::kInbound) {
             Submit(TransportClosed{id}).IgnoreError();
           } else {
-            Submit(DialFailed{id, std::string(peer.status().message())}).IgnoreError();
+            Submit(DialFailed{id, std::string(upgraded.status().message())}).IgnoreError();
           }
           return;
         }
+        s->session = std::move(upgraded->session);
+        StartSession(s);
         if (direction == Direction::kInbound) {
-          Submit(ConnectionUpgraded{id, *peer}).IgnoreError();
+          Submit(ConnectionUpgraded{id, upgraded->peer}).IgnoreError();
         } else {
           Submit(DialSucceeded{id}).IgnoreError();
         }
-        if (!s->closed) StartReading(s);
       });
 }
 
-void Driver::StartReading(const std::shared_ptr<Socket>& s) {
-  s->socket->async_read_some(
-      boost::asio::buffer(s->read_buffer),
-      [this, alive = alive_, s](const boost::system::error_code& ec, size_t) {
-        if (!*alive || stopped_ || s->closed) return;
-        if (ec) {
-          Drop(s->id, /*reset=*/false);
-          Submit(TransportClosed{s->id}).IgnoreError();
-          return;
-        }
-        StartReading(s);  // the plaintext upgrader carries no protocol after the handshake
-      });
+void Driver::StartSession(const std::shared_ptr<Socket>& s) {
+  Session::Events events;
+  events.stream_opened = [this, alive = alive_, s](StreamId stream, const std::string& protocol,
+                                                   Direction direction) {
+    if (!*alive || stopped_ || s->closed) return;
+    CountStream(s, stream, protocol, direction);
+  };
+  events.stream_data = [this, alive = alive_, s](StreamId stream, std::string bytes) {
+    if (!*alive || stopped_ || s->closed || !stream_data_) return;
+    stream_data_(s->id, stream, std::move(bytes));
+  };
+  events.stream_closed = [this, alive = alive_, s](StreamId stream) {
+    if (!*alive || stopped_ || s->closed) return;
+    auto it = s->streams.find(stream);
+    if (it == s->streams.end()) return;  // refused by the core: it never counted it
+    const StreamOpened opened{s->id, it->second.first, it->second.second};
+    s->streams.erase(it);
+    Submit(StreamClosed{opened.connection, opened.protocol, opened.direction}).IgnoreError();
+    if (stream_events_) stream_events_(s->id, stream, opened.protocol, opened.direction, false);
+  };
+  events.closed = [this, alive = alive_, s](absl::Status) {
+    if (!*alive || stopped_ || s->closed) return;
+    Drop(s->id, /*reset=*/false);
+    Submit(TransportClosed{s->id}).IgnoreError();
+  };
+  s->session->Start(std::move(events));
+}
+
+bool Driver::CountStream(const std::shared_ptr<Socket>& s, StreamId stream,
+                         const std::string& protocol, Direction direction) {
+  // The core may refuse the stream: a ResetStream, carried out while this input is handled,
+  // clears stream_being_opened_ and resets the session's stream.
+  stream_being_opened_ = {s->id, stream};
+  absl::Status status = Submit(StreamOpened{s->id, protocol, direction}).status();
+  const bool counted = status.ok() && stream_being_opened_.has_value();
+  stream_being_opened_.reset();
+  if (!counted) {
+    if (status.ok()) return false;
+    if (s->session) s->session->ResetStream(stream);
+    return false;
+  }
+  s->streams[stream] = {protocol, direction};
+  if (stream_events_) stream_events_(s->id, stream, protocol, direction, true);
+  return true;
+}
+
+void Driver::OpenStream(ConnectionId id, const std::string& protocol,
+                        std::function<void(absl::StatusOr<StreamId>)> done) {
+  auto it = sockets_.find(id.value);
+  if (it == sockets_.end() || it->second->session == nullptr) {
+    return done(absl::NotFoundError(
+        absl::StrCat("open stream: connection ", id.value, " is not an open connection")));
+  }
+  std::shared_ptr<Socket> s = it->second;
+  s->session->OpenStream(protocol, [this, alive = alive_, s, protocol, done = std::move(done)](
+                                       absl::StatusOr<StreamId> stream) {
+    if (!*alive || stopped_ || s->closed) {
+      return done(absl::UnavailableError("open stream: the connection closed"));
+    }
+    if (!stream.ok()) return done(stream.status());
+    if (!CountStream(s, *stream, protocol, Direction::kOutbound)) {
+      return done(absl::ResourceExhaustedError(
+          absl::StrCat("open stream ", protocol, ": refused by a stream limit")));
+    }
+    done(*stream);
+  });
+}
+
+absl::Status Driver::WriteStream(ConnectionId id, StreamId stream, std::string bytes) {
+  auto it = sockets_.find(id.value);
+  if (it == sockets_.end() || it->second->session == nullptr) {
+    return absl::NotFoundError(absl::StrCat("write: connection ", id.value, " is not open"));
+  }
+  return it->second->session->Write(stream, std::move(bytes));
+}
+
+absl::Status Driver::CloseStreamWrite(ConnectionId id, StreamId stream) {
+  auto it = sockets_.find(id.value);
+  if (it == sockets_.end() || it->second->session == nullptr) {
+    return absl::NotFoundError(absl::StrCat("close stream: connection ", id.value, " is not open"));
+  }
+  return it->second->session->CloseWrite(stream);
 }
 
 void Driver::StartDial(const DialAddress& dial) {
@@ -361,6 +442,7 @@ void Driver::Drop(ConnectionId id, bool reset) {
   std::shared_ptr<Socket> s = std::move(it->second);
   sockets_.erase(it);
   s->closed = true;
+  if (s->session) s->session->Close();
   CloseQuietly(*s->socket, reset);
 }
 

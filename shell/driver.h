@@ -86,6 +86,20 @@ class Driver {
   using Observer = std::function<void(const Output&)>;
   void Observe(Observer observer) { observers_.push_back(std::move(observer)); }
 
+  // Streams this side opens (OpenStream): the session's stream on connection `id`, or why not.
+  // The core places and counts the stream; the session negotiates it.
+  void OpenStream(ConnectionId id, const std::string& protocol,
+                  std::function<void(absl::StatusOr<StreamId>)> done);
+  absl::Status WriteStream(ConnectionId id, StreamId stream, std::string bytes);
+  absl::Status CloseStreamWrite(ConnectionId id, StreamId stream);
+  // Bytes the peer wrote on streams this side opened.
+  using StreamDataHandler = std::function<void(ConnectionId, StreamId, std::string)>;
+  void OnStreamData(StreamDataHandler handler) { stream_data_ = std::move(handler); }
+  // Streams the core counted, as they open (`opened`) and close, either direction.
+  using StreamEventHandler = std::function<void(ConnectionId, StreamId, const std::string& protocol,
+                                                Direction, bool opened)>;
+  void OnStreamEvent(StreamEventHandler handler) { stream_events_ = std::move(handler); }
+
   // Closes every listener and socket (reset), cancels the timer; the driver is inert after.
   void Shutdown();
 
@@ -112,7 +126,10 @@ class Driver {
   void OnAccepted(boost::asio::ip::tcp::socket socket);
   void StartUpgrade(const std::shared_ptr<Socket>& s, Direction direction,
                     std::optional<PeerId> expected);
-  void StartReading(const std::shared_ptr<Socket>& s);
+  void StartSession(const std::shared_ptr<Socket>& s);
+  // Hands StreamOpened to the core; false if the core refused (and reset) the stream.
+  bool CountStream(const std::shared_ptr<Socket>& s, StreamId stream, const std::string& protocol,
+                   Direction direction);
   void StartDial(const DialAddress& dial);
   void Hold(std::shared_ptr<Socket> s, Duration hold);
   // Removes the socket from the table and closes it; `reset` sends RST (linger 0).
@@ -132,6 +149,9 @@ class Driver {
   std::deque<Output> pending_outputs_;  // produced, not yet carried out
   bool carrying_out_ = false;
   std::vector<Observer> observers_;
+  std::optional<std::pair<ConnectionId, StreamId>> stream_being_opened_;
+  StreamDataHandler stream_data_;
+  StreamEventHandler stream_events_;
 };
 
 }  // namespace connmgr::shell

@@ -25,6 +25,15 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Create(boost::asio::io_context& io,
 Host::Host(PeerId peer, std::unique_ptr<Driver> driver)
     : peer_(std::move(peer)), driver_(std::move(driver)) {
   driver_->Observe([this](const Output& output) { OnOutput(output); });
+  driver_->OnStreamData([this](ConnectionId connection, StreamId stream, std::string bytes) {
+    if (stream_data_) stream_data_(StreamRef{connection, stream}, std::move(bytes));
+  });
+  driver_->OnStreamEvent([this](ConnectionId connection, StreamId stream,
+                                const std::string& protocol, Direction direction, bool opened) {
+    const Connection* c = core().connections().Find(connection);
+    Publish(StreamEvent{connection, stream, c != nullptr ? c->peer : PeerId(), protocol,
+                        direction, opened});
+  });
 }
 
 Host::~Host() { Close(); }
@@ -69,35 +78,33 @@ absl::Status Host::Dial(const Multiaddr& address, DialCallback done) {
   return Dial(*peer, {address}, std::move(done));
 }
 
-absl::StatusOr<ConnectionId> Host::OpenStream(const PeerId& peer, const std::string& protocol) {
+void Host::OpenStream(const PeerId& peer, const std::string& protocol, StreamCallback done) {
+  if (closed_) return done(absl::FailedPreconditionError("host: closed"));
   last_placement_.reset();
   absl::StatusOr<ConnectionId> placed = driver_->Submit(PlaceStream{peer});
-  if (!placed.ok()) return placed.status();
+  if (!placed.ok()) return done(placed.status());
   if (*placed == ConnectionId{}) {
     const PlacementOutcome why = last_placement_.value_or(PlacementOutcome::kNotConnected);
     const std::string message =
         absl::StrCat("open stream ", protocol, " to ", peer.ToString(), ": ",
                      PlacementOutcomeName(why));
-    return why == PlacementOutcome::kNotConnected ? absl::NotFoundError(message)
-                                                  : absl::ResourceExhaustedError(message);
+    return done(why == PlacementOutcome::kNotConnected ? absl::NotFoundError(message)
+                                                       : absl::ResourceExhaustedError(message));
   }
-  last_stream_reset_ = false;
-  absl::Status s = Input(StreamOpened{*placed, protocol, Direction::kOutbound});
-  if (!s.ok()) return s;
-  if (last_stream_reset_) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("open stream ", protocol, " to ", peer.ToString(), ": refused by a limit"));
-  }
-  Publish(StreamEvent{*placed, peer, protocol, Direction::kOutbound, true});
-  return *placed;
+  const ConnectionId connection = *placed;
+  driver_->OpenStream(connection, protocol,
+                      [connection, done = std::move(done)](absl::StatusOr<StreamId> stream) {
+                        if (!stream.ok()) return done(stream.status());
+                        done(StreamRef{connection, *stream});
+                      });
 }
 
-absl::Status Host::CloseStream(ConnectionId connection, const std::string& protocol) {
-  const Connection* c = core().connections().Find(connection);
-  const PeerId peer = c != nullptr ? c->peer : PeerId();
-  absl::Status s = Input(StreamClosed{connection, protocol, Direction::kOutbound});
-  if (s.ok()) Publish(StreamEvent{connection, peer, protocol, Direction::kOutbound, false});
-  return s;
+absl::Status Host::WriteStream(StreamRef stream, std::string bytes) {
+  return driver_->WriteStream(stream.connection, stream.stream, std::move(bytes));
+}
+
+absl::Status Host::CloseStream(StreamRef stream) {
+  return driver_->CloseStreamWrite(stream.connection, stream.stream);
 }
 
 absl::Status Host::CloseConnection(ConnectionId connection) {
@@ -153,8 +160,6 @@ void Host::OnOutput(const Output& output) {
           if (done) done(o);
         } else if constexpr (std::is_same_v<T, StreamPlaced>) {
           last_placement_ = o.outcome;
-        } else if constexpr (std::is_same_v<T, ResetStream>) {
-          last_stream_reset_ = true;
         } else if constexpr (std::is_constructible_v<HostEvent, T>) {
           Publish(o);
         }

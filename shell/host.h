@@ -45,6 +45,7 @@ struct HostOptions {
 
 struct StreamEvent {
   ConnectionId connection;
+  StreamId stream;
   PeerId peer;
   std::string protocol;
   Direction direction;
@@ -77,10 +78,23 @@ class Host {
   // The same for one multiaddr ending in /p2p/<peer>.
   absl::Status Dial(const Multiaddr& address, DialCallback done);
 
-  // Opens an outbound stream to `peer` on the connection the core places it on; NotFound or
-  // ResourceExhausted when no connection has room (the reason names the limit).
-  absl::StatusOr<ConnectionId> OpenStream(const PeerId& peer, const std::string& protocol);
-  absl::Status CloseStream(ConnectionId connection, const std::string& protocol);
+  // Opens an outbound stream to `peer` on the connection the core places it on and negotiates
+  // `protocol`. `done` gets the stream, or NotFound / ResourceExhausted when no connection has
+  // room (the message names the limit), or why the negotiation failed.
+  struct StreamRef {
+    ConnectionId connection;
+    StreamId stream;
+    friend bool operator==(const StreamRef&, const StreamRef&) = default;
+  };
+  using StreamCallback = std::function<void(absl::StatusOr<StreamRef>)>;
+  void OpenStream(const PeerId& peer, const std::string& protocol, StreamCallback done);
+  absl::Status WriteStream(StreamRef stream, std::string bytes);
+  // Closes this side of the stream (the peer may still write until it closes too).
+  absl::Status CloseStream(StreamRef stream);
+  // Bytes the peer wrote on streams this side opened.
+  void OnStreamData(std::function<void(StreamRef, std::string)> handler) {
+    stream_data_ = std::move(handler);
+  }
   absl::Status CloseConnection(ConnectionId connection);
 
   absl::Status TagPeer(const PeerId& peer, const std::string& tag, int64_t value);
@@ -120,7 +134,7 @@ class Host {
   uint64_t next_request_ = 1;
   absl::flat_hash_map<uint64_t, DialCallback> dials_;  // by request
   std::optional<PlacementOutcome> last_placement_;
-  bool last_stream_reset_ = false;
+  std::function<void(StreamRef, std::string)> stream_data_;
   std::vector<EventHandler> handlers_;
   bool closed_ = false;
 };

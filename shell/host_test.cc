@@ -264,14 +264,23 @@ TEST_F(HostTest, StreamsAreSpreadOverThePeersConnectionsRoundRobin) {
     ASSERT_TRUE(RunUntil([&] { return r.has_value(); }));
     ASSERT_EQ(r->outcome, DialOutcome::kConnected) << r->detail;
   }
-  std::vector<uint64_t> placed;
-  for (int i = 0; i < 4; ++i) placed.push_back(b->OpenStream(a->peer(), "/chat/1.0.0").value().value);
-  EXPECT_EQ(placed[0], placed[2]);
-  EXPECT_EQ(placed[1], placed[3]);
-  EXPECT_NE(placed[0], placed[1]);
+  std::vector<Host::StreamRef> placed;
+  for (int i = 0; i < 4; ++i) {
+    b->OpenStream(a->peer(), "/chat/1.0.0", [&](absl::StatusOr<Host::StreamRef> r) {
+      ASSERT_TRUE(r.ok()) << r.status();
+      placed.push_back(*r);
+    });
+  }
+  ASSERT_EQ(placed.size(), 4u);
+  EXPECT_EQ(placed[0].connection, placed[2].connection);
+  EXPECT_EQ(placed[1].connection, placed[3].connection);
+  EXPECT_NE(placed[0].connection, placed[1].connection);
   EXPECT_EQ(b->GetMetrics().streams_outbound, 4u);
-  EXPECT_EQ(b->OpenStream(NthPeer(99), "/chat/1.0.0").status().code(), absl::StatusCode::kNotFound);
-  ASSERT_TRUE(b->CloseStream(ConnectionId{placed[0]}, "/chat/1.0.0").ok());
+  absl::Status missing;
+  b->OpenStream(NthPeer(99), "/chat/1.0.0",
+                [&](absl::StatusOr<Host::StreamRef> r) { missing = r.status(); });
+  EXPECT_EQ(missing.code(), absl::StatusCode::kNotFound);
+  ASSERT_TRUE(b->CloseStream(placed[0]).ok());
   EXPECT_EQ(b->GetMetrics().streams_outbound, 3u);
 }
 

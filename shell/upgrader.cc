@@ -11,6 +11,60 @@
 namespace connmgr::shell {
 namespace {
 
+// Reads and drops whatever arrives until the connection ends.
+class PlaintextSession : public Session {
+ public:
+  explicit PlaintextSession(std::shared_ptr<boost::asio::ip::tcp::socket> socket)
+      : state_(std::make_shared<State>()) {
+    state_->socket = std::move(socket);
+  }
+  ~PlaintextSession() override { Close(); }
+
+  void Start(Events events) override {
+    state_->events = std::move(events);
+    Read(state_);
+  }
+  // Streams are logical here: counted by the core, carrying no bytes. Closing one's write side
+  // ends it.
+  void OpenStream(const std::string&,
+                  std::function<void(absl::StatusOr<StreamId>)> done) override {
+    done(next_stream_++);
+  }
+  absl::Status Write(StreamId, std::string) override {
+    return absl::FailedPreconditionError("plaintext streams carry no bytes");
+  }
+  absl::Status CloseWrite(StreamId stream) override {
+    if (state_->events.stream_closed) state_->events.stream_closed(stream);
+    return absl::OkStatus();
+  }
+  void ResetStream(StreamId) override {}
+  void Close() override { state_->stopped = true; }
+
+ private:
+  struct State {
+    std::shared_ptr<boost::asio::ip::tcp::socket> socket;
+    Events events;
+    std::array<char, 1'024> buffer;
+    bool stopped = false;
+  };
+
+  static void Read(const std::shared_ptr<State>& state) {
+    state->socket->async_read_some(
+        boost::asio::buffer(state->buffer),
+        [state](const boost::system::error_code& ec, size_t) {
+          if (state->stopped) return;
+          if (!ec) return Read(state);
+          state->stopped = true;
+          if (state->events.closed) {
+            state->events.closed(absl::UnavailableError(absl::StrCat("read: ", ec.message())));
+          }
+        });
+  }
+
+  std::shared_ptr<State> state_;
+  StreamId next_stream_ = 1;
+};
+
 constexpr char kGreeting[] = "/connmgr/plaintext/1\n";
 constexpr size_t kGreetingSize = sizeof(kGreeting) - 1;
 
@@ -86,7 +140,8 @@ struct Handshake : std::enable_shared_from_this<Handshake> {
 
   void Finish() {
     if (--remaining > 0) return;
-    done(std::move(result));
+    if (!result.ok()) return done(result.status());
+    done(Upgraded{*std::move(result), std::make_unique<PlaintextSession>(socket)});
   }
 };
 

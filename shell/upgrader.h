@@ -1,14 +1,19 @@
 // Upgraders turn a raw TCP socket into a connection with a known peer: the step between the
-// core's InboundConnection (or DialAddress) and ConnectionUpgraded (or DialSucceeded).
+// core's InboundConnection (or DialAddress) and ConnectionUpgraded (or DialSucceeded). The
+// upgrade hands back a Session, which owns the connection's bytes from then on: it reads, runs
+// the multiplexer and the protocols, and tells the driver about streams and the end.
 //
-// PlaintextUpgrader exchanges peer ids with no security at all: for tests and demos between
-// connmgr nodes. The libp2p upgrader (Noise + Yamux) implements the same interface.
+// PlaintextUpgrader exchanges peer ids with no security and no streams: for tests and demos
+// between connmgr nodes. The libp2p upgrader (multistream-select, Noise, Yamux) implements the
+// same interface.
 #ifndef CONNMGR_SHELL_UPGRADER_H_
 #define CONNMGR_SHELL_UPGRADER_H_
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "boost/asio/ip/tcp.hpp"
@@ -17,21 +22,56 @@
 
 namespace connmgr::shell {
 
+// A stream of one session; ids are the multiplexer's.
+using StreamId = uint32_t;
+
+class Session {
+ public:
+  struct Events {
+    // A stream negotiated `protocol` (inbound: opened by the peer).
+    std::function<void(StreamId, const std::string& protocol, Direction)> stream_opened;
+    // Bytes the peer wrote on a stream this side opened through OpenStream.
+    std::function<void(StreamId, std::string bytes)> stream_data;
+    // The stream ended (both sides closed it, or it was reset).
+    std::function<void(StreamId)> stream_closed;
+    // The connection ended: EOF, a socket error or a protocol violation. Called once.
+    std::function<void(absl::Status why)> closed;
+  };
+  virtual ~Session() = default;
+
+  // Starts reading. Events are called on the socket's executor.
+  virtual void Start(Events events) = 0;
+  // Opens an outbound stream and negotiates `protocol`; `done` gets the stream or why not.
+  virtual void OpenStream(const std::string& protocol,
+                          std::function<void(absl::StatusOr<StreamId>)> done) = 0;
+  virtual absl::Status Write(StreamId stream, std::string bytes) = 0;
+  virtual absl::Status CloseWrite(StreamId stream) = 0;
+  // Resets a stream (the core refused it, or the application gave up on it).
+  virtual void ResetStream(StreamId stream) = 0;
+  // Stops all activity; the owner closes the socket.
+  virtual void Close() = 0;
+};
+
+struct Upgraded {
+  PeerId peer;
+  std::unique_ptr<Session> session;
+};
+
 class Upgrader {
  public:
-  using Done = std::function<void(absl::StatusOr<PeerId>)>;
+  using Done = std::function<void(absl::StatusOr<Upgraded>)>;
   virtual ~Upgrader() = default;
 
   // Runs the handshake on `socket` and calls `done` once, on the socket's executor, with the
-  // remote peer or why it failed. `expected` (outbound) is the peer dialled: another peer is an
-  // error. Closing the socket makes `done` fail. Deadlines are the core's (upgrade timeout,
-  // address dial timeout), not the upgrader's.
+  // remote peer and its session or why it failed. `expected` (outbound) is the peer dialled:
+  // another peer is an error. Closing the socket makes `done` fail. Deadlines are the core's
+  // (upgrade timeout, address dial timeout), not the upgrader's.
   virtual void Upgrade(std::shared_ptr<boost::asio::ip::tcp::socket> socket, Direction direction,
                        std::optional<PeerId> expected, Done done) = 0;
 };
 
 // Each side writes "/connmgr/plaintext/1\n", one length byte and its peer id's multihash, then
-// reads the other's.
+// reads the other's. Its sessions carry no streams: they watch for the end of the connection.
 class PlaintextUpgrader : public Upgrader {
  public:
   explicit PlaintextUpgrader(PeerId local) : local_(std::move(local)) {}

@@ -44,10 +44,10 @@ absl::Status CipherState::EncryptWithAd(absl::string_view associated_data,
   const size_t start = out->size();
   out->resize(start + plaintext.size() + kAeadTagBytes);
   unsigned long long written = 0;
-  crypto_aead_chacha20poly1305_ietf_encrypt(
-      reinterpret_cast<unsigned char*>(out->data() + start), &written, Bytes(plaintext),
-      plaintext.size(), Bytes(associated_data), associated_data.size(), nullptr, nonce.data(),
-      key_.data());
+  crypto_aead_chacha20poly1305_ietf_encrypt(reinterpret_cast<unsigned char*>(out->data() + start),
+                                            &written, Bytes(plaintext), plaintext.size(),
+                                            Bytes(associated_data), associated_data.size(), nullptr,
+                                            nonce.data(), key_.data());
   out->resize(start + written);
   ++nonce_;
   return absl::OkStatus();

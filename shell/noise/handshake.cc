@@ -50,9 +50,8 @@ absl::StatusOr<VerifiedPayload> VerifyHandshakePayload(absl::string_view payload
   while (reader.Next(&field)) {
     if (field.number != kIdentityKeyField && field.number != kIdentitySigField) continue;
     if (field.wire_type != WireType::kLengthDelimited) {
-      return absl::InvalidArgumentError(
-          absl::StrFormat("Noise handshake payload field %d is not length-delimited",
-                          field.number));
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "Noise handshake payload field %d is not length-delimited", field.number));
     }
     (field.number == kIdentityKeyField ? identity_key : identity_sig) = field.bytes;
   }
@@ -60,14 +59,15 @@ absl::StatusOr<VerifiedPayload> VerifyHandshakePayload(absl::string_view payload
     return absl::InvalidArgumentError(
         absl::StrCat("Noise handshake payload: ", reader.status().message()));
   }
-  if (!identity_key) return absl::InvalidArgumentError("Noise handshake payload has no identity_key");
-  if (!identity_sig) return absl::InvalidArgumentError("Noise handshake payload has no identity_sig");
+  if (!identity_key)
+    return absl::InvalidArgumentError("Noise handshake payload has no identity_key");
+  if (!identity_sig)
+    return absl::InvalidArgumentError("Noise handshake payload has no identity_sig");
 
   absl::StatusOr<std::string> public_key = DecodeEd25519PublicKeyProtobuf(*identity_key);
   if (!public_key.ok()) {
-    return absl::Status(public_key.status().code(),
-                        absl::StrCat("Noise handshake identity_key: ",
-                                     public_key.status().message()));
+    return absl::Status(public_key.status().code(), absl::StrCat("Noise handshake identity_key: ",
+                                                                 public_key.status().message()));
   }
   if (!VerifyEd25519(*public_key, SignedStaticKey(noise_static_public), *identity_sig)) {
     return absl::UnauthenticatedError(

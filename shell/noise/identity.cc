@@ -65,8 +65,8 @@ PeerId Ed25519Identity::peer_id() const {
 
 std::string Ed25519Identity::Sign(absl::string_view message) const {
   std::string signature(kEd25519SignatureBytes, '\0');
-  crypto_sign_detached(reinterpret_cast<unsigned char*>(signature.data()), nullptr,
-                       Bytes(message), message.size(), secret_key_.data());
+  crypto_sign_detached(reinterpret_cast<unsigned char*>(signature.data()), nullptr, Bytes(message),
+                       message.size(), secret_key_.data());
   return signature;
 }
 
@@ -108,12 +108,12 @@ absl::StatusOr<std::string> DecodeEd25519PublicKeyProtobuf(absl::string_view pro
   if (!type) return absl::InvalidArgumentError("PublicKey has no Type field");
   if (!data) return absl::InvalidArgumentError("PublicKey has no Data field");
   if (*type != static_cast<uint64_t>(KeyType::kEd25519)) {
-    return absl::UnimplementedError(absl::StrFormat(
-        "PublicKey type %d is not supported (only Ed25519, type 1)", *type));
+    return absl::UnimplementedError(
+        absl::StrFormat("PublicKey type %d is not supported (only Ed25519, type 1)", *type));
   }
   if (data->size() != kEd25519PublicKeyBytes) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "Ed25519 public key is %d bytes, not %d", data->size(), kEd25519PublicKeyBytes));
+    return absl::InvalidArgumentError(absl::StrFormat("Ed25519 public key is %d bytes, not %d",
+                                                      data->size(), kEd25519PublicKeyBytes));
   }
   return std::string(*data);
 }

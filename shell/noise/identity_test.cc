@@ -63,13 +63,13 @@ TEST(IdentityTest, DecodeRefusesMalformedKeys) {
   const std::string key = Unhex(kSpecPublicKeyHex);
   const std::string cases[] = {
       "",
-      std::string("\x08\x01", 2),                             // no Data
-      "\x12\x20" + key,                                       // no Type
+      std::string("\x08\x01", 2),                                     // no Data
+      "\x12\x20" + key,                                               // no Type
       EncodePublicKeyProtobuf(KeyType::kEd25519, key.substr(0, 31)),  // short key
       EncodePublicKeyProtobuf(KeyType::kEd25519, key + "x"),          // long key
-      std::string("\x0a\x01\x01", 3) + "\x12\x20" + key,      // Type not a varint
-      std::string("\x08\x01\x10\x05", 4),                     // Data not bytes
-      Unhex(kSpecPublicKeyProtobufHex).substr(0, 20),         // truncated
+      std::string("\x0a\x01\x01", 3) + "\x12\x20" + key,              // Type not a varint
+      std::string("\x08\x01\x10\x05", 4),                             // Data not bytes
+      Unhex(kSpecPublicKeyProtobufHex).substr(0, 20),                 // truncated
       EncodePublicKeyProtobuf(KeyType::kEd25519, std::string(kMaxPublicKeyProtobufBytes, 'k')),
   };
   for (const std::string& input : cases) {

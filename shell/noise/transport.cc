@@ -25,8 +25,8 @@ std::optional<std::string> FrameReader::Next(absl::string_view* input) {
     input->remove_prefix(take);
     if (buffer_.size() < kFrameLengthPrefixBytes) return std::nullopt;
   }
-  const size_t body_bytes = (size_t{static_cast<uint8_t>(buffer_[0])} << 8) |
-                            static_cast<uint8_t>(buffer_[1]);
+  const size_t body_bytes =
+      (size_t{static_cast<uint8_t>(buffer_[0])} << 8) | static_cast<uint8_t>(buffer_[1]);
   const size_t frame_bytes = kFrameLengthPrefixBytes + body_bytes;
   const size_t take = std::min(frame_bytes - buffer_.size(), input->size());
   buffer_.append(input->data(), take);
