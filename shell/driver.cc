@@ -386,6 +386,14 @@ absl::Status Driver::CloseStreamWrite(ConnectionId id, StreamId stream) {
   return it->second->session->CloseWrite(stream);
 }
 
+void Driver::Ping(ConnectionId id, std::function<void(absl::StatusOr<Duration>)> done) {
+  auto it = sockets_.find(id.value);
+  if (it == sockets_.end() || it->second->session == nullptr) {
+    return done(absl::NotFoundError(absl::StrCat("ping: connection ", id.value, " is not open")));
+  }
+  it->second->session->Ping(std::move(done));
+}
+
 void Driver::StartDial(const DialAddress& dial) {
   const ConnectionId id = dial.connection;
   absl::StatusOr<tcp::endpoint> endpoint = TcpEndpointOf(dial.address);

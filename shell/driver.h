@@ -92,6 +92,7 @@ class Driver {
                   std::function<void(absl::StatusOr<StreamId>)> done);
   absl::Status WriteStream(ConnectionId id, StreamId stream, std::string bytes);
   absl::Status CloseStreamWrite(ConnectionId id, StreamId stream);
+  void Ping(ConnectionId id, std::function<void(absl::StatusOr<Duration>)> done);
   // Bytes the peer wrote on streams this side opened.
   using StreamDataHandler = std::function<void(ConnectionId, StreamId, std::string)>;
   void OnStreamData(StreamDataHandler handler) { stream_data_ = std::move(handler); }

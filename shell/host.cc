@@ -8,22 +8,45 @@ namespace connmgr::shell {
 
 absl::StatusOr<std::unique_ptr<Host>> Host::Create(boost::asio::io_context& io,
                                                     HostOptions options) {
+  auto listen_addresses = std::make_shared<std::vector<Multiaddr>>();
+  auto host_slot = std::make_shared<Host*>(nullptr);  // identify answers reach the host
+  std::shared_ptr<Upgrader> upgrader = std::move(options.upgrader);
+  if (options.libp2p) {
+    options.peer = options.libp2p->identity.peer_id();
+    if (!options.libp2p->listen_addresses) {
+      options.libp2p->listen_addresses = [listen_addresses] { return *listen_addresses; };
+    }
+    auto user_on_identify = std::move(options.libp2p->on_identify);
+    options.libp2p->on_identify = [host_slot, user_on_identify](const PeerId& peer,
+                                                                const IdentifyInfo& info) {
+      if (user_on_identify) user_on_identify(peer, info);
+      if (*host_slot != nullptr) (*host_slot)->Publish(IdentifyEvent{peer, info});
+    };
+    if (upgrader == nullptr) upgrader = std::make_shared<Libp2pUpgrader>(*std::move(options.libp2p));
+  }
   if (options.peer.is_empty()) return absl::InvalidArgumentError("host: peer: required");
   DriverOptions d;
   d.config = std::move(options.config);
-  d.upgrader = options.upgrader != nullptr ? std::move(options.upgrader)
-                                           : std::make_shared<PlaintextUpgrader>(options.peer);
+  d.upgrader = upgrader != nullptr ? std::move(upgrader)
+                                   : std::make_shared<PlaintextUpgrader>(options.peer);
   d.gater = std::move(options.gater);
   d.dns = std::move(options.dns);
   d.trace = std::move(options.trace);
   d.dial_source_ip = options.dial_source_ip;
   absl::StatusOr<std::unique_ptr<Driver>> driver = Driver::Create(io, std::move(d));
   if (!driver.ok()) return driver.status();
-  return std::unique_ptr<Host>(new Host(std::move(options.peer), *std::move(driver)));
+  auto host = std::unique_ptr<Host>(
+      new Host(std::move(options.peer), *std::move(driver), std::move(listen_addresses)));
+  *host_slot = host.get();
+  host->host_slot_ = std::move(host_slot);
+  return host;
 }
 
-Host::Host(PeerId peer, std::unique_ptr<Driver> driver)
-    : peer_(std::move(peer)), driver_(std::move(driver)) {
+Host::Host(PeerId peer, std::unique_ptr<Driver> driver,
+           std::shared_ptr<std::vector<Multiaddr>> listen_addresses)
+    : peer_(std::move(peer)),
+      driver_(std::move(driver)),
+      listen_addresses_(std::move(listen_addresses)) {
   driver_->Observe([this](const Output& output) { OnOutput(output); });
   driver_->OnStreamData([this](ConnectionId connection, StreamId stream, std::string bytes) {
     if (stream_data_) stream_data_(StreamRef{connection, stream}, std::move(bytes));
@@ -36,7 +59,10 @@ Host::Host(PeerId peer, std::unique_ptr<Driver> driver)
   });
 }
 
-Host::~Host() { Close(); }
+Host::~Host() {
+  Close();
+  if (host_slot_) *host_slot_ = nullptr;
+}
 
 void Host::Close() {
   if (closed_) return;
@@ -48,13 +74,19 @@ void Host::Close() {
 
 absl::StatusOr<Multiaddr> Host::Listen(const Multiaddr& address) {
   absl::StatusOr<Multiaddr> bound = driver_->Listen(address);
-  if (bound.ok()) Publish(ListenEvent{*bound, true});
+  if (bound.ok()) {
+    listen_addresses_->push_back(*bound);
+    Publish(ListenEvent{*bound, true});
+  }
   return bound;
 }
 
 absl::Status Host::StopListening(const Multiaddr& address) {
   absl::Status s = driver_->StopListening(address);
-  if (s.ok()) Publish(ListenEvent{address, false});
+  if (s.ok()) {
+    std::erase(*listen_addresses_, address);
+    Publish(ListenEvent{address, false});
+  }
   return s;
 }
 
@@ -105,6 +137,14 @@ absl::Status Host::WriteStream(StreamRef stream, std::string bytes) {
 
 absl::Status Host::CloseStream(StreamRef stream) {
   return driver_->CloseStreamWrite(stream.connection, stream.stream);
+}
+
+void Host::Ping(const PeerId& peer, std::function<void(absl::StatusOr<Duration>)> done) {
+  for (ConnectionId id : core().connections().PeerConnections(peer)) {
+    const Connection* c = core().connections().Find(id);
+    if (c != nullptr && c->state == ConnectionState::kOpen) return driver_->Ping(id, std::move(done));
+  }
+  done(absl::NotFoundError(absl::StrCat("ping: ", peer.ToString(), " is not connected")));
 }
 
 absl::Status Host::CloseConnection(ConnectionId connection) {

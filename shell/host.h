@@ -30,13 +30,17 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "shell/driver.h"
+#include "shell/libp2p.h"
 
 namespace connmgr::shell {
 
 struct HostOptions {
   Config config;
-  PeerId peer;                             // this node's id (required)
-  std::shared_ptr<Upgrader> upgrader;      // default: PlaintextUpgrader(peer)
+  // libp2p connections (Noise, Yamux, ping, identify): this node's id is the identity's. Unset:
+  // connections are plaintext between connmgr nodes and `peer` is the id.
+  std::optional<Libp2pOptions> libp2p;
+  PeerId peer;                             // required without libp2p
+  std::shared_ptr<Upgrader> upgrader;      // default: from libp2p, else PlaintextUpgrader(peer)
   std::shared_ptr<ConnectionGater> gater;  // optional
   DnsLookup dns;                           // optional: /dns* and /dnsaddr dials fail without it
   TraceWriter::Sink trace;                 // optional: records every input and output
@@ -55,9 +59,13 @@ struct ListenEvent {
   Multiaddr address;
   bool listening;  // false: the listener closed
 };
+struct IdentifyEvent {
+  PeerId peer;
+  IdentifyInfo info;
+};
 using HostEvent = std::variant<PeerConnected, PeerDisconnected, ConnectionOpened,
                                ConnectionClosed, ConnectionsPruned, ReconnectFailed, StreamEvent,
-                               ListenEvent>;
+                               ListenEvent, IdentifyEvent>;
 
 class Host {
  public:
@@ -96,6 +104,8 @@ class Host {
     stream_data_ = std::move(handler);
   }
   absl::Status CloseConnection(ConnectionId connection);
+  // The round trip to `peer` over one of its open connections (libp2p's ping protocol).
+  void Ping(const PeerId& peer, std::function<void(absl::StatusOr<Duration>)> done);
 
   absl::Status TagPeer(const PeerId& peer, const std::string& tag, int64_t value);
   absl::Status UntagPeer(const PeerId& peer, const std::string& tag);
@@ -124,7 +134,8 @@ class Host {
   void Close();
 
  private:
-  Host(PeerId peer, std::unique_ptr<Driver> driver);
+  Host(PeerId peer, std::unique_ptr<Driver> driver,
+       std::shared_ptr<std::vector<Multiaddr>> listen_addresses);
   absl::Status Input(const connmgr::Input& input);
   void OnOutput(const Output& output);
   void Publish(const HostEvent& event);
@@ -136,6 +147,8 @@ class Host {
   std::optional<PlacementOutcome> last_placement_;
   std::function<void(StreamRef, std::string)> stream_data_;
   std::vector<EventHandler> handlers_;
+  std::shared_ptr<std::vector<Multiaddr>> listen_addresses_;  // what identify announces
+  std::shared_ptr<Host*> host_slot_;  // cleared when the host goes
   bool closed_ = false;
 };
 

@@ -18,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "boost/asio/ip/tcp.hpp"
 #include "core/peer_id.h"
+#include "core/time.h"
 #include "core/types.h"
 
 namespace connmgr::shell {
@@ -46,8 +47,12 @@ class Session {
                           std::function<void(absl::StatusOr<StreamId>)> done) = 0;
   virtual absl::Status Write(StreamId stream, std::string bytes) = 0;
   virtual absl::Status CloseWrite(StreamId stream) = 0;
-  // Resets a stream (the core refused it, or the application gave up on it).
+  // Resets a stream the core refused: it was never counted, so no stream_closed follows.
   virtual void ResetStream(StreamId stream) = 0;
+  // Measures the round trip to the peer (the ping protocol), when the session has one.
+  virtual void Ping(std::function<void(absl::StatusOr<Duration>)> done) {
+    done(absl::UnimplementedError("ping: this connection has no ping protocol"));
+  }
   // Stops all activity; the owner closes the socket.
   virtual void Close() = 0;
 };

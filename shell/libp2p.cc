@@ -1,0 +1,719 @@
+#include "shell/libp2p.h"
+
+#include <array>
+#include <deque>
+#include <optional>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "boost/asio/write.hpp"
+#include "shell/endpoint.h"
+#include "shell/mux/multistream.h"
+#include "shell/noise/handshake.h"
+#include "shell/noise/protobuf.h"
+#include "shell/noise/transport.h"
+#include "sodium.h"
+
+namespace connmgr::shell {
+namespace {
+
+using boost::asio::ip::tcp;
+
+constexpr size_t kPingPayloadBytes = 32;
+constexpr size_t kMaxIdentifyBytes = 64 * 1024;
+constexpr size_t kMaxIdentifyItems = 128;
+
+// The socket's bytes: one read loop handing chunks to the current handler, and queued writes.
+class Wire : public std::enable_shared_from_this<Wire> {
+ public:
+  using BytesHandler = std::function<void(absl::string_view)>;
+  using EndHandler = std::function<void(absl::Status)>;
+
+  explicit Wire(std::shared_ptr<tcp::socket> socket) : socket_(std::move(socket)) {}
+
+  void SetHandlers(BytesHandler on_bytes, EndHandler on_end) {
+    on_bytes_ = std::move(on_bytes);
+    on_end_ = std::move(on_end);
+  }
+  void StartReading() {
+    if (reading_ || stopped_) return;
+    reading_ = true;
+    Read();
+  }
+  void Send(std::string bytes) {
+    if (stopped_ || bytes.empty()) return;
+    queued_bytes_ += bytes.size();
+    if (queued_bytes_ > kMaxQueuedWireBytes) {
+      return End(absl::ResourceExhaustedError("the peer reads too slowly: write queue full"));
+    }
+    queue_.push_back(std::move(bytes));
+    if (!writing_) WriteNext();
+  }
+  void Stop() { stopped_ = true; }
+  bool stopped() const { return stopped_; }
+  const std::shared_ptr<tcp::socket>& socket() const { return socket_; }
+
+ private:
+  void Read() {
+    socket_->async_read_some(boost::asio::buffer(buffer_),
+                             [self = shared_from_this()](const boost::system::error_code& ec,
+                                                         size_t n) {
+                               if (self->stopped_) return;
+                               if (ec) return self->End(absl::UnavailableError(ec.message()));
+                               BytesHandler handler = self->on_bytes_;  // it may be replaced
+                               if (handler) handler(absl::string_view(self->buffer_.data(), n));
+                               if (!self->stopped_) self->Read();
+                             });
+  }
+  void WriteNext() {
+    writing_ = true;
+    boost::asio::async_write(*socket_, boost::asio::buffer(queue_.front()),
+                             [self = shared_from_this()](const boost::system::error_code& ec,
+                                                         size_t) {
+                               if (self->stopped_) return;
+                               if (ec) return self->End(absl::UnavailableError(ec.message()));
+                               self->queued_bytes_ -= self->queue_.front().size();
+                               self->queue_.pop_front();
+                               self->writing_ = false;
+                               if (!self->queue_.empty()) self->WriteNext();
+                             });
+  }
+  void End(absl::Status why) {
+    if (stopped_) return;
+    stopped_ = true;
+    EndHandler handler = on_end_;
+    if (handler) handler(std::move(why));
+  }
+
+  std::shared_ptr<tcp::socket> socket_;
+  BytesHandler on_bytes_;
+  EndHandler on_end_;
+  std::array<char, 64 * 1024> buffer_;
+  std::deque<std::string> queue_;
+  size_t queued_bytes_ = 0;
+  bool writing_ = false;
+  bool reading_ = false;
+  bool stopped_ = false;
+};
+
+std::vector<std::string> ServedProtocols(const Libp2pOptions& options) {
+  std::vector<std::string> served = {kPingProtocol, kIdentifyProtocol};
+  served.insert(served.end(), options.protocols.begin(), options.protocols.end());
+  return served;
+}
+
+// --- The session after the upgrade ------------------------------------------------------------
+
+class Libp2pSession : public Session {
+ public:
+  Libp2pSession(std::shared_ptr<Wire> wire, noise::TransportEncoder encoder,
+                noise::TransportDecoder decoder, mux::YamuxSession yamux, PeerId remote,
+                std::shared_ptr<const Libp2pOptions> options)
+      : state_(std::make_shared<State>(std::move(wire), std::move(encoder), std::move(decoder),
+                                       std::move(yamux), std::move(remote),
+                                       std::move(options))) {
+    // Bytes that arrive before Start wait in `pending`.
+    std::weak_ptr<State> weak = state_;
+    state_->wire->SetHandlers(
+        [weak](absl::string_view bytes) {
+          if (auto s = weak.lock()) OnWire(s, bytes);
+        },
+        [weak](absl::Status why) {
+          if (auto s = weak.lock()) Shutdown(s, std::move(why));
+        });
+  }
+  ~Libp2pSession() override { Close(); }
+
+  void AddPending(absl::string_view plaintext) { absl::StrAppend(&state_->pending_plaintext, plaintext); }
+
+  void Start(Events events) override {
+    const std::shared_ptr<State>& s = state_;
+    s->events = std::move(events);
+    s->started = true;
+    OpenInternal(s, kIdentifyProtocol, Role::kIdentifyClient, nullptr);
+    std::string early = std::move(s->pending_wire);
+    std::string plaintext = std::move(s->pending_plaintext);
+    if (!plaintext.empty()) OnPlaintext(s, plaintext);
+    if (!early.empty() && !s->closed) OnWire(s, early);
+    Flush(s);
+    s->wire->StartReading();
+  }
+
+  void OpenStream(const std::string& protocol,
+                  std::function<void(absl::StatusOr<StreamId>)> done) override {
+    OpenInternal(state_, protocol, Role::kApp, std::move(done));
+    Flush(state_);
+  }
+
+  absl::Status Write(StreamId stream, std::string bytes) override {
+    auto it = state_->streams.find(stream);
+    if (it == state_->streams.end() || !it->second.selected) {
+      return absl::NotFoundError(absl::StrCat("write: no open stream ", stream));
+    }
+    absl::Status s = state_->yamux.Write(stream, bytes);
+    Flush(state_);
+    return s;
+  }
+
+  absl::Status CloseWrite(StreamId stream) override {
+    auto it = state_->streams.find(stream);
+    if (it == state_->streams.end()) {
+      return absl::NotFoundError(absl::StrCat("close: no open stream ", stream));
+    }
+    CloseLocal(state_, stream);
+    Flush(state_);
+    return absl::OkStatus();
+  }
+
+  void ResetStream(StreamId stream) override {
+    state_->yamux.Reset(stream).IgnoreError();
+    state_->streams.erase(stream);
+    Flush(state_);
+  }
+
+  void Ping(std::function<void(absl::StatusOr<Duration>)> done) override {
+    OpenInternal(state_, kPingProtocol, Role::kPingClient, nullptr, std::move(done));
+    Flush(state_);
+  }
+
+  void Close() override {
+    state_->closed = true;
+    state_->wire->Stop();
+  }
+
+ private:
+  enum class Role { kApp, kPingServer, kPingClient, kIdentifyServer, kIdentifyClient };
+
+  struct StreamState {
+    Direction direction = Direction::kInbound;
+    Role role = Role::kApp;
+    std::optional<mux::MultistreamDialer> dialer;
+    std::optional<mux::MultistreamListener> listener;
+    bool selected = false;
+    bool reported = false;  // the driver was told (the core counts it)
+    bool local_closed = false;
+    std::string protocol;
+    std::string buffer;
+    std::function<void(absl::StatusOr<StreamId>)> open_done;
+    std::function<void(absl::StatusOr<Duration>)> ping_done;
+    std::string ping_payload;
+    Instant ping_sent;
+  };
+
+  struct State {
+    State(std::shared_ptr<Wire> w, noise::TransportEncoder e, noise::TransportDecoder d,
+          mux::YamuxSession y, PeerId r, std::shared_ptr<const Libp2pOptions> o)
+        : wire(std::move(w)),
+          encoder(std::move(e)),
+          decoder(std::move(d)),
+          yamux(std::move(y)),
+          remote(std::move(r)),
+          options(std::move(o)) {}
+    std::shared_ptr<Wire> wire;
+    noise::TransportEncoder encoder;
+    noise::TransportDecoder decoder;
+    mux::YamuxSession yamux;
+    PeerId remote;
+    std::shared_ptr<const Libp2pOptions> options;
+    Events events;
+    bool started = false;
+    bool closed = false;
+    std::string pending_wire;       // ciphertext that arrived before Start
+    std::string pending_plaintext;  // what followed the muxer negotiation
+    absl::flat_hash_map<StreamId, StreamState> streams;
+  };
+
+  static void OnWire(const std::shared_ptr<State>& s, absl::string_view bytes) {
+    if (s->closed) return;
+    if (!s->started) {
+      absl::StrAppend(&s->pending_wire, bytes);
+      return;
+    }
+    std::string plaintext;
+    if (absl::Status st = s->decoder.Decode(bytes, &plaintext); !st.ok()) {
+      return Shutdown(s, st);
+    }
+    OnPlaintext(s, plaintext);
+    Flush(s);
+  }
+
+  static void OnPlaintext(const std::shared_ptr<State>& s, absl::string_view plaintext) {
+    for (mux::YamuxEvent& e : s->yamux.Feed(plaintext, SteadyNow())) {
+      if (s->closed) return;
+      HandleEvent(s, std::move(e));
+    }
+  }
+
+  static void HandleEvent(const std::shared_ptr<State>& s, mux::YamuxEvent e) {
+    using Kind = mux::YamuxEvent::Kind;
+    switch (e.kind) {
+      case Kind::kStreamOpened: {
+        StreamState& st = s->streams[e.stream_id];
+        st.direction = Direction::kInbound;
+        st.listener.emplace(mux::MultistreamListener::Create(ServedProtocols(*s->options)).value());
+        s->yamux.Write(e.stream_id, st.listener->TakeOutput()).IgnoreError();
+        break;
+      }
+      case Kind::kData:
+        s->yamux.Consume(e.stream_id, e.data.size()).IgnoreError();
+        OnStreamData(s, e.stream_id, e.data);
+        break;
+      case Kind::kStreamHalfClosed:
+        OnRemoteClosed(s, e.stream_id);
+        break;
+      case Kind::kStreamReset:
+        EndStream(s, e.stream_id, absl::AbortedError("the peer reset the stream"));
+        break;
+      case Kind::kSessionError:
+        Shutdown(s, e.error);
+        break;
+      case Kind::kPingAnswered:
+      case Kind::kGoAwayReceived:
+        break;  // the connection's end comes as EOF
+    }
+  }
+
+  static void OnStreamData(const std::shared_ptr<State>& s, StreamId id, absl::string_view data) {
+    auto it = s->streams.find(id);
+    if (it == s->streams.end()) return;
+    StreamState& st = it->second;
+    if (st.selected) return OnProtocolBytes(s, id, data);
+    mux::MultistreamNegotiation* negotiation =
+        st.dialer ? static_cast<mux::MultistreamNegotiation*>(&*st.dialer) : &*st.listener;
+    if (st.dialer) {
+      st.dialer->Feed(data);
+    } else {
+      st.listener->Feed(data);
+    }
+    s->yamux.Write(id, negotiation->TakeOutput()).IgnoreError();
+    switch (negotiation->state()) {
+      case mux::NegotiationState::kInProgress:
+        return;
+      case mux::NegotiationState::kSelected: {
+        st.protocol = negotiation->selected_protocol();
+        std::string leftover = negotiation->TakeLeftover();
+        return OnSelected(s, id, std::move(leftover));
+      }
+      case mux::NegotiationState::kAllRefused:
+      case mux::NegotiationState::kFailed: {
+        absl::Status why = negotiation->error().ok()
+                               ? absl::UnavailableError("the peer does not speak the protocol")
+                               : negotiation->error();
+        s->yamux.Reset(id).IgnoreError();
+        return EndStream(s, id, absl::Status(why.code(), absl::StrCat("negotiate: ", why.message())));
+      }
+    }
+  }
+
+  static void OnSelected(const std::shared_ptr<State>& s, StreamId id, std::string leftover) {
+    StreamState* st = &s->streams[id];
+    st->selected = true;
+    if (st->direction == Direction::kInbound) {
+      st->role = st->protocol == kPingProtocol       ? Role::kPingServer
+                 : st->protocol == kIdentifyProtocol ? Role::kIdentifyServer
+                                                     : Role::kApp;
+    }
+    if (st->open_done) {
+      // An application stream: the driver counts it when told.
+      auto done = std::move(st->open_done);
+      st->reported = true;
+      done(id);
+    } else {
+      st->reported = true;
+      const std::string protocol = st->protocol;
+      const Direction direction = st->direction;
+      if (s->events.stream_opened) s->events.stream_opened(id, protocol, direction);
+    }
+    auto it = s->streams.find(id);  // the driver may have reset it (a stream limit)
+    if (it == s->streams.end() || s->closed) return;
+    st = &it->second;
+    switch (st->role) {
+      case Role::kIdentifyServer: {
+        IdentifyInfo info;
+        info.agent_version = s->options->agent_version;
+        info.protocol_version = "ipfs/0.1.0";
+        info.protocols = ServedProtocols(*s->options);
+        if (s->options->listen_addresses) info.listen_addresses = s->options->listen_addresses();
+        boost::system::error_code ec;
+        const tcp::endpoint remote = s->wire->socket()->remote_endpoint(ec);
+        if (!ec) info.observed_address = MultiaddrOf(remote);
+        info.public_key = s->options->identity.PublicKeyProtobuf();
+        const std::string message = EncodeIdentify(info);
+        std::string framed;
+        noise::AppendProtobufVarint(message.size(), &framed);
+        framed += message;
+        s->yamux.Write(id, framed).IgnoreError();
+        CloseLocal(s, id);
+        break;
+      }
+      case Role::kPingClient: {
+        st->ping_payload.resize(kPingPayloadBytes);
+        randombytes_buf(st->ping_payload.data(), st->ping_payload.size());
+        st->ping_sent = SteadyNow();
+        s->yamux.Write(id, st->ping_payload).IgnoreError();
+        break;
+      }
+      default:
+        break;
+    }
+    if (!leftover.empty()) OnProtocolBytes(s, id, leftover);
+  }
+
+  static void OnProtocolBytes(const std::shared_ptr<State>& s, StreamId id,
+                              absl::string_view data) {
+    StreamState& st = s->streams[id];
+    switch (st.role) {
+      case Role::kPingServer:
+        absl::StrAppend(&st.buffer, data);
+        while (st.buffer.size() >= kPingPayloadBytes) {
+          s->yamux.Write(id, absl::string_view(st.buffer).substr(0, kPingPayloadBytes)).IgnoreError();
+          st.buffer.erase(0, kPingPayloadBytes);
+        }
+        break;
+      case Role::kPingClient:
+        absl::StrAppend(&st.buffer, data);
+        if (st.buffer.size() >= kPingPayloadBytes) {
+          const bool echoed = st.buffer.substr(0, kPingPayloadBytes) == st.ping_payload;
+          auto done = std::move(st.ping_done);
+          const Duration rtt = SteadyNow() - st.ping_sent;
+          CloseLocal(s, id);
+          if (done) {
+            done(echoed ? absl::StatusOr<Duration>(rtt)
+                        : absl::DataLossError("ping: the peer echoed other bytes"));
+          }
+        }
+        break;
+      case Role::kIdentifyClient:
+        if (st.buffer.size() + data.size() > kMaxIdentifyBytes) {
+          s->yamux.Reset(id).IgnoreError();
+          return EndStream(s, id, absl::ResourceExhaustedError("identify: message too large"));
+        }
+        absl::StrAppend(&st.buffer, data);
+        break;
+      case Role::kIdentifyServer:
+        break;
+      case Role::kApp:
+        if (s->events.stream_data) s->events.stream_data(id, std::string(data));
+        break;
+    }
+  }
+
+  static void OnRemoteClosed(const std::shared_ptr<State>& s, StreamId id) {
+    auto it = s->streams.find(id);
+    if (it == s->streams.end()) return;
+    if (it->second.role == Role::kIdentifyClient && it->second.selected) {
+      absl::string_view in = it->second.buffer;
+      uint64_t length = 0;
+      if (noise::ReadProtobufVarint(&in, &length) && length <= in.size()) {
+        absl::StatusOr<IdentifyInfo> info = DecodeIdentify(in.substr(0, length));
+        if (info.ok() && s->options->on_identify) s->options->on_identify(s->remote, *info);
+      }
+    }
+    it = s->streams.find(id);
+    if (it == s->streams.end()) return;
+    if (!it->second.local_closed) CloseLocal(s, id);
+    EndStream(s, id, absl::OkStatus());
+  }
+
+  static void CloseLocal(const std::shared_ptr<State>& s, StreamId id) {
+    auto it = s->streams.find(id);
+    if (it == s->streams.end() || it->second.local_closed) return;
+    it->second.local_closed = true;
+    s->yamux.CloseWrite(id).IgnoreError();
+  }
+
+  // The stream is over: tell whoever waits for it, and the driver if it counted it.
+  static void EndStream(const std::shared_ptr<State>& s, StreamId id, absl::Status why) {
+    auto it = s->streams.find(id);
+    if (it == s->streams.end()) return;
+    StreamState st = std::move(it->second);
+    s->streams.erase(it);
+    if (st.open_done) st.open_done(why.ok() ? absl::UnavailableError("stream closed") : why);
+    if (st.ping_done) st.ping_done(why.ok() ? absl::UnavailableError("ping: stream closed") : why);
+    if (st.reported && s->events.stream_closed) s->events.stream_closed(id);
+  }
+
+  template <typename OpenDone>
+  static void OpenInternal(const std::shared_ptr<State>& s, const std::string& protocol, Role role,
+                           OpenDone open_done,
+                           std::function<void(absl::StatusOr<Duration>)> ping_done = nullptr) {
+    auto fail = [&](absl::Status why) {
+      if constexpr (!std::is_same_v<OpenDone, std::nullptr_t>) {
+        if (open_done) open_done(why);
+      }
+      if (ping_done) ping_done(why);
+    };
+    if (s->closed) return fail(absl::UnavailableError("the connection closed"));
+    absl::StatusOr<uint32_t> id = s->yamux.OpenStream();
+    if (!id.ok()) return fail(id.status());
+    absl::StatusOr<mux::MultistreamDialer> dialer = mux::MultistreamDialer::Create({protocol});
+    if (!dialer.ok()) {
+      s->yamux.Reset(*id).IgnoreError();
+      return fail(dialer.status());
+    }
+    StreamState& st = s->streams[*id];
+    st.direction = Direction::kOutbound;
+    st.role = role;
+    st.dialer.emplace(*std::move(dialer));
+    if constexpr (!std::is_same_v<OpenDone, std::nullptr_t>) st.open_done = std::move(open_done);
+    st.ping_done = std::move(ping_done);
+    s->yamux.Write(*id, st.dialer->TakeOutput()).IgnoreError();
+  }
+
+  static void Flush(const std::shared_ptr<State>& s) {
+    if (s->closed) return;
+    const std::string out = s->yamux.TakeOutput();
+    if (out.empty()) return;
+    std::string wire;
+    if (absl::Status st = s->encoder.Encode(out, &wire); !st.ok()) return Shutdown(s, st);
+    s->wire->Send(std::move(wire));
+  }
+
+  static void Shutdown(const std::shared_ptr<State>& s, absl::Status why) {
+    if (s->closed) return;
+    s->closed = true;
+    s->wire->Stop();
+    auto streams = std::move(s->streams);
+    s->streams.clear();
+    for (auto& [id, st] : streams) {
+      if (st.open_done) st.open_done(absl::UnavailableError("the connection closed"));
+      if (st.ping_done) st.ping_done(absl::UnavailableError("the connection closed"));
+    }
+    if (s->events.closed) s->events.closed(std::move(why));
+  }
+
+  std::shared_ptr<State> state_;
+};
+
+// --- The upgrade ---------------------------------------------------------------------------------
+
+class UpgradeRun : public std::enable_shared_from_this<UpgradeRun> {
+ public:
+  UpgradeRun(std::shared_ptr<tcp::socket> socket, Direction direction,
+             std::optional<PeerId> expected, std::shared_ptr<const Libp2pOptions> options,
+             Upgrader::Done done)
+      : wire_(std::make_shared<Wire>(std::move(socket))),
+        direction_(direction),
+        expected_(std::move(expected)),
+        options_(std::move(options)),
+        done_(std::move(done)) {}
+
+  void Start() {
+    std::weak_ptr<UpgradeRun> weak = weak_from_this();
+    // The run keeps itself alive through the wire's handlers until it finishes.
+    auto self = shared_from_this();
+    wire_->SetHandlers([self](absl::string_view bytes) { self->OnBytes(bytes); },
+                       [self](absl::Status why) { self->Fail(std::move(why)); });
+    if (direction_ == Direction::kOutbound) {
+      security_dialer_.emplace(mux::MultistreamDialer::Create({kNoiseProtocol}).value());
+      wire_->Send(security_dialer_->TakeOutput());
+    } else {
+      security_listener_.emplace(mux::MultistreamListener::Create({kNoiseProtocol}).value());
+      wire_->Send(security_listener_->TakeOutput());
+    }
+    wire_->StartReading();
+  }
+
+ private:
+  enum class Phase { kSecurity, kNoise, kMuxer, kDone };
+
+  void OnBytes(absl::string_view bytes) {
+    switch (phase_) {
+      case Phase::kSecurity:
+        return OnSecurityBytes(bytes);
+      case Phase::kNoise:
+        return OnNoiseBytes(bytes);
+      case Phase::kMuxer:
+        return OnMuxerCiphertext(bytes);
+      case Phase::kDone:
+        return;
+    }
+  }
+
+  mux::MultistreamNegotiation& Security() {
+    return security_dialer_ ? static_cast<mux::MultistreamNegotiation&>(*security_dialer_)
+                            : *security_listener_;
+  }
+  mux::MultistreamNegotiation& Muxer() {
+    return muxer_dialer_ ? static_cast<mux::MultistreamNegotiation&>(*muxer_dialer_)
+                         : *muxer_listener_;
+  }
+
+  void OnSecurityBytes(absl::string_view bytes) {
+    if (security_dialer_) {
+      security_dialer_->Feed(bytes);
+    } else {
+      security_listener_->Feed(bytes);
+    }
+    mux::MultistreamNegotiation& n = Security();
+    wire_->Send(n.TakeOutput());
+    if (n.state() == mux::NegotiationState::kInProgress) return;
+    if (n.state() != mux::NegotiationState::kSelected) {
+      return Fail(absl::UnavailableError(
+          absl::StrCat("security negotiation: ", n.error().ok() ? "the peer does not speak /noise"
+                                                                : n.error().message())));
+    }
+    const std::string leftover = n.TakeLeftover();
+    phase_ = Phase::kNoise;
+    const noise::HandshakeKeys keys = noise::HandshakeKeys::Random();
+    handshake_.emplace(direction_ == Direction::kOutbound
+                           ? noise::Handshake::Initiator(options_->identity, keys, expected_)
+                           : noise::Handshake::Responder(options_->identity, keys));
+    wire_->Send(handshake_->PollSend());
+    if (!leftover.empty()) OnNoiseBytes(leftover);
+  }
+
+  void OnNoiseBytes(absl::string_view bytes) {
+    if (absl::Status s = handshake_->HandleReceived(bytes); !s.ok()) {
+      return Fail(absl::Status(s.code(), absl::StrCat("noise: ", s.message())));
+    }
+    wire_->Send(handshake_->PollSend());
+    if (!handshake_->done()) return;
+    remote_ = handshake_->remote_peer();
+    noise::TransportCiphers ciphers = handshake_->Split();
+    encoder_.emplace(std::move(ciphers.send));
+    decoder_.emplace(std::move(ciphers.receive));
+    const std::string leftover = handshake_->TakeLeftover();
+    phase_ = Phase::kMuxer;
+    if (direction_ == Direction::kOutbound) {
+      muxer_dialer_.emplace(mux::MultistreamDialer::Create({kYamuxProtocol}).value());
+    } else {
+      muxer_listener_.emplace(mux::MultistreamListener::Create({kYamuxProtocol}).value());
+    }
+    SendEncrypted(Muxer().TakeOutput());
+    if (!leftover.empty()) OnMuxerCiphertext(leftover);
+  }
+
+  void OnMuxerCiphertext(absl::string_view bytes) {
+    std::string plaintext;
+    if (absl::Status s = decoder_->Decode(bytes, &plaintext); !s.ok()) {
+      return Fail(absl::Status(s.code(), absl::StrCat("noise transport: ", s.message())));
+    }
+    if (plaintext.empty()) return;
+    if (muxer_dialer_) {
+      muxer_dialer_->Feed(plaintext);
+    } else {
+      muxer_listener_->Feed(plaintext);
+    }
+    mux::MultistreamNegotiation& n = Muxer();
+    SendEncrypted(n.TakeOutput());
+    if (n.state() == mux::NegotiationState::kInProgress) return;
+    if (n.state() != mux::NegotiationState::kSelected) {
+      return Fail(absl::UnavailableError("muxer negotiation: the peer does not speak yamux"));
+    }
+    Finish(n.TakeLeftover());
+  }
+
+  void SendEncrypted(const std::string& plaintext) {
+    if (plaintext.empty()) return;
+    std::string wire;
+    if (absl::Status s = encoder_->Encode(plaintext, &wire); !s.ok()) return Fail(s);
+    wire_->Send(std::move(wire));
+  }
+
+  void Finish(std::string leftover) {
+    phase_ = Phase::kDone;
+    absl::StatusOr<mux::YamuxSession> yamux = mux::YamuxSession::Create(
+        direction_ == Direction::kOutbound ? mux::YamuxRole::kClient : mux::YamuxRole::kServer,
+        options_->yamux);
+    if (!yamux.ok()) return Fail(yamux.status());
+    auto session = std::make_unique<Libp2pSession>(wire_, std::move(*encoder_),
+                                                   std::move(*decoder_), *std::move(yamux),
+                                                   remote_, options_);
+    session->AddPending(leftover);
+    Upgrader::Done done = std::move(done_);
+    done(Upgraded{remote_, std::move(session)});
+  }
+
+  void Fail(absl::Status why) {
+    if (phase_ == Phase::kDone) return;
+    phase_ = Phase::kDone;
+    wire_->Stop();
+    Upgrader::Done done = std::move(done_);
+    done(std::move(why));
+  }
+
+  std::shared_ptr<Wire> wire_;
+  Direction direction_;
+  std::optional<PeerId> expected_;
+  std::shared_ptr<const Libp2pOptions> options_;
+  Upgrader::Done done_;
+  Phase phase_ = Phase::kSecurity;
+  std::optional<mux::MultistreamDialer> security_dialer_;
+  std::optional<mux::MultistreamListener> security_listener_;
+  std::optional<noise::Handshake> handshake_;
+  std::optional<noise::TransportEncoder> encoder_;
+  std::optional<noise::TransportDecoder> decoder_;
+  std::optional<mux::MultistreamDialer> muxer_dialer_;
+  std::optional<mux::MultistreamListener> muxer_listener_;
+  PeerId remote_;
+};
+
+}  // namespace
+
+// --- Identify's message ----------------------------------------------------------------------------
+
+std::string EncodeIdentify(const IdentifyInfo& info) {
+  std::string out;
+  noise::AppendBytesField(1, info.public_key, &out);
+  for (const Multiaddr& a : info.listen_addresses) noise::AppendBytesField(2, a.ToBytes(), &out);
+  for (const std::string& p : info.protocols) noise::AppendBytesField(3, p, &out);
+  if (info.observed_address) noise::AppendBytesField(4, info.observed_address->ToBytes(), &out);
+  noise::AppendBytesField(5, info.protocol_version, &out);
+  noise::AppendBytesField(6, info.agent_version, &out);
+  return out;
+}
+
+absl::StatusOr<IdentifyInfo> DecodeIdentify(absl::string_view message) {
+  IdentifyInfo info;
+  noise::ProtobufReader reader(message, kMaxIdentifyBytes);
+  noise::ProtobufField field;
+  while (reader.Next(&field)) {
+    if (field.wire_type != noise::WireType::kLengthDelimited) continue;
+    switch (field.number) {
+      case 1:
+        info.public_key = std::string(field.bytes);
+        break;
+      case 2:
+        if (info.listen_addresses.size() < kMaxIdentifyItems) {
+          if (absl::StatusOr<Multiaddr> a = Multiaddr::FromBytes(field.bytes); a.ok()) {
+            info.listen_addresses.push_back(*std::move(a));
+          }
+        }
+        break;
+      case 3:
+        if (info.protocols.size() < kMaxIdentifyItems) info.protocols.emplace_back(field.bytes);
+        break;
+      case 4:
+        if (absl::StatusOr<Multiaddr> a = Multiaddr::FromBytes(field.bytes); a.ok()) {
+          info.observed_address = *std::move(a);
+        }
+        break;
+      case 5:
+        info.protocol_version = std::string(field.bytes);
+        break;
+      case 6:
+        info.agent_version = std::string(field.bytes);
+        break;
+      default:
+        break;
+    }
+  }
+  if (!reader.status().ok()) return reader.status();
+  return info;
+}
+
+// --- The upgrader ----------------------------------------------------------------------------------
+
+Libp2pUpgrader::Libp2pUpgrader(Libp2pOptions options)
+    : options_(std::make_shared<const Libp2pOptions>(std::move(options))) {}
+
+void Libp2pUpgrader::Upgrade(std::shared_ptr<tcp::socket> socket, Direction direction,
+                             std::optional<PeerId> expected, Done done) {
+  auto run = std::make_shared<UpgradeRun>(std::move(socket), direction, std::move(expected),
+                                          options_, std::move(done));
+  run->Start();
+}
+
+}  // namespace connmgr::shell

@@ -1,0 +1,75 @@
+// The libp2p upgrader: makes a TCP socket a libp2p connection that js-libp2p, go-libp2p and
+// rust-libp2p peers accept —
+//   multistream-select "/noise" → Noise XX handshake (Ed25519 identity, libp2p payload)
+//   → multistream-select "/yamux/1.0.0" over the encrypted channel → a Yamux session,
+// and serves /ipfs/ping/1.0.0 and /ipfs/id/1.0.0 on every connection. Streams are negotiated
+// with multistream-select; every stream opened or closed is reported to the driver (so the
+// core counts it), and application protocols listed in the options are handed to the host.
+//
+//   Libp2pOptions options;
+//   options.identity = noise::Ed25519Identity::Generate();
+//   auto upgrader = std::make_shared<Libp2pUpgrader>(std::move(options));
+#ifndef CONNMGR_SHELL_LIBP2P_H_
+#define CONNMGR_SHELL_LIBP2P_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/multiaddr.h"
+#include "shell/mux/yamux.h"
+#include "shell/noise/identity.h"
+#include "shell/upgrader.h"
+
+namespace connmgr::shell {
+
+inline constexpr char kPingProtocol[] = "/ipfs/ping/1.0.0";
+inline constexpr char kIdentifyProtocol[] = "/ipfs/id/1.0.0";
+inline constexpr char kNoiseProtocol[] = "/noise";
+inline constexpr char kYamuxProtocol[] = "/yamux/1.0.0";
+// Queued outgoing bytes per connection beyond which the peer is too slow and is dropped.
+inline constexpr size_t kMaxQueuedWireBytes = 16 << 20;
+
+// What a peer said about itself in identify.
+struct IdentifyInfo {
+  std::string agent_version;
+  std::string protocol_version;
+  std::vector<std::string> protocols;
+  std::vector<Multiaddr> listen_addresses;
+  std::optional<Multiaddr> observed_address;  // how the peer sees us
+  std::string public_key;                     // the PublicKey protobuf
+};
+
+// Identify's protobuf (bounded; unknown fields skipped; bad multiaddrs dropped).
+std::string EncodeIdentify(const IdentifyInfo& info);
+absl::StatusOr<IdentifyInfo> DecodeIdentify(absl::string_view message);
+
+struct Libp2pOptions {
+  noise::Ed25519Identity identity = noise::Ed25519Identity::Generate();
+  std::string agent_version = "connmgr/0.1.0";
+  // Application protocols peers may open streams for (besides ping and identify).
+  std::vector<std::string> protocols;
+  // The addresses identify announces (the host's listen addresses).
+  std::function<std::vector<Multiaddr>()> listen_addresses;
+  // Called when a peer's identify answer arrives.
+  std::function<void(const PeerId&, const IdentifyInfo&)> on_identify;
+  mux::YamuxLimits yamux;
+};
+
+class Libp2pUpgrader : public Upgrader {
+ public:
+  explicit Libp2pUpgrader(Libp2pOptions options);
+
+  void Upgrade(std::shared_ptr<boost::asio::ip::tcp::socket> socket, Direction direction,
+               std::optional<PeerId> expected, Done done) override;
+
+  PeerId local_peer() const { return options_->identity.peer_id(); }
+
+ private:
+  std::shared_ptr<const Libp2pOptions> options_;
+};
+
+}  // namespace connmgr::shell
+
+#endif  // CONNMGR_SHELL_LIBP2P_H_
