@@ -303,18 +303,24 @@ void Driver::StartUpgrade(const std::shared_ptr<Socket>& s, Direction direction,
 }
 
 void Driver::StartSession(const std::shared_ptr<Socket>& s) {
+  // The session holds these: they must not own the socket that owns the session.
+  std::weak_ptr<Socket> weak = s;
   Session::Events events;
-  events.stream_opened = [this, alive = alive_, s](StreamId stream, const std::string& protocol,
-                                                   Direction direction) {
-    if (!*alive || stopped_ || s->closed) return;
+  events.stream_opened = [this, alive = alive_, weak](StreamId stream,
+                                                      const std::string& protocol,
+                                                      Direction direction) {
+    std::shared_ptr<Socket> s = weak.lock();
+    if (!*alive || stopped_ || s == nullptr || s->closed) return;
     CountStream(s, stream, protocol, direction);
   };
-  events.stream_data = [this, alive = alive_, s](StreamId stream, std::string bytes) {
-    if (!*alive || stopped_ || s->closed || !stream_data_) return;
+  events.stream_data = [this, alive = alive_, weak](StreamId stream, std::string bytes) {
+    std::shared_ptr<Socket> s = weak.lock();
+    if (!*alive || stopped_ || s == nullptr || s->closed || !stream_data_) return;
     stream_data_(s->id, stream, std::move(bytes));
   };
-  events.stream_closed = [this, alive = alive_, s](StreamId stream) {
-    if (!*alive || stopped_ || s->closed) return;
+  events.stream_closed = [this, alive = alive_, weak](StreamId stream) {
+    std::shared_ptr<Socket> s = weak.lock();
+    if (!*alive || stopped_ || s == nullptr || s->closed) return;
     auto it = s->streams.find(stream);
     if (it == s->streams.end()) return;  // refused by the core: it never counted it
     const StreamOpened opened{s->id, it->second.first, it->second.second};
@@ -322,8 +328,9 @@ void Driver::StartSession(const std::shared_ptr<Socket>& s) {
     Submit(StreamClosed{opened.connection, opened.protocol, opened.direction}).IgnoreError();
     if (stream_events_) stream_events_(s->id, stream, opened.protocol, opened.direction, false);
   };
-  events.closed = [this, alive = alive_, s](absl::Status) {
-    if (!*alive || stopped_ || s->closed) return;
+  events.closed = [this, alive = alive_, weak](absl::Status) {
+    std::shared_ptr<Socket> s = weak.lock();
+    if (!*alive || stopped_ || s == nullptr || s->closed) return;
     Drop(s->id, /*reset=*/false);
     Submit(TransportClosed{s->id}).IgnoreError();
   };

@@ -500,23 +500,30 @@ class UpgradeRun : public std::enable_shared_from_this<UpgradeRun> {
         done_(std::move(done)) {}
 
   void Start() {
-    std::weak_ptr<UpgradeRun> weak = weak_from_this();
-    // The run keeps itself alive through the wire's handlers until it finishes.
+    // The wire's handlers own the run; the wire is owned by its pending reads and writes (and
+    // later by the session), so nothing here is a cycle.
     auto self = shared_from_this();
-    wire_->SetHandlers([self](absl::string_view bytes) { self->OnBytes(bytes); },
-                       [self](absl::Status why) { self->Fail(std::move(why)); });
+    std::shared_ptr<Wire> wire = std::move(wire_);
+    weak_wire_ = wire;
+    wire->SetHandlers([self](absl::string_view bytes) { self->OnBytes(bytes); },
+                      [self](absl::Status why) { self->Fail(std::move(why)); });
     if (direction_ == Direction::kOutbound) {
       security_dialer_.emplace(mux::MultistreamDialer::Create({kNoiseProtocol}).value());
-      wire_->Send(security_dialer_->TakeOutput());
+      wire->Send(security_dialer_->TakeOutput());
     } else {
       security_listener_.emplace(mux::MultistreamListener::Create({kNoiseProtocol}).value());
-      wire_->Send(security_listener_->TakeOutput());
+      wire->Send(security_listener_->TakeOutput());
     }
-    wire_->StartReading();
+    wire->StartReading();
   }
 
  private:
   enum class Phase { kSecurity, kNoise, kMuxer, kDone };
+
+  // Sends on the wire if it still exists (it always does while its handlers run).
+  void Send(std::string bytes) {
+    if (std::shared_ptr<Wire> wire = weak_wire_.lock()) wire->Send(std::move(bytes));
+  }
 
   void OnBytes(absl::string_view bytes) {
     switch (phase_) {
@@ -547,7 +554,7 @@ class UpgradeRun : public std::enable_shared_from_this<UpgradeRun> {
       security_listener_->Feed(bytes);
     }
     mux::MultistreamNegotiation& n = Security();
-    wire_->Send(n.TakeOutput());
+    Send(n.TakeOutput());
     if (n.state() == mux::NegotiationState::kInProgress) return;
     if (n.state() != mux::NegotiationState::kSelected) {
       return Fail(absl::UnavailableError(
@@ -560,7 +567,7 @@ class UpgradeRun : public std::enable_shared_from_this<UpgradeRun> {
     handshake_.emplace(direction_ == Direction::kOutbound
                            ? noise::Handshake::Initiator(options_->identity, keys, expected_)
                            : noise::Handshake::Responder(options_->identity, keys));
-    wire_->Send(handshake_->PollSend());
+    Send(handshake_->PollSend());
     if (!leftover.empty()) OnNoiseBytes(leftover);
   }
 
@@ -568,7 +575,7 @@ class UpgradeRun : public std::enable_shared_from_this<UpgradeRun> {
     if (absl::Status s = handshake_->HandleReceived(bytes); !s.ok()) {
       return Fail(absl::Status(s.code(), absl::StrCat("noise: ", s.message())));
     }
-    wire_->Send(handshake_->PollSend());
+    Send(handshake_->PollSend());
     if (!handshake_->done()) return;
     remote_ = handshake_->remote_peer();
     noise::TransportCiphers ciphers = handshake_->Split();
@@ -609,7 +616,7 @@ class UpgradeRun : public std::enable_shared_from_this<UpgradeRun> {
     if (plaintext.empty()) return;
     std::string wire;
     if (absl::Status s = encoder_->Encode(plaintext, &wire); !s.ok()) return Fail(s);
-    wire_->Send(std::move(wire));
+    Send(std::move(wire));
   }
 
   void Finish(std::string leftover) {
@@ -618,7 +625,9 @@ class UpgradeRun : public std::enable_shared_from_this<UpgradeRun> {
         direction_ == Direction::kOutbound ? mux::YamuxRole::kClient : mux::YamuxRole::kServer,
         options_->yamux);
     if (!yamux.ok()) return Fail(yamux.status());
-    auto session = std::make_unique<Libp2pSession>(wire_, std::move(*encoder_),
+    std::shared_ptr<Wire> wire = weak_wire_.lock();
+    if (wire == nullptr) return Fail(absl::UnavailableError("the connection closed"));
+    auto session = std::make_unique<Libp2pSession>(std::move(wire), std::move(*encoder_),
                                                    std::move(*decoder_), *std::move(yamux),
                                                    remote_, options_);
     session->AddPending(leftover);
@@ -629,12 +638,16 @@ class UpgradeRun : public std::enable_shared_from_this<UpgradeRun> {
   void Fail(absl::Status why) {
     if (phase_ == Phase::kDone) return;
     phase_ = Phase::kDone;
-    wire_->Stop();
+    if (std::shared_ptr<Wire> wire = weak_wire_.lock()) {
+      wire->Stop();
+      wire->SetHandlers(nullptr, nullptr);  // drops this run once the call returns
+    }
     Upgrader::Done done = std::move(done_);
     done(std::move(why));
   }
 
-  std::shared_ptr<Wire> wire_;
+  std::shared_ptr<Wire> wire_;  // until Start
+  std::weak_ptr<Wire> weak_wire_;
   Direction direction_;
   std::optional<PeerId> expected_;
   std::shared_ptr<const Libp2pOptions> options_;
