@@ -1,0 +1,377 @@
+// Interoperability with real js-libp2p peers (interop/js: js-libp2p 3.3.11 on Node 22, with TCP,
+// Noise, Yamux, identify and ping), over loopback: dials both ways, ping, rate limiting,
+// pruning, reconnecting a keep-alive peer that restarts, stream balancing, a denied address.
+// The js peer is installed by interop/js/setup.sh on first use (npm registry).
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
+#include "boost/asio/posix/stream_descriptor.hpp"
+#include "boost/asio/read_until.hpp"
+#include "boost/asio/streambuf.hpp"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "shell/host.h"
+
+namespace connmgr::shell {
+namespace {
+
+using Json = nlohmann::json;
+using std::chrono::seconds;
+
+constexpr char kEcho[] = "/connmgr/echo/1.0.0";
+
+// The runner script setup.sh prints last (installing js-libp2p the first time).
+const std::string& JsRunner() {
+  static const std::string* runner = [] {
+    std::string last;
+    FILE* out = popen("interop/js/setup.sh 2>/tmp/connmgr-js-setup.log", "r");
+    char line[4096];
+    while (out != nullptr && fgets(line, sizeof line, out) != nullptr) last = line;
+    const int status = out != nullptr ? pclose(out) : -1;
+    if (status != 0) last.clear();
+    return new std::string(absl::StripTrailingAsciiWhitespace(last));
+  }();
+  return *runner;
+}
+
+// A js-libp2p peer process: commands on its stdin, JSON lines from its stdout.
+class JsPeer {
+ public:
+  JsPeer(boost::asio::io_context& io, std::vector<std::string> args) : io_(io), out_(io) {
+    int to_child[2], from_child[2];
+    if (pipe(to_child) != 0 || pipe(from_child) != 0) return;
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(to_child[0], 0);
+      dup2(from_child[1], 1);
+      close(to_child[1]);
+      close(from_child[0]);
+      std::vector<char*> argv = {const_cast<char*>(JsRunner().c_str())};
+      for (std::string& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+    close(to_child[0]);
+    close(from_child[1]);
+    in_fd_ = to_child[1];
+    fcntl(in_fd_, F_SETFD, FD_CLOEXEC);
+    out_.assign(from_child[0]);
+    ReadLine();
+  }
+  ~JsPeer() { Stop(); }
+
+  void Stop() {
+    if (pid_ <= 0) return;
+    Send("stop");
+    const auto deadline = std::chrono::steady_clock::now() + seconds(5);
+    int status = 0;
+    while (waitpid(pid_, &status, WNOHANG) == 0) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        kill(pid_, SIGKILL);
+        waitpid(pid_, &status, 0);
+        break;
+      }
+      io_.restart();
+      io_.run_for(std::chrono::milliseconds(10));
+    }
+    pid_ = -1;
+    close(in_fd_);
+    boost::system::error_code ignored;
+    out_.close(ignored);
+  }
+
+  void Send(const std::string& command) {
+    const std::string line = command + "\n";
+    if (write(in_fd_, line.data(), line.size()) < 0) return;
+  }
+
+  // Runs the io_context until a line (not yet matched by an earlier wait) satisfies `match`.
+  std::optional<Json> WaitFor(const std::function<bool(const Json&)>& match,
+                              seconds limit = seconds(20)) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    for (;;) {
+      for (size_t i = 0; i < lines_.size(); ++i) {
+        if (!used_[i] && match(lines_[i])) {
+          used_[i] = true;
+          return lines_[i];
+        }
+      }
+      if (std::chrono::steady_clock::now() > deadline) return std::nullopt;
+      io_.restart();
+      io_.run_for(std::chrono::milliseconds(5));
+    }
+  }
+  std::optional<Json> WaitEvent(const std::string& event, seconds limit = seconds(20)) {
+    return WaitFor([&](const Json& j) { return j.value("event", "") == event; }, limit);
+  }
+  // Sends `command` and waits for its reply.
+  Json Command(const std::string& command) {
+    Send(command);
+    const std::string word = command.substr(0, command.find(' '));
+    return WaitFor([&](const Json& j) { return j.value("reply", "") == word; })
+        .value_or(Json{{"ok", false}, {"error", "no reply"}});
+  }
+
+  std::string peer;
+  std::vector<std::string> addrs;
+
+ private:
+  void ReadLine() {
+    boost::asio::async_read_until(out_, buffer_, '\n',
+                                  [this](const boost::system::error_code& ec, size_t n) {
+                                    if (ec) return;
+                                    std::string line(n, '\0');
+                                    buffer_.sgetn(line.data(), n);
+                                    Json j = Json::parse(line, nullptr, /*allow_exceptions=*/false);
+                                    if (!j.is_discarded()) {
+                                      if (j.value("event", "") == "ready") {
+                                        peer = j["peer"];
+                                        for (const auto& a : j["addrs"]) addrs.push_back(a);
+                                      }
+                                      lines_.push_back(std::move(j));
+                                      used_.push_back(false);
+                                    }
+                                    ReadLine();
+                                  });
+  }
+
+  boost::asio::io_context& io_;
+  boost::asio::posix::stream_descriptor out_;
+  boost::asio::streambuf buffer_;
+  pid_t pid_ = -1;
+  int in_fd_ = -1;
+  std::vector<Json> lines_;
+  std::vector<bool> used_;
+};
+
+noise::Ed25519Identity IdentityFrom(uint8_t seed) {
+  noise::Ed25519Identity::Seed bytes{};
+  bytes.fill(seed);
+  return noise::Ed25519Identity::FromSeed(bytes);
+}
+
+class InteropTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (JsRunner().empty()) {
+      GTEST_SKIP() << "interop/js/setup.sh failed (see /tmp/connmgr-js-setup.log): no npm "
+                      "registry here?";
+    }
+  }
+
+  std::unique_ptr<Host> MakeHost(Config config = Config{}) {
+    HostOptions o;
+    o.config = std::move(config);
+    Libp2pOptions libp2p;
+    libp2p.identity = IdentityFrom(42);
+    libp2p.protocols = {kEcho};
+    o.libp2p = std::move(libp2p);
+    std::unique_ptr<Host> host = Host::Create(io_, std::move(o)).value();
+    host->Subscribe([this](const HostEvent& e) {
+      if (const auto* c = std::get_if<PeerConnected>(&e)) connected_.push_back(c->peer.ToString());
+      if (const auto* d = std::get_if<PeerDisconnected>(&e)) {
+        disconnected_.push_back(d->peer.ToString());
+      }
+      if (const auto* i = std::get_if<IdentifyEvent>(&e)) identified_.push_back(i->info);
+    });
+    return host;
+  }
+
+  std::unique_ptr<JsPeer> StartJs(int seed, const std::string& listen = "/ip4/127.0.0.1/tcp/0") {
+    std::vector<std::string> args = {"--seed", absl::StrCat(seed)};
+    if (!listen.empty()) {
+      args.push_back("--listen");
+      args.push_back(listen);
+    }
+    auto js = std::make_unique<JsPeer>(io_, std::move(args));
+    EXPECT_TRUE(js->WaitEvent("ready").has_value()) << "the js peer did not start";
+    return js;
+  }
+
+  bool RunUntil(const std::function<bool()>& done, seconds limit = seconds(20)) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!done()) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      io_.restart();
+      io_.run_for(std::chrono::milliseconds(5));
+    }
+    return true;
+  }
+
+  DialResult DialJs(Host& host, const JsPeer& js, bool force = false) {
+    std::optional<DialResult> result;
+    const Multiaddr address = Multiaddr::Parse(js.addrs.at(0)).value();
+    EXPECT_TRUE(host.Dial(*address.peer_id(), {address},
+                          [&](const DialResult& r) { result = r; }, std::nullopt, force)
+                    .ok());
+    EXPECT_TRUE(RunUntil([&] { return result.has_value(); }));
+    return result.value_or(DialResult{});
+  }
+
+  std::string Listen(Host& host) {
+    return host.Listen(Multiaddr::Parse("/ip4/127.0.0.1/tcp/0").value())
+        .value()
+        .WithPeerId(host.peer())
+        .ToString();
+  }
+
+  boost::asio::io_context io_;
+  std::vector<std::string> connected_;
+  std::vector<std::string> disconnected_;
+  std::vector<IdentifyInfo> identified_;
+};
+
+TEST_F(InteropTest, ConnmgrDialsAJsPeerPingsItAndTheyIdentifyEachOther) {
+  auto js = StartJs(1);
+  auto host = MakeHost();
+  const DialResult r = DialJs(*host, *js);
+  ASSERT_EQ(r.outcome, DialOutcome::kConnected) << r.detail;
+  ASSERT_TRUE(js->WaitEvent("connect").has_value());
+  std::optional<absl::StatusOr<Duration>> rtt;
+  host->Ping(PeerId::Parse(js->peer).value(), [&](absl::StatusOr<Duration> d) { rtt = d; });
+  ASSERT_TRUE(RunUntil([&] { return rtt.has_value(); }));
+  ASSERT_TRUE(rtt->ok()) << rtt->status();
+  EXPECT_GT(**rtt, Duration::Zero());
+  // js pings us too.
+  const Json ping = js->Command(absl::StrCat("ping ", host->peer().ToString()));
+  EXPECT_TRUE(ping.value("ok", false)) << ping.dump();
+  // Each side learnt the other's identity.
+  ASSERT_TRUE(RunUntil([&] { return !identified_.empty(); }));
+  EXPECT_THAT(identified_[0].agent_version, ::testing::StartsWith("js-libp2p/"));
+  const std::optional<Json> id = js->WaitEvent("identify");
+  ASSERT_TRUE(id.has_value());
+  EXPECT_EQ((*id)["agent"], "connmgr/0.1.0");
+}
+
+TEST_F(InteropTest, AJsPeerDialsConnmgr) {
+  auto host = MakeHost();
+  const std::string where = Listen(*host);
+  auto js = StartJs(2, "");
+  const Json reply = js->Command("dial " + where);
+  ASSERT_TRUE(reply.value("ok", false)) << reply.dump();
+  EXPECT_EQ(reply["peer"], host->peer().ToString());
+  ASSERT_TRUE(RunUntil([&] { return connected_.size() == 1; }));
+  EXPECT_EQ(connected_[0], js->peer);
+  EXPECT_EQ(host->GetMetrics().connections(Direction::kInbound, ConnectionState::kOpen), 1u);
+}
+
+TEST_F(InteropTest, TheInboundRateLimitRefusesAJsPeersExcessDials) {
+  Config config;
+  config.limit_loopback_sources = true;
+  config.inbound_rate_per_ip = {2, Duration::Seconds(60), 2};
+  auto host = MakeHost(config);
+  const std::string where = Listen(*host);
+  auto js = StartJs(3, "");
+  std::vector<bool> ok;
+  for (int i = 0; i < 4; ++i) {
+    const Json reply = js->Command("dial " + where);
+    ok.push_back(reply.value("ok", false));
+    if (ok.back()) js->Command("hangup " + host->peer().ToString());
+  }
+  EXPECT_THAT(ok, ::testing::ElementsAre(true, true, false, false));
+  EXPECT_EQ(host->GetMetrics().rejected(RejectReason::kRateLimitIp), 2u);
+}
+
+TEST_F(InteropTest, ConnmgrPrunesAJsPeerAndTheJsSideSeesTheDisconnect) {
+  Config config;
+  config.max_connections = 4;
+  config.high_watermark = 1;
+  auto host = MakeHost(config);
+  const std::string where = Listen(*host);
+  auto first = StartJs(4, "");
+  auto second = StartJs(5, "");
+  ASSERT_TRUE(first->Command("dial " + where).value("ok", false));
+  ASSERT_TRUE(RunUntil([&] { return connected_.size() == 1; }));
+  ASSERT_TRUE(second->Command("dial " + where).value("ok", false));
+  // Over the high watermark of one: the newest connection (the second peer's) is pruned.
+  const std::optional<Json> gone = second->WaitEvent("disconnect");
+  ASSERT_TRUE(gone.has_value());
+  EXPECT_EQ((*gone)["peer"], host->peer().ToString());
+  EXPECT_EQ(host->GetMetrics().counter(Counter::kPruned), 1u);
+  EXPECT_FALSE(first->WaitEvent("disconnect", seconds(1)).has_value());
+}
+
+TEST_F(InteropTest, AKeepAliveJsPeerThatRestartsIsReconnected) {
+  Config config;
+  config.reconnect_retry_interval = Duration::Milliseconds(300);
+  config.reconnect_jitter_percent = 0;
+  config.reconnect_retries = 10;
+  config.dial_backoff_base = Duration::Milliseconds(100);
+  config.dial_backoff_step = Duration::Milliseconds(10);
+  config.dial_backoff_max = Duration::Milliseconds(200);
+  auto host = MakeHost(config);
+  auto js = StartJs(6);
+  const Multiaddr address = Multiaddr::Parse(js->addrs.at(0)).value();
+  const PeerId peer = *address.peer_id();
+  ASSERT_TRUE(host->SetPeerAddresses(peer, {address}).ok());
+  ASSERT_TRUE(host->TagPeer(peer, "keep-alive", 1).ok());
+  ASSERT_TRUE(RunUntil([&] { return connected_.size() == 1; }));
+  js->Stop();  // the js peer goes away
+  ASSERT_TRUE(RunUntil([&] { return disconnected_.size() == 1; }));
+  js = StartJs(6, address.WithoutPeerId().ToString());  // back on the same port
+  ASSERT_TRUE(RunUntil([&] { return connected_.size() == 2; }));
+  EXPECT_EQ(connected_[1], peer.ToString());
+  EXPECT_GE(host->GetMetrics().counter(Counter::kReconnectAttempts), 2u);
+  EXPECT_TRUE(js->WaitEvent("connect").has_value());
+}
+
+TEST_F(InteropTest, StreamsToAJsPeerAreSpreadOverItsConnections) {
+  auto host = MakeHost();
+  auto js = StartJs(7);
+  ASSERT_EQ(DialJs(*host, *js).outcome, DialOutcome::kConnected);
+  ASSERT_EQ(DialJs(*host, *js, /*force=*/true).outcome, DialOutcome::kConnected);
+  const PeerId peer = PeerId::Parse(js->peer).value();
+  std::vector<Host::StreamRef> streams;
+  for (int i = 0; i < 4; ++i) {
+    host->OpenStream(peer, kEcho, [&](absl::StatusOr<Host::StreamRef> s) {
+      ASSERT_TRUE(s.ok()) << s.status();
+      streams.push_back(*s);
+    });
+    ASSERT_TRUE(RunUntil([&] { return streams.size() == static_cast<size_t>(i + 1); }));
+  }
+  EXPECT_EQ(streams[0].connection, streams[2].connection);
+  EXPECT_EQ(streams[1].connection, streams[3].connection);
+  EXPECT_NE(streams[0].connection, streams[1].connection);
+  // The js side sees two streams on each of its two connections, and echoes.
+  const Json listed = js->Command("connections");
+  ASSERT_TRUE(listed.value("ok", false)) << listed.dump();
+  std::vector<size_t> per_connection;
+  for (const Json& c : listed["connections"]) {
+    size_t echo = 0;
+    for (const Json& p : c["streams"]) echo += p == kEcho;
+    per_connection.push_back(echo);
+  }
+  EXPECT_THAT(per_connection, ::testing::ElementsAre(2, 2));
+  std::string echoed;
+  host->OnStreamData([&](Host::StreamRef, std::string bytes) { echoed += bytes; });
+  ASSERT_TRUE(host->WriteStream(streams[0], "hello from connmgr").ok());
+  ASSERT_TRUE(RunUntil([&] { return echoed == "hello from connmgr"; }));
+}
+
+TEST_F(InteropTest, AJsPeerWithADeniedAddressIsRefused) {
+  Config config;
+  config.deny_list = {IpPrefix::Parse("127.0.0.1/32").value()};
+  auto host = MakeHost(config);
+  const std::string where = Listen(*host);
+  auto js = StartJs(8, "");
+  const Json reply = js->Command("dial " + where);
+  EXPECT_FALSE(reply.value("ok", true)) << reply.dump();
+  EXPECT_EQ(host->GetMetrics().rejected(RejectReason::kDenied), 1u);
+  EXPECT_TRUE(connected_.empty());
+}
+
+}  // namespace
+}  // namespace connmgr::shell
