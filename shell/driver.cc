@@ -293,12 +293,13 @@ void Driver::StartUpgrade(const std::shared_ptr<Socket>& s, Direction direction,
           return;
         }
         s->session = std::move(upgraded->session);
-        StartSession(s);
         if (direction == Direction::kInbound) {
           Submit(ConnectionUpgraded{id, upgraded->peer}).IgnoreError();
         } else {
           Submit(DialSucceeded{id}).IgnoreError();
         }
+        // Only now: streams the peer opened already may be counted on an open connection.
+        if (!s->closed) StartSession(s);
       });
 }
 

@@ -125,6 +125,13 @@ class JsPeer {
         .value_or(Json{{"ok", false}, {"error", "no reply"}});
   }
 
+  // Every line received, for failure messages.
+  std::string Transcript() const {
+    std::string out;
+    for (const Json& j : lines_) absl::StrAppend(&out, j.dump(), "\n");
+    return out;
+  }
+
   std::string peer;
   std::vector<std::string> addrs;
 
@@ -252,7 +259,7 @@ TEST_F(InteropTest, ConnmgrDialsAJsPeerPingsItAndTheyIdentifyEachOther) {
   ASSERT_TRUE(RunUntil([&] { return !identified_.empty(); }));
   EXPECT_THAT(identified_[0].agent_version, ::testing::StartsWith("js-libp2p/"));
   const std::optional<Json> id = js->WaitEvent("identify");
-  ASSERT_TRUE(id.has_value());
+  ASSERT_TRUE(id.has_value()) << js->Transcript();
   EXPECT_EQ((*id)["agent"], "connmgr/0.1.0");
 }
 
