@@ -26,11 +26,21 @@ constexpr int kScoredPeers = 5;
 constexpr int kKeepAlive = 3;
 constexpr int kHostile = 4;
 
-// A distinct peer id per role and index (identity multihashes: short, fine for a demo).
-PeerId DemoPeer(uint8_t role, uint8_t index) {
-  const std::string multihash = {'\x00', '\x03', 'd', static_cast<char>(role),
-                                 static_cast<char>(index)};
-  return PeerId::FromBytes(multihash).value();
+// A fixed Ed25519 identity per role and index, so a node that restarts keeps its peer id.
+noise::Ed25519Identity DemoIdentity(uint8_t role, uint8_t index) {
+  noise::Ed25519Identity::Seed seed{};
+  seed[0] = role;
+  seed[1] = index;
+  return noise::Ed25519Identity::FromSeed(seed);
+}
+PeerId DemoPeer(uint8_t role, uint8_t index) { return DemoIdentity(role, index).peer_id(); }
+
+// Every node speaks libp2p (Noise, Yamux, identify, ping).
+Libp2pOptions DemoLibp2p(uint8_t role, uint8_t index) {
+  Libp2pOptions o;
+  o.identity = DemoIdentity(role, index);
+  o.agent_version = "connmgr-demo/0.1.0";
+  return o;
 }
 
 Multiaddr Addr(const std::string& text) { return Multiaddr::Parse(text).value(); }
@@ -63,7 +73,7 @@ class Demo {
   absl::Status Start() {
     HostOptions hub;
     hub.config = HubConfig(options_.seed);
-    hub.peer = DemoPeer('h', 0);
+    hub.libp2p = DemoLibp2p('h', 0);
     absl::StatusOr<std::unique_ptr<Host>> created = Host::Create(io_, std::move(hub));
     if (!created.ok()) return created.status();
     hub_ = *std::move(created);
@@ -87,7 +97,7 @@ class Demo {
     }
     out_ << "connmgr demo: a hub node at " << hub_address_.ToString() << " and "
          << kPeers + kKeepAlive + kHostile + 1 << " other nodes on loopback, "
-         << options_.length.nanoseconds() / 1'000'000'000 << " s\n"
+         << options_.length.nanoseconds() / 1'000'000'000 << " s, all speaking libp2p (Noise, Yamux)\n"
          << "hub limits: max 12 connections, trim from 10 to 8, 2 sockets/s and 2 at once per "
             "address, deny 127.0.66.0/24\n\n"
          << LiveTableHeader() << "\n";
@@ -131,7 +141,7 @@ class Demo {
 
   absl::Status StartKeepAlive(int k, uint16_t port) {
     HostOptions o;
-    o.peer = DemoPeer('k', static_cast<uint8_t>(k));
+    o.libp2p = DemoLibp2p('k', static_cast<uint8_t>(k));
     absl::StatusOr<std::unique_ptr<Host>> host = Host::Create(io_, std::move(o));
     if (!host.ok()) return host.status();
     absl::StatusOr<Multiaddr> bound =
@@ -144,7 +154,7 @@ class Demo {
 
   std::unique_ptr<Host> MakeDialer(uint8_t role, int index, const std::string& source_ip) {
     HostOptions o;
-    o.peer = DemoPeer(role, static_cast<uint8_t>(index));
+    o.libp2p = DemoLibp2p(role, static_cast<uint8_t>(index));
     o.dial_source_ip = IpAddress::Parse(source_ip).value();
     return Host::Create(io_, std::move(o)).value();
   }

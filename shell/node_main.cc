@@ -4,7 +4,8 @@
 //   connmgr_node --listen /ip4/0.0.0.0/tcp/4001 [--dial MULTIADDR]... [--config FILE]
 //                [--metrics-port N] [--trace FILE] [--peer-seed N] [--dns-server HOST:PORT]
 //
-// A node prints its peer id and listen addresses, then one line of its table per second until
+// A node speaks libp2p (Noise, Yamux, identify, ping), so js-libp2p and go-libp2p peers can
+// dial it and be dialled. It prints its peer id and listen addresses, then one line of its table per second until
 // SIGINT or SIGTERM, then a summary. --config reads the JSON config file format
 // (docs/configuration.md); --metrics-port serves Prometheus text at
 // http://127.0.0.1:N/metrics; --trace records every core input and output (docs/trace-format.md).
@@ -14,7 +15,6 @@
 #include <iostream>
 #include <memory>
 #include <optional>
-#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -24,7 +24,6 @@
 #include "boost/asio/io_context.hpp"
 #include "boost/asio/signal_set.hpp"
 #include "boost/asio/steady_timer.hpp"
-#include "core/random.h"
 #include "shell/ares_lookup.h"
 #include "shell/demo.h"
 #include "shell/host.h"
@@ -47,7 +46,7 @@ constexpr char kUsage[] =
     "  --config        a JSON config file (docs/configuration.md); errors name the key\n"
     "  --metrics-port  serve Prometheus metrics on http://127.0.0.1:N/metrics\n"
     "  --trace         record every core input and output to FILE (docs/trace-format.md)\n"
-    "  --peer-seed     derive this node's (plaintext) peer id from N instead of at random\n"
+    "  --peer-seed     derive this node's Ed25519 identity from N instead of at random\n"
     "  --dns-server    ask this DNS server instead of /etc/resolv.conf\n";
 
 struct NodeArgs {
@@ -111,12 +110,13 @@ absl::StatusOr<NodeArgs> ParseArgs(int argc, char** argv) {
   return args;
 }
 
-// A plaintext node's peer id: an identity multihash of 16 bytes from the seed.
-PeerId NodePeer(uint64_t seed) {
-  SplitMix64 rng(seed);
-  std::string multihash = {'\x00', '\x10'};
-  for (int i = 0; i < 16; ++i) multihash.push_back(static_cast<char>(rng.NextByte()));
-  return PeerId::FromBytes(multihash).value();
+// The node's Ed25519 identity: from --peer-seed N (N little-endian in the first 8 bytes of the
+// seed, the interop peer's convention), else random.
+noise::Ed25519Identity NodeIdentity(std::optional<uint64_t> seed) {
+  if (!seed) return noise::Ed25519Identity::Generate();
+  noise::Ed25519Identity::Seed bytes{};
+  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<uint8_t>(*seed >> (8 * i));
+  return noise::Ed25519Identity::FromSeed(bytes);
 }
 
 int RunNode(const NodeArgs& args) {
@@ -137,8 +137,13 @@ int RunNode(const NodeArgs& args) {
     }
     options.config = *config;
   }
-  std::random_device entropy;
-  options.peer = NodePeer(args.peer_seed.value_or((uint64_t{entropy()} << 32) | entropy()));
+  Libp2pOptions libp2p;
+  libp2p.identity = NodeIdentity(args.peer_seed);
+  libp2p.on_identify = [](const PeerId& peer, const IdentifyInfo& info) {
+    std::cout << "identify " << peer.ToString() << ": " << info.agent_version << ", "
+              << info.protocols.size() << " protocols\n";
+  };
+  options.libp2p = std::move(libp2p);
   AresOptions dns;
   if (args.dns_server) dns.servers = {*args.dns_server};
   absl::StatusOr<std::unique_ptr<AresResolver>> resolver = AresResolver::Create(io, dns);
@@ -162,6 +167,16 @@ int RunNode(const NodeArgs& args) {
     return 2;
   }
   std::cout << "peer id " << (*host)->peer().ToString() << "\n";
+  (*host)->Subscribe([](const HostEvent& e) {
+    if (const auto* c = std::get_if<PeerConnected>(&e)) {
+      std::cout << "connected " << c->peer.ToString() << "\n";
+    } else if (const auto* d = std::get_if<PeerDisconnected>(&e)) {
+      std::cout << "disconnected " << d->peer.ToString() << "\n";
+    } else if (const auto* p = std::get_if<ConnectionsPruned>(&e)) {
+      std::cout << "pruned " << p->pruned.size() << " connections (" << p->open << " open, target "
+                << p->target << ")\n";
+    }
+  });
   for (const Multiaddr& a : args.listen) {
     absl::StatusOr<Multiaddr> bound = (*host)->Listen(a);
     if (!bound.ok()) {
