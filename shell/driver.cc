@@ -402,6 +402,12 @@ void Driver::Ping(ConnectionId id, std::function<void(absl::StatusOr<Duration>)>
   it->second->session->Ping(std::move(done));
 }
 
+std::optional<Duration> Driver::RoundTrip(ConnectionId id) const {
+  auto it = sockets_.find(id.value);
+  if (it == sockets_.end() || it->second->session == nullptr) return std::nullopt;
+  return it->second->session->round_trip();
+}
+
 void Driver::StartDial(const DialAddress& dial) {
   const ConnectionId id = dial.connection;
   absl::StatusOr<tcp::endpoint> endpoint = TcpEndpointOf(dial.address);

@@ -93,6 +93,8 @@ class Driver {
   absl::Status WriteStream(ConnectionId id, StreamId stream, std::string bytes);
   absl::Status CloseStreamWrite(ConnectionId id, StreamId stream);
   void Ping(ConnectionId id, std::function<void(absl::StatusOr<Duration>)> done);
+  // The connection's last measured round trip (libp2p sessions ping every ping_interval).
+  std::optional<Duration> RoundTrip(ConnectionId id) const;
   // Bytes the peer wrote on streams this side opened.
   using StreamDataHandler = std::function<void(ConnectionId, StreamId, std::string)>;
   void OnStreamData(StreamDataHandler handler) { stream_data_ = std::move(handler); }

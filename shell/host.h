@@ -106,6 +106,10 @@ class Host {
   absl::Status CloseConnection(ConnectionId connection);
   // The round trip to `peer` over one of its open connections (libp2p's ping protocol).
   void Ping(const PeerId& peer, std::function<void(absl::StatusOr<Duration>)> done);
+  // The connection's last measured round trip (pinged on open, then every ping_interval).
+  std::optional<Duration> RoundTrip(ConnectionId connection) const {
+    return driver_->RoundTrip(connection);
+  }
 
   absl::Status TagPeer(const PeerId& peer, const std::string& tag, int64_t value);
   absl::Status UntagPeer(const PeerId& peer, const std::string& tag);

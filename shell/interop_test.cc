@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
@@ -179,12 +180,14 @@ class InteropTest : public ::testing::Test {
     }
   }
 
-  std::unique_ptr<Host> MakeHost(Config config = Config{}) {
+  std::unique_ptr<Host> MakeHost(Config config = Config{},
+                                 std::function<void(absl::string_view)> tap = nullptr) {
     HostOptions o;
     o.config = std::move(config);
     Libp2pOptions libp2p;
     libp2p.identity = IdentityFrom(42);
     libp2p.protocols = {kEcho};
+    libp2p.plaintext_tap = std::move(tap);
     o.libp2p = std::move(libp2p);
     std::unique_ptr<Host> host = Host::Create(io_, std::move(o)).value();
     host->Subscribe([this](const HostEvent& e) {
@@ -366,6 +369,30 @@ TEST_F(InteropTest, StreamsToAJsPeerAreSpreadOverItsConnections) {
   host->OnStreamData([&](Host::StreamRef, std::string bytes) { echoed += bytes; });
   ASSERT_TRUE(host->WriteStream(streams[0], "hello from connmgr").ok());
   ASSERT_TRUE(RunUntil([&] { return echoed == "hello from connmgr"; }));
+}
+
+// Records what a js peer sends after the Noise handshake when connmgr dials it (Yamux frames
+// carrying multistream-select, identify and ping), for shell/mux/testdata. Run with
+// CONNMGR_CAPTURE=path to write the file; otherwise it checks the capture looks like Yamux.
+TEST_F(InteropTest, CapturesWhatAJsPeerSendsAfterTheHandshake) {
+  std::string captured;
+  auto host = MakeHost(Config{}, [&](absl::string_view bytes) { captured.append(bytes.data(), bytes.size()); });
+  auto js = StartJs(9);
+  ASSERT_EQ(DialJs(*host, *js).outcome, DialOutcome::kConnected);
+  ASSERT_TRUE(RunUntil([&] { return !identified_.empty(); }));
+  ASSERT_TRUE(js->WaitEvent("identify").has_value());
+  js->Stop();
+  ASSERT_TRUE(RunUntil([&] { return !disconnected_.empty(); }));
+  ASSERT_GE(captured.size(), 12u);
+  EXPECT_EQ(captured[0], '\0');  // Yamux version 0
+  EXPECT_NE(captured.find("/multistream/1.0.0\n"), std::string::npos);
+  EXPECT_NE(captured.find("/ipfs/id/1.0.0\n"), std::string::npos);
+  if (const char* path = std::getenv("CONNMGR_CAPTURE")) {
+    FILE* out = std::fopen(path, "wb");
+    ASSERT_NE(out, nullptr);
+    std::fwrite(captured.data(), 1, captured.size(), out);
+    std::fclose(out);
+  }
 }
 
 TEST_F(InteropTest, AJsPeerWithADeniedAddressIsRefused) {

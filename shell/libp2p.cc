@@ -7,6 +7,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "boost/asio/steady_timer.hpp"
 #include "boost/asio/write.hpp"
 #include "shell/endpoint.h"
 #include "shell/mux/multistream.h"
@@ -132,6 +133,8 @@ class Libp2pSession : public Session {
     s->events = std::move(events);
     s->started = true;
     OpenInternal(s, kIdentifyProtocol, Role::kIdentifyClient, nullptr);
+    PingPeer(s, nullptr);  // the first round trip at once, then every ping_interval
+    SchedulePing(s);
     std::string early = std::move(s->pending_wire);
     std::string plaintext = std::move(s->pending_plaintext);
     if (!plaintext.empty()) OnPlaintext(s, plaintext);
@@ -173,13 +176,15 @@ class Libp2pSession : public Session {
   }
 
   void Ping(std::function<void(absl::StatusOr<Duration>)> done) override {
-    OpenInternal(state_, kPingProtocol, Role::kPingClient, nullptr, std::move(done));
-    Flush(state_);
+    PingPeer(state_, std::move(done));
   }
+
+  std::optional<Duration> round_trip() const override { return state_->round_trip; }
 
   void Close() override {
     state_->closed = true;
     state_->wire->Stop();
+    if (state_->ping_timer) state_->ping_timer->cancel();
   }
 
  private:
@@ -222,7 +227,37 @@ class Libp2pSession : public Session {
     std::string pending_wire;       // ciphertext that arrived before Start
     std::string pending_plaintext;  // what followed the muxer negotiation
     absl::flat_hash_map<StreamId, StreamState> streams;
+    std::optional<Duration> round_trip;
+    std::unique_ptr<boost::asio::steady_timer> ping_timer;
   };
+
+  // Pings the peer and keeps the round trip.
+  static void PingPeer(const std::shared_ptr<State>& s,
+                       std::function<void(absl::StatusOr<Duration>)> done) {
+    std::weak_ptr<State> weak = s;
+    OpenInternal(s, kPingProtocol, Role::kPingClient, nullptr,
+                 [weak, done = std::move(done)](absl::StatusOr<Duration> rtt) {
+                   if (auto st = weak.lock(); st && rtt.ok()) st->round_trip = *rtt;
+                   if (done) done(rtt);
+                 });
+    Flush(s);
+  }
+
+  static void SchedulePing(const std::shared_ptr<State>& s) {
+    const Duration interval = s->options->ping_interval;
+    if (interval <= Duration::Zero() || s->closed) return;
+    if (!s->ping_timer) {
+      s->ping_timer = std::make_unique<boost::asio::steady_timer>(s->wire->socket()->get_executor());
+    }
+    s->ping_timer->expires_after(std::chrono::nanoseconds(interval.nanoseconds()));
+    std::weak_ptr<State> weak = s;
+    s->ping_timer->async_wait([weak](const boost::system::error_code& ec) {
+      std::shared_ptr<State> st = weak.lock();
+      if (ec || st == nullptr || st->closed) return;
+      PingPeer(st, nullptr);
+      SchedulePing(st);
+    });
+  }
 
   static void OnWire(const std::shared_ptr<State>& s, absl::string_view bytes) {
     if (s->closed) return;
@@ -239,6 +274,7 @@ class Libp2pSession : public Session {
   }
 
   static void OnPlaintext(const std::shared_ptr<State>& s, absl::string_view plaintext) {
+    if (s->options->plaintext_tap) s->options->plaintext_tap(plaintext);
     for (mux::YamuxEvent& e : s->yamux.Feed(plaintext, SteadyNow())) {
       if (s->closed) return;
       HandleEvent(s, std::move(e));

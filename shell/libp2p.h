@@ -55,6 +55,11 @@ struct Libp2pOptions {
   // Called when a peer's identify answer arrives.
   std::function<void(const PeerId&, const IdentifyInfo&)> on_identify;
   mux::YamuxLimits yamux;
+  // Every connection pings its peer this often and keeps the round trip (js-libp2p's connection
+  // monitor does the same); zero: only on request.
+  Duration ping_interval = Duration::Seconds(10);
+  // Sees every decrypted byte the peer sends after the handshake (debugging, captures).
+  std::function<void(absl::string_view)> plaintext_tap;
 };
 
 class Libp2pUpgrader : public Upgrader {

@@ -104,6 +104,10 @@ TEST_F(Libp2pTest, PingMeasuresTheRoundTrip) {
   ASSERT_TRUE(rtt->ok()) << rtt->status();
   EXPECT_GT(**rtt, Duration::Zero());
   EXPECT_LT(**rtt, Duration::Seconds(5));
+  // Each connection pinged its peer when it opened and keeps the round trip.
+  const ConnectionId connection = b->core().connections().PeerConnections(a->peer())[0];
+  ASSERT_TRUE(RunUntil([&] { return b->RoundTrip(connection).has_value(); }));
+  EXPECT_GT(*b->RoundTrip(connection), Duration::Zero());
 }
 
 TEST_F(Libp2pTest, AnApplicationStreamIsNegotiatedCountedAndCarriesBytes) {

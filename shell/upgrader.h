@@ -53,6 +53,8 @@ class Session {
   virtual void Ping(std::function<void(absl::StatusOr<Duration>)> done) {
     done(absl::UnimplementedError("ping: this connection has no ping protocol"));
   }
+  // The last measured round trip to the peer, if the session measures one.
+  virtual std::optional<Duration> round_trip() const { return std::nullopt; }
   // Stops all activity; the owner closes the socket.
   virtual void Close() = 0;
 };
