@@ -9,15 +9,13 @@
 #include "shell/ares_lookup.h"
 #include "shell/dns/dns_responder.h"
 #include "shell/host.h"
+#include "shell/test_util.h"
 
 namespace connmgr::shell {
 namespace {
 
-PeerId NthPeer(uint32_t i) {
-  std::string multihash = {'\x00', '\x04'};
-  for (int shift = 24; shift >= 0; shift -= 8) multihash.push_back(static_cast<char>(i >> shift));
-  return PeerId::FromBytes(multihash).value();
-}
+using testing_util::NthPeer;
+
 
 Multiaddr Addr(absl::string_view text) { return Multiaddr::Parse(text).value(); }
 

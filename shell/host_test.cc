@@ -2,6 +2,7 @@
 // pruning, reconnects, descriptor hygiene, and a live run's trace replaying to the same
 // commands. Waits have generous deadlines; nothing here measures speed.
 #include "shell/host.h"
+#include "shell/test_util.h"
 
 #include <dirent.h>
 
@@ -23,14 +24,11 @@
 namespace connmgr::shell {
 namespace {
 
+using testing_util::NthPeer;
+
 using boost::asio::ip::tcp;
 using ::testing::ElementsAre;
 
-PeerId NthPeer(uint32_t i) {
-  std::string multihash = {'\x00', '\x04'};
-  for (int shift = 24; shift >= 0; shift -= 8) multihash.push_back(static_cast<char>(i >> shift));
-  return PeerId::FromBytes(multihash).value();
-}
 
 Multiaddr Addr(absl::string_view text) { return Multiaddr::Parse(text).value(); }
 
@@ -66,14 +64,9 @@ class HostTest : public ::testing::Test {
   // Runs the io_context until `done` holds; false if `limit` passed first.
   bool RunUntil(const std::function<bool()>& done,
                 std::chrono::milliseconds limit = std::chrono::seconds(10)) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (!done()) {
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      io_.restart();
-      io_.run_for(std::chrono::milliseconds(5));
-    }
-    return true;
+    return testing_util::RunUntil(io_, done, limit);
   }
+
   void RunFor(std::chrono::milliseconds d) {
     const auto until = std::chrono::steady_clock::now() + d;
     RunUntil([&] { return std::chrono::steady_clock::now() >= until; }, d * 2);

@@ -24,9 +24,12 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "shell/host.h"
+#include "shell/test_util.h"
 
 namespace connmgr::shell {
 namespace {
+
+using testing_util::IdentityFrom;
 
 using Json = nlohmann::json;
 using std::chrono::seconds;
@@ -165,11 +168,6 @@ class JsPeer {
   std::vector<bool> used_;
 };
 
-noise::Ed25519Identity IdentityFrom(uint8_t seed) {
-  noise::Ed25519Identity::Seed bytes{};
-  bytes.fill(seed);
-  return noise::Ed25519Identity::FromSeed(bytes);
-}
 
 class InteropTest : public ::testing::Test {
  protected:
@@ -212,14 +210,9 @@ class InteropTest : public ::testing::Test {
   }
 
   bool RunUntil(const std::function<bool()>& done, seconds limit = seconds(20)) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (!done()) {
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      io_.restart();
-      io_.run_for(std::chrono::milliseconds(5));
-    }
-    return true;
+    return testing_util::RunUntil(io_, done, limit);
   }
+
 
   DialResult DialJs(Host& host, const JsPeer& js, bool force = false) {
     std::optional<DialResult> result;

@@ -10,20 +10,18 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "shell/host.h"
+#include "shell/test_util.h"
 
 namespace connmgr::shell {
 namespace {
+
+using testing_util::IdentityFrom;
 
 using ::testing::Contains;
 using ::testing::HasSubstr;
 
 constexpr char kEcho[] = "/connmgr/echo/1.0.0";
 
-noise::Ed25519Identity IdentityFrom(uint8_t seed) {
-  noise::Ed25519Identity::Seed bytes{};
-  bytes.fill(seed);
-  return noise::Ed25519Identity::FromSeed(bytes);
-}
 
 class Libp2pTest : public ::testing::Test {
  protected:
@@ -47,15 +45,8 @@ class Libp2pTest : public ::testing::Test {
     return host;
   }
 
-  bool RunUntil(const std::function<bool()>& done) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (!done()) {
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      io_.restart();
-      io_.run_for(std::chrono::milliseconds(5));
-    }
-    return true;
-  }
+  bool RunUntil(const std::function<bool()>& done) { return testing_util::RunUntil(io_, done); }
+
 
   DialResult Connect(Host& from, Host& to) {
     const Multiaddr where =
