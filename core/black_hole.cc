@@ -48,9 +48,11 @@ bool BlackHoleDetector::InClass(const Multiaddr& address, BlackHoleClass c) {
   const std::optional<IpAddress> ip = address.ip();
   if (!ip.has_value() || ip->IsPrivate()) return false;  // IsPrivate includes loopback
   switch (c) {
-    case BlackHoleClass::kUdp:
-      return std::any_of(address.components().begin(), address.components().end(),
+    case BlackHoleClass::kUdp: {
+      const std::vector<MultiaddrComponent> parts = address.components();
+      return std::any_of(parts.begin(), parts.end(),
                          [](const MultiaddrComponent& m) { return m.protocol == Protocol::kUdp; });
+    }
     case BlackHoleClass::kIpv6:
       return ip->Unmapped().is_v6();
   }

@@ -351,9 +351,42 @@ absl::string_view TransportName(Transport transport) {
   return "other";
 }
 
-Multiaddr::Multiaddr(std::vector<MultiaddrComponent> components)
-    : components_(std::move(components)) {
-  for (const MultiaddrComponent& component : components_) AppendComponent(component, &bytes_);
+namespace {
+
+// Reads the next component of binary form that was validated before; false at the end.
+bool NextTrustedComponent(absl::string_view* rest, Protocol* protocol, absl::string_view* value) {
+  if (rest->empty()) return false;
+  uint64_t code = 0;
+  ReadUvarint(rest, &code);
+  const ProtocolInfo* info = FindByCode(code);
+  size_t size = 0;
+  if (info->kind == ValueKind::kFixed) {
+    size = info->fixed_size;
+  } else if (info->kind != ValueKind::kNone) {
+    uint64_t length = 0;
+    ReadUvarint(rest, &length);
+    size = static_cast<size_t>(length);
+  }
+  *protocol = info->protocol;
+  *value = rest->substr(0, size);
+  rest->remove_prefix(size);
+  return true;
+}
+
+}  // namespace
+
+Multiaddr::Multiaddr(std::vector<MultiaddrComponent> components) {
+  for (const MultiaddrComponent& component : components) AppendComponent(component, &bytes_);
+}
+
+std::vector<MultiaddrComponent> Multiaddr::components() const {
+  // bytes_ was validated when the address was made, so every read here succeeds.
+  std::vector<MultiaddrComponent> out;
+  absl::string_view rest = bytes_;
+  Protocol protocol;
+  absl::string_view value;
+  while (NextTrustedComponent(&rest, &protocol, &value)) out.push_back({protocol, std::string(value)});
+  return out;
 }
 
 absl::StatusOr<Multiaddr> Multiaddr::Parse(absl::string_view text) {
@@ -489,8 +522,9 @@ absl::StatusOr<Multiaddr> Multiaddr::FromBytes(absl::string_view bytes) {
 }
 
 std::string Multiaddr::ToString() const {
+  const std::vector<MultiaddrComponent> parts = components();
   std::string out;
-  for (const MultiaddrComponent& component : components_) {
+  for (const MultiaddrComponent& component : parts) {
     const ProtocolInfo& info = Info(component.protocol);
     absl::StrAppend(&out, "/", info.name);
     if (info.kind == ValueKind::kPath) {
@@ -503,16 +537,19 @@ std::string Multiaddr::ToString() const {
 }
 
 std::optional<IpAddress> Multiaddr::ip() const {
-  for (const MultiaddrComponent& c : components_) {
-    if (c.protocol == Protocol::kIp4 || c.protocol == Protocol::kIp6) {
-      return IpAddress::FromBytes(c.value);
-    }
+  // Reads the components in place: this is on the path of every inbound connection.
+  absl::string_view rest = bytes_;
+  Protocol protocol;
+  absl::string_view value;
+  while (NextTrustedComponent(&rest, &protocol, &value)) {
+    if (protocol == Protocol::kIp4 || protocol == Protocol::kIp6) return IpAddress::FromBytes(value);
   }
   return std::nullopt;
 }
 
 std::optional<uint16_t> Multiaddr::port() const {
-  for (const MultiaddrComponent& c : components_) {
+  const std::vector<MultiaddrComponent> parts = components();
+  for (const MultiaddrComponent& c : parts) {
     if (c.protocol == Protocol::kTcp || c.protocol == Protocol::kUdp) {
       return static_cast<uint16_t>(ReadBigEndian(c.value));
     }
@@ -521,7 +558,8 @@ std::optional<uint16_t> Multiaddr::port() const {
 }
 
 Transport Multiaddr::transport() const {
-  const auto& cs = components_;
+  const std::vector<MultiaddrComponent> parts = components();
+  const auto& cs = parts;
   const auto has = [&cs](Protocol p) {
     return std::any_of(cs.begin(), cs.end(),
                        [p](const MultiaddrComponent& c) { return c.protocol == p; });
@@ -580,13 +618,15 @@ Transport Multiaddr::transport() const {
 }
 
 bool Multiaddr::is_relayed() const {
-  return std::any_of(components_.begin(), components_.end(), [](const MultiaddrComponent& c) {
+  const std::vector<MultiaddrComponent> parts = components();
+  return std::any_of(parts.begin(), parts.end(), [](const MultiaddrComponent& c) {
     return c.protocol == Protocol::kP2pCircuit;
   });
 }
 
 std::optional<PeerId> Multiaddr::peer_id() const {
-  for (auto it = components_.rbegin(); it != components_.rend(); ++it) {
+  const std::vector<MultiaddrComponent> parts = components();
+  for (auto it = parts.rbegin(); it != parts.rend(); ++it) {
     if (it->protocol != Protocol::kP2p) continue;
     absl::StatusOr<PeerId> peer = PeerId::FromBytes(it->value);
     if (peer.ok()) return *std::move(peer);
@@ -596,7 +636,8 @@ std::optional<PeerId> Multiaddr::peer_id() const {
 }
 
 std::optional<Multiaddr::DnsName> Multiaddr::dns() const {
-  for (const MultiaddrComponent& c : components_) {
+  const std::vector<MultiaddrComponent> parts = components();
+  for (const MultiaddrComponent& c : parts) {
     switch (c.protocol) {
       case Protocol::kDns:
       case Protocol::kDns4:
@@ -611,23 +652,25 @@ std::optional<Multiaddr::DnsName> Multiaddr::dns() const {
 }
 
 Multiaddr Multiaddr::WithPeerId(const PeerId& peer) const {
+  const std::vector<MultiaddrComponent> parts = components();
   if (peer.is_empty()) return *this;
   // Nothing may follow a path (/unix/...): its text form would swallow the /p2p/ component.
-  if (!components_.empty() && Info(components_.back().protocol).kind == ValueKind::kPath) {
+  if (!parts.empty() && Info(parts.back().protocol).kind == ValueKind::kPath) {
     return *this;
   }
-  if (!components_.empty() && components_.back().protocol == Protocol::kP2p &&
-      components_.back().value == peer.bytes()) {
+  if (!parts.empty() && parts.back().protocol == Protocol::kP2p &&
+      parts.back().value == peer.bytes()) {
     return *this;
   }
-  std::vector<MultiaddrComponent> components = components_;
-  components.push_back({Protocol::kP2p, peer.bytes()});
-  return Multiaddr(std::move(components));
+  std::vector<MultiaddrComponent> with_peer = parts;
+  with_peer.push_back({Protocol::kP2p, peer.bytes()});
+  return Multiaddr(std::move(with_peer));
 }
 
 Multiaddr Multiaddr::WithoutPeerId() const {
-  if (components_.empty() || components_.back().protocol != Protocol::kP2p) return *this;
-  return Multiaddr(std::vector<MultiaddrComponent>(components_.begin(), components_.end() - 1));
+  const std::vector<MultiaddrComponent> parts = components();
+  if (parts.empty() || parts.back().protocol != Protocol::kP2p) return *this;
+  return Multiaddr(std::vector<MultiaddrComponent>(parts.begin(), parts.end() - 1));
 }
 
 }  // namespace connmgr

@@ -110,8 +110,11 @@ class Multiaddr {
   std::string ToString() const;
   const std::string& ToBytes() const { return bytes_; }
 
-  const std::vector<MultiaddrComponent>& components() const { return components_; }
-  bool empty() const { return components_.empty(); }
+  // Decoded from the binary form on each call: a Multiaddr keeps only its bytes (an
+  // /ip4/.../tcp/... address fits in the string's inline buffer), so a table of connections
+  // holding two each stays small.
+  std::vector<MultiaddrComponent> components() const;
+  bool empty() const { return bytes_.empty(); }
 
   // The first ip4 or ip6 component.
   std::optional<IpAddress> ip() const;
@@ -156,8 +159,7 @@ class Multiaddr {
  private:
   explicit Multiaddr(std::vector<MultiaddrComponent> components);
 
-  std::vector<MultiaddrComponent> components_;
-  std::string bytes_;  // the binary form of components_
+  std::string bytes_;  // the binary form, validated on the way in
 };
 
 }  // namespace connmgr
