@@ -222,12 +222,21 @@ std::optional<DnsQuery> DnsResolver::PollQuery() {
   return q;
 }
 
+// GCC 12 at -O2 takes moving a StatusOr<std::vector<Multiaddr>> for a read of uninitialized
+// memory (a known false positive of -Wmaybe-uninitialized).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 std::optional<DnsResolution> DnsResolver::PollResolution() {
   if (finished_.empty()) return std::nullopt;
   std::optional<DnsResolution> r(std::in_place, std::move(finished_.front()));
   finished_.pop_front();
   return r;
 }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 void DnsResolver::CachePut(const Key& key, absl::StatusOr<std::vector<std::string>> records,
                            Instant expires) {
