@@ -252,7 +252,7 @@ absl::StatusOr<std::string> ValueFromText(Protocol protocol, absl::string_view t
     case Protocol::kP2p: {
       absl::StatusOr<PeerId> peer = PeerId::Parse(text);
       if (!peer.ok()) return peer.status();
-      return peer->bytes();
+      return std::string(peer->bytes());
     }
     case Protocol::kCertHash: {
       std::optional<std::string> multihash;
@@ -663,7 +663,7 @@ Multiaddr Multiaddr::WithPeerId(const PeerId& peer) const {
     return *this;
   }
   std::vector<MultiaddrComponent> with_peer = parts;
-  with_peer.push_back({Protocol::kP2p, peer.bytes()});
+  with_peer.push_back({Protocol::kP2p, std::string(peer.bytes())});
   return Multiaddr(std::move(with_peer));
 }
 

@@ -120,17 +120,17 @@ absl::StatusOr<PeerId> PeerId::FromBytes(absl::string_view multihash) {
     return absl::InvalidArgumentError(
         absl::StrFormat("peer id multihash (%d bytes): %s", multihash.size(), problem));
   }
-  return PeerId(std::string(multihash));
+  return PeerId(multihash);
 }
 
-std::string PeerId::ToString() const { return Base58Encode(multihash_); }
+std::string PeerId::ToString() const { return Base58Encode(bytes()); }
 
 std::string PeerId::ToCidString() const {
   if (is_empty()) return "";
   std::string cid;
   AppendUvarint(kCidVersion1, &cid);
   AppendUvarint(kLibp2pKeyCodec, &cid);
-  cid += multihash_;
+  absl::StrAppend(&cid, bytes());
   return absl::StrCat("b", Base32Encode(cid));
 }
 

@@ -17,6 +17,7 @@
 #include <string>
 #include <utility>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
@@ -42,21 +43,28 @@ class PeerId {
   // "b" + base32(0x01 0x72 multihash); "" when empty.
   std::string ToCidString() const;
 
-  const std::string& bytes() const { return multihash_; }
+  absl::string_view bytes() const { return {multihash_.data(), multihash_.size()}; }
   bool is_empty() const { return multihash_.empty(); }
 
-  friend bool operator==(const PeerId&, const PeerId&) = default;
-  friend std::strong_ordering operator<=>(const PeerId&, const PeerId&) = default;
+  friend bool operator==(const PeerId& a, const PeerId& b) { return a.bytes() == b.bytes(); }
+  // Byte order (unsigned), as the multihashes compare.
+  friend std::strong_ordering operator<=>(const PeerId& a, const PeerId& b) {
+    return a.bytes().compare(b.bytes()) <=> 0;
+  }
 
   template <typename H>
   friend H AbslHashValue(H h, const PeerId& p) {
-    return H::combine(std::move(h), p.multihash_);
+    return H::combine(std::move(h), p.bytes());
   }
 
  private:
-  explicit PeerId(std::string multihash) : multihash_(std::move(multihash)) {}
+  // Inline up to this many bytes: sha2-256 (34) and Ed25519 identity (38) multihashes, the
+  // ids of nearly every libp2p peer, need no allocation; longer ones go to the heap.
+  static constexpr size_t kInlineBytes = 40;
 
-  std::string multihash_;
+  explicit PeerId(absl::string_view multihash) : multihash_(multihash.begin(), multihash.end()) {}
+
+  absl::InlinedVector<char, kInlineBytes> multihash_;
 };
 
 }  // namespace connmgr
