@@ -231,7 +231,10 @@ std::string ScopeDenial::ToString() const {
 
 ResourceScopes::ResourceScopes(const ScopeLimits& system, const ScopeLimits& transient,
                                const ScopeLimits& peer)
-    : system_limits_(system), transient_limits_(transient), peer_limits_(peer) {}
+    : system_limits_(system),
+      transient_limits_(transient),
+      peer_limits_(peer),
+      track_peers_(!(peer == ScopeLimits{})) {}
 
 std::optional<ScopeDenial> ResourceScopes::ReserveConnection(Direction direction, bool uses_fd) {
   if (auto denial =
@@ -334,7 +337,7 @@ ScopeUsage ResourceScopes::peer_usage(const PeerId& peer) const {
 }
 
 void ResourceScopes::ChargePeer(const PeerId& peer, const ScopeUsage& charge) {
-  if (charge.is_zero()) return;
+  if (charge.is_zero() || !track_peers_) return;
   Add(peer_usage_[peer], charge);
 }
 
@@ -343,6 +346,8 @@ void ResourceScopes::Release(const ScopeUsage& charge, bool from_system, const P
   if (from_system && !Subtract(system_usage_, charge)) held = false;
   if (peer == nullptr) {
     if (!Subtract(transient_usage_, charge)) held = false;
+  } else if (!track_peers_) {
+    // Nothing is tracked per peer.
   } else if (auto it = peer_usage_.find(*peer); it != peer_usage_.end()) {
     if (!Subtract(it->second, charge)) held = false;
     if (it->second.is_zero()) peer_usage_.erase(it);

@@ -140,9 +140,11 @@ class ResourceScopes {
 
   ScopeUsage system_usage() const { return system_usage_; }
   ScopeUsage transient_usage() const { return transient_usage_; }
-  // Zero for a peer that holds nothing.
+  // Zero for a peer that holds nothing, and for every peer while the peer scope has no limit
+  // (then nothing is tracked per peer: no limit can be reached, and a table of every connected
+  // peer would cost memory for nothing).
   ScopeUsage peer_usage(const PeerId& peer) const;
-  // Peers holding anything.
+  // Peers holding anything (0 while the peer scope has no limit).
   size_t peer_scope_count() const { return peer_usage_.size(); }
 
   const ScopeLimits& system_limits() const { return system_limits_; }
@@ -165,6 +167,7 @@ class ResourceScopes {
   ScopeUsage transient_usage_;
   // Looked up only, never iterated. Holds no all-zero entry.
   absl::flat_hash_map<PeerId, ScopeUsage> peer_usage_;
+  bool track_peers_;  // the peer scope has a limit
   uint64_t over_releases_ = 0;
 };
 

@@ -178,7 +178,20 @@ TEST(ResourceScopesTest, ZeroMeansNoLimit) {
   EXPECT_EQ(scopes.ReserveMemory(kMax / 2, 0, nullptr), std::nullopt);
   EXPECT_EQ(scopes.system_usage(), Usage(500, 500, 500, 500, 1000, kMax / 2));
   EXPECT_EQ(scopes.transient_usage(), Usage(500, 500, 0, 0, 1000, kMax / 2));
+  // While the peer scope has no limit nothing is tracked per peer.
+  EXPECT_EQ(scopes.peer_usage(kAlice), ScopeUsage{});
+  EXPECT_EQ(scopes.peer_scope_count(), 0u);
+}
+
+TEST(ResourceScopesTest, PeersAreTrackedOnceThePeerScopeHasALimit) {
+  ScopeLimits peer;
+  peer.streams = 10'000;
+  ResourceScopes scopes({}, {}, peer);
+  for (int i = 0; i < 1000; ++i) {
+    ASSERT_EQ(scopes.ReserveStream(i % 2 == 0 ? kIn : kOut, kAlice), std::nullopt);
+  }
   EXPECT_EQ(scopes.peer_usage(kAlice), Usage(0, 0, 500, 500, 0, 0));
+  EXPECT_EQ(scopes.peer_scope_count(), 1u);
 }
 
 TEST(ResourceScopesTest, ConnectionsWithoutDescriptorsDoNotCountAgainstTheFdLimit) {
@@ -314,7 +327,9 @@ TEST(ResourceScopesTest, DirectionIsCheckedBeforeTotalAndTotalBeforeDescriptors)
 // --- Moving a connection from transient to its peer --------------------------------------------
 
 TEST(ResourceScopesTest, MoveToPeerMovesTheChargeAndLeavesSystemAlone) {
-  ResourceScopes scopes({}, {}, {});
+  ScopeLimits peer;
+  peer.connections = 1'000;  // a limit, so peers are tracked
+  ResourceScopes scopes({}, {}, peer);
   ASSERT_EQ(scopes.ReserveConnection(kIn, true), std::nullopt);
   ASSERT_EQ(scopes.ReserveConnection(kOut, false), std::nullopt);
 
@@ -517,7 +532,7 @@ TEST(ResourceScopesTest, UnlimitedMemoryStillRefusesToWrapItsCounter) {
             (ScopeDenial{ScopeKind::kSystem, Resource::kMemory, kMax, 1, kMax, 255}));
   EXPECT_EQ(scopes.system_usage().memory_bytes, kMax);
   EXPECT_EQ(scopes.transient_usage().memory_bytes, 1u);
-  EXPECT_EQ(scopes.peer_usage(kAlice).memory_bytes, kMax - 1);
+  EXPECT_EQ(scopes.peer_usage(kAlice).memory_bytes, 0u);  // untracked: no peer limit
 }
 
 TEST(ResourceScopesTest, HugeCountLimitsWork) {
