@@ -18,8 +18,11 @@ ConnectionTable::ConnectionTable(absl::Span<const std::string> pinned_protocols)
 
 uint64_t NetGroupOf(const Multiaddr& remote) {
   const std::optional<IpAddress> ip = remote.ip();
-  if (!ip) return 0;
-  const IpAddress a = ip->Unmapped();
+  return ip ? NetGroupOf(*ip) : 0;
+}
+
+uint64_t NetGroupOf(const IpAddress& ip) {
+  const IpAddress a = ip.Unmapped();
   const absl::Span<const uint8_t> b = a.bytes();
   if (a.is_v4()) return (uint64_t{4} << 32) | (uint64_t{b[0]} << 8) | b[1];
   return (uint64_t{6} << 32) | (uint64_t{b[0]} << 24) | (uint64_t{b[1]} << 16) |
@@ -39,7 +42,6 @@ Connection& ConnectionTable::AddPending(Direction direction, Multiaddr remote, M
   c.direction = direction;
   c.relayed = remote.is_relayed();
   c.uses_fd = UsesFileDescriptor(remote);
-  c.netgroup = NetGroupOf(remote);
   if (std::optional<IpAddress> ip = remote.ip()) {
     c.remote_ip = ip->Unmapped();
     by_ip_.emplace(*c.remote_ip, id);

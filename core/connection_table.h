@@ -17,12 +17,14 @@
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/inlined_vector.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/status/status.h"
 #include "core/ip.h"
 #include "core/multiaddr.h"
 #include "core/output.h"
 #include "core/peer_id.h"
 #include "core/protocol_table.h"
+#include "core/prune_index.h"
 #include "core/time.h"
 #include "core/types.h"
 
@@ -31,6 +33,8 @@ namespace connmgr {
 // The network group diversity protection spreads over: IPv4 /16 or IPv6 /32 (IPv4-mapped
 // addresses count as IPv4); 0 for addresses without an IP.
 uint64_t NetGroupOf(const Multiaddr& remote);
+// The same for an IP (IPv4-mapped addresses count as IPv4).
+uint64_t NetGroupOf(const IpAddress& ip);
 
 // Relayed connections ride another connection's socket; in-memory ones have none.
 bool UsesFileDescriptor(const Multiaddr& remote);
@@ -45,30 +49,34 @@ struct Connection {
     uint32_t count;
   };
 
+  // Ordered by size so the record packs tightly (a million of them may be live).
   ConnectionId id;
-  Direction direction;
-  ConnectionState state = ConnectionState::kPending;
   Multiaddr remote;
   Multiaddr local;
-  std::optional<IpAddress> remote_ip;  // the remote's IP (IPv4-mapped as IPv4), if it has one
   PeerId peer;  // empty until known
-  bool relayed = false;
   Instant created_at;
   Instant opened_at = Instant::Never();
   Instant closing_at = Instant::Never();
-  CloseReason close_reason = CloseReason::kTransport;
   Instant deadline = Instant::Never();  // the one timer this connection has armed, if any
+  uint64_t memory_bytes = 0;            // reserved with ReserveMemory, released when it ends
+  absl::InlinedVector<StreamGroup, 2> streams;
+  PruneEntry prune;                     // its place in the core's prune index
+  uint32_t busy_streams = 0;            // streams on protocols that are not closable
+  std::optional<IpAddress> remote_ip;  // the remote's IP (IPv4-mapped as IPv4), if it has one
+  Direction direction;
+  ConnectionState state = ConnectionState::kPending;
+  CloseReason close_reason = CloseReason::kTransport;
+  ScopeCharge charge = ScopeCharge::kNone;  // where its resources are charged
+  bool relayed = false;
   bool allow_listed = false;            // its remote IP is in the allow list: never pruned
   bool uses_fd = false;                 // a socket of its own (not relayed, not in-memory)
-  uint64_t netgroup = 0;                // remote IPv4 /16 or IPv6 /32, for diversity protection
-  ScopeCharge charge = ScopeCharge::kNone;  // where its resources are charged
   bool in_grace = false;                // opened less than grace_period ago: not pruned yet
-  uint32_t busy_streams = 0;            // streams on protocols that are not closable
-  uint64_t memory_bytes = 0;            // reserved with ReserveMemory, released when it ends
   bool source_charged = false;          // counted by the per-IP limiter: release at the end
   bool secured = false;                 // ConnectionSecured passed its gates
   bool dial_attempt = false;            // started by DialAddress, no result yet
-  absl::InlinedVector<StreamGroup, 2> streams;
+
+  // The remote's IPv4 /16 or IPv6 /32 (0 without an IP), for diversity protection.
+  uint64_t netgroup() const { return remote_ip ? NetGroupOf(*remote_ip) : 0; }
 
   uint32_t stream_count() const {
     uint32_t n = 0;
@@ -145,8 +153,10 @@ class ConnectionTable {
   }
 
   uint64_t next_id_ = 1;
-  absl::flat_hash_map<ConnectionId, Connection> connections_;
-  absl::flat_hash_map<PeerId, absl::InlinedVector<ConnectionId, 3>> peers_;
+  // Records live in their own nodes: a flat table would keep ~2x spare room of whole
+  // 272-byte records after it grows; here the spare room is pointers. Pointers stay valid.
+  absl::node_hash_map<ConnectionId, Connection> connections_;
+  absl::node_hash_map<PeerId, absl::InlinedVector<ConnectionId, 3>> peers_;  // as above
   absl::btree_set<std::pair<IpAddress, ConnectionId>> by_ip_;
   std::array<std::array<uint64_t, kLiveStateCount>, kDirectionCount> counts_{};
   absl::btree_map<uint32_t, uint64_t> open_connections_by_stream_count_;

@@ -819,27 +819,28 @@ void Core::CloseGated(Connection& c, GateStage stage, std::string rule, Instant 
   StartClosing(c, CloseReason::kDenied, now);
 }
 
-void Core::Reindex(const Connection& c) {
+void Core::Reindex(Connection& c) {
   PruneTier tier = PruneTier::kExempt;
   if (c.state == ConnectionState::kOpen && !c.allow_listed && !c.in_grace &&
       !tags_.IsProtected(c.peer)) {
     tier = c.busy_streams > 0 ? PruneTier::kBusy : PruneTier::kIdle;
   }
-  const bool was_prunable = prune_index_.tier(c.id) != PruneTier::kExempt;
+  const bool was_prunable = c.prune.tier != PruneTier::kExempt;
   const bool prunable = tier != PruneTier::kExempt;
   if (was_prunable != prunable) CountPrunableGroup(c, prunable ? +1 : -1);
   prune_index_.Upsert(
-      c.id, PruneKey{tags_.Value(c.peer), c.stream_count(), c.direction, c.opened_at, c.id}, tier);
+      c.prune, PruneKey{tags_.Value(c.peer), c.stream_count(), c.direction, c.opened_at, c.id},
+      tier);
 }
 
-void Core::Unindex(const Connection& c) {
-  if (prune_index_.tier(c.id) != PruneTier::kExempt) CountPrunableGroup(c, -1);
-  prune_index_.Erase(c.id);
+void Core::Unindex(Connection& c) {
+  if (c.prune.tier != PruneTier::kExempt) CountPrunableGroup(c, -1);
+  prune_index_.Erase(c.prune);
 }
 
 void Core::CountPrunableGroup(const Connection& c, int delta) {
   if (config_.diversity_protected_connections == 0) return;
-  auto [it, inserted] = prunable_groups_.try_emplace({GroupRank(c.netgroup), c.netgroup}, 0);
+  auto [it, inserted] = prunable_groups_.try_emplace({GroupRank(c.netgroup()), c.netgroup()}, 0);
   it->second += delta;
   if (it->second == 0) prunable_groups_.erase(it);
 }
@@ -925,7 +926,7 @@ void Core::MaybeTrim(Instant now, bool ignore_silence) {
   auto choose_until = [&](PruneTier tier, uint64_t wanted) {
     if (chosen.size() >= wanted) return;
     prune_index_.Walk(tier, [&](ConnectionId id) {
-      auto group = protected_left.find(table_.Find(id)->netgroup);
+      auto group = protected_left.find(table_.Find(id)->netgroup());
       if (group != protected_left.end()) {
         if (group->second == 1) return true;  // the group's survivor: skip it
         --group->second;

@@ -139,8 +139,8 @@ class Core {
   // Releases whatever the connection holds in the resource scopes.
   void ReleaseScopes(const Connection& c);
   // Puts an open connection in its prune tier with its current key (or out of the index).
-  void Reindex(const Connection& c);
-  void Unindex(const Connection& c);
+  void Reindex(Connection& c);
+  void Unindex(Connection& c);
   // Counts the connection's net group among the prunable ones (+1 or -1).
   void CountPrunableGroup(const Connection& c, int delta);
   uint64_t GroupRank(uint64_t netgroup) const;

@@ -2,21 +2,11 @@
 
 namespace connmgr {
 
-void PruneIndex::Upsert(ConnectionId id, const PruneKey& key, PruneTier tier) {
-  auto it = entries_.find(id);
-  if (it != entries_.end()) {
-    if (it->second.tier == tier && it->second.key == key) return;
-    Set(it->second.tier).erase(it->second.key);
-    if (tier == PruneTier::kExempt) {
-      entries_.erase(it);
-      return;
-    }
-    it->second = Entry{key, tier};
-  } else {
-    if (tier == PruneTier::kExempt) return;
-    entries_.emplace(id, Entry{key, tier});
-  }
-  Set(tier).insert(key);
+void PruneIndex::Upsert(PruneEntry& entry, const PruneKey& key, PruneTier tier) {
+  if (entry.tier == tier && (tier == PruneTier::kExempt || entry.key == key)) return;
+  if (entry.tier != PruneTier::kExempt) Set(entry.tier).erase(entry.key);
+  entry = PruneEntry{key, tier};
+  if (tier != PruneTier::kExempt) Set(tier).insert(key);
 }
 
 std::vector<ConnectionId> PruneIndex::First(PruneTier tier, size_t count) const {
@@ -27,11 +17,6 @@ std::vector<ConnectionId> PruneIndex::First(PruneTier tier, size_t count) const 
     return out.size() < count;
   });
   return out;
-}
-
-PruneTier PruneIndex::tier(ConnectionId id) const {
-  auto it = entries_.find(id);
-  return it == entries_.end() ? PruneTier::kExempt : it->second.tier;
 }
 
 }  // namespace connmgr

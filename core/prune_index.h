@@ -22,7 +22,6 @@
 #include <vector>
 
 #include "absl/container/btree_set.h"
-#include "absl/container/flat_hash_map.h"
 #include "core/time.h"
 #include "core/types.h"
 
@@ -48,11 +47,18 @@ struct PruneKey {
 
 enum class PruneTier : uint8_t { kExempt, kIdle, kBusy };
 
+// Where one connection stands in the index. Its owner keeps it (in the connection's record),
+// so the index holds nothing per connection but the ordered keys.
+struct PruneEntry {
+  PruneKey key;
+  PruneTier tier = PruneTier::kExempt;
+};
+
 class PruneIndex {
  public:
-  // Inserts, moves or (with kExempt) removes a connection.
-  void Upsert(ConnectionId id, const PruneKey& key, PruneTier tier);
-  void Erase(ConnectionId id) { Upsert(id, PruneKey{}, PruneTier::kExempt); }
+  // Inserts, moves or (with kExempt) removes the connection `entry` belongs to.
+  void Upsert(PruneEntry& entry, const PruneKey& key, PruneTier tier);
+  void Erase(PruneEntry& entry) { Upsert(entry, PruneKey{}, PruneTier::kExempt); }
 
   // Up to `count` connections of `tier` in prune order.
   std::vector<ConnectionId> First(PruneTier tier, size_t count) const;
@@ -66,19 +72,13 @@ class PruneIndex {
   }
 
   size_t size(PruneTier tier) const { return Set(tier).size(); }
-  PruneTier tier(ConnectionId id) const;
 
  private:
-  struct Entry {
-    PruneKey key;
-    PruneTier tier;
-  };
   const absl::btree_set<PruneKey>& Set(PruneTier tier) const {
     return tier == PruneTier::kBusy ? busy_ : idle_;
   }
   absl::btree_set<PruneKey>& Set(PruneTier tier) { return tier == PruneTier::kBusy ? busy_ : idle_; }
 
-  absl::flat_hash_map<ConnectionId, Entry> entries_;
   absl::btree_set<PruneKey> idle_;
   absl::btree_set<PruneKey> busy_;
 };

@@ -32,10 +32,11 @@ TEST(PruneKeyTest, EveryOrderingKeyAndTheFinalTieBreak) {
 
 TEST(PruneIndexTest, FirstFollowsThePruneOrderPerTier) {
   PruneIndex index;
-  index.Upsert(ConnectionId{1}, Key(1, 10, 0, Direction::kInbound, 1), PruneTier::kIdle);
-  index.Upsert(ConnectionId{2}, Key(2, 0, 3, Direction::kOutbound, 2), PruneTier::kIdle);
-  index.Upsert(ConnectionId{3}, Key(3, 0, 3, Direction::kInbound, 2), PruneTier::kIdle);
-  index.Upsert(ConnectionId{4}, Key(4, 0, 0, Direction::kInbound, 0), PruneTier::kBusy);
+  PruneEntry e1, e2, e3, e4;
+  index.Upsert(e1, Key(1, 10, 0, Direction::kInbound, 1), PruneTier::kIdle);
+  index.Upsert(e2, Key(2, 0, 3, Direction::kOutbound, 2), PruneTier::kIdle);
+  index.Upsert(e3, Key(3, 0, 3, Direction::kInbound, 2), PruneTier::kIdle);
+  index.Upsert(e4, Key(4, 0, 0, Direction::kInbound, 0), PruneTier::kBusy);
   EXPECT_THAT(index.First(PruneTier::kIdle, 10),
               ElementsAre(ConnectionId{3}, ConnectionId{2}, ConnectionId{1}));
   EXPECT_THAT(index.First(PruneTier::kIdle, 2), ElementsAre(ConnectionId{3}, ConnectionId{2}));
@@ -45,21 +46,22 @@ TEST(PruneIndexTest, FirstFollowsThePruneOrderPerTier) {
 
 TEST(PruneIndexTest, UpsertMovesAndExemptRemoves) {
   PruneIndex index;
-  index.Upsert(ConnectionId{1}, Key(1, 0, 0, Direction::kInbound, 1), PruneTier::kIdle);
-  index.Upsert(ConnectionId{2}, Key(2, 1, 0, Direction::kInbound, 1), PruneTier::kIdle);
+  PruneEntry e1, e2, never_indexed;
+  index.Upsert(e1, Key(1, 0, 0, Direction::kInbound, 1), PruneTier::kIdle);
+  index.Upsert(e2, Key(2, 1, 0, Direction::kInbound, 1), PruneTier::kIdle);
   // Connection 1's peer gains value: it moves behind connection 2.
-  index.Upsert(ConnectionId{1}, Key(1, 5, 0, Direction::kInbound, 1), PruneTier::kIdle);
+  index.Upsert(e1, Key(1, 5, 0, Direction::kInbound, 1), PruneTier::kIdle);
   EXPECT_THAT(index.First(PruneTier::kIdle, 2), ElementsAre(ConnectionId{2}, ConnectionId{1}));
   // It opens a stream on a non-closable protocol: busy tier.
-  index.Upsert(ConnectionId{1}, Key(1, 5, 1, Direction::kInbound, 1), PruneTier::kBusy);
+  index.Upsert(e1, Key(1, 5, 1, Direction::kInbound, 1), PruneTier::kBusy);
   EXPECT_EQ(index.size(PruneTier::kIdle), 1u);
-  EXPECT_EQ(index.tier(ConnectionId{1}), PruneTier::kBusy);
+  EXPECT_EQ(e1.tier, PruneTier::kBusy);
   // Its peer is protected: out of the index.
-  index.Upsert(ConnectionId{1}, Key(1, 5, 1, Direction::kInbound, 1), PruneTier::kExempt);
+  index.Upsert(e1, Key(1, 5, 1, Direction::kInbound, 1), PruneTier::kExempt);
   EXPECT_EQ(index.size(PruneTier::kBusy), 0u);
-  EXPECT_EQ(index.tier(ConnectionId{1}), PruneTier::kExempt);
-  index.Erase(ConnectionId{2});
-  index.Erase(ConnectionId{99});
+  EXPECT_EQ(e1.tier, PruneTier::kExempt);
+  index.Erase(e2);
+  index.Erase(never_indexed);
   EXPECT_EQ(index.size(PruneTier::kIdle), 0u);
 }
 
