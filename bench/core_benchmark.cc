@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
+#include "bench/random_addresses.h"
 #include "core/core.h"
 #include "core/ip_prefix_set.h"
 #include "core/random.h"
@@ -97,22 +98,6 @@ void BM_TrimOnOpen(benchmark::State& state) {
 }
 
 // --- Policy on --------------------------------------------------------------------------------
-
-IpAddress RandomV4(SplitMix64& rng) {
-  const uint64_t r = rng.Next();
-  return IpAddress::V4({static_cast<uint8_t>(r), static_cast<uint8_t>(r >> 8),
-                        static_cast<uint8_t>(r >> 16), static_cast<uint8_t>(r >> 24)});
-}
-
-IpAddress RandomV6(SplitMix64& rng) {
-  std::array<uint8_t, 16> b{0x20, 0x01};
-  uint64_t r = rng.Next();
-  for (int i = 2; i < 16; ++i) {
-    if (i == 9) r = rng.Next();
-    b[i] = static_cast<uint8_t>(r >> ((i % 8) * 8));
-  }
-  return IpAddress::V6(b);
-}
 
 // n random prefixes, half IPv4 /16–/32, half IPv6 /32–/128 (as gating_dialing_benchmark).
 std::vector<IpPrefix> RandomPrefixes(int64_t n, SplitMix64& rng) {

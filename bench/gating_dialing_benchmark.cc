@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
+#include "bench/random_addresses.h"
 #include "core/address_order.h"
 #include "core/core.h"
 #include "core/ip_prefix_set.h"
@@ -18,22 +19,6 @@
 
 namespace connmgr {
 namespace {
-
-IpAddress RandomV4(SplitMix64& rng) {
-  const uint64_t r = rng.Next();
-  return IpAddress::V4({static_cast<uint8_t>(r), static_cast<uint8_t>(r >> 8),
-                        static_cast<uint8_t>(r >> 16), static_cast<uint8_t>(r >> 24)});
-}
-
-IpAddress RandomV6(SplitMix64& rng) {
-  std::array<uint8_t, 16> b{0x20, 0x01};
-  uint64_t r = rng.Next();
-  for (int i = 2; i < 16; ++i) {
-    if (i == 9) r = rng.Next();
-    b[i] = static_cast<uint8_t>(r >> ((i % 8) * 8));
-  }
-  return IpAddress::V6(b);
-}
 
 IpPrefixSet FilledSet(int64_t n, SplitMix64& rng) {
   IpPrefixSet set(static_cast<size_t>(n));
