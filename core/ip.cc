@@ -193,4 +193,53 @@ bool IpPrefix::Contains(const IpAddress& address) const {
 
 std::string IpPrefix::ToString() const { return absl::StrCat(network_.ToString(), "/", length_); }
 
+namespace {
+
+// The top `bits` bits of a 64-bit word set (any `bits`; 0 or less: none, 64 or more: all).
+uint64_t HighMask(int bits) {
+  return bits <= 0 ? 0 : bits >= 64 ? ~uint64_t{0} : ~uint64_t{0} << (64 - bits);
+}
+
+}  // namespace
+
+PackedPrefix PackedPrefix::Shortened(int new_length) const {
+  PackedPrefix p = *this;
+  p.length = static_cast<uint8_t>(new_length);
+  if (v6) {
+    p.high &= HighMask(new_length);
+    p.low &= HighMask(new_length - 64);
+  } else {
+    p.low &= HighMask(new_length) >> 32;
+  }
+  return p;
+}
+
+PackedPrefix PackPrefix(const IpAddress& address, int length) {
+  const absl::Span<const uint8_t> b = address.bytes();
+  PackedPrefix p;
+  if (address.is_v4()) {
+    p.low = (uint64_t{b[0]} << 24) | (uint64_t{b[1]} << 16) | (uint64_t{b[2]} << 8) | b[3];
+    p.length = 32;
+  } else {
+    p.v6 = true;
+    for (int i = 0; i < 8; ++i) p.high = (p.high << 8) | b[i];
+    for (int i = 8; i < 16; ++i) p.low = (p.low << 8) | b[i];
+    p.length = 128;
+  }
+  return p.Shortened(length);
+}
+
+IpPrefix UnpackPrefix(const PackedPrefix& p) {
+  if (!p.v6) {
+    const auto w = static_cast<uint32_t>(p.low);
+    return IpPrefix(IpAddress::V4({static_cast<uint8_t>(w >> 24), static_cast<uint8_t>(w >> 16),
+                                   static_cast<uint8_t>(w >> 8), static_cast<uint8_t>(w)}),
+                    p.length);
+  }
+  std::array<uint8_t, 16> bytes;
+  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<uint8_t>(p.high >> (56 - 8 * i));
+  for (int i = 0; i < 8; ++i) bytes[8 + i] = static_cast<uint8_t>(p.low >> (56 - 8 * i));
+  return IpPrefix(IpAddress::V6(bytes), p.length);
+}
+
 }  // namespace connmgr

@@ -99,6 +99,27 @@ class IpPrefix {
   int length_ = 32;
 };
 
+// A prefix as two 64-bit words (an IPv4 network in the low 32 bits of `low`) and a length:
+// what the hot lookups key their tables on, since masking, hashing and comparing it is cheap.
+struct PackedPrefix {
+  uint64_t high = 0;
+  uint64_t low = 0;
+  uint8_t length = 0;
+  bool v6 = false;
+
+  // The prefix of the same address `length` bits long (no longer than this one).
+  PackedPrefix Shortened(int length) const;
+
+  friend bool operator==(const PackedPrefix&, const PackedPrefix&) = default;
+  friend std::strong_ordering operator<=>(const PackedPrefix&, const PackedPrefix&) = default;
+  template <typename H>
+  friend H AbslHashValue(H h, const PackedPrefix& p) {
+    return H::combine(std::move(h), p.high, p.low, p.length, p.v6);
+  }
+};
+PackedPrefix PackPrefix(const IpAddress& address, int length);
+IpPrefix UnpackPrefix(const PackedPrefix& packed);
+
 }  // namespace connmgr
 
 #endif  // CONNMGR_CORE_IP_H_

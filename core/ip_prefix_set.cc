@@ -7,46 +7,8 @@
 
 namespace connmgr {
 
-namespace {
-
-// The top `bits` bits of a 64-bit word set (0 to 64).
-uint64_t HighMask(int bits) { return bits <= 0 ? 0 : bits >= 64 ? ~uint64_t{0} : ~uint64_t{0} << (64 - bits); }
-
-}  // namespace
-
-IpPrefixSet::Key IpPrefixSet::KeyOf(const IpAddress& address, int length) {
-  const absl::Span<const uint8_t> b = address.bytes();
-  Key key;
-  key.length = static_cast<uint8_t>(length);
-  if (address.is_v4()) {
-    const uint64_t word = (uint64_t{b[0]} << 24) | (uint64_t{b[1]} << 16) | (uint64_t{b[2]} << 8) | b[3];
-    key.low = word & (HighMask(length) >> 32);
-    return key;
-  }
-  key.v6 = true;
-  uint64_t high = 0, low = 0;
-  for (int i = 0; i < 8; ++i) high = (high << 8) | b[i];
-  for (int i = 8; i < 16; ++i) low = (low << 8) | b[i];
-  key.high = high & HighMask(length);
-  key.low = low & HighMask(length - 64);
-  return key;
-}
-
-IpPrefix IpPrefixSet::PrefixOf(const Key& key) {
-  if (!key.v6) {
-    const auto w = static_cast<uint32_t>(key.low);
-    return IpPrefix(IpAddress::V4({static_cast<uint8_t>(w >> 24), static_cast<uint8_t>(w >> 16),
-                                   static_cast<uint8_t>(w >> 8), static_cast<uint8_t>(w)}),
-                    key.length);
-  }
-  std::array<uint8_t, 16> bytes;
-  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<uint8_t>(key.high >> (56 - 8 * i));
-  for (int i = 0; i < 8; ++i) bytes[8 + i] = static_cast<uint8_t>(key.low >> (56 - 8 * i));
-  return IpPrefix(IpAddress::V6(bytes), key.length);
-}
-
 absl::StatusOr<bool> IpPrefixSet::Insert(const IpPrefix& prefix) {
-  const Key key = KeyOf(prefix.network(), prefix.length());
+  const PackedPrefix key = PackPrefix(prefix.network(), prefix.length());
   if (entries_.contains(key)) return false;
   if (entries_.size() >= max_entries_) {
     return absl::ResourceExhaustedError(absl::StrCat(
@@ -59,29 +21,22 @@ absl::StatusOr<bool> IpPrefixSet::Insert(const IpPrefix& prefix) {
 }
 
 bool IpPrefixSet::Erase(const IpPrefix& prefix) {
-  if (entries_.erase(KeyOf(prefix.network(), prefix.length())) == 0) return false;
+  if (entries_.erase(PackPrefix(prefix.network(), prefix.length())) == 0) return false;
   --(prefix.network().is_v4() ? v4_lengths_[prefix.length()] : v6_lengths_[prefix.length()]);
   return true;
 }
 
 bool IpPrefixSet::ContainsEntry(const IpPrefix& prefix) const {
-  return entries_.contains(KeyOf(prefix.network(), prefix.length()));
+  return entries_.contains(PackPrefix(prefix.network(), prefix.length()));
 }
 
 std::optional<IpPrefix> IpPrefixSet::LongestIn(const IpAddress& address, int max_length) const {
   const bool v4 = address.is_v4();
-  const Key full = KeyOf(address, max_length);
+  const PackedPrefix full = PackPrefix(address, max_length);
   for (int length = max_length; length >= 0; --length) {
     if ((v4 ? v4_lengths_[length] : v6_lengths_[length]) == 0) continue;
-    Key candidate = full;
-    candidate.length = static_cast<uint8_t>(length);
-    if (v4) {
-      candidate.low &= HighMask(length) >> 32;
-    } else {
-      candidate.high &= HighMask(length);
-      candidate.low &= HighMask(length - 64);
-    }
-    if (entries_.contains(candidate)) return PrefixOf(candidate);
+    const PackedPrefix candidate = full.Shortened(length);
+    if (entries_.contains(candidate)) return UnpackPrefix(candidate);
   }
   return std::nullopt;
 }
@@ -103,7 +58,7 @@ std::optional<IpPrefix> IpPrefixSet::LongestMatch(const IpAddress& address) cons
 std::vector<IpPrefix> IpPrefixSet::Entries() const {
   std::vector<IpPrefix> out;
   out.reserve(entries_.size());
-  for (const Key& key : entries_) out.push_back(PrefixOf(key));
+  for (const PackedPrefix& key : entries_) out.push_back(UnpackPrefix(key));
   std::sort(out.begin(), out.end());
   return out;
 }

@@ -49,26 +49,10 @@ class IpPrefixSet {
   std::vector<IpPrefix> Entries() const;
 
  private:
-  // A prefix as integers: the network's 128 bits (an IPv4 one in the low 32 bits of `low`)
-  // and its length. Masking and hashing these is what makes a lookup's probes cheap.
-  struct Key {
-    uint64_t high = 0;
-    uint64_t low = 0;
-    uint8_t length = 0;
-    bool v6 = false;
-
-    friend bool operator==(const Key&, const Key&) = default;
-    template <typename H>
-    friend H AbslHashValue(H h, const Key& k) {
-      return H::combine(std::move(h), k.high, k.low, k.length, k.v6);
-    }
-  };
-  static Key KeyOf(const IpAddress& address, int length);
-  static IpPrefix PrefixOf(const Key& key);
   std::optional<IpPrefix> LongestIn(const IpAddress& address, int max_length) const;
 
   size_t max_entries_;
-  absl::flat_hash_set<Key> entries_;
+  absl::flat_hash_set<PackedPrefix> entries_;
   // How many entries each (family, length) has: lengths 0..32 for IPv4, 0..128 for IPv6.
   std::array<uint32_t, 33> v4_lengths_{};
   std::array<uint32_t, 129> v6_lengths_{};

@@ -84,7 +84,7 @@ class SourceLimiter {
 
  private:
   enum class KeyKind : uint8_t { kAddress, kV4Slash24, kV6Slash56, kV6Slash48 };
-  using Key = std::pair<KeyKind, IpPrefix>;
+  using Key = std::pair<KeyKind, PackedPrefix>;
   struct Entry {
     std::optional<TokenBucket> bucket;
     uint32_t live = 0;       // admitted connections not yet released
