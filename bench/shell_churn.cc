@@ -168,7 +168,7 @@ class Client {
 class BareServer {
  public:
   BareServer(asio::io_context& io, bool handshake)
-      : io_(io), acceptor_(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)),
+      : acceptor_(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)),
         handshake_(handshake), greeting_(Greeting(NumberedPeer(1))) {
     acceptor_.listen(asio::socket_base::max_listen_connections);
     Accept();
@@ -207,7 +207,6 @@ class BareServer {
                                 c->socket.close(ignored);
                               });
   }
-  asio::io_context& io_;
   tcp::acceptor acceptor_;
   bool handshake_;
   std::string greeting_;
