@@ -358,6 +358,15 @@ bool Driver::CountStream(const std::shared_ptr<Socket>& s, StreamId stream,
 
 void Driver::OpenStream(ConnectionId id, const std::string& protocol,
                         std::function<void(absl::StatusOr<StreamId>)> done) {
+  if (carrying_out_) {
+    // Called from an observer: the core's answer to the stream must be carried out before
+    // CountStream looks at it, so open it once the current outputs are done.
+    boost::asio::post(io_, [this, alive = alive_, id, protocol, done = std::move(done)]() mutable {
+      if (!*alive || stopped_) return done(absl::UnavailableError("open stream: shut down"));
+      OpenStream(id, protocol, std::move(done));
+    });
+    return;
+  }
   auto it = sockets_.find(id.value);
   if (it == sockets_.end() || it->second->session == nullptr) {
     return done(absl::NotFoundError(
