@@ -34,6 +34,14 @@ class RuntimeConfigTest : public CoreTest {
   absl::Status Update(Instant now, const Config& config) {
     return core_->Handle(now, UpdateConfig{config}).status();
   }
+  // Dial request `r`: peer r at 192.0.2.r.
+  absl::Status RequestDial(Instant now, uint64_t r) {
+    return core_
+        ->Handle(now, DialRequest{r, NthPeer(static_cast<uint32_t>(r)),
+                                  {Addr(absl::StrCat("/ip4/192.0.2.", r, "/tcp/1"))}, 50, false,
+                                  Duration::Zero()})
+        .status();
+  }
   // An inbound connection from its own address, accepted and upgraded.
   ConnectionId OpenFrom(Instant now, uint32_t i) {
     ConnectionId id = Inbound(now, absl::StrCat("/ip4/203.0.113.", i + 1, "/tcp/4001"));
@@ -119,13 +127,7 @@ TEST_F(RuntimeConfigTest, MoreParallelDialsStartQueuedDialsAtOnce) {
   config.max_parallel_dials = 1;
   config.max_dial_queue_length = 3;
   Reset(config);
-  for (uint64_t r = 1; r <= 3; ++r) {
-    ASSERT_TRUE(core_
-                    ->Handle(At(1), DialRequest{r, NthPeer(static_cast<uint32_t>(r)),
-                                                {Addr(absl::StrCat("/ip4/192.0.2.", r, "/tcp/1"))},
-                                                50, false, Duration::Zero()})
-                    .ok());
-  }
+  for (uint64_t r = 1; r <= 3; ++r) ASSERT_TRUE(RequestDial(At(1), r).ok());
   auto dialled = [&] {
     std::vector<std::string> addresses;
     for (const Output& o : Drain()) {
@@ -143,20 +145,11 @@ TEST_F(RuntimeConfigTest, MoreParallelDialsStartQueuedDialsAtOnce) {
 TEST_F(RuntimeConfigTest, AShorterDialQueueKeepsItsJobsAndRefusesNewOnes) {
   Config config;
   Reset(config);
-  for (uint64_t r = 1; r <= 3; ++r) {
-    ASSERT_TRUE(core_
-                    ->Handle(At(1), DialRequest{r, NthPeer(static_cast<uint32_t>(r)),
-                                                {Addr(absl::StrCat("/ip4/192.0.2.", r, "/tcp/1"))},
-                                                50, false, Duration::Zero()})
-                    .ok());
-  }
+  for (uint64_t r = 1; r <= 3; ++r) ASSERT_TRUE(RequestDial(At(1), r).ok());
   config.max_parallel_dials = 2;
   config.max_dial_queue_length = 2;
   ASSERT_TRUE(Update(At(2), config).ok());
-  absl::Status s = core_
-                       ->Handle(At(2), DialRequest{4, NthPeer(4), {Addr("/ip4/192.0.2.4/tcp/1")},
-                                                   50, false, Duration::Zero()})
-                       .status();
+  absl::Status s = RequestDial(At(2), 4);
   EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(core_->GetMetrics().dials_running + core_->GetMetrics().dials_queued, 3u);
 }
