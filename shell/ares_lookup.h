@@ -17,10 +17,7 @@ namespace connmgr::shell {
 inline DnsLookup LookupThrough(AresResolver& resolver) {
   return [&resolver](const std::string& name, DnsRecordType type,
                      std::function<void(absl::StatusOr<DnsAnswer>)> done) {
-    resolver.Query(name, type, [done = std::move(done)](absl::StatusOr<AresResolver::Answer> a) {
-      if (!a.ok()) return done(a.status());
-      done(DnsAnswer{std::move(a->records), a->ttl});
-    });
+    resolver.Query(name, type, std::move(done));
   };
 }
 

@@ -47,10 +47,6 @@
 
 namespace connmgr::shell {
 
-struct DnsAnswer {
-  std::vector<std::string> records;
-  Duration ttl;
-};
 // Resolves `name` for `type` and calls `done` once on the io_context thread.
 using DnsLookup = std::function<void(const std::string& name, DnsRecordType type,
                                      std::function<void(absl::StatusOr<DnsAnswer>)> done)>;

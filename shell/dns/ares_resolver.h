@@ -75,10 +75,7 @@ absl::StatusOr<uint32_t> MinAnswerTtlSeconds(const unsigned char* message, size_
 
 class AresResolver {
  public:
-  struct Answer {
-    std::vector<std::string> records;
-    Duration ttl;
-  };
+  using Answer = DnsAnswer;  // core/dns_resolver.h: what DnsAnswered carries
   using Callback = std::function<void(absl::StatusOr<Answer>)>;
 
   static absl::StatusOr<std::unique_ptr<AresResolver>> Create(boost::asio::io_context& io,
