@@ -23,8 +23,8 @@
 #include <string>
 #include <vector>
 
-#include "benchmark/benchmark.h"
 #include "bench/random_addresses.h"
+#include "benchmark/benchmark.h"
 #include "core/core.h"
 #include "core/ip_prefix_set.h"
 #include "core/random.h"
@@ -106,15 +106,14 @@ std::vector<IpPrefix> RandomPrefixes(int64_t n, SplitMix64& rng) {
   for (int64_t i = 0; i < n; ++i) {
     const bool v4 = i % 2 == 0;
     const IpAddress a = v4 ? RandomV4(rng) : RandomV6(rng);
-    out.emplace_back(a, v4 ? 16 + static_cast<int>(rng.Below(17))
-                           : 32 + static_cast<int>(rng.Below(97)));
+    out.emplace_back(
+        a, v4 ? 16 + static_cast<int>(rng.Below(17)) : 32 + static_cast<int>(rng.Below(97)));
   }
   return out;
 }
 
 // `count` distinct /tcp/4001 remotes with public IPv4 addresses none of `denied` covers.
-std::vector<Multiaddr> AdmittedRemotes(size_t count, const IpPrefixSet& denied,
-                                       SplitMix64& rng) {
+std::vector<Multiaddr> AdmittedRemotes(size_t count, const IpPrefixSet& denied, SplitMix64& rng) {
   std::vector<Multiaddr> out;
   while (out.size() < count) {
     const IpAddress ip = RandomV4(rng);
@@ -179,7 +178,8 @@ void BM_ChurnPolicy(benchmark::State& state) {
   const Multiaddr local = Multiaddr::Parse("/ip4/10.0.0.1/tcp/4001").value();
   Instant now = Instant::FromNanoseconds(1);
   {
-    const std::vector<Multiaddr> fill = AdmittedRemotes(static_cast<size_t>(std::min<int64_t>(live, 65'536)), deny_set, rng);
+    const std::vector<Multiaddr> fill =
+        AdmittedRemotes(static_cast<size_t>(std::min<int64_t>(live, 65'536)), deny_set, rng);
     for (int64_t i = 0; i < live; ++i) {
       (void)core->Handle(now, OutboundConnection{fill[static_cast<size_t>(i) % fill.size()], local,
                                                  NumberedPeer(static_cast<uint64_t>(i))});
@@ -199,8 +199,7 @@ void BM_ChurnPolicy(benchmark::State& state) {
     d.closes.clear();
     d.pruned_peers.clear();
     d.rejected = false;
-    ConnectionId id =
-        core->Handle(now, InboundConnection{remotes[next++ & 4095], local}).value();
+    ConnectionId id = core->Handle(now, InboundConnection{remotes[next++ & 4095], local}).value();
     DrainInto(*core, d);
     if (d.rejected) {
       ++refused;  // refused at the door (not expected here)
@@ -221,15 +220,15 @@ void BM_ChurnPolicy(benchmark::State& state) {
   }
   const double inputs = static_cast<double>(state.iterations()) * 7;
   state.SetItemsProcessed(static_cast<int64_t>(inputs));
-  state.counters["cycles/s"] = benchmark::Counter(static_cast<double>(state.iterations()),
-                                                  benchmark::Counter::kIsRate);
+  state.counters["cycles/s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
   state.counters["time/input"] =
       benchmark::Counter(inputs, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
   state.counters["pruned/cycle"] =
       static_cast<double>(trims) / static_cast<double>(std::max<int64_t>(1, state.iterations()));
   state.counters["refused"] = static_cast<double>(refused);
-  state.counters["open"] = static_cast<double>(core->GetMetrics().connections(
-      Direction::kOutbound, ConnectionState::kOpen));
+  state.counters["open"] = static_cast<double>(
+      core->GetMetrics().connections(Direction::kOutbound, ConnectionState::kOpen));
 }
 
 // BM_TrimStorm/to/from: `from` connections open; one UpdateConfig lowers max_connections to
@@ -282,9 +281,13 @@ void BM_DialStorm(benchmark::State& state) {
   std::vector<DialRequest> requests;
   SplitMix64 rng(8);
   for (int64_t i = 0; i < n; ++i) {
-    requests.push_back(DialRequest{static_cast<uint64_t>(i + 1), Ed25519Peer(static_cast<uint64_t>(i)),
-                                   {Multiaddr::Parse("/ip4/" + RandomV4(rng).ToString() + "/tcp/4001").value()},
-                                   50, false, Duration::Zero()});
+    requests.push_back(
+        DialRequest{static_cast<uint64_t>(i + 1),
+                    Ed25519Peer(static_cast<uint64_t>(i)),
+                    {Multiaddr::Parse("/ip4/" + RandomV4(rng).ToString() + "/tcp/4001").value()},
+                    50,
+                    false,
+                    Duration::Zero()});
   }
   uint64_t connected = 0;
   bool failed = false;
@@ -303,7 +306,8 @@ void BM_DialStorm(benchmark::State& state) {
     auto drain = [&] {
       while (std::optional<Output> out = core->PollOutput()) {
         if (const auto* a = std::get_if<DialAddress>(&*out)) attempts.push_back(a->connection);
-        if (const auto* r = std::get_if<DialResult>(&*out)) done += r->outcome == DialOutcome::kConnected;
+        if (const auto* r = std::get_if<DialResult>(&*out))
+          done += r->outcome == DialOutcome::kConnected;
       }
     };
     for (const DialRequest& r : requests) {
@@ -375,11 +379,13 @@ void BM_Admission(benchmark::State& state) {
     const uint64_t n = m.rejected_by_reason[r] - before.rejected_by_reason[r];
     if (n != 0) {
       state.counters[std::string(RejectReasonName(static_cast<RejectReason>(r))) + "%"] =
-          100.0 * static_cast<double>(n) / static_cast<double>(std::max<int64_t>(1, state.iterations()));
+          100.0 * static_cast<double>(n) /
+          static_cast<double>(std::max<int64_t>(1, state.iterations()));
     }
   }
-  state.counters["refused%"] = 100.0 * static_cast<double>(m.counter(Counter::kInboundRejected) - refused_before) /
-                               static_cast<double>(std::max<int64_t>(1, state.iterations()));
+  state.counters["refused%"] =
+      100.0 * static_cast<double>(m.counter(Counter::kInboundRejected) - refused_before) /
+      static_cast<double>(std::max<int64_t>(1, state.iterations()));
 }
 
 // BM_Reconnect/n: n keep-alive peers (a "keep-alive" tag and one address each), connected.

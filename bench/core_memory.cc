@@ -65,16 +65,19 @@ double PerConnection(int64_t n) {
   const Multiaddr local = Multiaddr::Parse("/ip4/10.0.0.1/tcp/4001").value();
   const Instant now = Instant::FromNanoseconds(1);
   for (int64_t i = 0; i < n; ++i) {
-    (void)core->Handle(now, OutboundConnection{
-                                Multiaddr::Parse(absl::StrCat("/ip4/", Ip4(i), "/tcp/4001")).value(),
-                                local, Ed25519Peer(static_cast<uint64_t>(i))});
+    (void)core->Handle(
+        now,
+        OutboundConnection{Multiaddr::Parse(absl::StrCat("/ip4/", Ip4(i), "/tcp/4001")).value(),
+                           local, Ed25519Peer(static_cast<uint64_t>(i))});
     Drain(*core);
   }
   const int64_t full = HeapBytes();
   const double per = static_cast<double>(full - empty) / static_cast<double>(n);
-  std::printf("connections=%lld empty_core_bytes=%lld heap_delta_bytes=%lld bytes_per_connection=%.0f open=%zu\n",
-              static_cast<long long>(n), static_cast<long long>(empty - before),
-              static_cast<long long>(full - empty), per, core->connections().size());
+  std::printf(
+      "connections=%lld empty_core_bytes=%lld heap_delta_bytes=%lld bytes_per_connection=%.0f "
+      "open=%zu\n",
+      static_cast<long long>(n), static_cast<long long>(empty - before),
+      static_cast<long long>(full - empty), per, core->connections().size());
   return per;
 }
 
@@ -92,9 +95,11 @@ double PerSource(int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
     // Step by 257: each source in its own /24 (no difference with the per-IP limit alone).
     absl::StatusOr<ConnectionId> id = core->Handle(
-        now, InboundConnection{
-                 Multiaddr::Parse(absl::StrCat("/ip4/", Ip4(static_cast<uint64_t>(i) * 257), "/tcp/1")).value(),
-                 local});
+        now,
+        InboundConnection{
+            Multiaddr::Parse(absl::StrCat("/ip4/", Ip4(static_cast<uint64_t>(i) * 257), "/tcp/1"))
+                .value(),
+            local});
     Drain(*core);
     if (id.ok()) core->Handle(now, TransportClosed{*id}).IgnoreError();
     Drain(*core);
@@ -102,10 +107,12 @@ double PerSource(int64_t n) {
   const int64_t full = HeapBytes();
   const Metrics m = core->GetMetrics();
   const double per = static_cast<double>(full - empty) / static_cast<double>(m.tracked_sources);
-  std::printf("sources=%lld tracked_keys=%llu heap_delta_bytes=%lld bytes_per_tracked_key=%.0f bytes_per_source=%.0f\n",
-              static_cast<long long>(n), static_cast<unsigned long long>(m.tracked_sources),
-              static_cast<long long>(full - empty), per,
-              static_cast<double>(full - empty) / static_cast<double>(n));
+  std::printf(
+      "sources=%lld tracked_keys=%llu heap_delta_bytes=%lld bytes_per_tracked_key=%.0f "
+      "bytes_per_source=%.0f\n",
+      static_cast<long long>(n), static_cast<unsigned long long>(m.tracked_sources),
+      static_cast<long long>(full - empty), per,
+      static_cast<double>(full - empty) / static_cast<double>(n));
   return static_cast<double>(full - empty) / static_cast<double>(n);
 }
 
@@ -124,11 +131,11 @@ void Sizes() {
   for (int i = 0; i < 1000; ++i) peers.push_back(Ed25519Peer(static_cast<uint64_t>(i)));
   const int64_t p1 = HeapBytes();
   (void)before;
-  std::printf("sizeof_connection=%zu sizeof_multiaddr=%zu multiaddr_heap_bytes=%lld "
-              "sizeof_peer_id=%zu peer_id_heap_bytes=%lld\n",
-              sizeof(Connection), sizeof(Multiaddr),
-              static_cast<long long>((after - reserved) / 1000), sizeof(PeerId),
-              static_cast<long long>((p1 - p0) / 1000));
+  std::printf(
+      "sizeof_connection=%zu sizeof_multiaddr=%zu multiaddr_heap_bytes=%lld "
+      "sizeof_peer_id=%zu peer_id_heap_bytes=%lld\n",
+      sizeof(Connection), sizeof(Multiaddr), static_cast<long long>((after - reserved) / 1000),
+      sizeof(PeerId), static_cast<long long>((p1 - p0) / 1000));
 }
 
 int64_t Flag(int argc, char** argv, absl::string_view name, int64_t fallback) {

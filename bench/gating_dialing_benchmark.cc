@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "benchmark/benchmark.h"
 #include "bench/random_addresses.h"
+#include "benchmark/benchmark.h"
 #include "core/address_order.h"
 #include "core/core.h"
 #include "core/ip_prefix_set.h"
@@ -25,7 +25,8 @@ IpPrefixSet FilledSet(int64_t n, SplitMix64& rng) {
   for (int64_t i = 0; i < n; ++i) {
     const bool v4 = i % 2 == 0;
     const IpAddress a = v4 ? RandomV4(rng) : RandomV6(rng);
-    set.Insert(IpPrefix(a, v4 ? 16 + static_cast<int>(rng.Below(17)) : 32 + static_cast<int>(rng.Below(97))))
+    set.Insert(IpPrefix(a, v4 ? 16 + static_cast<int>(rng.Below(17))
+                              : 32 + static_cast<int>(rng.Below(97))))
         .IgnoreError();
   }
   return set;
@@ -81,7 +82,8 @@ void BM_InboundAdmission(benchmark::State& state) {
   size_t i = 0;
   for (auto _ : state) {
     const Instant now = Instant::FromNanoseconds(t += 1'000'000);
-    absl::StatusOr<ConnectionId> id = core->Handle(now, InboundConnection{remotes[i++ & 1023], local});
+    absl::StatusOr<ConnectionId> id =
+        core->Handle(now, InboundConnection{remotes[i++ & 1023], local});
     while (core->PollOutput()) {
     }
     core->Handle(now, TransportClosed{*id}).IgnoreError();
@@ -132,7 +134,8 @@ void BM_AddressOrder25(benchmark::State& state) {
   const char* transports[] = {"/tcp/1", "/tcp/1/ws", "/tcp/1/wss", "/udp/1/quic-v1",
                               "/udp/1/webrtc-direct"};
   for (int i = 0; i < 25; ++i) {
-    const std::string ip = i % 3 == 0 ? "/ip6/" + RandomV6(rng).ToString() : "/ip4/" + RandomV4(rng).ToString();
+    const std::string ip =
+        i % 3 == 0 ? "/ip6/" + RandomV6(rng).ToString() : "/ip4/" + RandomV4(rng).ToString();
     in.push_back(Multiaddr::Parse(ip + transports[i % 5]).value());
   }
   for (auto _ : state) {

@@ -92,14 +92,17 @@ int main(int argc, char** argv) {
   const auto until = t0 + std::chrono::microseconds(static_cast<int64_t>(seconds * 1e6));
   while (std::chrono::steady_clock::now() < until) {
     if (!cycle()) {
-      std::fprintf(stderr, "libp2p_churn: cycle %llu failed\n", static_cast<unsigned long long>(cycles));
+      std::fprintf(stderr, "libp2p_churn: cycle %llu failed\n",
+                   static_cast<unsigned long long>(cycles));
       return 1;
     }
     ++cycles;
   }
-  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double elapsed =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf("libp2p_churn side=connmgr cycles=%llu seconds=%.2f per_s=%.1f\n",
-              static_cast<unsigned long long>(cycles), elapsed, static_cast<double>(cycles) / elapsed);
+              static_cast<unsigned long long>(cycles), elapsed,
+              static_cast<double>(cycles) / elapsed);
   b->Close();
   a->Close();
   return 0;

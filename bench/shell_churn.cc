@@ -40,9 +40,9 @@
 #include <vector>
 
 #include "absl/strings/numbers.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
 #include "boost/asio.hpp"
 #include "core/random.h"
 #include "shell/endpoint.h"
@@ -61,8 +61,8 @@ PeerId NumberedPeer(uint32_t i) {
 }
 
 std::string Greeting(const PeerId& peer) {
-  return absl::StrCat("/connmgr/plaintext/1\n", std::string(1, static_cast<char>(peer.bytes().size())),
-                      peer.bytes());
+  return absl::StrCat("/connmgr/plaintext/1\n",
+                      std::string(1, static_cast<char>(peer.bytes().size())), peer.bytes());
 }
 
 double ThreadCpuSeconds() {
@@ -76,8 +76,7 @@ double ThreadCpuSeconds() {
 
 class Client {
  public:
-  Client(tcp::endpoint server, int slots, bool handshake)
-      : server_(server), handshake_(handshake) {
+  Client(tcp::endpoint server, int slots, bool handshake) : server_(server), handshake_(handshake) {
     for (int i = 0; i < slots; ++i) {
       slots_.push_back(std::make_unique<Slot>(io_, Greeting(NumberedPeer(1000 + i))));
     }
@@ -169,7 +168,8 @@ class BareServer {
  public:
   BareServer(asio::io_context& io, bool handshake)
       : acceptor_(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)),
-        handshake_(handshake), greeting_(Greeting(NumberedPeer(1))) {
+        handshake_(handshake),
+        greeting_(Greeting(NumberedPeer(1))) {
     acceptor_.listen(asio::socket_base::max_listen_connections);
     Accept();
   }
@@ -212,7 +212,8 @@ class BareServer {
   std::string greeting_;
 };
 
-// --- The shell's Host, every policy on ------------------------------------------------------------
+// --- The shell's Host, every policy on
+// ------------------------------------------------------------
 
 Config PolicyConfig() {
   Config config;
@@ -231,8 +232,9 @@ Config PolicyConfig() {
     if (config.deny_list.size() % 2 == 0) {
       const uint8_t first = static_cast<uint8_t>(r);
       if (first == 127 || first == 0) continue;
-      const IpAddress a = IpAddress::V4({first, static_cast<uint8_t>(r >> 8),
-                                         static_cast<uint8_t>(r >> 16), static_cast<uint8_t>(r >> 24)});
+      const IpAddress a =
+          IpAddress::V4({first, static_cast<uint8_t>(r >> 8), static_cast<uint8_t>(r >> 16),
+                         static_cast<uint8_t>(r >> 24)});
       config.deny_list.emplace_back(a, 16 + static_cast<int>(rng.Below(17)));
     } else {
       std::array<uint8_t, 16> b{0x20, 0x01};
@@ -258,8 +260,8 @@ Result Measure(asio::io_context& io, tcp::endpoint server, bool handshake, int s
   Client client(server, slots, handshake);
   client.Start();
   auto run = [&](double s) {
-    const auto until = std::chrono::steady_clock::now() +
-                       std::chrono::microseconds(static_cast<int64_t>(s * 1e6));
+    const auto until =
+        std::chrono::steady_clock::now() + std::chrono::microseconds(static_cast<int64_t>(s * 1e6));
     while (std::chrono::steady_clock::now() < until) {
       io.restart();
       io.run_for(std::chrono::milliseconds(10));
@@ -348,8 +350,9 @@ int main(int argc, char** argv) {
   using namespace connmgr;
   Flags f;
   if (!ParseFlags(argc, argv, f)) {
-    std::fprintf(stderr, "usage: shell_churn [--seconds=S] [--rounds=R] [--concurrency=K] "
-                         "[--mode=both|accept|handshake]\n");
+    std::fprintf(stderr,
+                 "usage: shell_churn [--seconds=S] [--rounds=R] [--concurrency=K] "
+                 "[--mode=both|accept|handshake]\n");
     return 2;
   }
   std::vector<bool> modes;
@@ -371,15 +374,16 @@ int main(int argc, char** argv) {
       }
     }
     const char* name = handshake ? "handshake" : "accept";
-    std::printf("shell_churn mode=%s concurrency=%d seconds=%.1f bare_per_s=%.0f shell_per_s=%.0f "
-                "ratio=%.2f bare_server_cpu_us=%.1f shell_server_cpu_us=%.1f cpu_ratio=%.2f "
-                "shell_accepted=%llu shell_rejected=%llu shell_opened=%llu errors=%llu/%llu\n",
-                name, f.concurrency, bare.seconds + shell.seconds, bare.rate(), shell.rate(),
-                shell.rate() / bare.rate(), bare.cpu_us_per_cycle(), shell.cpu_us_per_cycle(),
-                shell.cpu_us_per_cycle() / bare.cpu_us_per_cycle(),
-                static_cast<unsigned long long>(accepted), static_cast<unsigned long long>(rejected),
-                static_cast<unsigned long long>(opened), static_cast<unsigned long long>(bare.errors),
-                static_cast<unsigned long long>(shell.errors));
+    std::printf(
+        "shell_churn mode=%s concurrency=%d seconds=%.1f bare_per_s=%.0f shell_per_s=%.0f "
+        "ratio=%.2f bare_server_cpu_us=%.1f shell_server_cpu_us=%.1f cpu_ratio=%.2f "
+        "shell_accepted=%llu shell_rejected=%llu shell_opened=%llu errors=%llu/%llu\n",
+        name, f.concurrency, bare.seconds + shell.seconds, bare.rate(), shell.rate(),
+        shell.rate() / bare.rate(), bare.cpu_us_per_cycle(), shell.cpu_us_per_cycle(),
+        shell.cpu_us_per_cycle() / bare.cpu_us_per_cycle(),
+        static_cast<unsigned long long>(accepted), static_cast<unsigned long long>(rejected),
+        static_cast<unsigned long long>(opened), static_cast<unsigned long long>(bare.errors),
+        static_cast<unsigned long long>(shell.errors));
     if (bare.cycles == 0 || shell.cycles == 0 || rejected != 0 || shell.errors != 0 ||
         (handshake && opened == 0)) {
       std::fprintf(stderr, "shell_churn: mode %s did not churn cleanly (see counts above)\n", name);

@@ -78,9 +78,10 @@ absl::StatusOr<PreparedAddresses> PrepareDialAddresses(const PeerId& peer,
   return PrepareDialAddresses(peer, infos, max_addresses, filters);
 }
 
-absl::StatusOr<PreparedAddresses> PrepareDialAddresses(
-    const PeerId& peer, absl::Span<const DialAddressInfo> candidates, size_t max_addresses,
-    const AddressFilters& filters) {
+absl::StatusOr<PreparedAddresses> PrepareDialAddresses(const PeerId& peer,
+                                                       absl::Span<const DialAddressInfo> candidates,
+                                                       size_t max_addresses,
+                                                       const AddressFilters& filters) {
   PreparedAddresses out;
   std::vector<DialAddressInfo> kept;
   for (const DialAddressInfo& c : candidates) {
@@ -118,8 +119,8 @@ absl::StatusOr<PreparedAddresses> PrepareDialAddresses(
     if (out.backed_off == considered) {
       return absl::UnavailableError(absl::StrCat("all ", considered, " addresses are backed off"));
     }
-    return absl::UnavailableError(absl::StrCat("no address left: ", out.denied, " denied, ",
-                                               out.backed_off, " backed off"));
+    return absl::UnavailableError(
+        absl::StrCat("no address left: ", out.denied, " denied, ", out.backed_off, " backed off"));
   }
   if (filters.less) {
     std::stable_sort(out.addresses.begin(), out.addresses.end(), filters.less);
@@ -194,8 +195,7 @@ std::vector<ScheduledAddress> RankAddresses(absl::Span<const DialAddressInfo> ad
   }
   rank_group(private_, Duration::Zero(), delays.private_delay);
   rank_group(public_, Duration::Zero(), delays.public_delay);
-  rank_group(relayed, public_.empty() ? Duration::Zero() : delays.relay_delay,
-             delays.public_delay);
+  rank_group(relayed, public_.empty() ? Duration::Zero() : delays.relay_delay, delays.public_delay);
   std::stable_sort(items.begin(), items.end(), [](const Item& x, const Item& y) {
     return std::tie(x.delay, x.index) < std::tie(y.delay, y.index);
   });

@@ -44,7 +44,7 @@ struct AddressFilters {
 
 struct PreparedAddresses {
   std::vector<DialAddressInfo> addresses;  // ordered, at most max_addresses
-  size_t other_peer = 0;  // dropped: their /p2p/ names another peer
+  size_t other_peer = 0;                   // dropped: their /p2p/ names another peer
   size_t duplicates = 0;
   size_t denied = 0;
   size_t backed_off = 0;
@@ -59,9 +59,10 @@ absl::StatusOr<PreparedAddresses> PrepareDialAddresses(const PeerId& peer,
                                                        absl::Span<const Multiaddr> candidates,
                                                        size_t max_addresses,
                                                        const AddressFilters& filters);
-absl::StatusOr<PreparedAddresses> PrepareDialAddresses(
-    const PeerId& peer, absl::Span<const DialAddressInfo> candidates, size_t max_addresses,
-    const AddressFilters& filters);
+absl::StatusOr<PreparedAddresses> PrepareDialAddresses(const PeerId& peer,
+                                                       absl::Span<const DialAddressInfo> candidates,
+                                                       size_t max_addresses,
+                                                       const AddressFilters& filters);
 
 struct RankedDelays {
   Duration public_delay = Duration::Milliseconds(250);
@@ -79,8 +80,8 @@ struct ScheduledAddress {
 // relayed groups; within a group with step d (private_delay, else public_delay): QUIC first,
 // IPv6 before IPv4 but with the first IPv4 address second (happy eyeballs): the first at 0, the
 // second at d, the rest at 2d; then TCP (plain, WS, WSS) the same way starting d after the last
-// QUIC; then anything else d after that. Relayed addresses start relay_delay late when a public direct
-// address exists. The result is sorted by (delay, given order).
+// QUIC; then anything else d after that. Relayed addresses start relay_delay late when a public
+// direct address exists. The result is sorted by (delay, given order).
 std::vector<ScheduledAddress> RankAddresses(absl::Span<const DialAddressInfo> addresses,
                                             const RankedDelays& delays);
 

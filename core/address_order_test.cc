@@ -42,39 +42,40 @@ TEST(AddressOrderTest, DefaultOrderOverEveryKindAndTransport) {
   });
   in.push_back({Addr("/ip4/9.9.9.9/tcp/9/ws"), true});  // certified beats transport rank
   std::sort(in.begin(), in.end(), DefaultAddressLess);
-  EXPECT_EQ(Texts(in), (std::vector<std::string>{
-                           "/ip4/9.9.9.9/tcp/9/ws",
-                           "/ip4/1.1.1.1/tcp/5",
-                           "/ip6/2001:db8::1/tcp/5",
-                           "/ip4/1.1.1.1/tcp/3/tls/ws",
-                           "/ip4/1.1.1.1/tcp/4/wss",
-                           "/ip4/1.1.1.1/tcp/2/ws",
-                           "/ip4/1.1.1.1/udp/1/webrtc-direct",
-                           "/ip4/1.1.1.1/udp/1/quic-v1/webtransport",
-                           "/ip4/1.1.1.1/udp/1/quic-v1",
-                           "/ip4/1.1.1.1/tcp/1/p2p/QmNnooDu7bfjPFoTZYxMNLWUQJyrVwtbZg5gBMjTezGAJN/p2p-circuit",
-                           "/ip4/10.0.0.1/tcp/1",
-                           "/ip4/127.0.0.1/tcp/1",
-                       }));
+  EXPECT_EQ(Texts(in),
+            (std::vector<std::string>{
+                "/ip4/9.9.9.9/tcp/9/ws",
+                "/ip4/1.1.1.1/tcp/5",
+                "/ip6/2001:db8::1/tcp/5",
+                "/ip4/1.1.1.1/tcp/3/tls/ws",
+                "/ip4/1.1.1.1/tcp/4/wss",
+                "/ip4/1.1.1.1/tcp/2/ws",
+                "/ip4/1.1.1.1/udp/1/webrtc-direct",
+                "/ip4/1.1.1.1/udp/1/quic-v1/webtransport",
+                "/ip4/1.1.1.1/udp/1/quic-v1",
+                "/ip4/1.1.1.1/tcp/1/p2p/QmNnooDu7bfjPFoTZYxMNLWUQJyrVwtbZg5gBMjTezGAJN/p2p-circuit",
+                "/ip4/10.0.0.1/tcp/1",
+                "/ip4/127.0.0.1/tcp/1",
+            }));
 }
 
 TEST(AddressOrderTest, OrderDoesNotDependOnInputOrder) {
-  std::vector<DialAddressInfo> in = Infos({"/ip4/1.1.1.1/tcp/1", "/ip4/1.1.1.2/tcp/1",
-                                           "/ip4/1.1.1.1/tcp/2/ws", "/ip4/10.0.0.1/tcp/1",
-                                           "/ip6/2001:db8::1/tcp/1", "/ip4/1.1.1.0/tcp/7"});
+  std::vector<DialAddressInfo> in =
+      Infos({"/ip4/1.1.1.1/tcp/1", "/ip4/1.1.1.2/tcp/1", "/ip4/1.1.1.1/tcp/2/ws",
+             "/ip4/10.0.0.1/tcp/1", "/ip6/2001:db8::1/tcp/1", "/ip4/1.1.1.0/tcp/7"});
   std::sort(in.begin(), in.end(), DefaultAddressLess);
   const std::vector<std::string> expected = Texts(in);
   std::vector<DialAddressInfo> perm = in;
-  std::sort(perm.begin(), perm.end(),
-            [](const DialAddressInfo& a, const DialAddressInfo& b) { return a.address < b.address; });
+  std::sort(perm.begin(), perm.end(), [](const DialAddressInfo& a, const DialAddressInfo& b) {
+    return a.address < b.address;
+  });
   do {
     std::vector<DialAddressInfo> sorted = perm;
     std::sort(sorted.begin(), sorted.end(), DefaultAddressLess);
     ASSERT_EQ(Texts(sorted), expected);
-  } while (std::next_permutation(perm.begin(), perm.end(),
-                                 [](const DialAddressInfo& a, const DialAddressInfo& b) {
-                                   return a.address < b.address;
-                                 }));
+  } while (std::next_permutation(
+      perm.begin(), perm.end(),
+      [](const DialAddressInfo& a, const DialAddressInfo& b) { return a.address < b.address; }));
 }
 
 TEST(AddressOrderTest, PreparationAppendsPeerDropsOthersMergesDuplicatesAndCaps) {
@@ -142,13 +143,14 @@ TEST(AddressOrderTest, RankedPublicQuicBeforeTcpWithHappyEyeballs) {
 }
 
 TEST(AddressOrderTest, RankedPrivateUsesTheShortStepAndRelaysWaitForDirect) {
-  EXPECT_EQ(Schedule({"/ip4/10.0.0.1/tcp/1", "/ip4/10.0.0.2/tcp/1", "/ip4/10.0.0.3/tcp/1"}),
-            (std::vector<std::pair<std::string, int64_t>>{
-                {"/ip4/10.0.0.1/tcp/1", 0}, {"/ip4/10.0.0.2/tcp/1", 30}, {"/ip4/10.0.0.3/tcp/1", 60}}));
+  EXPECT_EQ(
+      Schedule({"/ip4/10.0.0.1/tcp/1", "/ip4/10.0.0.2/tcp/1", "/ip4/10.0.0.3/tcp/1"}),
+      (std::vector<std::pair<std::string, int64_t>>{
+          {"/ip4/10.0.0.1/tcp/1", 0}, {"/ip4/10.0.0.2/tcp/1", 30}, {"/ip4/10.0.0.3/tcp/1", 60}}));
   const std::string relay =
       "/ip4/5.5.5.5/tcp/1/p2p/QmNnooDu7bfjPFoTZYxMNLWUQJyrVwtbZg5gBMjTezGAJN/p2p-circuit";
-  EXPECT_EQ(Schedule({relay, "/ip4/1.1.1.1/tcp/1"}),
-            (std::vector<std::pair<std::string, int64_t>>{{"/ip4/1.1.1.1/tcp/1", 0}, {relay, 500}}));
+  EXPECT_EQ(Schedule({relay, "/ip4/1.1.1.1/tcp/1"}), (std::vector<std::pair<std::string, int64_t>>{
+                                                         {"/ip4/1.1.1.1/tcp/1", 0}, {relay, 500}}));
   EXPECT_EQ(Schedule({relay}), (std::vector<std::pair<std::string, int64_t>>{{relay, 0}}));
 }
 

@@ -50,14 +50,13 @@ struct PerTypeRules {
     auto part_within_total = [&](uint64_t part, absl::string_view part_name, uint64_t total,
                                  absl::string_view total_name) {
       if (status.ok() && part != 0 && total != 0 && part > total) {
-        status = Invalid(absl::StrCat(name, ".", part_name),
-                         absl::StrCat("must not exceed ", name, ".", total_name, " (", part,
-                                      " > ", total, ")"));
+        status = Invalid(
+            absl::StrCat(name, ".", part_name),
+            absl::StrCat("must not exceed ", name, ".", total_name, " (", part, " > ", total, ")"));
       }
     };
     part_within_total(s.connections_inbound, "connections_inbound", s.connections, "connections");
-    part_within_total(s.connections_outbound, "connections_outbound", s.connections,
-                      "connections");
+    part_within_total(s.connections_outbound, "connections_outbound", s.connections, "connections");
     part_within_total(s.streams_inbound, "streams_inbound", s.streams, "streams");
     part_within_total(s.streams_outbound, "streams_outbound", s.streams, "streams");
   }
@@ -108,16 +107,14 @@ absl::Status ValidatePruning(const Config& c) {
   const uint32_t low = c.effective_low_watermark();
   const uint32_t high = c.effective_high_watermark();
   if (high > c.max_connections) {
-    return Invalid("high_watermark",
-                   absl::StrCat("must not exceed max_connections (", high, " > ",
-                                c.max_connections, ")"));
+    return Invalid("high_watermark", absl::StrCat("must not exceed max_connections (", high, " > ",
+                                                  c.max_connections, ")"));
   }
   if (low > high) {
     return Invalid("low_watermark",
                    absl::StrCat("must not exceed high_watermark (", low, " > ", high, ")"));
   }
-  if (absl::Status s = ValidateProtocolList("closable_protocols", c.closable_protocols);
-      !s.ok()) {
+  if (absl::Status s = ValidateProtocolList("closable_protocols", c.closable_protocols); !s.ok()) {
     return s;
   }
   if (c.diversity_protected_connections > low) {
@@ -138,10 +135,10 @@ absl::Status ValidatePruning(const Config& c) {
 absl::Status ValidateScopesAgainstManager(const Config& c) {
   const uint64_t system_conns = c.system_scope.connections;
   if (system_conns != 0 && c.effective_high_watermark() > system_conns) {
-    return Invalid("high_watermark",
-                   absl::StrCat("must not exceed system_scope.connections (",
-                                c.effective_high_watermark(), " > ", system_conns,
-                                "): the scope would deny before pruning could act"));
+    return Invalid(
+        "high_watermark",
+        absl::StrCat("must not exceed system_scope.connections (", c.effective_high_watermark(),
+                     " > ", system_conns, "): the scope would deny before pruning could act"));
   }
   const uint64_t peer_conns = c.peer_scope.connections;
   if (peer_conns != 0 && c.max_connections_per_peer > peer_conns) {
@@ -155,10 +152,10 @@ absl::Status ValidateScopesAgainstManager(const Config& c) {
 absl::Status ValidateDialing(const Config& c) {
   if (c.max_parallel_dials == 0) return Invalid("max_parallel_dials", "must be at least 1");
   if (c.max_dial_queue_length < c.max_parallel_dials) {
-    return Invalid("max_dial_queue_length",
-                   absl::StrCat("must be at least max_parallel_dials (",
-                                c.max_dial_queue_length, " < ", c.max_parallel_dials,
-                                "): it counts queued and running dials"));
+    return Invalid(
+        "max_dial_queue_length",
+        absl::StrCat("must be at least max_parallel_dials (", c.max_dial_queue_length, " < ",
+                     c.max_parallel_dials, "): it counts queued and running dials"));
   }
   if (c.max_peer_addrs_to_dial == 0) {
     return Invalid("max_peer_addrs_to_dial", "must be at least 1");
@@ -182,9 +179,8 @@ absl::Status ValidateDialing(const Config& c) {
                    absl::StrCat("must be positive", GotDuration(c.connection_close_timeout)));
   }
   if (c.dnsaddr_max_depth == 0 || c.dnsaddr_max_depth > kMaxDnsaddrDepth) {
-    return Invalid("dnsaddr_max_depth",
-                   absl::StrCat("must be between 1 and ", kMaxDnsaddrDepth,
-                                Got(c.dnsaddr_max_depth)));
+    return Invalid("dnsaddr_max_depth", absl::StrCat("must be between 1 and ", kMaxDnsaddrDepth,
+                                                     Got(c.dnsaddr_max_depth)));
   }
   if (c.dns_cache_max_entries == 0) {
     return Invalid("dns_cache_max_entries", "must be at least 1");
@@ -200,8 +196,8 @@ absl::Status ValidateDialing(const Config& c) {
   }
   if (c.black_hole_min_successes > c.black_hole_window) {
     return Invalid("black_hole_min_successes",
-                   absl::StrCat("must not exceed black_hole_window (",
-                                c.black_hole_min_successes, " > ", c.black_hole_window, ")"));
+                   absl::StrCat("must not exceed black_hole_window (", c.black_hole_min_successes,
+                                " > ", c.black_hole_window, ")"));
   }
   if (c.black_hole_probe_interval == 0) {
     return Invalid("black_hole_probe_interval", "must be at least 1");
@@ -221,8 +217,7 @@ absl::Status ValidateReconnects(const Config& c) {
                    absl::StrCat("must be at most 100", Got(c.reconnect_jitter_percent)));
   }
   if (c.reconnect_retries > 0 && c.max_parallel_reconnects == 0) {
-    return Invalid("max_parallel_reconnects",
-                   "must be at least 1 when reconnect_retries > 0");
+    return Invalid("max_parallel_reconnects", "must be at least 1 when reconnect_retries > 0");
   }
   return absl::OkStatus();
 }
@@ -234,8 +229,8 @@ absl::Status ValidateGating(const Config& c) {
                                               c.max_list_entries, ") entries"));
   }
   if (c.deny_list.size() > c.max_list_entries) {
-    return Invalid("deny_list", absl::StrCat("has more than max_list_entries (",
-                                             c.max_list_entries, ") entries"));
+    return Invalid("deny_list", absl::StrCat("has more than max_list_entries (", c.max_list_entries,
+                                             ") entries"));
   }
   if (c.denied_peers.size() > c.max_list_entries) {
     return Invalid("denied_peers", absl::StrCat("has more than max_list_entries (",
@@ -256,8 +251,8 @@ absl::Status Config::Validate() const {
   PerTypeRules per_type;
   VisitConfigFields(*this, per_type);
   if (!per_type.status.ok()) return per_type.status;
-  for (auto check : {ValidateLimits, ValidatePruning, ValidateScopesAgainstManager,
-                     ValidateDialing, ValidateReconnects, ValidateGating}) {
+  for (auto check : {ValidateLimits, ValidatePruning, ValidateScopesAgainstManager, ValidateDialing,
+                     ValidateReconnects, ValidateGating}) {
     if (absl::Status s = check(*this); !s.ok()) return s;
   }
   if (max_output_queue == 0) return Invalid("max_output_queue", "must be at least 1");
@@ -322,8 +317,9 @@ absl::Status CheckRuntimeChange(const Config& from, const Config& to) {
   VisitConfigFieldsOf(
       [&](absl::string_view name, const auto& old_value, const auto& new_value) {
         if (status.ok() && !(old_value == new_value) && !IsRuntimeChangeable(name)) {
-          status = Invalid(name, "cannot change on a running core (it needs a new core; see "
-                                 "docs/configuration.md for the settings that can)");
+          status = Invalid(name,
+                           "cannot change on a running core (it needs a new core; see "
+                           "docs/configuration.md for the settings that can)");
         }
       },
       from, to);

@@ -44,27 +44,27 @@ enum class StreamPlacement { kRoundRobin, kLeastLoaded };
 
 struct Config {
   // --- Connection limits -------------------------------------------------------------------
-  uint32_t max_connections = 300;                // hard limit on open connections
-  uint32_t max_inbound_connections = 0;          // 0: only max_connections applies
-  uint32_t max_outbound_connections = 0;         // 0: only max_connections applies
+  uint32_t max_connections = 300;         // hard limit on open connections
+  uint32_t max_inbound_connections = 0;   // 0: only max_connections applies
+  uint32_t max_outbound_connections = 0;  // 0: only max_connections applies
   uint32_t max_connections_per_peer = 3;
   uint32_t max_incoming_pending_connections = 10;  // accepted but not yet upgraded
   uint32_t max_outbound_pending_connections = 100;
-  bool reject_outbound_over_max = false;         // js-libp2p never refuses dials; prune instead
+  bool reject_outbound_over_max = false;  // js-libp2p never refuses dials; prune instead
 
   // --- Pruning ------------------------------------------------------------------------------
-  uint32_t low_watermark = 0;                    // 0: same as the high watermark
-  uint32_t high_watermark = 0;                   // 0: same as max_connections
-  Duration grace_period = Duration::Zero();      // young connections are not pruned
-  Duration silence_period = Duration::Zero();    // minimum time between two trims
-  std::vector<std::string> closable_protocols = {
-      "/ipfs/id/1.0.0", "/ipfs/id/push/1.0.0", "/libp2p/autonat/1.0.0", "/libp2p/dcutr"};
+  uint32_t low_watermark = 0;                  // 0: same as the high watermark
+  uint32_t high_watermark = 0;                 // 0: same as max_connections
+  Duration grace_period = Duration::Zero();    // young connections are not pruned
+  Duration silence_period = Duration::Zero();  // minimum time between two trims
+  std::vector<std::string> closable_protocols = {"/ipfs/id/1.0.0", "/ipfs/id/push/1.0.0",
+                                                 "/libp2p/autonat/1.0.0", "/libp2p/dcutr"};
   uint32_t diversity_protected_connections = 0;  // 0: network-diversity protection off
 
   // --- Peer tags ----------------------------------------------------------------------------
   std::string keep_alive_tag_prefix = "keep-alive";
   uint32_t max_tags_per_peer = 64;
-  uint32_t max_tagged_peers = 100'000;           // peers with tags, connected or not
+  uint32_t max_tagged_peers = 100'000;  // peers with tags, connected or not
 
   // --- Resource scopes ----------------------------------------------------------------------
   ScopeLimits system_scope;
@@ -73,10 +73,10 @@ struct Config {
 
   // --- Dialing ------------------------------------------------------------------------------
   uint32_t max_parallel_dials = 100;
-  uint32_t max_dial_queue_length = 500;          // queued + running
+  uint32_t max_dial_queue_length = 500;  // queued + running
   uint32_t max_peer_addrs_to_dial = 25;
-  Duration dial_timeout = Duration::Seconds(10);          // whole dial, from queueing
-  Duration address_dial_timeout = Duration::Seconds(6);   // one address
+  Duration dial_timeout = Duration::Seconds(10);         // whole dial, from queueing
+  Duration address_dial_timeout = Duration::Seconds(6);  // one address
   uint32_t default_dial_priority = 50;
   uint32_t user_dial_priority = 75;
   DialStrategy dial_strategy = DialStrategy::kSequential;
@@ -95,7 +95,7 @@ struct Config {
 
   // --- Dial backoff and black holes -----------------------------------------------------------
   Duration dial_backoff_base = Duration::Seconds(5);
-  Duration dial_backoff_step = Duration::Seconds(1);   // × tries²
+  Duration dial_backoff_step = Duration::Seconds(1);  // × tries²
   Duration dial_backoff_max = Duration::Minutes(5);
   uint32_t max_backoff_entries = 10'000;
   bool black_hole_detection = true;
@@ -125,20 +125,20 @@ struct Config {
   RateLimit inbound_rate_per_ipv6_56 = {};
   RateLimit inbound_rate_per_ipv6_48 = {};
   RateLimit inbound_rate_global = {};
-  uint32_t max_connections_per_ipv4_32 = 8;      // 0: no limit (loopback is never limited)
+  uint32_t max_connections_per_ipv4_32 = 8;  // 0: no limit (loopback is never limited)
   uint32_t max_connections_per_ipv6_56 = 8;
   uint32_t max_connections_per_ipv6_48 = 64;
   uint32_t max_tracked_sources = 100'000;
-  bool limit_loopback_sources = false;           // loopback is exempt unless set (tests, demos)
-  Duration delayed_reject = Duration::Zero();     // hold a rejected socket this long; 0: off
+  bool limit_loopback_sources = false;         // loopback is exempt unless set (tests, demos)
+  Duration delayed_reject = Duration::Zero();  // hold a rejected socket this long; 0: off
 
   // --- Streams ------------------------------------------------------------------------------
   StreamPlacement stream_placement = StreamPlacement::kRoundRobin;
-  uint32_t max_streams_per_connection = 1'024;   // 0: no limit (yamux's default window)
+  uint32_t max_streams_per_connection = 1'024;  // 0: no limit (yamux's default window)
 
   // --- The core itself ----------------------------------------------------------------------
-  uint64_t random_seed = 0;                      // seeds reconnect jitter and diversity keys
-  uint32_t max_output_queue = 4'096;             // inputs are refused while this many wait
+  uint64_t random_seed = 0;           // seeds reconnect jitter and diversity keys
+  uint32_t max_output_queue = 4'096;  // inputs are refused while this many wait
 
   // Returns OK, or InvalidArgument naming the first field that breaks a rule and the rule.
   absl::Status Validate() const;

@@ -33,7 +33,6 @@ bool UsesFileDescriptor(const Multiaddr& remote) {
   return !remote.is_relayed() && remote.transport() != Transport::kMemory;
 }
 
-
 Connection& ConnectionTable::AddPending(Direction direction, Multiaddr remote, Multiaddr local,
                                         Instant now) {
   ConnectionId id{next_id_++};
@@ -120,8 +119,7 @@ bool ConnectionTable::Remove(ConnectionId id) {
   return peer_gone;
 }
 
-void ConnectionTable::AddStream(Connection& c, absl::string_view protocol,
-                                Direction direction) {
+void ConnectionTable::AddStream(Connection& c, absl::string_view protocol, Direction direction) {
   const uint32_t before = c.stream_count();
   ProtocolId id = protocols_.Acquire(protocol, direction);
   if (!IsClosable(id)) ++c.busy_streams;
@@ -151,9 +149,9 @@ absl::Status ConnectionTable::RemoveStream(Connection& c, absl::string_view prot
   if (std::optional<ProtocolId> id = protocols_.Find(protocol)) group = find_group(*id);
   if (group == c.streams.end()) group = find_group(ProtocolTable::kOther);
   if (group == c.streams.end()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("stream_closed: connection ", c.id.value, " has no open ",
-                     DirectionName(direction), " stream of protocol \"", protocol, "\""));
+    return absl::FailedPreconditionError(absl::StrCat("stream_closed: connection ", c.id.value,
+                                                      " has no open ", DirectionName(direction),
+                                                      " stream of protocol \"", protocol, "\""));
   }
   const uint32_t before = c.stream_count();
   if (!IsClosable(group->protocol)) --c.busy_streams;

@@ -60,20 +60,20 @@ struct Connection {
   Instant deadline = Instant::Never();  // the one timer this connection has armed, if any
   uint64_t memory_bytes = 0;            // reserved with ReserveMemory, released when it ends
   absl::InlinedVector<StreamGroup, 2> streams;
-  PruneEntry prune;                     // its place in the core's prune index
-  uint32_t busy_streams = 0;            // streams on protocols that are not closable
+  PruneEntry prune;                    // its place in the core's prune index
+  uint32_t busy_streams = 0;           // streams on protocols that are not closable
   std::optional<IpAddress> remote_ip;  // the remote's IP (IPv4-mapped as IPv4), if it has one
   Direction direction;
   ConnectionState state = ConnectionState::kPending;
   CloseReason close_reason = CloseReason::kTransport;
   ScopeCharge charge = ScopeCharge::kNone;  // where its resources are charged
   bool relayed = false;
-  bool allow_listed = false;            // its remote IP is in the allow list: never pruned
-  bool uses_fd = false;                 // a socket of its own (not relayed, not in-memory)
-  bool in_grace = false;                // opened less than grace_period ago: not pruned yet
-  bool source_charged = false;          // counted by the per-IP limiter: release at the end
-  bool secured = false;                 // ConnectionSecured passed its gates
-  bool dial_attempt = false;            // started by DialAddress, no result yet
+  bool allow_listed = false;    // its remote IP is in the allow list: never pruned
+  bool uses_fd = false;         // a socket of its own (not relayed, not in-memory)
+  bool in_grace = false;        // opened less than grace_period ago: not pruned yet
+  bool source_charged = false;  // counted by the per-IP limiter: release at the end
+  bool secured = false;         // ConnectionSecured passed its gates
+  bool dial_attempt = false;    // started by DialAddress, no result yet
 
   // The remote's IPv4 /16 or IPv6 /32 (0 without an IP), for diversity protection.
   uint64_t netgroup() const { return remote_ip ? NetGroupOf(*remote_ip) : 0; }
@@ -105,7 +105,9 @@ class ConnectionTable {
   Connection* Find(ConnectionId id);
   const Connection* Find(ConnectionId id) const;
   // True if `id` was handed out and has since been closed.
-  bool WasClosed(ConnectionId id) const { return id.value != 0 && id.value < next_id_ && !Find(id); }
+  bool WasClosed(ConnectionId id) const {
+    return id.value != 0 && id.value < next_id_ && !Find(id);
+  }
 
   // pending → open. Returns true if this is the peer's first connection in the table.
   bool Open(Connection& c, const PeerId& peer, Instant now);

@@ -62,11 +62,11 @@ TEST_F(ConnectionTableTest, P90IsNearestRankOverOpenConnections) {
   std::vector<ConnectionId> ids;
   for (int i = 0; i < 10; ++i) ids.push_back(AddOpen(kAlice));
   for (int i = 0; i < 10; ++i) AddStreams(ids[i], i);  // 0..9 streams
-  EXPECT_EQ(table_.StreamsPerConnectionP90(), 8u);    // 9 of 10 carry at most 8
-  AddStreams(ids[8], 10);                             // 0..7, 9, 18
+  EXPECT_EQ(table_.StreamsPerConnectionP90(), 8u);     // 9 of 10 carry at most 8
+  AddStreams(ids[8], 10);                              // 0..7, 9, 18
   EXPECT_EQ(table_.StreamsPerConnectionP90(), 9u);
   table_.StartClosing(*table_.Find(ids[9]), CloseReason::kRequested, kT0);  // 9 open left
-  EXPECT_EQ(table_.StreamsPerConnectionP90(), 18u);   // ceil(0.9 × 9) = 9th of 9
+  EXPECT_EQ(table_.StreamsPerConnectionP90(), 18u);  // ceil(0.9 × 9) = 9th of 9
 }
 
 TEST_F(ConnectionTableTest, RemovingAConnectionReleasesItsStreams) {

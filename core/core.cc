@@ -90,8 +90,8 @@ absl::Status CheckAddresses(absl::string_view input, const Multiaddr& remote,
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Core>> Core::Create(Config config,
-                                                    std::shared_ptr<ConnectionGater> gater,
-                                                    AddressLess address_order) {
+                                                   std::shared_ptr<ConnectionGater> gater,
+                                                   AddressLess address_order) {
   if (absl::Status s = config.Validate(); !s.ok()) return s;
   return std::unique_ptr<Core>(
       new Core(std::move(config), std::move(gater), std::move(address_order)));
@@ -176,7 +176,8 @@ absl::StatusOr<ConnectionId> Core::Handle(Instant now, const Input& input) {
     auto operator()(const ReserveMemory& in) { return core.OnReserveMemory(in); }
     auto operator()(const ReleaseMemory& in) { return core.OnReleaseMemory(in); }
     auto operator()(const SetPeerTag& in) {
-      return core.OnPeerTagChange(now, in, [&] { return core.tags_.SetTag(in.peer, in.tag, in.value); });
+      return core.OnPeerTagChange(now, in,
+                                  [&] { return core.tags_.SetTag(in.peer, in.tag, in.value); });
     }
     auto operator()(const RemovePeerTag& in) {
       return core.OnPeerTagChange(now, in, [&] {
@@ -319,9 +320,9 @@ bool Core::AdmitOutbound(Connection& c, const PeerId& peer, Instant now) {
     return false;
   }
   c.allow_listed = IsAllowListed(c.remote_ip);
-  const bool over_outbound_cap =
-      config_.max_outbound_connections != 0 &&
-      table_.count(Direction::kOutbound, ConnectionState::kOpen) >= config_.max_outbound_connections;
+  const bool over_outbound_cap = config_.max_outbound_connections != 0 &&
+                                 table_.count(Direction::kOutbound, ConnectionState::kOpen) >=
+                                     config_.max_outbound_connections;
   const bool over_max =
       config_.reject_outbound_over_max && table_.open_count() >= config_.max_connections;
   if (!c.allow_listed && (over_outbound_cap || over_max)) {
@@ -345,9 +346,9 @@ absl::StatusOr<ConnectionId> Core::OnUpgraded(Instant now, const ConnectionUpgra
   absl::StatusOr<Connection*> c = FindLive("connection_upgraded", in.connection);
   if (!c.ok()) return c.status();
   if ((*c)->dial_attempt) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "connection_upgraded: connection ", in.connection.value,
-        " is a dial attempt; report dial_succeeded"));
+    return absl::FailedPreconditionError(absl::StrCat("connection_upgraded: connection ",
+                                                      in.connection.value,
+                                                      " is a dial attempt; report dial_succeeded"));
   }
   if ((*c)->state != ConnectionState::kPending) {
     return absl::FailedPreconditionError(
@@ -367,7 +368,8 @@ absl::StatusOr<ConnectionId> Core::OnUpgraded(Instant now, const ConnectionUpgra
     return in.connection;
   }
   if (gater_ != nullptr) {
-    if (std::optional<std::string> r = gater_->DenyUpgraded((*c)->direction, in.peer, (*c)->remote)) {
+    if (std::optional<std::string> r =
+            gater_->DenyUpgraded((*c)->direction, in.peer, (*c)->remote)) {
       CloseGated(**c, GateStage::kUpgraded, absl::StrCat("gater: ", *r), now);
       return in.connection;
     }
@@ -391,14 +393,13 @@ absl::StatusOr<ConnectionId> Core::OnSecured(Instant now, const ConnectionSecure
   absl::StatusOr<Connection*> c = FindLive("connection_secured", in.connection);
   if (!c.ok()) return c.status();
   if ((*c)->dial_attempt) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "connection_secured: connection ", in.connection.value, " is a dial attempt"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("connection_secured: connection ", in.connection.value, " is a dial attempt"));
   }
   if ((*c)->state != ConnectionState::kPending || (*c)->secured) {
     return absl::FailedPreconditionError(absl::StrCat(
         "connection_secured: connection ", in.connection.value, " is ",
-        (*c)->secured ? "already secured" : ConnectionStateName((*c)->state),
-        ", not pending"));
+        (*c)->secured ? "already secured" : ConnectionStateName((*c)->state), ", not pending"));
   }
   if (in.peer.is_empty()) {
     return absl::InvalidArgumentError("connection_secured: peer must not be empty");
@@ -413,8 +414,9 @@ absl::StatusOr<ConnectionId> Core::OnSecured(Instant now, const ConnectionSecure
 
 absl::StatusOr<ConnectionId> Core::OnDenyAddress(Instant now, const IpPrefix& prefix) {
   absl::StatusOr<bool> added = deny_set_.Insert(prefix);
-  if (!added.ok()) return absl::Status(added.status().code(),
-                                       absl::StrCat("deny_address: ", added.status().message()));
+  if (!added.ok())
+    return absl::Status(added.status().code(),
+                        absl::StrCat("deny_address: ", added.status().message()));
   if (!config_.close_newly_denied_connections) return ConnectionId{};
   const std::string rule = absl::StrCat("deny_list ", prefix.ToString());
   for (ConnectionId id : table_.ConnectionsInPrefix(prefix)) {
@@ -449,9 +451,9 @@ absl::StatusOr<ConnectionId> Core::OnAllowListChange(Instant now, const IpPrefix
 absl::StatusOr<ConnectionId> Core::OnDenyPeer(Instant now, const PeerId& peer) {
   if (peer.is_empty()) return absl::InvalidArgumentError("deny_peer: peer must not be empty");
   if (!denied_peers_.contains(peer) && denied_peers_.size() >= config_.max_list_entries) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "deny_peer: the denied peers list holds max_list_entries (", config_.max_list_entries,
-        ") peers"));
+    return absl::ResourceExhaustedError(
+        absl::StrCat("deny_peer: the denied peers list holds max_list_entries (",
+                     config_.max_list_entries, ") peers"));
   }
   denied_peers_.insert(peer);
   if (!config_.close_newly_denied_connections) return ConnectionId{};
@@ -485,9 +487,9 @@ absl::StatusOr<ConnectionId> Core::OnCloseRequest(Instant now, const CloseReques
   absl::StatusOr<Connection*> c = FindLive("close_request", in.connection);
   if (!c.ok()) return c.status();
   if ((*c)->dial_attempt) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "close_request: connection ", in.connection.value,
-        " is a dial attempt; cancel its dial request instead"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("close_request: connection ", in.connection.value,
+                     " is a dial attempt; cancel its dial request instead"));
   }
   if ((*c)->state != ConnectionState::kClosing) {
     StartClosing(**c, CloseReason::kRequested, now);
@@ -500,8 +502,8 @@ absl::StatusOr<ConnectionId> Core::OnStreamOpened(Instant, const StreamOpened& i
   absl::StatusOr<Connection*> c = FindLive("stream_opened", in.connection);
   if (!c.ok()) return c.status();
   if ((*c)->opened_at.is_never()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "stream_opened: connection ", in.connection.value, " was never upgraded"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("stream_opened: connection ", in.connection.value, " was never upgraded"));
   }
   std::optional<ScopeDenial> denial;
   if (std::optional<StreamRejectReason> reason = StreamRoom(**c, in.direction, &denial)) {
@@ -603,9 +605,9 @@ absl::StatusOr<ConnectionId> Core::OnReserveMemory(const ReserveMemory& in) {
     if (!found.ok()) return found.status();
     c = *found;
     if (c->charge == ScopeCharge::kTransient) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "reserve_memory: connection ", in.connection.value,
-          " is not upgraded yet; reserve with conn 0 (transient) until it opens"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("reserve_memory: connection ", in.connection.value,
+                       " is not upgraded yet; reserve with conn 0 (transient) until it opens"));
     }
   }
   const uint8_t priority = static_cast<uint8_t>(in.priority);
@@ -680,8 +682,7 @@ absl::StatusOr<ConnectionId> Core::OnTimerExpired(Instant now) {
 }
 
 template <typename TagInput, typename Change>
-absl::StatusOr<ConnectionId> Core::OnPeerTagChange(Instant now, const TagInput& in,
-                                                   Change change) {
+absl::StatusOr<ConnectionId> Core::OnPeerTagChange(Instant now, const TagInput& in, Change change) {
   if (in.peer.is_empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat(InputName(Input(in)), ": peer must not be empty"));
@@ -859,8 +860,7 @@ void Core::EnforcePeerLimit(ConnectionId opened, const PeerId& peer, Instant now
     // Idle connections other than the one just opened go first; then idle before busy; then
     // relayed before direct, fewer streams, oldest, lowest id.
     auto rank = [](const Connection& c) {
-      return std::make_tuple(c.stream_count() > 0, !c.relayed, c.stream_count(), c.opened_at,
-                             c.id);
+      return std::make_tuple(c.stream_count() > 0, !c.relayed, c.stream_count(), c.opened_at, c.id);
     };
     const Connection* victim = nullptr;
     bool victim_is_idle_other = false;
@@ -883,9 +883,8 @@ absl::StatusOr<ConnectionId> Core::OnUpdateConfig(Instant now, const Config& con
     return absl::Status(s.code(), absl::StrCat("update_config: ", s.message()));
   }
   const bool diversity_was_on = config_.diversity_protected_connections != 0;
-  const bool lower_limit =
-      config.max_connections < config_.max_connections ||
-      config.effective_high_watermark() < config_.effective_high_watermark();
+  const bool lower_limit = config.max_connections < config_.max_connections ||
+                           config.effective_high_watermark() < config_.effective_high_watermark();
   config_ = config;
   source_limiter_.SetOptions(SourceLimiterOptionsFrom(config_));
   dial_queue_.set_max_jobs(config_.max_dial_queue_length);
@@ -937,7 +936,8 @@ void Core::MaybeTrim(Instant now, bool ignore_silence) {
   };
   choose_until(PruneTier::kIdle, open - low);
   const size_t idle_chosen = chosen.size();
-  if (open > config_.max_connections) choose_until(PruneTier::kBusy, open - config_.max_connections);
+  if (open > config_.max_connections)
+    choose_until(PruneTier::kBusy, open - config_.max_connections);
   if (chosen.empty()) return;
   last_trim_ = now;
   trim_deadline_ = Instant::Never();

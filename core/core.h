@@ -20,12 +20,12 @@
 
 #include <array>
 #include <deque>
-#include <string>
-#include <tuple>
-#include <vector>
 #include <memory>
 #include <optional>
+#include <string>
+#include <tuple>
 #include <utility>
+#include <vector>
 
 #include "absl/container/btree_map.h"
 #include "absl/container/btree_set.h"
@@ -33,23 +33,23 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "core/config.h"
-#include "core/connection_table.h"
 #include "core/address_order.h"
 #include "core/black_hole.h"
+#include "core/config.h"
+#include "core/connection_table.h"
 #include "core/dial_backoff.h"
 #include "core/dial_queue.h"
 #include "core/dns_resolver.h"
 #include "core/gater.h"
-#include "core/ip_prefix_set.h"
-#include "core/source_limiter.h"
 #include "core/input.h"
+#include "core/ip_prefix_set.h"
 #include "core/metrics.h"
 #include "core/output.h"
 #include "core/peer_tags.h"
-#include "core/random.h"
 #include "core/prune_index.h"
+#include "core/random.h"
 #include "core/resource_scopes.h"
+#include "core/source_limiter.h"
 #include "core/time.h"
 
 namespace connmgr {
@@ -250,13 +250,14 @@ class Core {
     LastDial dial;
     uint64_t sequence;
   };
-  absl::flat_hash_map<PeerId, LastDialEntry> last_dials_;               // looked up only
-  absl::btree_map<uint64_t, PeerId> last_dials_by_age_;                  // oldest first
+  absl::flat_hash_map<PeerId, LastDialEntry> last_dials_;  // looked up only
+  absl::btree_map<uint64_t, PeerId> last_dials_by_age_;    // oldest first
   uint64_t next_last_dial_ = 0;
-  void RecordLastDial(const PeerId& peer, Instant at, DialOutcome outcome, const std::string& detail);
+  void RecordLastDial(const PeerId& peer, Instant at, DialOutcome outcome,
+                      const std::string& detail);
   // Reconnects.
   absl::flat_hash_map<PeerId, std::vector<Multiaddr>> peer_addresses_;  // looked up only
-  absl::flat_hash_map<PeerId, ReconnectState> reconnects_;             // looked up only
+  absl::flat_hash_map<PeerId, ReconnectState> reconnects_;              // looked up only
   absl::btree_map<uint64_t, PeerId> reconnect_peers_;
   absl::btree_set<std::pair<Instant, uint64_t>> reconnect_waiting_;
   std::deque<std::pair<PeerId, bool>> reconnect_results_;  // (peer, connected)

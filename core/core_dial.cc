@@ -28,8 +28,8 @@ absl::StatusOr<ConnectionId> Core::OnDialRequest(Instant now, const DialRequest&
     return absl::InvalidArgumentError("dial_request: timeout must not be negative");
   }
   if (in.addresses.size() > kMaxCandidates) {
-    return absl::InvalidArgumentError(absl::StrCat("dial_request: more than ", kMaxCandidates,
-                                                   " addresses"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("dial_request: more than ", kMaxCandidates, " addresses"));
   }
   Count(Counter::kDialRequests);
   if (!in.force) {
@@ -43,7 +43,8 @@ absl::StatusOr<ConnectionId> Core::OnDialRequest(Instant now, const DialRequest&
     RecordLastDial(in.peer, now, DialOutcome::kDenied, *rule);
     return ConnectionId{};
   }
-  const Instant deadline = now + (in.timeout == Duration::Zero() ? config_.dial_timeout : in.timeout);
+  const Instant deadline =
+      now + (in.timeout == Duration::Zero() ? config_.dial_timeout : in.timeout);
   const DialJoiner joiner{in.request, deadline, /*internal=*/false};
   // Join a dial of the same peer, or one that shares an address, queued or running.
   DialJob* job = dial_queue_.FindByPeer(in.peer);
@@ -56,9 +57,9 @@ absl::StatusOr<ConnectionId> Core::OnDialRequest(Instant now, const DialRequest&
   } else {
     if (dial_queue_.full()) {
       Count(Counter::kDialsRefusedQueueFull);
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "dial_request: ", dial_queue_.size(),
-          " dials are queued or running (max_dial_queue_length); retry later"));
+      return absl::ResourceExhaustedError(
+          absl::StrCat("dial_request: ", dial_queue_.size(),
+                       " dials are queued or running (max_dial_queue_length); retry later"));
     }
     job = &dial_queue_.Add(in.peer, in.priority, in.force, now);
   }
@@ -79,7 +80,8 @@ std::optional<ConnectionId> Core::ReusableConnection(const PeerId& peer,
   for (ConnectionId id : table_.PeerConnections(peer)) {
     const Connection& c = *table_.Find(id);
     if (c.state != ConnectionState::kOpen) continue;
-    if (best == nullptr || std::make_pair(c.relayed, c.id) < std::make_pair(best->relayed, best->id)) {
+    if (best == nullptr ||
+        std::make_pair(c.relayed, c.id) < std::make_pair(best->relayed, best->id)) {
       best = &c;
     }
   }
@@ -95,7 +97,8 @@ std::optional<ConnectionId> Core::ReusableConnection(const PeerId& peer,
 std::optional<std::string> Core::DialPeerRule(const PeerId& peer) const {
   if (denied_peers_.contains(peer)) return "denied_peers";
   if (gater_ != nullptr) {
-    if (std::optional<std::string> r = gater_->DenyDialPeer(peer)) return absl::StrCat("gater: ", *r);
+    if (std::optional<std::string> r = gater_->DenyDialPeer(peer))
+      return absl::StrCat("gater: ", *r);
   }
   return std::nullopt;
 }
@@ -178,8 +181,8 @@ void Core::PlanDialJob(DialJob& job, Instant now) {
   filters.backed_off = [&](const Multiaddr& a) {
     return dial_backoff_.IsBackedOff(job.peer, a, now) || !black_holes_.Allows(a);
   };
-  absl::StatusOr<PreparedAddresses> prepared = PrepareDialAddresses(
-      job.peer, job.resolved, config_.max_peer_addrs_to_dial, filters);
+  absl::StatusOr<PreparedAddresses> prepared =
+      PrepareDialAddresses(job.peer, job.resolved, config_.max_peer_addrs_to_dial, filters);
   if (!prepared.ok()) {
     DialOutcome outcome = DialOutcome::kNoAddresses;
     if (prepared.status().code() == absl::StatusCode::kPermissionDenied) {
@@ -234,8 +237,8 @@ void Core::DialNext(DialJob& job, Instant now) {
   if (job.in_flight == 0 && !waiting) {
     EndDialJob(job, now,
                DialJobResult{ConnectionId{}, DialOutcome::kFailed,
-                             absl::StrCat("all ", job.plan.size(), " addresses failed; last: ",
-                                          job.last_error)});
+                             absl::StrCat("all ", job.plan.size(),
+                                          " addresses failed; last: ", job.last_error)});
     return;
   }
   // Every attempt slot is taken (max_outbound_pending_connections): retry when one frees.
@@ -260,8 +263,8 @@ absl::StatusOr<ConnectionId> Core::OnDialSucceeded(Instant now, const DialSuccee
   if (!c.ok()) return c.status();
   DialJob* job = dial_queue_.FindByAttempt(in.connection);
   if (!(*c)->dial_attempt || job == nullptr) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "dial_succeeded: connection ", in.connection.value, " is not a dial attempt"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("dial_succeeded: connection ", in.connection.value, " is not a dial attempt"));
   }
   Connection& attempt = **c;
   Disarm(attempt);
@@ -278,8 +281,8 @@ absl::StatusOr<ConnectionId> Core::OnDialSucceeded(Instant now, const DialSuccee
   if (opened) {
     EndDialJob(*job, now, DialJobResult{in.connection, DialOutcome::kConnected, ""});
   } else {
-    job->last_error = absl::StrCat("connection ", in.connection.value, " refused: ",
-                                   CloseReasonName(attempt.close_reason));
+    job->last_error = absl::StrCat("connection ", in.connection.value,
+                                   " refused: ", CloseReasonName(attempt.close_reason));
     DialNext(*job, now);
   }
   return in.connection;
@@ -290,8 +293,8 @@ absl::StatusOr<ConnectionId> Core::OnDialFailed(Instant now, const DialFailed& i
   absl::StatusOr<Connection*> c = FindLive("dial_failed", in.connection);
   if (!c.ok()) return c.status();
   if (!(*c)->dial_attempt) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "dial_failed: connection ", in.connection.value, " is not a dial attempt"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("dial_failed: connection ", in.connection.value, " is not a dial attempt"));
   }
   AttemptFailed(**c, in.error.empty() ? "failed" : in.error, now);
   return in.connection;
@@ -336,14 +339,15 @@ void Core::EndDialJob(DialJob& job, Instant now, std::optional<DialJobResult> re
   const DialJobId id = job.id;
   const PeerId peer = job.peer;
   for (const DialJoiner& j : job.joiners) {
-    dial_timers_.erase({j.deadline,
-                        j.internal ? DialTimerKind::kReconnectDeadline
-                                   : DialTimerKind::kJoinerDeadline,
-                        j.request});
+    dial_timers_.erase(
+        {j.deadline,
+         j.internal ? DialTimerKind::kReconnectDeadline : DialTimerKind::kJoinerDeadline,
+         j.request});
     if (result && !j.internal) {
       EmitDialResult(j.request, peer, result->connection, result->outcome, result->detail);
     }
-    if (j.internal) reconnect_results_.push_back({peer, result && result->connection != ConnectionId{}});
+    if (j.internal)
+      reconnect_results_.push_back({peer, result && result->connection != ConnectionId{}});
   }
   if (result) {
     Count(Counter::kDialJobsFinished);
@@ -472,19 +476,18 @@ absl::StatusOr<ConnectionId> Core::OnSetPeerAddresses(Instant now, const SetPeer
     return absl::InvalidArgumentError("set_peer_addresses: peer must not be empty");
   }
   if (in.addresses.size() > config_.max_peer_addrs_to_dial) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("set_peer_addresses: ", in.addresses.size(),
-                     " addresses, more than max_peer_addrs_to_dial (",
-                     config_.max_peer_addrs_to_dial, ")"));
+    return absl::InvalidArgumentError(absl::StrCat("set_peer_addresses: ", in.addresses.size(),
+                                                   " addresses, more than max_peer_addrs_to_dial (",
+                                                   config_.max_peer_addrs_to_dial, ")"));
   }
   if (in.addresses.empty()) {
     peer_addresses_.erase(in.peer);
     return ConnectionId{};
   }
   if (!peer_addresses_.contains(in.peer) && peer_addresses_.size() >= config_.max_tagged_peers) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "set_peer_addresses: addresses are kept for max_tagged_peers (", config_.max_tagged_peers,
-        ") peers"));
+    return absl::ResourceExhaustedError(
+        absl::StrCat("set_peer_addresses: addresses are kept for max_tagged_peers (",
+                     config_.max_tagged_peers, ") peers"));
   }
   peer_addresses_[in.peer] = in.addresses;
   MaybeStartReconnect(in.peer, now);

@@ -47,8 +47,7 @@ TEST_F(CoreTest, UpgradeOpensAndFirstConnectionConnectsPeer) {
   EXPECT_THAT(Drain(), ElementsAre(Output(ConnectionOpened{first, kAlice, Direction::kInbound}),
                                    Output(PeerConnected{kAlice})));
   ASSERT_TRUE(core_->Handle(At(4), ConnectionUpgraded{second, kAlice}).ok());
-  EXPECT_THAT(Drain(),
-              ElementsAre(Output(ConnectionOpened{second, kAlice, Direction::kInbound})));
+  EXPECT_THAT(Drain(), ElementsAre(Output(ConnectionOpened{second, kAlice, Direction::kInbound})));
   EXPECT_EQ(core_->connections().Find(first)->opened_at, At(3));
   EXPECT_THAT(core_->connections().PeerConnections(kAlice), ElementsAre(first, second));
   EXPECT_EQ(core_->NextDeadline(), Instant::Never());
@@ -150,8 +149,7 @@ TEST_F(CoreTest, OutboundConnectionEntersOpen) {
 
 TEST_F(CoreTest, RelayedRemoteIsMarkedRelayed) {
   ConnectionId id = Inbound(
-      At(1),
-      "/ip4/1.2.3.4/tcp/1/p2p/QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N/p2p-circuit");
+      At(1), "/ip4/1.2.3.4/tcp/1/p2p/QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N/p2p-circuit");
   EXPECT_TRUE(core_->connections().Find(id)->relayed);
 }
 
@@ -173,8 +171,7 @@ TEST_F(CoreTest, MisuseReturnsStatusAndChangesNothing) {
       {StreamOpened{id, "", Direction::kInbound}, absl::StatusCode::kInvalidArgument,
        "stream_opened: protocol must not be empty"},
       {StreamOpened{id, "/" + std::string(256, 'a'), Direction::kInbound},
-       absl::StatusCode::kInvalidArgument,
-       "stream_opened: protocol is 257 bytes, longer than 256"},
+       absl::StatusCode::kInvalidArgument, "stream_opened: protocol is 257 bytes, longer than 256"},
       {StreamClosed{id, "/x", Direction::kInbound}, absl::StatusCode::kFailedPrecondition,
        "stream_closed: connection 1 has no open inbound stream of protocol \"/x\""},
       {InboundConnection{Multiaddr(), kLocal}, absl::StatusCode::kInvalidArgument,
@@ -254,8 +251,8 @@ TEST_F(CoreTest, StreamsAreCountedPerProtocolAndDirection) {
   ASSERT_TRUE(core_->Handle(At(2), StreamOpened{a, "/chat/1", Direction::kOutbound}).ok());
   ASSERT_TRUE(core_->Handle(At(2), StreamOpened{b, "/chat/1", Direction::kInbound}).ok());
   Metrics m = core_->GetMetrics();
-  EXPECT_THAT(m.streams_by_protocol,
-              ElementsAre(ProtocolStreams{"/chat/1", 1, 2}, ProtocolStreams{"/ipfs/id/1.0.0", 1, 0}));
+  EXPECT_THAT(m.streams_by_protocol, ElementsAre(ProtocolStreams{"/chat/1", 1, 2},
+                                                 ProtocolStreams{"/ipfs/id/1.0.0", 1, 0}));
   EXPECT_EQ(m.streams_inbound, 2u);
   EXPECT_EQ(m.streams_outbound, 2u);
   EXPECT_EQ(m.streams_per_connection_p90, 3u);
@@ -263,8 +260,8 @@ TEST_F(CoreTest, StreamsAreCountedPerProtocolAndDirection) {
   ASSERT_TRUE(core_->Handle(At(3), StreamClosed{a, "/chat/1", Direction::kOutbound}).ok());
   ASSERT_TRUE(core_->Handle(At(3), StreamClosed{a, "/chat/1", Direction::kOutbound}).ok());
   m = core_->GetMetrics();
-  EXPECT_THAT(m.streams_by_protocol,
-              ElementsAre(ProtocolStreams{"/chat/1", 1, 0}, ProtocolStreams{"/ipfs/id/1.0.0", 1, 0}));
+  EXPECT_THAT(m.streams_by_protocol, ElementsAre(ProtocolStreams{"/chat/1", 1, 0},
+                                                 ProtocolStreams{"/ipfs/id/1.0.0", 1, 0}));
   EXPECT_EQ(m.streams_per_connection_p90, 1u);
   EXPECT_EQ(m.counter(Counter::kStreamsOpened), 4u);
   EXPECT_EQ(m.counter(Counter::kStreamsClosed), 2u);
@@ -294,10 +291,10 @@ TEST_F(CoreScopesTest, TransientScopeRefusesInboundAndNamesTheLimit) {
   Reset(config);
   ConnectionId first = Inbound(At(1));
   ConnectionId second = Inbound(At(1));
-  EXPECT_THAT(Drain(), ElementsAre(Output(AcceptConnection{first}),
-                                   Output(ScopeDenied{second, "transient", "connections_inbound",
-                                                      1, 1}),
-                                   Output(RejectConnection{second, RejectReason::kResourceLimit})));
+  EXPECT_THAT(Drain(),
+              ElementsAre(Output(AcceptConnection{first}),
+                          Output(ScopeDenied{second, "transient", "connections_inbound", 1, 1}),
+                          Output(RejectConnection{second, RejectReason::kResourceLimit})));
   // Upgrading moves the charge to the peer's scope: the transient scope has room again.
   ASSERT_TRUE(core_->Handle(At(2), ConnectionUpgraded{first, kAlice}).ok());
   Drain();
@@ -333,10 +330,11 @@ TEST_F(CoreScopesTest, RelayedConnectionsUseNoFileDescriptor) {
   ConnectionId relayed = Inbound(
       At(1), "/ip4/1.2.3.4/tcp/1/p2p/QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N/p2p-circuit");
   ConnectionId refused = Inbound(At(1), "/ip4/5.6.7.8/tcp/1");
-  EXPECT_THAT(Drain(), ElementsAre(Output(AcceptConnection{ConnectionId{1}}),
-                                   Output(AcceptConnection{relayed}),
-                                   Output(ScopeDenied{refused, "system", "file_descriptors", 1, 1}),
-                                   Output(RejectConnection{refused, RejectReason::kResourceLimit})));
+  EXPECT_THAT(
+      Drain(),
+      ElementsAre(Output(AcceptConnection{ConnectionId{1}}), Output(AcceptConnection{relayed}),
+                  Output(ScopeDenied{refused, "system", "file_descriptors", 1, 1}),
+                  Output(RejectConnection{refused, RejectReason::kResourceLimit})));
 }
 
 TEST_F(CoreScopesTest, OutboundIsChargedToItsPeer) {
@@ -347,8 +345,9 @@ TEST_F(CoreScopesTest, OutboundIsChargedToItsPeer) {
   Drain();
   ConnectionId second =
       core_->Handle(At(2), OutboundConnection{Addr("/ip4/5.6.7.8/tcp/2"), kLocal, kBob}).value();
-  EXPECT_THAT(Drain(), ElementsAre(Output(ScopeDenied{second, "peer", "connections_outbound", 1, 1}),
-                                   Output(CloseConnection{second, CloseReason::kResourceLimit})));
+  EXPECT_THAT(Drain(),
+              ElementsAre(Output(ScopeDenied{second, "peer", "connections_outbound", 1, 1}),
+                          Output(CloseConnection{second, CloseReason::kResourceLimit})));
 }
 
 }  // namespace

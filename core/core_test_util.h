@@ -8,9 +8,9 @@
 #include <utility>
 #include <vector>
 
+#include "core/core.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "core/core.h"
 
 namespace connmgr {
 namespace testing_util {

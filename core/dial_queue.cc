@@ -48,8 +48,7 @@ void DialQueue::AddJoiner(DialJob& job, const DialJoiner& joiner) {
   if (!joiner.internal) by_request_[joiner.request] = job.id;
 }
 
-std::optional<DialJoiner> DialQueue::RemoveJoiner(DialJob& job, uint64_t request,
-                                                  bool internal) {
+std::optional<DialJoiner> DialQueue::RemoveJoiner(DialJob& job, uint64_t request, bool internal) {
   auto it = std::find_if(job.joiners.begin(), job.joiners.end(), [&](const DialJoiner& j) {
     return j.request == request && j.internal == internal;
   });
@@ -69,9 +68,7 @@ void DialQueue::AddCandidate(DialJob& job, const Multiaddr& address, size_t max_
   by_address_.try_emplace(address, job.id);
 }
 
-void DialQueue::IndexAttempt(DialJob& job, ConnectionId attempt) {
-  by_attempt_[attempt] = job.id;
-}
+void DialQueue::IndexAttempt(DialJob& job, ConnectionId attempt) { by_attempt_[attempt] = job.id; }
 
 void DialQueue::UnindexAttempt(ConnectionId attempt) { by_attempt_.erase(attempt); }
 

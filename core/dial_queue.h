@@ -61,8 +61,8 @@ struct DialJoiner {
 struct PlannedAddress {
   Multiaddr address;
   Duration delay = Duration::Zero();  // after the job's dialling began
-  ConnectionId attempt;              // the attempt's connection, once dialled
-  bool done = false;                 // failed, timed out or cancelled
+  ConnectionId attempt;               // the attempt's connection, once dialled
+  bool done = false;                  // failed, timed out or cancelled
 };
 
 struct DialJob {
@@ -79,8 +79,8 @@ struct DialJob {
   std::vector<PlannedAddress> plan;   // prepared and ordered, once resolved
   Instant dialling_since = Instant::Never();
   uint32_t in_flight = 0;
-  uint32_t dns_pending = 0;            // DNS resolutions still out
-  std::string last_error;             // the latest attempt's error, for the result
+  uint32_t dns_pending = 0;  // DNS resolutions still out
+  std::string last_error;    // the latest attempt's error, for the result
 };
 
 class DialQueue {

@@ -70,10 +70,10 @@ TEST_F(DialTest, JoinsQueuedAndRunningDialsAndAllJoinersGetTheResult) {
   Config config;
   config.max_parallel_dials = 1;
   Reset(config);
-  ASSERT_TRUE(Dial(At(1), 1, kAlice, {"/ip4/1.1.1.1/tcp/1"}).ok());   // running
-  ASSERT_TRUE(Dial(At(1), 2, kBob, {"/ip4/2.2.2.2/tcp/1"}).ok());     // queued
-  ASSERT_TRUE(Dial(At(1), 3, kAlice, {"/ip4/9.9.9.9/tcp/1"}).ok());   // joins the running one
-  ASSERT_TRUE(Dial(At(1), 4, kBob, {"/ip4/2.2.2.2/tcp/1"}).ok());     // joins the queued one
+  ASSERT_TRUE(Dial(At(1), 1, kAlice, {"/ip4/1.1.1.1/tcp/1"}).ok());  // running
+  ASSERT_TRUE(Dial(At(1), 2, kBob, {"/ip4/2.2.2.2/tcp/1"}).ok());    // queued
+  ASSERT_TRUE(Dial(At(1), 3, kAlice, {"/ip4/9.9.9.9/tcp/1"}).ok());  // joins the running one
+  ASSERT_TRUE(Dial(At(1), 4, kBob, {"/ip4/2.2.2.2/tcp/1"}).ok());    // joins the queued one
   EXPECT_EQ(Dials(Drain()).size(), 1u);
   EXPECT_EQ(core_->GetMetrics().counter(Counter::kDialsJoined), 2u);
   ASSERT_TRUE(core_->Handle(At(2), DialSucceeded{ConnectionId{1}}).ok());
@@ -117,9 +117,9 @@ TEST_F(DialTest, AddressTimeoutMovesOnAndTheRequestTimesOutAtItsOwnDeadline) {
   EXPECT_EQ(core_->NextDeadline(), At(6));
   Fire(At(6));
   std::vector<Output> out = Drain();
-  EXPECT_THAT(out, ElementsAre(Output(DialAttemptFailed{ConnectionId{1}, kAlice,
-                                                        Addr("/ip4/1.1.1.1/tcp/1").WithPeerId(kAlice),
-                                                        "timeout"}),
+  EXPECT_THAT(out, ElementsAre(Output(DialAttemptFailed{
+                                   ConnectionId{1}, kAlice,
+                                   Addr("/ip4/1.1.1.1/tcp/1").WithPeerId(kAlice), "timeout"}),
                                Output(ConnectionClosed{ConnectionId{1}, CloseReason::kDialFailed}),
                                Output(DialAddress{ConnectionId{2}, kAlice,
                                                   Addr("/ip4/1.1.1.2/tcp/1").WithPeerId(kAlice)})));
@@ -157,11 +157,13 @@ TEST_F(DialTest, DnsaddrIsResolvedThroughTheShell) {
   const ResolveDns q = std::get<ResolveDns>(out[0]);
   EXPECT_EQ(q.name, "_dnsaddr.boot.example");
   EXPECT_EQ(q.type, DnsRecordType::kTxt);
-  ASSERT_TRUE(core_->Handle(At(1), DnsAnswered{q.query,
-                                               {"dnsaddr=/ip4/4.4.4.4/tcp/1/p2p/" + kAlice.ToString(),
-                                                "dnsaddr=/ip4/5.5.5.5/tcp/1/p2p/" + kBob.ToString()},
-                                               Duration::Seconds(60)})
-                  .ok());
+  ASSERT_TRUE(
+      core_
+          ->Handle(At(1), DnsAnswered{q.query,
+                                      {"dnsaddr=/ip4/4.4.4.4/tcp/1/p2p/" + kAlice.ToString(),
+                                       "dnsaddr=/ip4/5.5.5.5/tcp/1/p2p/" + kBob.ToString()},
+                                      Duration::Seconds(60)})
+          .ok());
   EXPECT_THAT(Dials(Drain()), ElementsAre(std::make_pair(1u, std::string("/ip4/4.4.4.4/tcp/1"))));
 }
 
@@ -169,23 +171,26 @@ TEST_F(DialTest, RankedStrategyStaggersAttempts) {
   Config config;
   config.dial_strategy = DialStrategy::kRanked;
   Reset(config);
-  ASSERT_TRUE(Dial(At(0), 1, kAlice,
-                   {"/ip4/1.1.1.1/tcp/1", "/ip6/2001:db8::1/udp/1/quic-v1", "/ip4/1.1.1.1/udp/1/quic-v1"})
-                  .ok());
+  ASSERT_TRUE(
+      Dial(At(0), 1, kAlice,
+           {"/ip4/1.1.1.1/tcp/1", "/ip6/2001:db8::1/udp/1/quic-v1", "/ip4/1.1.1.1/udp/1/quic-v1"})
+          .ok());
   EXPECT_THAT(Dials(Drain()),
               ElementsAre(std::make_pair(1u, std::string("/ip6/2001:db8::1/udp/1/quic-v1"))));
   EXPECT_EQ(core_->NextDeadline(), At(0, 250));
   Fire(At(0, 250));
-  EXPECT_THAT(Dials(Drain()), ElementsAre(std::make_pair(2u, std::string("/ip4/1.1.1.1/udp/1/quic-v1"))));
+  EXPECT_THAT(Dials(Drain()),
+              ElementsAre(std::make_pair(2u, std::string("/ip4/1.1.1.1/udp/1/quic-v1"))));
   Fire(At(0, 500));
   EXPECT_THAT(Dials(Drain()), ElementsAre(std::make_pair(3u, std::string("/ip4/1.1.1.1/tcp/1"))));
   ASSERT_TRUE(core_->Handle(At(0, 600), DialSucceeded{ConnectionId{2}}).ok());
   std::vector<Output> out = Drain();
-  EXPECT_THAT(Results(out), ElementsAre(DialResult{1, kAlice, ConnectionId{2},
-                                                   DialOutcome::kConnected, ""}));
-  EXPECT_EQ(std::count_if(out.begin(), out.end(),
-                          [](const Output& o) { return std::holds_alternative<CancelDialAttempt>(o); }),
-            2);
+  EXPECT_THAT(Results(out),
+              ElementsAre(DialResult{1, kAlice, ConnectionId{2}, DialOutcome::kConnected, ""}));
+  EXPECT_EQ(
+      std::count_if(out.begin(), out.end(),
+                    [](const Output& o) { return std::holds_alternative<CancelDialAttempt>(o); }),
+      2);
 }
 
 TEST_F(DialTest, QueueBoundAndDeniedPeer) {
@@ -292,9 +297,9 @@ TEST_F(DialTest, DeniedAddressesAreNotDialled) {
   config.deny_list = {IpPrefix::Parse("1.1.1.0/24").value()};
   Reset(config);
   ASSERT_TRUE(Dial(At(0), 1, kAlice, {"/ip4/1.1.1.1/tcp/1"}).ok());
-  EXPECT_THAT(Results(Drain()), ElementsAre(DialResult{1, kAlice, ConnectionId{},
-                                                       DialOutcome::kDenied,
-                                                       "all 1 addresses are denied"}));
+  EXPECT_THAT(Results(Drain()),
+              ElementsAre(DialResult{1, kAlice, ConnectionId{}, DialOutcome::kDenied,
+                                     "all 1 addresses are denied"}));
 }
 
 TEST_F(DialTest, ReconnectWaitsAreCappedAtReconnectMaxWait) {

@@ -132,7 +132,8 @@ void DnsResolver::Apply(Job& job, const Task& task,
         Note(job, absl::StrCat(task.address.ToString(), ": the DNS component must come first"));
       }
     }
-    if (records->empty()) Note(job, absl::StrCat(dns.name, ": no ", DnsRecordTypeName(task.type), " records"));
+    if (records->empty())
+      Note(job, absl::StrCat(dns.name, ": no ", DnsRecordTypeName(task.type), " records"));
     return;
   }
   size_t kept = 0;
@@ -176,17 +177,16 @@ void DnsResolver::MaybeFinish(uint64_t id) {
   } else if (job.waiting > 0) {
     return;
   } else if (job.results.empty()) {
-    finished_.push_back(DnsResolution{
-        id, absl::NotFoundError(absl::StrCat("DNS gave no address: ",
-                                             absl::StrJoin(job.notes, "; ")))});
+    finished_.push_back(
+        DnsResolution{id, absl::NotFoundError(absl::StrCat("DNS gave no address: ",
+                                                           absl::StrJoin(job.notes, "; ")))});
   } else {
     finished_.push_back(DnsResolution{id, std::move(job.results)});
   }
   jobs_.erase(it);
 }
 
-absl::Status DnsResolver::HandleAnswer(uint64_t id, absl::StatusOr<DnsAnswer> answer,
-                                       Instant now) {
+absl::Status DnsResolver::HandleAnswer(uint64_t id, absl::StatusOr<DnsAnswer> answer, Instant now) {
   auto it = queries_.find(id);
   if (it == queries_.end()) return absl::NotFoundError(absl::StrCat("no DNS query ", id));
   Query query = std::move(it->second);

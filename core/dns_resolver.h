@@ -130,8 +130,7 @@ class DnsResolver {
   void AddResult(Job& job, const Multiaddr& address);
   void Note(Job& job, std::string note);
   void MaybeFinish(uint64_t id);
-  void CachePut(const Key& key, absl::StatusOr<std::vector<std::string>> records,
-                Instant expires);
+  void CachePut(const Key& key, absl::StatusOr<std::vector<std::string>> records, Instant expires);
   const CacheEntry* CacheGet(const Key& key, Instant now);
 
   DnsResolverOptions options_;

@@ -32,7 +32,8 @@ class DnsResolverTest : public testing::Test {
     return out;
   }
   void Answer(const DnsQuery& q, std::vector<std::string> records, int64_t ttl_s, Instant now) {
-    ASSERT_TRUE(dns_.HandleAnswer(q.id, DnsAnswer{std::move(records), Duration::Seconds(ttl_s)}, now).ok());
+    ASSERT_TRUE(
+        dns_.HandleAnswer(q.id, DnsAnswer{std::move(records), Duration::Seconds(ttl_s)}, now).ok());
   }
 
   DnsResolverOptions options_;
@@ -61,7 +62,7 @@ TEST_F(DnsResolverTest, Dns4Dns6AndDnsKeepTheRestOfTheAddress) {
   EXPECT_EQ(q[0].type, DnsRecordType::kA);
   EXPECT_EQ(q[1].type, DnsRecordType::kAaaa);
   Answer(q[0], {"1.2.3.4", "5.6.7.8"}, 60, S(0));
-  EXPECT_FALSE(dns_.PollResolution().has_value());  // still waiting for AAAA
+  EXPECT_FALSE(dns_.PollResolution().has_value());     // still waiting for AAAA
   Answer(q[1], {"2001:db8::1", "9.9.9.9"}, 60, S(0));  // an IPv4 in AAAA is skipped
   EXPECT_EQ(Result(1), (std::vector<std::string>{"/ip4/1.2.3.4/tcp/4001/p2p/" + kAlice,
                                                  "/ip4/5.6.7.8/tcp/4001/p2p/" + kAlice,
@@ -75,8 +76,8 @@ TEST_F(DnsResolverTest, DnsaddrRecursesAndKeepsOnlyTheAskedPeer) {
   EXPECT_EQ(q[0].name, "_dnsaddr.boot.example");
   EXPECT_EQ(q[0].type, DnsRecordType::kTxt);
   Answer(q[0],
-         {"dnsaddr=/dnsaddr/eu.boot.example/p2p/" + kAlice, "dnsaddr=/ip4/1.1.1.1/tcp/1/p2p/" + kBob,
-          "no-equals", "dnsaddr=not a multiaddr"},
+         {"dnsaddr=/dnsaddr/eu.boot.example/p2p/" + kAlice,
+          "dnsaddr=/ip4/1.1.1.1/tcp/1/p2p/" + kBob, "no-equals", "dnsaddr=not a multiaddr"},
          60, S(0));
   q = Queries();
   ASSERT_EQ(q.size(), 1u);
@@ -93,13 +94,15 @@ TEST_F(DnsResolverTest, LoopAndDepthOverrunFailClearly) {
   ASSERT_TRUE(dns_.Start(1, Addr("/dnsaddr/a.example"), S(0)).ok());
   Answer(Queries()[0], {"dnsaddr=/dnsaddr/b.example"}, 60, S(0));
   Answer(Queries()[0], {"dnsaddr=/dnsaddr/a.example"}, 60, S(0));
-  EXPECT_EQ(Result(1), std::vector<std::string>{
-                           "error: dnsaddr loop: a.example -> b.example -> a.example"});
+  EXPECT_EQ(Result(1),
+            std::vector<std::string>{"error: dnsaddr loop: a.example -> b.example -> a.example"});
   DnsResolverOptions shallow;
   shallow.max_depth = 1;
   DnsResolver d(shallow);
   ASSERT_TRUE(d.Start(2, Addr("/dnsaddr/x.example"), S(0)).ok());
-  ASSERT_TRUE(d.HandleAnswer(1, DnsAnswer{{"dnsaddr=/dnsaddr/y.example"}, Duration::Seconds(1)}, S(0)).ok());
+  ASSERT_TRUE(
+      d.HandleAnswer(1, DnsAnswer{{"dnsaddr=/dnsaddr/y.example"}, Duration::Seconds(1)}, S(0))
+          .ok());
   std::optional<DnsResolution> r = d.PollResolution();
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->addresses.status().message(),
@@ -117,7 +120,8 @@ TEST_F(DnsResolverTest, CacheHitsExpireAtTheTtlAndFailuresAreCachedBriefly) {
   std::vector<DnsQuery> q = Queries();
   ASSERT_EQ(q.size(), 1u);  // expired: asked again
   ASSERT_TRUE(dns_.HandleAnswer(q[0].id, absl::UnavailableError("SERVFAIL"), S(30)).ok());
-  EXPECT_EQ(Result(3), std::vector<std::string>{"error: DNS gave no address: n.example A: SERVFAIL"});
+  EXPECT_EQ(Result(3),
+            std::vector<std::string>{"error: DNS gave no address: n.example A: SERVFAIL"});
   ASSERT_TRUE(dns_.Start(4, Addr("/dns4/n.example/tcp/4"), S(39)).ok());
   EXPECT_TRUE(Queries().empty());  // the failure is cached for 10 s
   Result(4);
@@ -145,8 +149,11 @@ TEST(DnsResolverBoundsTest, CacheEvictsTheSoonestToExpireAndResultsAreCapped) {
   for (uint64_t job = 1; job <= 3; ++job) {
     ASSERT_TRUE(d.Start(job, Addr("/dns4/n" + std::to_string(job) + ".example/tcp/1"), S(0)).ok());
     std::optional<DnsQuery> q = d.PollQuery();
-    ASSERT_TRUE(d.HandleAnswer(q->id, DnsAnswer{{"1.1.1.1", "1.1.1.2", "1.1.1.3", "1.1.1.4"},
-                                                Duration::Seconds(100 - job)}, S(0)).ok());
+    ASSERT_TRUE(d.HandleAnswer(q->id,
+                               DnsAnswer{{"1.1.1.1", "1.1.1.2", "1.1.1.3", "1.1.1.4"},
+                                         Duration::Seconds(100 - job)},
+                               S(0))
+                    .ok());
     std::optional<DnsResolution> r = d.PollResolution();
     EXPECT_EQ(r->addresses->size(), 3u);
   }

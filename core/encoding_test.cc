@@ -76,12 +76,8 @@ TEST(Base58Test, KnownVectors) {
     std::string text;
   };
   const Case cases[] = {
-      {"", ""},
-      {"\x00"s, "1"},
-      {"\x00\x00\x01"s, "112"},
-      {"\x39", "z"},
-      {"\x3a", "21"},
-      {"hello world", "StV1DL6CwTryKyV"},
+      {"", ""},      {"\x00"s, "1"}, {"\x00\x00\x01"s, "112"},
+      {"\x39", "z"}, {"\x3a", "21"}, {"hello world", "StV1DL6CwTryKyV"},
   };
   for (const Case& c : cases) {
     EXPECT_EQ(Base58Encode(c.bytes), c.text);
@@ -113,8 +109,13 @@ TEST(Base58Test, RejectsInputOverTheLengthCap) {
 // RFC 4648 section 10 vectors, lowercased and unpadded.
 TEST(Base32Test, Rfc4648Vectors) {
   const std::pair<std::string, std::string> cases[] = {
-      {"", ""},           {"f", "my"},          {"fo", "mzxq"},          {"foo", "mzxw6"},
-      {"foob", "mzxw6yq"}, {"fooba", "mzxw6ytb"}, {"foobar", "mzxw6ytboi"},
+      {"", ""},
+      {"f", "my"},
+      {"fo", "mzxq"},
+      {"foo", "mzxw6"},
+      {"foob", "mzxw6yq"},
+      {"fooba", "mzxw6ytb"},
+      {"foobar", "mzxw6ytboi"},
   };
   for (const auto& [bytes, text] : cases) {
     EXPECT_EQ(Base32Encode(bytes), text);
@@ -136,7 +137,7 @@ TEST(Base32Test, RejectsNonCanonicalInput) {
 
 TEST(Base64UrlTest, Rfc4648VectorsAndUrlAlphabet) {
   const std::pair<std::string, std::string> cases[] = {
-      {"", ""},         {"f", "Zg"},          {"fo", "Zm8"},        {"foo", "Zm9v"},
+      {"", ""},           {"f", "Zg"},          {"fo", "Zm8"},          {"foo", "Zm9v"},
       {"foob", "Zm9vYg"}, {"fooba", "Zm9vYmE"}, {"foobar", "Zm9vYmFy"}, {"\xfb\xff\xfe", "-__-"},
   };
   for (const auto& [bytes, text] : cases) {

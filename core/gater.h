@@ -43,9 +43,7 @@ class ConnectionGater {
  public:
   virtual ~ConnectionGater() = default;
 
-  virtual std::optional<std::string> DenyDialPeer(const PeerId& /*peer*/) {
-    return std::nullopt;
-  }
+  virtual std::optional<std::string> DenyDialPeer(const PeerId& /*peer*/) { return std::nullopt; }
   virtual std::optional<std::string> DenyDialAddress(const PeerId& /*peer*/,
                                                      const Multiaddr& /*address*/) {
     return std::nullopt;
@@ -58,8 +56,7 @@ class ConnectionGater {
                                                  const Multiaddr& /*remote*/) {
     return std::nullopt;
   }
-  virtual std::optional<std::string> DenyUpgraded(Direction /*direction*/,
-                                                  const PeerId& /*peer*/,
+  virtual std::optional<std::string> DenyUpgraded(Direction /*direction*/, const PeerId& /*peer*/,
                                                   const Multiaddr& /*remote*/) {
     return std::nullopt;
   }

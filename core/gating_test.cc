@@ -32,10 +32,10 @@ TEST_F(GatingTest, DenyBeatsAllowAndNamesTheRule) {
   config.delayed_reject = Duration::Milliseconds(500);
   Reset(config);
   const ConnectionId id = In(At(1), "10.1.2.3");
-  EXPECT_THAT(Drain(), ElementsAre(Output(ConnectionGated{id, GateStage::kAccept,
-                                                          "deny_list 10.1.2.0/24"}),
-                                   Output(RejectConnection{id, RejectReason::kDenied,
-                                                           Duration::Milliseconds(500)})));
+  EXPECT_THAT(Drain(),
+              ElementsAre(Output(ConnectionGated{id, GateStage::kAccept, "deny_list 10.1.2.0/24"}),
+                          Output(RejectConnection{id, RejectReason::kDenied,
+                                                  Duration::Milliseconds(500)})));
   EXPECT_EQ(core_->GetMetrics().rejected(RejectReason::kDenied), 1u);
 }
 
@@ -89,9 +89,10 @@ TEST_F(GatingTest, NewlyDeniedRangeClosesItsLiveConnections) {
   const ConnectionId a = OpenInbound(At(1), kAlice);  // from 1.2.3.4
   const ConnectionId b = OpenOutbound(At(1), kBob, "/ip4/9.9.9.9/tcp/1");
   ASSERT_TRUE(core_->Handle(At(2), DenyAddress{P("1.2.0.0/16")}).ok());
-  EXPECT_THAT(Drain(), ElementsAre(Output(ConnectionGated{a, GateStage::kListChange,
-                                                          "deny_list 1.2.0.0/16"}),
-                                   Output(CloseConnection{a, CloseReason::kDenied})));
+  EXPECT_THAT(
+      Drain(),
+      ElementsAre(Output(ConnectionGated{a, GateStage::kListChange, "deny_list 1.2.0.0/16"}),
+                  Output(CloseConnection{a, CloseReason::kDenied})));
   EXPECT_EQ(core_->connections().Find(b)->state, ConnectionState::kOpen);
   ASSERT_TRUE(core_->Handle(At(3), UndenyAddress{P("1.2.0.0/16")}).ok());
   const ConnectionId c = Inbound(At(4));
@@ -101,13 +102,15 @@ TEST_F(GatingTest, NewlyDeniedRangeClosesItsLiveConnections) {
 TEST_F(GatingTest, DeniedPeerIsStoppedAtTheSecuredStage) {
   const ConnectionId open = OpenInbound(At(1), kAlice);
   ASSERT_TRUE(core_->Handle(At(2), DenyPeer{kAlice}).ok());
-  EXPECT_THAT(Drain(), ElementsAre(Output(ConnectionGated{open, GateStage::kListChange, "denied_peers"}),
-                                   Output(CloseConnection{open, CloseReason::kDenied})));
+  EXPECT_THAT(Drain(),
+              ElementsAre(Output(ConnectionGated{open, GateStage::kListChange, "denied_peers"}),
+                          Output(CloseConnection{open, CloseReason::kDenied})));
   const ConnectionId next = Inbound(At(3), "/ip4/5.5.5.5/tcp/1");
   Drain();
   ASSERT_TRUE(core_->Handle(At(4), ConnectionSecured{next, kAlice}).ok());
-  EXPECT_THAT(Drain(), ElementsAre(Output(ConnectionGated{next, GateStage::kSecured, "denied_peers"}),
-                                   Output(CloseConnection{next, CloseReason::kDenied})));
+  EXPECT_THAT(Drain(),
+              ElementsAre(Output(ConnectionGated{next, GateStage::kSecured, "denied_peers"}),
+                          Output(CloseConnection{next, CloseReason::kDenied})));
 }
 
 class StagesGater : public ConnectionGater {
@@ -129,19 +132,21 @@ class StagesGater : public ConnectionGater {
 TEST_F(GatingTest, GaterIsConsultedAtEveryStage) {
   core_ = Core::Create(Config{}, std::make_shared<StagesGater>()).value();
   const ConnectionId a = Inbound(At(1), "/ip4/1.1.1.1/tcp/666");
-  EXPECT_THAT(Drain(), ElementsAre(Output(ConnectionGated{a, GateStage::kAccept, "gater: port 666"}),
-                                   Output(RejectConnection{a, RejectReason::kDenied})));
+  EXPECT_THAT(Drain(),
+              ElementsAre(Output(ConnectionGated{a, GateStage::kAccept, "gater: port 666"}),
+                          Output(RejectConnection{a, RejectReason::kDenied})));
   const ConnectionId b = Inbound(At(2), "/ip4/1.1.1.2/tcp/1");
   Drain();
   ASSERT_TRUE(core_->Handle(At(3), ConnectionUpgraded{b, kBob}).ok());
-  EXPECT_THAT(Drain(), ElementsAre(Output(ConnectionGated{b, GateStage::kSecured,
-                                                          "gater: bob is banned"}),
-                                   Output(CloseConnection{b, CloseReason::kDenied})));
-  const ConnectionId c = core_->Handle(At(4), OutboundConnection{Addr("/ip4/2.2.2.2/tcp/1"), kLocal,
-                                                                 kAlice}).value();
-  EXPECT_THAT(Drain(), ElementsAre(Output(ConnectionGated{c, GateStage::kUpgraded,
-                                                          "gater: no outbound today"}),
-                                   Output(CloseConnection{c, CloseReason::kDenied})));
+  EXPECT_THAT(Drain(),
+              ElementsAre(Output(ConnectionGated{b, GateStage::kSecured, "gater: bob is banned"}),
+                          Output(CloseConnection{b, CloseReason::kDenied})));
+  const ConnectionId c =
+      core_->Handle(At(4), OutboundConnection{Addr("/ip4/2.2.2.2/tcp/1"), kLocal, kAlice}).value();
+  EXPECT_THAT(
+      Drain(),
+      ElementsAre(Output(ConnectionGated{c, GateStage::kUpgraded, "gater: no outbound today"}),
+                  Output(CloseConnection{c, CloseReason::kDenied})));
 }
 
 TEST_F(GatingTest, ListsAreBoundedAndRemovingAnAllowEntryMakesConnectionsPrunable) {

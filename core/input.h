@@ -142,10 +142,10 @@ struct UndenyPeer {
 struct DialRequest {
   uint64_t request;
   PeerId peer;
-  std::vector<Multiaddr> addresses;   // candidates; /dns*, /dnsaddr are resolved first
-  uint32_t priority;                  // higher first (default_dial_priority, user_dial_priority)
-  bool force;                         // dial even if a connection is open
-  Duration timeout;                   // whole dial from now; Duration::Zero(): dial_timeout
+  std::vector<Multiaddr> addresses;  // candidates; /dns*, /dnsaddr are resolved first
+  uint32_t priority;                 // higher first (default_dial_priority, user_dial_priority)
+  bool force;                        // dial even if a connection is open
+  Duration timeout;                  // whole dial from now; Duration::Zero(): dial_timeout
   friend bool operator==(const DialRequest&, const DialRequest&) = default;
 };
 
@@ -259,14 +259,14 @@ struct TimerExpired {
   friend bool operator==(const TimerExpired&, const TimerExpired&) = default;
 };
 
-using Input = std::variant<InboundConnection, OutboundConnection, ConnectionUpgraded,
-                           TransportClosed, CloseRequest, StreamOpened, StreamClosed,
-                           TimerExpired, SetPeerTag, RemovePeerTag, ProtectPeer, UnprotectPeer,
-                           RegisterDecayingTag, BumpPeerTag, AddToPeerTag, PlaceStream,
-                           ReserveMemory, ReleaseMemory, ConnectionSecured, DenyAddress,
-                           UndenyAddress, AllowAddress, UnallowAddress, DenyPeer, UndenyPeer,
-                           DialRequest, CancelDial, DialSucceeded, DialFailed, DnsAnswered,
-                           DnsFailed, SetPeerAddresses, UpdateConfig>;
+using Input =
+    std::variant<InboundConnection, OutboundConnection, ConnectionUpgraded, TransportClosed,
+                 CloseRequest, StreamOpened, StreamClosed, TimerExpired, SetPeerTag, RemovePeerTag,
+                 ProtectPeer, UnprotectPeer, RegisterDecayingTag, BumpPeerTag, AddToPeerTag,
+                 PlaceStream, ReserveMemory, ReleaseMemory, ConnectionSecured, DenyAddress,
+                 UndenyAddress, AllowAddress, UnallowAddress, DenyPeer, UndenyPeer, DialRequest,
+                 CancelDial, DialSucceeded, DialFailed, DnsAnswered, DnsFailed, SetPeerAddresses,
+                 UpdateConfig>;
 
 // The trace-format name of an input kind ("inbound_connection", ...).
 absl::string_view InputName(const Input& input);

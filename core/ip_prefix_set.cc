@@ -11,9 +11,9 @@ absl::StatusOr<bool> IpPrefixSet::Insert(const IpPrefix& prefix) {
   const PackedPrefix key = PackPrefix(prefix.network(), prefix.length());
   if (entries_.contains(key)) return false;
   if (entries_.size() >= max_entries_) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "cannot add ", prefix.ToString(), ": the list holds max_list_entries (", max_entries_,
-        ") entries"));
+    return absl::ResourceExhaustedError(absl::StrCat("cannot add ", prefix.ToString(),
+                                                     ": the list holds max_list_entries (",
+                                                     max_entries_, ") entries"));
   }
   entries_.insert(key);
   ++(prefix.network().is_v4() ? v4_lengths_[prefix.length()] : v6_lengths_[prefix.length()]);

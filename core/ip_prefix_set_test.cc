@@ -1,11 +1,11 @@
 #include "core/ip_prefix_set.h"
-#include "core/random.h"
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "core/random.h"
 #include "gtest/gtest.h"
 
 namespace connmgr {
@@ -103,11 +103,11 @@ TEST(IpPrefixSetTest, AgreesWithALinearScanOverManyEntries) {
 TEST(IpPrefixSetTest, HundredThousandEntries) {
   IpPrefixSet set(100'000);
   for (uint32_t i = 0; i < 100'000; ++i) {
-    ASSERT_TRUE(set.Insert(IpPrefix(IpAddress::V4({11, static_cast<uint8_t>(i >> 16),
-                                                   static_cast<uint8_t>(i >> 8),
-                                                   static_cast<uint8_t>(i)}),
-                                    32))
-                    .value());
+    ASSERT_TRUE(
+        set.Insert(IpPrefix(IpAddress::V4({11, static_cast<uint8_t>(i >> 16),
+                                           static_cast<uint8_t>(i >> 8), static_cast<uint8_t>(i)}),
+                            32))
+            .value());
   }
   EXPECT_EQ(set.size(), 100'000u);
   EXPECT_TRUE(set.Contains(A("11.1.134.159")));  // 99 999
@@ -125,8 +125,8 @@ TEST(IpPrefixSetTest, ParseListNamesTheBadEntry) {
   entries.pop_back();
   parsed = ParseIpPrefixList(entries, "deny_list");
   ASSERT_TRUE(parsed.ok());
-  EXPECT_EQ(*parsed, (std::vector<IpPrefix>{P("1.2.3.0/24"), P("2001:db8::/32"),
-                                            P("5.6.7.8/32"), P("9.9.0.0/16")}));
+  EXPECT_EQ(*parsed, (std::vector<IpPrefix>{P("1.2.3.0/24"), P("2001:db8::/32"), P("5.6.7.8/32"),
+                                            P("9.9.0.0/16")}));
 }
 
 }  // namespace

@@ -40,7 +40,7 @@ TEST(IpAddressTest, ParsePrintsCanonicalText) {
       {"::1", "::1"},
       {"2001:db8::1", "2001:db8::1"},
       {"2001:0DB8:0000:0000:0000:0000:0000:0001", "2001:db8::1"},
-      {"2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1"},  // the first of two equal zero runs
+      {"2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1"},     // the first of two equal zero runs
       {"2001:db8:0:1:1:1:1:1", "2001:db8:0:1:1:1:1:1"},  // a lone zero group stays
       {"fe80:0000:0000:0001::", "fe80:0:0:1::"},         // the longest zero run
       {"::ffff:1.2.3.4", "::ffff:1.2.3.4"},
@@ -55,27 +55,13 @@ TEST(IpAddressTest, ParsePrintsCanonicalText) {
 
 TEST(IpAddressTest, ParseRejects) {
   const std::string bad[] = {
-      "",
-      "1.2.3",
-      "1.2.3.4.5",
-      "256.1.1.1",
-      "1.2.3.-1",
-      "01.2.3.4",
-      "1.2.3.04",
-      "0x1.2.3.4",
-      "1.2.3.4 ",
-      " 1.2.3.4",
-      "1.2.3.4\0"s,
-      "1.2.3.4/32",
-      "::1%eth0",
-      "[::1]",
-      "1::2::3",
-      "12345::",
-      "g::",
-      "1:2:3:4:5:6:7:8:9",
-      ":",
-      "localhost",
-      std::string(100, '1'),
+      "",          "1.2.3",      "1.2.3.4.5",
+      "256.1.1.1", "1.2.3.-1",   "01.2.3.4",
+      "1.2.3.04",  "0x1.2.3.4",  "1.2.3.4 ",
+      " 1.2.3.4",  "1.2.3.4\0"s, "1.2.3.4/32",
+      "::1%eth0",  "[::1]",      "1::2::3",
+      "12345::",   "g::",        "1:2:3:4:5:6:7:8:9",
+      ":",         "localhost",  std::string(100, '1'),
   };
   for (const std::string& text : bad) {
     absl::StatusOr<IpAddress> ip = IpAddress::Parse(text);
@@ -128,25 +114,44 @@ TEST(IpAddressTest, LoopbackAndPrivateRanges) {
     bool is_private;
   };
   const Case cases[] = {
-      {"127.0.0.1", true, true},          {"127.255.255.255", true, true},
-      {"126.255.255.255", false, false},  {"128.0.0.0", false, false},
-      {"::1", true, true},                {"::ffff:127.0.0.1", true, true},
-      {"::2", false, false},              {"::", false, true},
-      {"10.0.0.0", false, true},          {"10.255.255.255", false, true},
-      {"11.0.0.0", false, false},         {"9.255.255.255", false, false},
-      {"100.64.0.0", false, true},        {"100.127.255.255", false, true},
-      {"100.63.255.255", false, false},   {"100.128.0.0", false, false},
-      {"169.254.1.1", false, true},       {"169.253.255.255", false, false},
-      {"172.16.0.0", false, true},        {"172.31.255.255", false, true},
-      {"172.15.255.255", false, false},   {"172.32.0.0", false, false},
-      {"192.168.0.1", false, true},       {"192.169.0.1", false, false},
-      {"8.8.8.8", false, false},          {"0.0.0.0", false, false},
-      {"fc00::1", false, true},           {"fdff:ffff::1", false, true},
-      {"fbff::1", false, false},          {"fe00::1", false, false},
-      {"fe80::1", false, true},           {"febf:ffff::1", false, true},
-      {"fec0::1", false, false},          {"2001:db8::1", false, false},
-      {"::ffff:10.0.0.1", false, true},   {"::ffff:192.168.1.1", false, true},
-      {"::ffff:8.8.8.8", false, false},   {"::10.0.0.1", false, false},
+      {"127.0.0.1", true, true},
+      {"127.255.255.255", true, true},
+      {"126.255.255.255", false, false},
+      {"128.0.0.0", false, false},
+      {"::1", true, true},
+      {"::ffff:127.0.0.1", true, true},
+      {"::2", false, false},
+      {"::", false, true},
+      {"10.0.0.0", false, true},
+      {"10.255.255.255", false, true},
+      {"11.0.0.0", false, false},
+      {"9.255.255.255", false, false},
+      {"100.64.0.0", false, true},
+      {"100.127.255.255", false, true},
+      {"100.63.255.255", false, false},
+      {"100.128.0.0", false, false},
+      {"169.254.1.1", false, true},
+      {"169.253.255.255", false, false},
+      {"172.16.0.0", false, true},
+      {"172.31.255.255", false, true},
+      {"172.15.255.255", false, false},
+      {"172.32.0.0", false, false},
+      {"192.168.0.1", false, true},
+      {"192.169.0.1", false, false},
+      {"8.8.8.8", false, false},
+      {"0.0.0.0", false, false},
+      {"fc00::1", false, true},
+      {"fdff:ffff::1", false, true},
+      {"fbff::1", false, false},
+      {"fe00::1", false, false},
+      {"fe80::1", false, true},
+      {"febf:ffff::1", false, true},
+      {"fec0::1", false, false},
+      {"2001:db8::1", false, false},
+      {"::ffff:10.0.0.1", false, true},
+      {"::ffff:192.168.1.1", false, true},
+      {"::ffff:8.8.8.8", false, false},
+      {"::10.0.0.1", false, false},
   };
   for (const Case& c : cases) {
     EXPECT_EQ(Ip(c.ip).IsLoopback(), c.loopback) << c.ip;
@@ -155,9 +160,9 @@ TEST(IpAddressTest, LoopbackAndPrivateRanges) {
 }
 
 TEST(IpAddressTest, OrderingAndHash) {
-  const std::vector<IpAddress> sorted = {Ip("0.0.0.0"), Ip("1.2.3.4"), Ip("1.2.3.5"),
-                                         Ip("255.255.255.255"), Ip("::"), Ip("::1"),
-                                         Ip("::ffff:0.0.0.0"), Ip("2001:db8::")};
+  const std::vector<IpAddress> sorted = {Ip("0.0.0.0"),         Ip("1.2.3.4"),   Ip("1.2.3.5"),
+                                         Ip("255.255.255.255"), Ip("::"),        Ip("::1"),
+                                         Ip("::ffff:0.0.0.0"),  Ip("2001:db8::")};
   for (size_t i = 0; i + 1 < sorted.size(); ++i) {
     EXPECT_LT(sorted[i], sorted[i + 1]) << i;
   }
@@ -289,9 +294,9 @@ TEST(IpPrefixTest, ParseRejects) {
 }
 
 TEST(IpPrefixTest, OrderingAndHash) {
-  const std::vector<IpPrefix> sorted = {Prefix("0.0.0.0/0"), Prefix("10.0.0.0/8"),
+  const std::vector<IpPrefix> sorted = {Prefix("0.0.0.0/0"),   Prefix("10.0.0.0/8"),
                                         Prefix("10.0.0.0/16"), Prefix("10.1.0.0/16"),
-                                        Prefix("::/0"), Prefix("2001:db8::/32")};
+                                        Prefix("::/0"),        Prefix("2001:db8::/32")};
   for (size_t i = 0; i + 1 < sorted.size(); ++i) {
     EXPECT_LT(sorted[i], sorted[i + 1]) << i;
   }

@@ -21,37 +21,37 @@
 namespace connmgr {
 
 enum class Counter : uint8_t {
-  kInputs,              // every input handed in, accepted or not
-  kInputErrors,         // inputs refused with a status (unknown id, wrong state, ...)
+  kInputs,       // every input handed in, accepted or not
+  kInputErrors,  // inputs refused with a status (unknown id, wrong state, ...)
   kInputsRefusedQueueFull,
-  kClockRegressions,    // inputs whose `now` was before the previous one's
+  kClockRegressions,  // inputs whose `now` was before the previous one's
   kInboundAccepted,
   kInboundRejected,     // by reason: Metrics::rejected
   kOutboundRegistered,  // OutboundConnection inputs
   kConnectionsOpened,
-  kConnectionsClosed,   // by reason: Metrics::closed
+  kConnectionsClosed,  // by reason: Metrics::closed
   kCloseCommands,
-  kAborts,              // connection_close_timeout passed after a close command
+  kAborts,  // connection_close_timeout passed after a close command
   kPeersConnected,
   kPeersDisconnected,
   kStreamsOpened,
   kStreamsClosed,
-  kTrims,               // trims that closed at least one connection
-  kPruned,              // connections closed by trims
-  kStreamsRejected,     // by reason: Metrics::streams_rejected
-  kStreamPlacements,    // PlaceStream questions, by outcome: Metrics::placements
-  kMemoryReserved,      // ReserveMemory inputs granted
-  kMemoryDenied,        // ReserveMemory inputs refused by a scope
-  kDialRequests,        // DialRequest inputs accepted (by outcome: Metrics::dial_outcomes)
-  kDialsJoined,         // requests that joined a dial already queued or running
+  kTrims,             // trims that closed at least one connection
+  kPruned,            // connections closed by trims
+  kStreamsRejected,   // by reason: Metrics::streams_rejected
+  kStreamPlacements,  // PlaceStream questions, by outcome: Metrics::placements
+  kMemoryReserved,    // ReserveMemory inputs granted
+  kMemoryDenied,      // ReserveMemory inputs refused by a scope
+  kDialRequests,      // DialRequest inputs accepted (by outcome: Metrics::dial_outcomes)
+  kDialsJoined,       // requests that joined a dial already queued or running
   kDialsRefusedQueueFull,
   kDialAttempts,        // DialAddress commands
   kDialAttemptsFailed,  // attempts that failed or timed out
   kDialJobsFinished,    // dials that ended with a result
   kDnsQueries,          // ResolveDns commands
   kReconnectAttempts,
-  kReconnectsFailed,    // peers whose reconnects all failed
-  kConfigUpdates,       // UpdateConfig inputs applied
+  kReconnectsFailed,  // peers whose reconnects all failed
+  kConfigUpdates,     // UpdateConfig inputs applied
 };
 inline constexpr int kCounterCount = 31;
 absl::string_view CounterName(Counter c);

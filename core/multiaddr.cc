@@ -385,7 +385,8 @@ std::vector<MultiaddrComponent> Multiaddr::components() const {
   absl::string_view rest = bytes_;
   Protocol protocol;
   absl::string_view value;
-  while (NextTrustedComponent(&rest, &protocol, &value)) out.push_back({protocol, std::string(value)});
+  while (NextTrustedComponent(&rest, &protocol, &value))
+    out.push_back({protocol, std::string(value)});
   return out;
 }
 
@@ -542,7 +543,8 @@ std::optional<IpAddress> Multiaddr::ip() const {
   Protocol protocol;
   absl::string_view value;
   while (NextTrustedComponent(&rest, &protocol, &value)) {
-    if (protocol == Protocol::kIp4 || protocol == Protocol::kIp6) return IpAddress::FromBytes(value);
+    if (protocol == Protocol::kIp4 || protocol == Protocol::kIp6)
+      return IpAddress::FromBytes(value);
   }
   return std::nullopt;
 }

@@ -5,10 +5,10 @@
 #include <vector>
 
 #include "absl/hash/hash_testing.h"
-#include "gmock/gmock.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace connmgr {
@@ -25,8 +25,7 @@ constexpr char kQmCid[] = "bafzbeie5745rpv2m6tjyuugywy4d5ewrqgqqhfnf445he3omzpjb
 constexpr char kEd[] = "12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA";
 // sha2-256("abc") as a multihash, in multibase base64url ('u') and base32 ('b').
 constexpr char kCertHash[] = "uEiC6eBa_jwHP6kFBQN5driIjsANho5YXepy0EP9h8gAVrQ";
-constexpr char kCertHashBase32[] =
-    "bciqlu6awx6hqdt7kifaubxs5vyrchmadmgrzmf32ts2bb73b6iablli";
+constexpr char kCertHashBase32[] = "bciqlu6awx6hqdt7kifaubxs5vyrchmadmgrzmf32ts2bb73b6iablli";
 
 Multiaddr Ma(absl::string_view text) {
   absl::StatusOr<Multiaddr> addr = Multiaddr::Parse(text);
@@ -46,33 +45,89 @@ TEST(MultiaddrTest, KnownBinaryEncodings) {
   const std::pair<std::string, std::string> cases[] = {
       {"/ip4/127.0.0.1/tcp/4001", "047f000001060fa1"},
       {"/ip6/::1/udp/4001/quic-v1",
-       "29" "00000000000000000000000000000001" "9102" "0fa1" "cd03"},
-      {"/ip4/1.2.3.4/udp/4001/quic", "0401020304" "91020fa1" "cc03"},
-      {"/ip4/1.2.3.0/ipcidr/24", "0401020300" "2b18"},
+       "29"
+       "00000000000000000000000000000001"
+       "9102"
+       "0fa1"
+       "cd03"},
+      {"/ip4/1.2.3.4/udp/4001/quic",
+       "0401020304"
+       "91020fa1"
+       "cc03"},
+      {"/ip4/1.2.3.0/ipcidr/24",
+       "0401020300"
+       "2b18"},
       {"/ip6zone/eth0/ip6/fe80::1/tcp/80",
-       "2a04" "65746830" "29fe800000000000000000000000000001" "060050"},
-      {"/dns/example.com/tcp/80/http", "350b" "6578616d706c652e636f6d" "060050" "e003"},
-      {"/dns4/example.com/tcp/443/wss", "360b" "6578616d706c652e636f6d" "0601bb" "de03"},
-      {"/dns6/example.com/tcp/443/https", "370b" "6578616d706c652e636f6d" "0601bb" "bb03"},
-      {"/dnsaddr/bootstrap.libp2p.io", "3813" "626f6f7473747261702e6c69627032702e696f"},
+       "2a04"
+       "65746830"
+       "29fe800000000000000000000000000001"
+       "060050"},
+      {"/dns/example.com/tcp/80/http",
+       "350b"
+       "6578616d706c652e636f6d"
+       "060050"
+       "e003"},
+      {"/dns4/example.com/tcp/443/wss",
+       "360b"
+       "6578616d706c652e636f6d"
+       "0601bb"
+       "de03"},
+      {"/dns6/example.com/tcp/443/https",
+       "370b"
+       "6578616d706c652e636f6d"
+       "0601bb"
+       "bb03"},
+      {"/dnsaddr/bootstrap.libp2p.io",
+       "3813"
+       "626f6f7473747261702e6c69627032702e696f"},
       {"/dns/example.com/tcp/443/tls/sni/example.com/ws",
-       "350b6578616d706c652e636f6d" "0601bb" "c003" "c1030b6578616d706c652e636f6d" "dd03"},
-      {"/ip4/1.2.3.4/tcp/4001/noise", "0401020304" "060fa1" "c603"},
-      {"/unix/tmp/p2p.sock", "9003" "0d" "2f746d702f7032702e736f636b"},
-      {"/memory/1234", "8906" "00000000000004d2"},
-      {"/memory/18446744073709551615", "8906" "ffffffffffffffff"},
+       "350b6578616d706c652e636f6d"
+       "0601bb"
+       "c003"
+       "c1030b6578616d706c652e636f6d"
+       "dd03"},
+      {"/ip4/1.2.3.4/tcp/4001/noise",
+       "0401020304"
+       "060fa1"
+       "c603"},
+      {"/unix/tmp/p2p.sock",
+       "9003"
+       "0d"
+       "2f746d702f7032702e736f636b"},
+      {"/memory/1234",
+       "8906"
+       "00000000000004d2"},
+      {"/memory/18446744073709551615",
+       "8906"
+       "ffffffffffffffff"},
       {absl::StrCat("/p2p/", kQm),
-       "a503" "22" "12209dff3b17d74cf4d38a50d8b6383e92d181a10395a5e73a726dcccbd21bf6f0b9"},
+       "a503"
+       "22"
+       "12209dff3b17d74cf4d38a50d8b6383e92d181a10395a5e73a726dcccbd21bf6f0b9"},
       {absl::StrCat("/ip4/1.2.3.4/udp/4001/quic-v1/webtransport/certhash/", kCertHash),
-       "0401020304" "91020fa1" "cd03" "d103" "d203" "22"
+       "0401020304"
+       "91020fa1"
+       "cd03"
+       "d103"
+       "d203"
+       "22"
        "1220ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
       {absl::StrCat("/ip4/1.2.3.4/udp/4001/webrtc-direct/certhash/", kCertHash),
-       "0401020304" "91020fa1" "9802" "d203" "22"
+       "0401020304"
+       "91020fa1"
+       "9802"
+       "d203"
+       "22"
        "1220ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
       {absl::StrCat("/p2p/", kQm, "/p2p-circuit/webrtc/p2p/", kEd),
-       "a503" "22" "12209dff3b17d74cf4d38a50d8b6383e92d181a10395a5e73a726dcccbd21bf6f0b9"
-       "a202" "9902"
-       "a503" "26" "0024080112202ffa35a99d3a3cfbb17bb7c1dc5561b18a8dcca4df38dc613ea859c37eb1336b"},
+       "a503"
+       "22"
+       "12209dff3b17d74cf4d38a50d8b6383e92d181a10395a5e73a726dcccbd21bf6f0b9"
+       "a202"
+       "9902"
+       "a503"
+       "26"
+       "0024080112202ffa35a99d3a3cfbb17bb7c1dc5561b18a8dcca4df38dc613ea859c37eb1336b"},
   };
   for (const auto& [text, hex] : cases) {
     const Multiaddr addr = Ma(text);
@@ -96,7 +151,8 @@ TEST(MultiaddrTest, RoundTripsEveryProtocol) {
       "/ip4/10.0.0.0/ipcidr/8",
       "/ip6/2001:db8::/ipcidr/255",
       "/dns/xn--bcher-kva.example/tcp/80/http",
-      "/dns4/b\xc3\xbc" "cher.example/tcp/443/https",
+      "/dns4/b\xc3\xbc"
+      "cher.example/tcp/443/https",
       "/dns6/example.com/udp/443/quic-v1/webtransport",
       "/dnsaddr/bootstrap.libp2p.io/p2p/QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N",
       "/ip4/1.2.3.4/tcp/443/tls/sni/example.com/ws",
@@ -247,11 +303,11 @@ TEST(MultiaddrTest, WithAndWithoutPeerId) {
 
 TEST(MultiaddrTest, OrderingAndHash) {
   const std::vector<Multiaddr> sorted = {
-      Ma("/ip4/1.2.3.4"),           // 04 01020304
-      Ma("/ip4/1.2.3.4/tcp/1"),     // 04 01020304 06 ...
-      Ma("/ip4/9.9.9.9"),           // 04 09090909
-      Ma("/tcp/0"),                 // 06
-      Ma("/ip6/::"),                // 29
+      Ma("/ip4/1.2.3.4"),              // 04 01020304
+      Ma("/ip4/1.2.3.4/tcp/1"),        // 04 01020304 06 ...
+      Ma("/ip4/9.9.9.9"),              // 04 09090909
+      Ma("/tcp/0"),                    // 06
+      Ma("/ip6/::"),                   // 29
       Ma(absl::StrCat("/p2p/", kEd)),  // a503
   };
   for (size_t i = 0; i + 1 < sorted.size(); ++i) {
@@ -308,7 +364,7 @@ TEST(MultiaddrTest, ParseRejects) {
       {"/memory/x", "is not a decimal 64-bit unsigned number"},
       {"/dns//tcp/1", "component 1 (dns): value is empty"},
       {"/dns/\xff", "component 1 (dns): \"\\xff\" is not valid UTF-8"},
-      {"/dns/\xc0\xaf", "is not valid UTF-8"},  // overlong '/'
+      {"/dns/\xc0\xaf", "is not valid UTF-8"},      // overlong '/'
       {"/sni/\xed\xa0\x80", "is not valid UTF-8"},  // a surrogate
       {absl::StrCat(dns255, "a"), "value is 256 bytes, over the 255-byte limit"},
       {"/ip6zone", "component 1 (ip6zone): missing value"},
@@ -372,16 +428,29 @@ TEST(MultiaddrTest, FromBytesRejects) {
       {"3500", "component 1 (dns): value is empty"},
       {"3503612f62", "component 1 (dns): \"a/b\" contains '/'"},
       {"2a01ff", "component 1 (ip6zone): \"\\xff\" is not valid UTF-8"},
-      {"a503" "04" "00010203",
+      {"a503"
+       "04"
+       "00010203",
        "component 1 (p2p): peer id multihash (4 bytes): multihash says 1 digest bytes but 2"},
       {"a5030413010203", "multihash code 0x13 is not accepted"},
       {"a50300", "component 1 (p2p): peer id multihash (0 bytes): multihash is empty"},
       {"d20302120f", "component 1 (certhash): value is not a multihash"},
-      {"d203031201aa" "00", "component 2: unknown protocol code 0"},
+      {"d203031201aa"
+       "00",
+       "component 2: unknown protocol code 0"},
       {"d2030412010000", "value is not a multihash"},
-      {"9003" "03" "612f62", "component 1 (unix): path \"a/b\" is not absolute"},
-      {"9003" "01" "2f", "path \"/\" is not absolute and non-empty"},
-      {"9003" "03" "2f6100", "contains a NUL byte"},
+      {"9003"
+       "03"
+       "612f62",
+       "component 1 (unix): path \"a/b\" is not absolute"},
+      {"9003"
+       "01"
+       "2f",
+       "path \"/\" is not absolute and non-empty"},
+      {"9003"
+       "03"
+       "2f6100",
+       "contains a NUL byte"},
   };
   for (const auto& [hex, error] : cases) {
     absl::StatusOr<Multiaddr> addr = Multiaddr::FromBytes(absl::HexStringToBytes(hex));
@@ -407,8 +476,8 @@ TEST(MultiaddrTest, PathProtocolMustBeLast) {
 TEST(MultiaddrTest, FromBytesEnforcesSizeLimits) {
   std::string tls33;
   for (int i = 0; i < 33; ++i) tls33 += "\xc0\x03";
-  EXPECT_TRUE(absl::StrContains(Multiaddr::FromBytes(tls33).status().message(),
-                                "more than 32 components"));
+  EXPECT_TRUE(
+      absl::StrContains(Multiaddr::FromBytes(tls33).status().message(), "more than 32 components"));
   EXPECT_TRUE(Multiaddr::FromBytes(tls33.substr(2)).ok());
 
   const std::string too_big(Multiaddr::kMaxBytes + 1, '\x04');

@@ -6,18 +6,17 @@ namespace connmgr {
 
 absl::string_view RejectReasonName(RejectReason r) {
   static constexpr absl::string_view kNames[] = {
-      "pending_limit", "inbound_limit",     "connection_limit",  "resource_limit",
-      "denied",        "not_allowed",       "rate_limit_ip",     "rate_limit_subnet",
-      "rate_limit_global", "ip_limit",      "subnet_limit"};
+      "pending_limit", "inbound_limit", "connection_limit",  "resource_limit",    "denied",
+      "not_allowed",   "rate_limit_ip", "rate_limit_subnet", "rate_limit_global", "ip_limit",
+      "subnet_limit"};
   static_assert(std::size(kNames) == kRejectReasonCount);
   return kNames[static_cast<int>(r)];
 }
 
 absl::string_view CloseReasonName(CloseReason r) {
-  static constexpr absl::string_view kNames[] = {"transport",       "requested", "upgrade_timeout",
-                                                 "pruned",          "peer_limit", "outbound_limit",
-                                                 "resource_limit",  "denied",
-                                                 "dial_failed",     "dial_cancelled"};
+  static constexpr absl::string_view kNames[] = {
+      "transport",      "requested",      "upgrade_timeout", "pruned",      "peer_limit",
+      "outbound_limit", "resource_limit", "denied",          "dial_failed", "dial_cancelled"};
   static_assert(std::size(kNames) == kCloseReasonCount);
   return kNames[static_cast<int>(r)];
 }
@@ -44,9 +43,10 @@ absl::string_view GateStageName(GateStage stage) {
 }
 
 absl::string_view DialOutcomeName(DialOutcome o) {
-  static constexpr absl::string_view kNames[] = {
-      "connected", "existing_connection", "no_addresses", "denied",
-      "backed_off", "failed",             "timeout",      "cancelled"};
+  static constexpr absl::string_view kNames[] = {"connected",    "existing_connection",
+                                                 "no_addresses", "denied",
+                                                 "backed_off",   "failed",
+                                                 "timeout",      "cancelled"};
   static_assert(std::size(kNames) == kDialOutcomeCount);
   return kNames[static_cast<int>(o)];
 }
@@ -54,10 +54,10 @@ absl::string_view DialOutcomeName(DialOutcome o) {
 absl::string_view OutputName(const Output& output) {
   // In the order of the Output variant's alternatives.
   static constexpr absl::string_view kNames[] = {
-      "accept_connection", "reject_connection", "close_connection", "abort_connection",
-      "connection_opened", "connection_closed", "peer_connected",   "peer_disconnected",
-      "connections_pruned", "scope_denied",     "reset_stream",     "stream_placed",
-      "memory_reservation", "connection_gated",  "dial_address",     "cancel_dial_attempt",
+      "accept_connection",  "reject_connection", "close_connection",    "abort_connection",
+      "connection_opened",  "connection_closed", "peer_connected",      "peer_disconnected",
+      "connections_pruned", "scope_denied",      "reset_stream",        "stream_placed",
+      "memory_reservation", "connection_gated",  "dial_address",        "cancel_dial_attempt",
       "resolve_dns",        "dial_result",       "dial_attempt_failed", "reconnect_failed",
   };
   static_assert(std::size(kNames) == std::variant_size_v<Output>);

@@ -180,8 +180,8 @@ struct PrunedConnection {
 };
 
 struct ConnectionsPruned {
-  uint64_t open;       // open connections when the trim ran
-  uint64_t target;     // the low watermark it trimmed towards
+  uint64_t open;    // open connections when the trim ran
+  uint64_t target;  // the low watermark it trimmed towards
   std::vector<PrunedConnection> pruned;
 
   friend bool operator==(const ConnectionsPruned&, const ConnectionsPruned&) = default;
@@ -264,12 +264,11 @@ struct PeerDisconnected {
   friend bool operator==(const PeerDisconnected&, const PeerDisconnected&) = default;
 };
 
-using Output = std::variant<AcceptConnection, RejectConnection, CloseConnection,
-                            AbortConnection, ConnectionOpened, ConnectionClosed, PeerConnected,
-                            PeerDisconnected, ConnectionsPruned, ScopeDenied, ResetStream,
-                            StreamPlaced, MemoryReservation, ConnectionGated, DialAddress,
-                            CancelDialAttempt, ResolveDns, DialResult, DialAttemptFailed,
-                            ReconnectFailed>;
+using Output = std::variant<AcceptConnection, RejectConnection, CloseConnection, AbortConnection,
+                            ConnectionOpened, ConnectionClosed, PeerConnected, PeerDisconnected,
+                            ConnectionsPruned, ScopeDenied, ResetStream, StreamPlaced,
+                            MemoryReservation, ConnectionGated, DialAddress, CancelDialAttempt,
+                            ResolveDns, DialResult, DialAttemptFailed, ReconnectFailed>;
 
 // The trace-format name of an output kind ("accept_connection", ...).
 absl::string_view OutputName(const Output& output);

@@ -23,9 +23,9 @@ constexpr char kQmMultihashHex[] =
 // An Ed25519 peer id: identity multihash of the protobuf PublicKey {Type: Ed25519, Data: 32 bytes}.
 constexpr char kEd25519[] = "12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA";
 constexpr char kEd25519MultihashHex[] =
-    "0024"          // identity, 36 bytes
-    "0801"          // field 1 (KeyType) = 1 (Ed25519)
-    "1220"          // field 2 (Data), 32 bytes
+    "0024"  // identity, 36 bytes
+    "0801"  // field 1 (KeyType) = 1 (Ed25519)
+    "1220"  // field 2 (Data), 32 bytes
     "2ffa35a99d3a3cfbb17bb7c1dc5561b18a8dcca4df38dc613ea859c37eb1336b";
 
 PeerId MustParse(absl::string_view text) {

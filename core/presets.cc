@@ -75,8 +75,9 @@ absl::StatusOr<Config> PresetConfig(absl::string_view name) {
   if (name == "production") return ProductionPreset();
   if (name == "high_throughput") return HighThroughputPreset();
   if (name == "restrictive") return RestrictivePreset();
-  return absl::InvalidArgumentError(absl::StrCat("config: preset: unknown preset \"", name,
-                                                 "\"; known: ", absl::StrJoin(PresetNames(), ", ")));
+  return absl::InvalidArgumentError(
+      absl::StrCat("config: preset: unknown preset \"", name,
+                   "\"; known: ", absl::StrJoin(PresetNames(), ", ")));
 }
 
 }  // namespace connmgr

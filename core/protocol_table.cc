@@ -57,8 +57,9 @@ std::vector<ProtocolStreams> ProtocolTable::Snapshot() const {
     if (!e.in_use || (e.streams[0] == 0 && e.streams[1] == 0)) continue;
     out.push_back({e.name, e.streams[0], e.streams[1]});
   }
-  std::sort(out.begin(), out.end(),
-            [](const ProtocolStreams& a, const ProtocolStreams& b) { return a.protocol < b.protocol; });
+  std::sort(out.begin(), out.end(), [](const ProtocolStreams& a, const ProtocolStreams& b) {
+    return a.protocol < b.protocol;
+  });
   return out;
 }
 

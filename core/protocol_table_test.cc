@@ -37,9 +37,9 @@ TEST(ProtocolTableTest, NamesBeyondTheBoundShareOther) {
   table.Acquire("/b", Direction::kInbound);
   EXPECT_EQ(table.Acquire("/c", Direction::kInbound), ProtocolTable::kOther);
   EXPECT_EQ(table.Acquire("/d", Direction::kOutbound), ProtocolTable::kOther);
-  EXPECT_THAT(table.Snapshot(), ElementsAre(ProtocolStreams{"(other)", 1, 1},
-                                            ProtocolStreams{"/a", 1, 0},
-                                            ProtocolStreams{"/b", 1, 0}));
+  EXPECT_THAT(table.Snapshot(),
+              ElementsAre(ProtocolStreams{"(other)", 1, 1}, ProtocolStreams{"/a", 1, 0},
+                          ProtocolStreams{"/b", 1, 0}));
   // A freed slot is reused by the next new name.
   table.Release(a, Direction::kInbound);
   EXPECT_EQ(table.Acquire("/e", Direction::kInbound), a);

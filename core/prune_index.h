@@ -13,8 +13,8 @@
 // O(k log n) however many connections are exempt.
 //
 //   PruneIndex index;
-//   index.Upsert(id, PruneKey{value, streams, Direction::kInbound, opened_at, id}, PruneTier::kIdle);
-//   std::vector<ConnectionId> victims = index.First(PruneTier::kIdle, 3);
+//   index.Upsert(id, PruneKey{value, streams, Direction::kInbound, opened_at, id},
+//   PruneTier::kIdle); std::vector<ConnectionId> victims = index.First(PruneTier::kIdle, 3);
 #ifndef CONNMGR_CORE_PRUNE_INDEX_H_
 #define CONNMGR_CORE_PRUNE_INDEX_H_
 
@@ -77,7 +77,9 @@ class PruneIndex {
   const absl::btree_set<PruneKey>& Set(PruneTier tier) const {
     return tier == PruneTier::kBusy ? busy_ : idle_;
   }
-  absl::btree_set<PruneKey>& Set(PruneTier tier) { return tier == PruneTier::kBusy ? busy_ : idle_; }
+  absl::btree_set<PruneKey>& Set(PruneTier tier) {
+    return tier == PruneTier::kBusy ? busy_ : idle_;
+  }
 
   absl::btree_set<PruneKey> idle_;
   absl::btree_set<PruneKey> busy_;

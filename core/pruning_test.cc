@@ -96,8 +96,8 @@ TEST_F(PruningTest, OverHighWatermarkTrimsToLowInPruneOrder) {
 
 TEST_F(PruningTest, EveryOrderingKey) {
   Reset(Watermarks(10, 5, 5));
-  ConnectionId valued = Open(At(0), P(0));         // peer value 10
-  ConnectionId streams = Open(At(1), P(1));        // 1 closable stream
+  ConnectionId valued = Open(At(0), P(0));   // peer value 10
+  ConnectionId streams = Open(At(1), P(1));  // 1 closable stream
   ConnectionId outbound = OpenOutbound(At(2), P(2));
   ConnectionId old_inbound = Open(At(3), P(3));
   ConnectionId new_inbound = Open(At(4), P(4));
@@ -268,9 +268,9 @@ TEST_F(PruningTest, PerPeerCapPrefersRelayedThenKeepsBusyOnes) {
   c.max_connections_per_peer = 2;
   Reset(c);
   ConnectionId direct = Open(At(0), P(0));
-  ConnectionId relayed = Open(
-      At(1), P(0),
-      "/ip4/1.2.3.4/tcp/1/p2p/QmNnooDu7bfjPFoTZYxMNLWUQJyrVwtbZg5gBMjTezGAJN/p2p-circuit");
+  ConnectionId relayed =
+      Open(At(1), P(0),
+           "/ip4/1.2.3.4/tcp/1/p2p/QmNnooDu7bfjPFoTZYxMNLWUQJyrVwtbZg5gBMjTezGAJN/p2p-circuit");
   Drain();
   Open(At(2), P(0));  // both others idle: the relayed one goes first
   EXPECT_THAT(Closed(), ElementsAre(std::make_pair(relayed.value, CloseReason::kPeerLimit)));
@@ -289,7 +289,8 @@ TEST_F(PruningTest, InboundCapRejectsAndOutboundLimitsClose) {
   Reset(c);
   Open(At(0), P(0));
   Drain();
-  ConnectionId refused = core_->Handle(At(1), InboundConnection{Addr("/ip4/9.9.9.9/tcp/1"), kLocal}).value();
+  ConnectionId refused =
+      core_->Handle(At(1), InboundConnection{Addr("/ip4/9.9.9.9/tcp/1"), kLocal}).value();
   EXPECT_THAT(Drain(), ElementsAre(Output(RejectConnection{refused, RejectReason::kInboundLimit})));
   OpenOutbound(At(2), P(1));
   Drain();

@@ -37,8 +37,11 @@ class RuntimeConfigTest : public CoreTest {
   // Dial request `r`: peer r at 192.0.2.r.
   absl::Status RequestDial(Instant now, uint64_t r) {
     return core_
-        ->Handle(now, DialRequest{r, NthPeer(static_cast<uint32_t>(r)),
-                                  {Addr(absl::StrCat("/ip4/192.0.2.", r, "/tcp/1"))}, 50, false,
+        ->Handle(now, DialRequest{r,
+                                  NthPeer(static_cast<uint32_t>(r)),
+                                  {Addr(absl::StrCat("/ip4/192.0.2.", r, "/tcp/1"))},
+                                  50,
+                                  false,
                                   Duration::Zero()})
         .status();
   }
@@ -109,13 +112,16 @@ TEST_F(RuntimeConfigTest, ASettingThatNeedsANewCoreIsRefusedByName) {
 TEST_F(RuntimeConfigTest, ALowerRatePerIpAppliesToTheNextConnection) {
   Config config;
   Reset(config);  // 5 per second per address
-  ASSERT_TRUE(core_->Handle(At(1), InboundConnection{Addr("/ip4/198.51.100.7/tcp/1"), kLocal}).ok());
+  ASSERT_TRUE(
+      core_->Handle(At(1), InboundConnection{Addr("/ip4/198.51.100.7/tcp/1"), kLocal}).ok());
   config.inbound_rate_per_ip = {1, Duration::Seconds(10), 1};
   ASSERT_TRUE(Update(At(1, 1), config).ok());
   Drain();
   // The changed rate starts its buckets afresh: one more is admitted, the next is not.
-  ASSERT_TRUE(core_->Handle(At(1, 2), InboundConnection{Addr("/ip4/198.51.100.7/tcp/2"), kLocal}).ok());
-  ASSERT_TRUE(core_->Handle(At(1, 3), InboundConnection{Addr("/ip4/198.51.100.7/tcp/3"), kLocal}).ok());
+  ASSERT_TRUE(
+      core_->Handle(At(1, 2), InboundConnection{Addr("/ip4/198.51.100.7/tcp/2"), kLocal}).ok());
+  ASSERT_TRUE(
+      core_->Handle(At(1, 3), InboundConnection{Addr("/ip4/198.51.100.7/tcp/3"), kLocal}).ok());
   std::vector<Output> out = Drain();
   ASSERT_EQ(out.size(), 2u);
   EXPECT_TRUE(std::holds_alternative<AcceptConnection>(out[0]));

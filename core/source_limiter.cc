@@ -11,22 +11,37 @@ SourceLimiter::SourceLimiter(const SourceLimiterOptions& options) : options_(opt
 int SourceLimiter::KeysOf(const IpAddress& ip, Checks out[4]) const {
   const RateLimit* per_ip = options_.per_ip.enabled() ? &options_.per_ip : nullptr;
   if (ip.is_v4()) {
-    out[0] = {{KeyKind::kAddress, PackPrefix(ip, 32)}, per_ip, options_.max_per_ipv4_32, true,
-              SourceVerdict::kRateLimitIp, SourceVerdict::kIpConnectionLimit};
+    out[0] = {{KeyKind::kAddress, PackPrefix(ip, 32)},
+              per_ip,
+              options_.max_per_ipv4_32,
+              true,
+              SourceVerdict::kRateLimitIp,
+              SourceVerdict::kIpConnectionLimit};
     out[1] = {{KeyKind::kV4Slash24, PackPrefix(ip, 24)},
-              options_.per_ipv4_24.enabled() ? &options_.per_ipv4_24 : nullptr, 0, false,
-              SourceVerdict::kRateLimitSubnet, SourceVerdict::kAdmit};
+              options_.per_ipv4_24.enabled() ? &options_.per_ipv4_24 : nullptr,
+              0,
+              false,
+              SourceVerdict::kRateLimitSubnet,
+              SourceVerdict::kAdmit};
     return 2;
   }
-  out[0] = {{KeyKind::kAddress, PackPrefix(ip, 128)}, per_ip, 0, false,
-            SourceVerdict::kRateLimitIp, SourceVerdict::kAdmit};
+  out[0] = {{KeyKind::kAddress, PackPrefix(ip, 128)},
+            per_ip,
+            0,
+            false,
+            SourceVerdict::kRateLimitIp,
+            SourceVerdict::kAdmit};
   out[1] = {{KeyKind::kV6Slash56, PackPrefix(ip, 56)},
             options_.per_ipv6_56.enabled() ? &options_.per_ipv6_56 : nullptr,
-            options_.max_per_ipv6_56, true, SourceVerdict::kRateLimitSubnet,
+            options_.max_per_ipv6_56,
+            true,
+            SourceVerdict::kRateLimitSubnet,
             SourceVerdict::kIpConnectionLimit};
   out[2] = {{KeyKind::kV6Slash48, PackPrefix(ip, 48)},
             options_.per_ipv6_48.enabled() ? &options_.per_ipv6_48 : nullptr,
-            options_.max_per_ipv6_48, true, SourceVerdict::kRateLimitSubnet,
+            options_.max_per_ipv6_48,
+            true,
+            SourceVerdict::kRateLimitSubnet,
             SourceVerdict::kSubnetConnectionLimit};
   return 3;
 }
@@ -77,10 +92,9 @@ SourceVerdict SourceLimiter::Admit(const IpAddress& address, Instant now, bool e
 void SourceLimiter::SetOptions(const SourceLimiterOptions& options) {
   const SourceLimiterOptions old = std::exchange(options_, options);
   if (!(old.global == options.global)) global_.reset();
-  const bool rates_changed = !(old.per_ip == options.per_ip) ||
-                             !(old.per_ipv4_24 == options.per_ipv4_24) ||
-                             !(old.per_ipv6_56 == options.per_ipv6_56) ||
-                             !(old.per_ipv6_48 == options.per_ipv6_48);
+  const bool rates_changed =
+      !(old.per_ip == options.per_ip) || !(old.per_ipv4_24 == options.per_ipv4_24) ||
+      !(old.per_ipv6_56 == options.per_ipv6_56) || !(old.per_ipv6_48 == options.per_ipv6_48);
   if (rates_changed) {
     // Each entry is changed on its own, so the hash map's order decides nothing.
     std::vector<Key> with_bucket;

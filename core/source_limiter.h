@@ -37,7 +37,6 @@
 namespace connmgr {
 
 struct SourceLimiterOptions {
-
   RateLimit per_ip;
   RateLimit per_ipv4_24;
   RateLimit per_ipv6_56;
@@ -87,15 +86,15 @@ class SourceLimiter {
   using Key = std::pair<KeyKind, PackedPrefix>;
   struct Entry {
     std::optional<TokenBucket> bucket;
-    uint32_t live = 0;       // admitted connections not yet released
-    uint64_t last_use = 0;   // LRU sequence
+    uint32_t live = 0;      // admitted connections not yet released
+    uint64_t last_use = 0;  // LRU sequence
     Instant full_at = Instant::Never();
   };
   struct Checks {
     Key key;
-    const RateLimit* rate;    // nullptr: no bucket for this key
-    uint32_t max_live;       // 0: not counted against a cap
-    bool counts_live;        // this key counts the source's connections
+    const RateLimit* rate;  // nullptr: no bucket for this key
+    uint32_t max_live;      // 0: not counted against a cap
+    bool counts_live;       // this key counts the source's connections
     SourceVerdict rate_verdict;
     SourceVerdict live_verdict;
   };
@@ -114,8 +113,8 @@ class SourceLimiter {
   SourceLimiterOptions options_;
   std::optional<TokenBucket> global_;
   uint64_t use_sequence_ = 0;
-  absl::flat_hash_map<Key, Entry> entries_;        // looked up only, never iterated
-  absl::btree_set<std::pair<uint64_t, Key>> lru_;  // unpinned entries
+  absl::flat_hash_map<Key, Entry> entries_;           // looked up only, never iterated
+  absl::btree_set<std::pair<uint64_t, Key>> lru_;     // unpinned entries
   absl::btree_set<std::pair<Instant, Key>> full_at_;  // unpinned entries with a bucket
 };
 

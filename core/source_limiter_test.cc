@@ -29,7 +29,8 @@ TEST(SourceLimiterTest, PerIpBucketRefusesTheSixthAndRefillsExactly) {
 TEST(SourceLimiterTest, RefusedAttemptsTakeNoToken) {
   SourceLimiter l(RatesOnly());
   for (int i = 0; i < 5; ++i) ASSERT_EQ(l.Admit(A("1.2.3.4"), Ms(0), false), SourceVerdict::kAdmit);
-  for (int t = 1; t < 200; ++t) ASSERT_NE(l.Admit(A("1.2.3.4"), Ms(t), false), SourceVerdict::kAdmit);
+  for (int t = 1; t < 200; ++t)
+    ASSERT_NE(l.Admit(A("1.2.3.4"), Ms(t), false), SourceVerdict::kAdmit);
   // js-libp2p and py-libp2p would still be refusing: their refusals count.
   EXPECT_EQ(l.Admit(A("1.2.3.4"), Ms(200), false), SourceVerdict::kAdmit);
   EXPECT_EQ(l.Admit(A("1.2.3.4"), Ms(200), false), SourceVerdict::kRateLimitIp);
@@ -66,8 +67,7 @@ TEST(SourceLimiterTest, ConcurrencyCapsPerAddressAndSubnet) {
   EXPECT_EQ(l.Admit(A("2001:db8:0:100::1"), Ms(0), false), SourceVerdict::kAdmit);
   EXPECT_EQ(l.Admit(A("2001:db8:0:1ff::2"), Ms(0), false), SourceVerdict::kIpConnectionLimit);
   EXPECT_EQ(l.Admit(A("2001:db8:0:200::1"), Ms(0), false), SourceVerdict::kAdmit);
-  EXPECT_EQ(l.Admit(A("2001:db8:0:300::1"), Ms(0), false),
-            SourceVerdict::kSubnetConnectionLimit);
+  EXPECT_EQ(l.Admit(A("2001:db8:0:300::1"), Ms(0), false), SourceVerdict::kSubnetConnectionLimit);
   l.Release(A("2001:db8:0:100::1"));
   EXPECT_EQ(l.Admit(A("2001:db8:0:300::1"), Ms(0), false), SourceVerdict::kAdmit);
   l.Release(A("5.5.5.5"));  // never admitted: ignored
@@ -103,7 +103,8 @@ TEST(SourceLimiterTest, NewOptionsApplyToTheNextAdmission) {
   SourceLimiterOptions o = RatesOnly();
   SourceLimiter l(o);
   const IpAddress ip = A("8.8.8.8");
-  for (uint32_t i = 0; i < o.per_ip.burst; ++i) ASSERT_EQ(l.Admit(ip, Ms(0), false), SourceVerdict::kAdmit);
+  for (uint32_t i = 0; i < o.per_ip.burst; ++i)
+    ASSERT_EQ(l.Admit(ip, Ms(0), false), SourceVerdict::kAdmit);
   ASSERT_EQ(l.Admit(ip, Ms(0), false), SourceVerdict::kRateLimitIp);
   // Same rates, a connection cap: the drained bucket stays drained, the cap applies now.
   o.max_per_ipv4_32 = 1;
@@ -153,8 +154,8 @@ TEST(SourceLimiterTest, AMillionSourcesStayBoundedAndPinnedStateSurvives) {
   // An established peer: admitted (pinned by its live connection), bucket drained.
   ASSERT_EQ(l.Admit(A("8.8.8.8"), Ms(0), false), SourceVerdict::kAdmit);
   for (uint32_t i = 0; i < 1'000'000; ++i) {
-    const IpAddress flood = IpAddress::V4({20, static_cast<uint8_t>(i >> 16),
-                                           static_cast<uint8_t>(i >> 8), static_cast<uint8_t>(i)});
+    const IpAddress flood = IpAddress::V4(
+        {20, static_cast<uint8_t>(i >> 16), static_cast<uint8_t>(i >> 8), static_cast<uint8_t>(i)});
     ASSERT_EQ(l.Admit(flood, Ms(1 + i / 1000), false), SourceVerdict::kAdmit);
     l.Release(flood);
   }

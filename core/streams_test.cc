@@ -95,14 +95,16 @@ TEST_F(StreamsTest, DirectIsPreferredOverRelayedUntilDirectIsFull) {
   EXPECT_EQ(Place(At(3), kAlice), relayed);
   OpenStream(At(3), relayed);
   EXPECT_EQ(core_->Handle(At(4), PlaceStream{kAlice}).value(), ConnectionId{});
-  EXPECT_THAT(Drain(), ElementsAre(Output(
-                           StreamPlaced{kAlice, ConnectionId{}, PlacementOutcome::kStreamLimit})));
+  EXPECT_THAT(
+      Drain(),
+      ElementsAre(Output(StreamPlaced{kAlice, ConnectionId{}, PlacementOutcome::kStreamLimit})));
 }
 
 TEST_F(StreamsTest, NoConnectionMeansNotConnected) {
   EXPECT_EQ(core_->Handle(At(1), PlaceStream{kBob}).value(), ConnectionId{});
-  EXPECT_THAT(Drain(), ElementsAre(Output(
-                           StreamPlaced{kBob, ConnectionId{}, PlacementOutcome::kNotConnected})));
+  EXPECT_THAT(
+      Drain(),
+      ElementsAre(Output(StreamPlaced{kBob, ConnectionId{}, PlacementOutcome::kNotConnected})));
   EXPECT_EQ(core_->Handle(At(1), PlaceStream{PeerId()}).status().code(),
             absl::StatusCode::kInvalidArgument);
   Metrics m = core_->GetMetrics();
@@ -119,8 +121,9 @@ TEST_F(StreamsTest, ConnectionStreamLimitResetsTheStreamAndDoesNotCountIt) {
   OpenStream(At(2), a, Direction::kOutbound);
   EXPECT_TRUE(Drain().empty());
   OpenStream(At(3), a, Direction::kInbound, "/ipfs/ping/1.0.0");
-  EXPECT_THAT(Drain(), ElementsAre(Output(ResetStream{a, "/ipfs/ping/1.0.0", Direction::kInbound,
-                                                      StreamRejectReason::kConnectionStreamLimit})));
+  EXPECT_THAT(Drain(),
+              ElementsAre(Output(ResetStream{a, "/ipfs/ping/1.0.0", Direction::kInbound,
+                                             StreamRejectReason::kConnectionStreamLimit})));
   EXPECT_EQ(core_->connections().Find(a)->stream_count(), 2u);
   // The reset stream was never counted, so closing it is a misuse.
   EXPECT_EQ(core_->Handle(At(4), StreamClosed{a, "/ipfs/ping/1.0.0", Direction::kInbound})
@@ -153,13 +156,13 @@ TEST_F(StreamsTest, PeerScopeStreamLimitSpansThePeersConnectionsAndIsReleased) {
   OpenStream(At(2), b, Direction::kInbound);  // inbound streams have no limit here
   EXPECT_TRUE(Drain().empty());
   OpenStream(At(3), a);
-  EXPECT_THAT(Drain(),
-              ElementsAre(Output(ScopeDenied{a, "peer", "streams_outbound", 2, 2}),
-                          Output(ResetStream{a, "/chat/1.0.0", Direction::kOutbound,
-                                             StreamRejectReason::kResourceLimit})));
+  EXPECT_THAT(Drain(), ElementsAre(Output(ScopeDenied{a, "peer", "streams_outbound", 2, 2}),
+                                   Output(ResetStream{a, "/chat/1.0.0", Direction::kOutbound,
+                                                      StreamRejectReason::kResourceLimit})));
   EXPECT_EQ(core_->Handle(At(3), PlaceStream{kAlice}).value(), ConnectionId{});
-  EXPECT_THAT(Drain(), ElementsAre(Output(StreamPlaced{kAlice, ConnectionId{},
-                                                       PlacementOutcome::kResourceLimit})));
+  EXPECT_THAT(
+      Drain(),
+      ElementsAre(Output(StreamPlaced{kAlice, ConnectionId{}, PlacementOutcome::kResourceLimit})));
   // Closing b releases its streams from the peer's scope.
   ASSERT_TRUE(core_->Handle(At(4), TransportClosed{b}).ok());
   Drain();

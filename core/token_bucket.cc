@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cstdint>
 
-
 namespace connmgr {
 
 TokenBucket::TokenBucket(const RateLimit& rate, Instant now)

@@ -1,8 +1,8 @@
 #include "core/token_bucket.h"
-#include "core/random.h"
 
 #include <cstdint>
 
+#include "core/random.h"
 #include "gtest/gtest.h"
 
 namespace connmgr {

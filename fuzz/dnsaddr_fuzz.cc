@@ -22,7 +22,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   options.max_results = 8;
   connmgr::DnsResolver dns(options);
   connmgr::Instant now = connmgr::Instant::FromNanoseconds(0);
-  FUZZ_CHECK(dns.Start(1, connmgr::Multiaddr::Parse("/dnsaddr/a.example").value(), now).ok(), "start");
+  FUZZ_CHECK(dns.Start(1, connmgr::Multiaddr::Parse("/dnsaddr/a.example").value(), now).ok(),
+             "start");
   size_t next_line = 0;
   int answered = 0;
   while (std::optional<connmgr::DnsQuery> q = dns.PollQuery()) {
@@ -35,10 +36,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       records.push_back(lines[next_line]);
     }
     now = now + connmgr::Duration::Seconds(1);
-    absl::Status s = fail ? dns.HandleAnswer(q->id, absl::UnavailableError("fuzz"), now)
-                          : dns.HandleAnswer(q->id, connmgr::DnsAnswer{records,
-                                                                       connmgr::Duration::Seconds(5)},
-                                             now);
+    absl::Status s =
+        fail ? dns.HandleAnswer(q->id, absl::UnavailableError("fuzz"), now)
+             : dns.HandleAnswer(q->id, connmgr::DnsAnswer{records, connmgr::Duration::Seconds(5)},
+                                now);
     FUZZ_CHECK(s.ok(), s.ToString());
     FUZZ_CHECK(dns.cache_size() <= 8, "cache over its bound");
   }

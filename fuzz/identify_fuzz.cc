@@ -24,6 +24,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   connmgr::noise::ProtobufReader reader(input);
   connmgr::noise::ProtobufField field;
   int fields = 0;
-  while (reader.Next(&field)) FUZZ_CHECK(++fields <= static_cast<int>(size), "more fields than bytes");
+  while (reader.Next(&field))
+    FUZZ_CHECK(++fields <= static_cast<int>(size), "more fields than bytes");
   return 0;
 }

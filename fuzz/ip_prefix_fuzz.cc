@@ -20,8 +20,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     absl::StatusOr<connmgr::IpPrefix> again = connmgr::IpPrefix::Parse(p->ToString());
     FUZZ_CHECK(again.ok() && *again == *p, p->ToString());
     FUZZ_CHECK(p->Contains(p->network()), p->ToString());
-    FUZZ_CHECK(p->length() >= 0 && p->length() <= (p->network().is_v4() ? 32 : 128),
-               p->ToString());
+    FUZZ_CHECK(p->length() >= 0 && p->length() <= (p->network().is_v4() ? 32 : 128), p->ToString());
   }
   return 0;
 }

@@ -51,7 +51,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
           if (!m.Contains(a)) continue;
           // Compare specificity on a common scale: an IPv4 entry is 96 bits deeper as IPv6.
           const int depth = m.length() + (m.network().is_v4() ? 96 : 0);
-          const int best = expected ? expected->length() + (expected->network().is_v4() ? 96 : 0) : -1;
+          const int best =
+              expected ? expected->length() + (expected->network().is_v4() ? 96 : 0) : -1;
           if (depth > best) expected = m;
         }
         FUZZ_CHECK(set.LongestMatch(a) == expected, a.ToString());

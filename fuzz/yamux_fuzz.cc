@@ -40,8 +40,8 @@ void Drive(connmgr::mux::YamuxRole role, const uint8_t* data, size_t size) {
         break;
     }
     now = now + connmgr::Duration::Milliseconds(op);
-    for (const auto& event : session.Feed(
-             std::string(reinterpret_cast<const char*>(data) + at, chunk), now)) {
+    for (const auto& event :
+         session.Feed(std::string(reinterpret_cast<const char*>(data) + at, chunk), now)) {
       FUZZ_CHECK(event.data.size() <= 256 * 1024 + 16, "one event larger than a window");
     }
     at += chunk;

@@ -48,7 +48,11 @@ const std::vector<PeerId>& Peers() {
 
 const std::vector<std::string>& Protocols() {
   static const auto* protocols = new std::vector<std::string>{
-      "/ipfs/id/1.0.0", "/ipfs/ping/1.0.0", "/chat/1.0.0", "/libp2p/dcutr", "",
+      "/ipfs/id/1.0.0",
+      "/ipfs/ping/1.0.0",
+      "/chat/1.0.0",
+      "/libp2p/dcutr",
+      "",
       "/" + std::string(300, 'x'),
   };
   return *protocols;
@@ -115,17 +119,16 @@ struct HandInput : CoreCommand {
     } else if (actual != expected) {
       mismatch = absl::StrCat("outputs", Describe(actual), "\nreference", Describe(expected));
     } else if (s.core->NextDeadline() != expected_model.reference.NextDeadline()) {
-      mismatch = absl::StrCat("next deadline ", s.core->NextDeadline().nanoseconds(),
-                              ", reference ",
-                              expected_model.reference.NextDeadline().nanoseconds());
+      mismatch =
+          absl::StrCat("next deadline ", s.core->NextDeadline().nanoseconds(), ", reference ",
+                       expected_model.reference.NextDeadline().nanoseconds());
     } else if (std::string t = CompareTable(*s.core, expected_model.reference); !t.empty()) {
       mismatch = t;
-    } else if (std::string mt = CompareMetrics(s.core->GetMetrics(),
-                                               expected_model.reference.ExpectedMetrics());
+    } else if (std::string mt =
+                   CompareMetrics(s.core->GetMetrics(), expected_model.reference.ExpectedMetrics());
                !mt.empty()) {
       mismatch = mt;
-    } else if (absl::Status inv = s.checker.Check(*s.core, at, input, result, actual);
-               !inv.ok()) {
+    } else if (absl::Status inv = s.checker.Check(*s.core, at, input, result, actual); !inv.ok()) {
       mismatch = std::string(inv.message());
     }
     if (!mismatch.empty()) {
@@ -138,8 +141,7 @@ struct HandInput : CoreCommand {
     std::vector<const Connection*> actual = core.connections().SortedForInspection();
     const auto& expected = reference.connections();
     if (actual.size() != expected.size()) {
-      return absl::StrCat("table has ", actual.size(), " connections, reference ",
-                          expected.size());
+      return absl::StrCat("table has ", actual.size(), " connections, reference ", expected.size());
     }
     for (size_t i = 0; i < actual.size(); ++i) {
       const Connection& a = *actual[i];
@@ -149,8 +151,8 @@ struct HandInput : CoreCommand {
           a.closing_at != e.closing_at || a.stream_count() != e.streams.size() ||
           (a.state == ConnectionState::kClosing && a.close_reason != e.close_reason)) {
         return absl::StrCat("connection ", a.id.value, " differs from the reference (",
-                            ConnectionStateName(a.state), " vs ",
-                            ConnectionStateName(e.state), ")");
+                            ConnectionStateName(a.state), " vs ", ConnectionStateName(e.state),
+                            ")");
       }
     }
     return "";
@@ -200,9 +202,7 @@ const Multiaddr& Local() {
   static const auto* local = new Multiaddr(Multiaddr::Parse("/ip4/10.0.0.1/tcp/4001").value());
   return *local;
 }
-Direction PickDirection() {
-  return *rc::gen::element(Direction::kInbound, Direction::kOutbound);
-}
+Direction PickDirection() { return *rc::gen::element(Direction::kInbound, Direction::kOutbound); }
 
 struct Inbound : HandInput {
   explicit Inbound(const Model& m) {
@@ -274,12 +274,24 @@ struct ChangeList : HandInput {
     const IpPrefix p = *rc::gen::elementOf(Prefixes());
     const PeerId peer = *rc::gen::elementOf(Peers());
     switch (*rc::gen::inRange(0, 6)) {
-      case 0: input = DenyAddress{p}; break;
-      case 1: input = UndenyAddress{p}; break;
-      case 2: input = AllowAddress{p}; break;
-      case 3: input = UnallowAddress{p}; break;
-      case 4: input = DenyPeer{peer}; break;
-      default: input = UndenyPeer{peer}; break;
+      case 0:
+        input = DenyAddress{p};
+        break;
+      case 1:
+        input = UndenyAddress{p};
+        break;
+      case 2:
+        input = AllowAddress{p};
+        break;
+      case 3:
+        input = UnallowAddress{p};
+        break;
+      case 4:
+        input = DenyPeer{peer};
+        break;
+      default:
+        input = UndenyPeer{peer};
+        break;
     }
   }
 };
@@ -360,13 +372,15 @@ struct Unprotect : HandInput {
 struct RegisterDecaying : HandInput {
   explicit RegisterDecaying(const Model& m) {
     at = m.now;
-    const DecayPolicy decay = *rc::gen::element(
-        DecayPolicy::Fixed(3), DecayPolicy::Linear(50), DecayPolicy::ExpireWhenInactive(Duration::Seconds(20)),
-        DecayPolicy::None(), DecayPolicy::Linear(101));
-    const BumpPolicy bump =
-        *rc::gen::element(BumpPolicy::Sum(), BumpPolicy::SumBounded(0, 40), BumpPolicy::Overwrite());
-    input = RegisterDecayingTag{*rc::gen::element<std::string>("recent", "keep-alive-decay", "score"),
-                                Duration::Seconds(*rc::gen::element<int64_t>(1, 10, 0)), decay, bump};
+    const DecayPolicy decay =
+        *rc::gen::element(DecayPolicy::Fixed(3), DecayPolicy::Linear(50),
+                          DecayPolicy::ExpireWhenInactive(Duration::Seconds(20)),
+                          DecayPolicy::None(), DecayPolicy::Linear(101));
+    const BumpPolicy bump = *rc::gen::element(BumpPolicy::Sum(), BumpPolicy::SumBounded(0, 40),
+                                              BumpPolicy::Overwrite());
+    input =
+        RegisterDecayingTag{*rc::gen::element<std::string>("recent", "keep-alive-decay", "score"),
+                            Duration::Seconds(*rc::gen::element<int64_t>(1, 10, 0)), decay, bump};
   }
 };
 
@@ -384,11 +398,13 @@ struct Bump : HandInput {
 struct AdvanceTime : CoreCommand {
   Duration delta;
   AdvanceTime() {
-    delta = *rc::gen::oneOf(
-        rc::gen::map(rc::gen::inRange<int64_t>(0, 2'000), Duration::Milliseconds),
-        rc::gen::map(rc::gen::inRange<int64_t>(5, 30), Duration::Seconds),
-        rc::gen::map(rc::gen::inRange<int64_t>(1, 48), [](int64_t h) { return Duration::Minutes(60 * h); }),
-        rc::gen::map(rc::gen::inRange<int64_t>(1, 5'000), [](int64_t ms) { return Duration::Milliseconds(-ms); }));
+    delta =
+        *rc::gen::oneOf(rc::gen::map(rc::gen::inRange<int64_t>(0, 2'000), Duration::Milliseconds),
+                        rc::gen::map(rc::gen::inRange<int64_t>(5, 30), Duration::Seconds),
+                        rc::gen::map(rc::gen::inRange<int64_t>(1, 48),
+                                     [](int64_t h) { return Duration::Minutes(60 * h); }),
+                        rc::gen::map(rc::gen::inRange<int64_t>(1, 5'000),
+                                     [](int64_t ms) { return Duration::Milliseconds(-ms); }));
   }
   void apply(Model& m) const override { m.now = m.now + delta; }
   void run(const Model&, Sut&) const override {}
@@ -417,7 +433,8 @@ Config SmallConfig() {
   c.max_list_entries = *rc::gen::element<uint32_t>(3, 1'000);
   c.inbound_rate_per_ip = *rc::gen::element(RateLimit{5, Duration::Seconds(1), 5},
                                             RateLimit{1, Duration::Seconds(2), 2}, RateLimit{});
-  c.inbound_rate_per_ipv6_56 = *rc::gen::element(RateLimit{}, RateLimit{1, Duration::Seconds(1), 1});
+  c.inbound_rate_per_ipv6_56 =
+      *rc::gen::element(RateLimit{}, RateLimit{1, Duration::Seconds(1), 1});
   c.inbound_rate_global = *rc::gen::element(RateLimit{}, RateLimit{3, Duration::Seconds(1), 3});
   c.max_connections_per_ipv4_32 = *rc::gen::element<uint32_t>(8, 1, 2, 0);
   c.max_connections_per_ipv6_56 = *rc::gen::element<uint32_t>(8, 1);
@@ -446,8 +463,8 @@ Config SmallConfig() {
     c.peer_scope.memory_bytes = *rc::gen::element<uint64_t>(0, 3000);
   }
   c.max_streams_per_connection = *rc::gen::element<uint32_t>(0, 1, 2, 3, 1024);
-  c.stream_placement = *rc::gen::element(StreamPlacement::kRoundRobin,
-                                         StreamPlacement::kLeastLoaded);
+  c.stream_placement =
+      *rc::gen::element(StreamPlacement::kRoundRobin, StreamPlacement::kLeastLoaded);
   RC_ASSERT(c.Validate().ok());
   return c;
 }
@@ -465,13 +482,12 @@ RC_GTEST_PROP(CoreStateMachineTest, MatchesReferenceAndKeepsInvariants, ()) {
     model.reference.Handle(model.now, registration, &ignored, &id);
     RC_ASSERT(sut.writer.Handle(*sut.core, model.now, registration).ok());
   }
-  rc::state::check(model, sut,
-                   rc::state::gen::execOneOfWithArgs<Inbound, Outbound, Upgrade,
-                                                     CloseByTransport, CloseByRequest, OpenStream,
-                                                     CloseStream, Timer, AdvanceTime, SetTag,
-                                                     RemoveTag, Protect, Unprotect,
-                                                     RegisterDecaying, Bump, AddToTag, Place,
-                                                     Reserve, Release, Secure, ChangeList>());
+  rc::state::check(
+      model, sut,
+      rc::state::gen::execOneOfWithArgs<
+          Inbound, Outbound, Upgrade, CloseByTransport, CloseByRequest, OpenStream, CloseStream,
+          Timer, AdvanceTime, SetTag, RemoveTag, Protect, Unprotect, RegisterDecaying, Bump,
+          AddToTag, Place, Reserve, Release, Secure, ChangeList>());
 }
 
 }  // namespace

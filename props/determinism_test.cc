@@ -69,10 +69,10 @@ TEST(DeterminismTest, ReplayReproducesTheRecordedRun) {
 
 TEST(DeterminismTest, WorkloadExercisesEveryOutputKind) {
   const std::string trace = RecordWorkload(42);
-  for (const char* kind : {"accept_connection", "reject_connection", "close_connection",
-                           "abort_connection", "connection_opened", "connection_closed",
-                           "peer_connected", "peer_disconnected", "connections_pruned",
-                           "\"pruned\"", "\"peer_limit\"", "\"error\""}) {
+  for (const char* kind :
+       {"accept_connection", "reject_connection", "close_connection", "abort_connection",
+        "connection_opened", "connection_closed", "peer_connected", "peer_disconnected",
+        "connections_pruned", "\"pruned\"", "\"peer_limit\"", "\"error\""}) {
     EXPECT_NE(trace.find(kind), std::string::npos) << kind;
   }
 }

@@ -48,9 +48,9 @@ RC_GTEST_PROP(DialProps, LimitsHoldAndEveryRequestGetsOneResult, ()) {
 
   Instant now = Instant::FromNanoseconds(0);
   uint64_t next_request = 1;
-  std::set<uint64_t> waiting;                 // accepted requests without a result yet
-  std::map<ConnectionId, PeerId> attempts;    // attempts in flight
-  std::vector<uint64_t> queries;              // DNS queries not answered
+  std::set<uint64_t> waiting;               // accepted requests without a result yet
+  std::map<ConnectionId, PeerId> attempts;  // attempts in flight
+  std::vector<uint64_t> queries;            // DNS queries not answered
   std::vector<ConnectionId> open;
   const int steps = *rc::gen::inRange(1, 120);
   for (int step = 0; step < steps; ++step) {
@@ -72,7 +72,8 @@ RC_GTEST_PROP(DialProps, LimitsHoldAndEveryRequestGetsOneResult, ()) {
         break;
       }
       case 2:
-        if (!waiting.empty()) core->Handle(now, CancelDial{*rc::gen::elementOf(waiting)}).IgnoreError();
+        if (!waiting.empty())
+          core->Handle(now, CancelDial{*rc::gen::elementOf(waiting)}).IgnoreError();
         break;
       case 3:
       case 4:
@@ -90,8 +91,9 @@ RC_GTEST_PROP(DialProps, LimitsHoldAndEveryRequestGetsOneResult, ()) {
           const uint64_t q = queries.front();
           queries.erase(queries.begin());
           if (*rc::gen::arbitrary<bool>()) {
-            core->Handle(now, DnsAnswered{q, {"1.2.3.4", "dnsaddr=/ip4/5.5.5.5/tcp/1"},
-                                          Duration::Seconds(30)})
+            core->Handle(now,
+                         DnsAnswered{
+                             q, {"1.2.3.4", "dnsaddr=/ip4/5.5.5.5/tcp/1"}, Duration::Seconds(30)})
                 .IgnoreError();
           } else {
             core->Handle(now, DnsFailed{q, "SERVFAIL"}).IgnoreError();

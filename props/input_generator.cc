@@ -1,7 +1,6 @@
 #include "props/input_generator.h"
 
 #include <algorithm>
-
 #include <string>
 
 namespace connmgr {
@@ -160,12 +159,18 @@ TimedInput InputGenerator::Next() {
         const uint32_t b = Byte();
         const IpPrefix& p = ListEntry(b >> 3);
         switch (b % 6) {
-          case 0: return {now_, DenyAddress{p}};
-          case 1: return {now_, UndenyAddress{p}};
-          case 2: return {now_, AllowAddress{p}};
-          case 3: return {now_, UnallowAddress{p}};
-          case 4: return {now_, DenyPeer{Peer(b >> 3)}};
-          default: return {now_, UndenyPeer{Peer(b >> 3)}};
+          case 0:
+            return {now_, DenyAddress{p}};
+          case 1:
+            return {now_, UndenyAddress{p}};
+          case 2:
+            return {now_, AllowAddress{p}};
+          case 3:
+            return {now_, UnallowAddress{p}};
+          case 4:
+            return {now_, DenyPeer{Peer(b >> 3)}};
+          default:
+            return {now_, UndenyPeer{Peer(b >> 3)}};
         }
       }
       case 22: {
@@ -186,7 +191,8 @@ TimedInput InputGenerator::Next() {
       case 25: {
         const uint64_t query = 1 + Byte() % 8;
         if (Byte() & 1) return {now_, DnsFailed{query, "SERVFAIL"}};
-        return {now_, DnsAnswered{query, {"1.2.3.4", "dnsaddr=/ip4/5.6.7.8/tcp/1"},
+        return {now_, DnsAnswered{query,
+                                  {"1.2.3.4", "dnsaddr=/ip4/5.6.7.8/tcp/1"},
                                   Duration::Seconds(Byte() % 8)}};
       }
       case 26: {

@@ -38,24 +38,24 @@ absl::Status InvariantChecker::Check(const Core& core, Instant now, const Input&
         return Broken("an accepted config change is the config in force", "differs");
       }
       // A lower limit trims at once, whatever the silence period.
-      trimmed_at_once = update->config.max_connections < config_.max_connections ||
-                        update->config.effective_high_watermark() <
-                            config_.effective_high_watermark();
+      trimmed_at_once =
+          update->config.max_connections < config_.max_connections ||
+          update->config.effective_high_watermark() < config_.effective_high_watermark();
       config_ = core.config();
       loosest_pending_limit_ =
           std::max(loosest_pending_limit_, config_.max_incoming_pending_connections);
       if (loosest_stream_limit_ != 0) {
-        loosest_stream_limit_ = config_.max_streams_per_connection == 0
-                                    ? 0
-                                    : std::max(loosest_stream_limit_,
-                                               config_.max_streams_per_connection);
+        loosest_stream_limit_ =
+            config_.max_streams_per_connection == 0
+                ? 0
+                : std::max(loosest_stream_limit_, config_.max_streams_per_connection);
       }
     }
   }
   if (std::holds_alternative<TimerExpired>(input) && core.NextDeadline() <= latest_now_) {
     return Broken("timers are in the future after TimerExpired",
-                  absl::StrCat("next deadline ", core.NextDeadline().nanoseconds(),
-                               " <= now ", latest_now_.nanoseconds()));
+                  absl::StrCat("next deadline ", core.NextDeadline().nanoseconds(), " <= now ",
+                               latest_now_.nanoseconds()));
   }
   return CheckAggregates(core, trimmed_at_once);
 }
@@ -74,8 +74,8 @@ absl::Status InvariantChecker::CheckOutputs(Instant, const Input& input,
                        std::holds_alternative<OutboundConnection>(input);
   if (creates && result.ok()) {
     if (result->value <= last_created_id_) {
-      return Broken("ids are never reused", absl::StrCat("id ", result->value, " after ",
-                                                         last_created_id_));
+      return Broken("ids are never reused",
+                    absl::StrCat("id ", result->value, " after ", last_created_id_));
     }
     last_created_id_ = result->value;
     // An outbound connection is live from its creation (it may close before it opens).

@@ -46,9 +46,8 @@ absl::StatusCode ReferenceCore::Missing(ConnectionId id) const {
 }
 
 size_t ReferenceCore::PeerConnectionCount(const PeerId& peer) const {
-  return std::count_if(conns_.begin(), conns_.end(), [&](const Conn& c) {
-    return c.upgraded && c.peer == peer;
-  });
+  return std::count_if(conns_.begin(), conns_.end(),
+                       [&](const Conn& c) { return c.upgraded && c.peer == peer; });
 }
 
 bool ReferenceCore::AllowListed(const Multiaddr& remote) const {
@@ -85,14 +84,17 @@ std::optional<RejectReason> ReferenceCore::LimitSource(const IpAddress& ip, Inst
     return n;
   };
   if (ip.is_v4()) {
-    if (config_.max_connections_per_ipv4_32 != 0 && live_in(32, true) >= config_.max_connections_per_ipv4_32) {
+    if (config_.max_connections_per_ipv4_32 != 0 &&
+        live_in(32, true) >= config_.max_connections_per_ipv4_32) {
       return RejectReason::kIpLimit;
     }
   } else {
-    if (config_.max_connections_per_ipv6_56 != 0 && live_in(56, false) >= config_.max_connections_per_ipv6_56) {
+    if (config_.max_connections_per_ipv6_56 != 0 &&
+        live_in(56, false) >= config_.max_connections_per_ipv6_56) {
       return RejectReason::kIpLimit;
     }
-    if (config_.max_connections_per_ipv6_48 != 0 && live_in(48, false) >= config_.max_connections_per_ipv6_48) {
+    if (config_.max_connections_per_ipv6_48 != 0 &&
+        live_in(48, false) >= config_.max_connections_per_ipv6_48) {
       return RejectReason::kSubnetLimit;
     }
   }
@@ -104,12 +106,14 @@ std::optional<RejectReason> ReferenceCore::LimitSource(const IpAddress& ip, Inst
   };
   std::vector<Check> checks;
   if (ip.is_v4()) {
-    checks = {{0, IpPrefix(ip, 32), &config_.inbound_rate_per_ip, RejectReason::kRateLimitIp},
-              {1, IpPrefix(ip, 24), &config_.inbound_rate_per_ipv4_24, RejectReason::kRateLimitSubnet}};
+    checks = {
+        {0, IpPrefix(ip, 32), &config_.inbound_rate_per_ip, RejectReason::kRateLimitIp},
+        {1, IpPrefix(ip, 24), &config_.inbound_rate_per_ipv4_24, RejectReason::kRateLimitSubnet}};
   } else {
-    checks = {{0, IpPrefix(ip, 128), &config_.inbound_rate_per_ip, RejectReason::kRateLimitIp},
-              {2, IpPrefix(ip, 56), &config_.inbound_rate_per_ipv6_56, RejectReason::kRateLimitSubnet},
-              {3, IpPrefix(ip, 48), &config_.inbound_rate_per_ipv6_48, RejectReason::kRateLimitSubnet}};
+    checks = {
+        {0, IpPrefix(ip, 128), &config_.inbound_rate_per_ip, RejectReason::kRateLimitIp},
+        {2, IpPrefix(ip, 56), &config_.inbound_rate_per_ipv6_56, RejectReason::kRateLimitSubnet},
+        {3, IpPrefix(ip, 48), &config_.inbound_rate_per_ipv6_48, RejectReason::kRateLimitSubnet}};
   }
   checks.push_back({4, IpPrefix(), &config_.inbound_rate_global, RejectReason::kRateLimitGlobal});
   using U = unsigned __int128;
@@ -117,12 +121,15 @@ std::optional<RejectReason> ReferenceCore::LimitSource(const IpAddress& ip, Inst
     const U capacity = static_cast<U>(c.rate->burst) * c.rate->interval.nanoseconds();
     auto it = buckets_.find({c.kind, c.key});
     if (it == buckets_.end()) return capacity;
-    const U elapsed = now > it->second.last ? static_cast<U>(now.nanoseconds() - it->second.last.nanoseconds()) : 0;
+    const U elapsed = now > it->second.last
+                          ? static_cast<U>(now.nanoseconds() - it->second.last.nanoseconds())
+                          : 0;
     const U refilled = it->second.credit + elapsed * c.rate->count;
     return refilled > capacity ? capacity : refilled;
   };
   for (const Check& c : checks) {
-    if (c.rate->enabled() && credit(c) < static_cast<U>(c.rate->interval.nanoseconds())) return c.reason;
+    if (c.rate->enabled() && credit(c) < static_cast<U>(c.rate->interval.nanoseconds()))
+      return c.reason;
   }
   for (const Check& c : checks) {
     if (!c.rate->enabled()) continue;
@@ -196,7 +203,8 @@ void ReferenceCore::EnforcePeerLimit(ConnectionId opened, const PeerId& peer, In
       return std::make_tuple(!idle_other, !c->streams.empty(), !c->relayed, c->streams.size(),
                              c->opened_at, c->id);
     };
-    std::sort(mine.begin(), mine.end(), [&](const Conn* a, const Conn* b) { return rank(a) < rank(b); });
+    std::sort(mine.begin(), mine.end(),
+              [&](const Conn* a, const Conn* b) { return rank(a) < rank(b); });
     Close(*mine.front(), CloseReason::kPeerLimit, now, out);
   }
 }
@@ -245,8 +253,8 @@ std::optional<ScopeDenied> ReferenceCore::CheckStreamScope(int scope, const Peer
       d == Direction::kInbound ? limits.streams_inbound : limits.streams_outbound;
   if (dir_limit != 0 && dir_used + 1 > dir_limit) {
     return ScopeDenied{ConnectionId{}, name,
-                       d == Direction::kInbound ? "streams_inbound" : "streams_outbound",
-                       dir_used, dir_limit};
+                       d == Direction::kInbound ? "streams_inbound" : "streams_outbound", dir_used,
+                       dir_limit};
   }
   if (limits.streams != 0 && in + out + 1 > limits.streams) {
     return ScopeDenied{ConnectionId{}, name, "streams", in + out, limits.streams};
@@ -269,7 +277,8 @@ std::optional<ScopeDenied> ReferenceCore::CheckMemoryScope(int scope, const Peer
   const char* name = scope == 0 ? "system" : scope == 1 ? "transient" : "peer";
   const unsigned __int128 total = static_cast<unsigned __int128>(used) + bytes;
   if (limits.memory_bytes == 0) {
-    if (total > UINT64_MAX) return ScopeDenied{ConnectionId{}, name, "memory_bytes", used, UINT64_MAX};
+    if (total > UINT64_MAX)
+      return ScopeDenied{ConnectionId{}, name, "memory_bytes", used, UINT64_MAX};
     return std::nullopt;
   }
   const unsigned __int128 allowed =
@@ -311,7 +320,8 @@ void ReferenceCore::HandlePlaceStream(const PlaceStream& in, std::vector<Output>
         return std::make_pair(a->streams.size(), a->id) < std::make_pair(b->streams.size(), b->id);
       });
     } else {
-      const ConnectionId cursor = round_robin_.count(in.peer) ? round_robin_[in.peer] : ConnectionId{};
+      const ConnectionId cursor =
+          round_robin_.count(in.peer) ? round_robin_[in.peer] : ConnectionId{};
       chosen = open.front();
       for (Conn* c : open) {
         if (c->id > cursor) {
@@ -340,8 +350,8 @@ void ReferenceCore::MaybeTrim(Instant now, std::vector<Output>* out) {
   auto key = [&](const Conn* c) {
     // Lower value, fewer streams, inbound first, newest first, highest id first.
     return std::make_tuple(PeerValue(c->peer), c->streams.size(),
-                           c->direction == Direction::kInbound ? 0 : 1,
-                           -c->opened_at.nanoseconds(), -static_cast<int64_t>(c->id.value));
+                           c->direction == Direction::kInbound ? 0 : 1, -c->opened_at.nanoseconds(),
+                           -static_cast<int64_t>(c->id.value));
   };
   std::vector<Conn*> idle, busy;
   for (Conn& c : conns_) {
@@ -383,10 +393,9 @@ void ReferenceCore::MaybeTrim(Instant now, std::vector<Output>* out) {
   trim_deadline_ = Instant::Never();
   ConnectionsPruned event{open, low, {}};
   for (size_t i = 0; i < chosen.size(); ++i) {
-    event.pruned.push_back(PrunedConnection{chosen[i]->id, chosen[i]->peer,
-                                            PeerValue(chosen[i]->peer),
-                                            static_cast<uint32_t>(chosen[i]->streams.size()),
-                                            i >= idle_chosen});
+    event.pruned.push_back(
+        PrunedConnection{chosen[i]->id, chosen[i]->peer, PeerValue(chosen[i]->peer),
+                         static_cast<uint32_t>(chosen[i]->streams.size()), i >= idle_chosen});
   }
   Count(Counter::kTrims);
   Count(Counter::kPruned, chosen.size());
@@ -417,8 +426,8 @@ void ReferenceCore::Finish(ConnectionId id, CloseReason reason, std::vector<Outp
   }
 }
 
-absl::StatusCode ReferenceCore::Handle(Instant now, const Input& input,
-                                       std::vector<Output>* out, ConnectionId* id) {
+absl::StatusCode ReferenceCore::Handle(Instant now, const Input& input, std::vector<Output>* out,
+                                       ConnectionId* id) {
   if (now < last_now_) {
     Count(Counter::kClockRegressions);
     now = last_now_;
@@ -512,9 +521,10 @@ absl::StatusCode ReferenceCore::Handle(Instant now, const Input& input,
       std::optional<std::string> gate_rule = DenyRule(c.ip);
       if (!gate_rule && denied_peers_.contains(in->peer)) gate_rule = "denied_peers";
       c.allow_listed = !gate_rule && AllowListed(in->remote);
-      const bool over = (config_.max_outbound_connections != 0 &&
-                         OpenCount(Direction::kOutbound) >= config_.max_outbound_connections) ||
-                        (config_.reject_outbound_over_max && OpenCount() >= config_.max_connections);
+      const bool over =
+          (config_.max_outbound_connections != 0 &&
+           OpenCount(Direction::kOutbound) >= config_.max_outbound_connections) ||
+          (config_.reject_outbound_over_max && OpenCount() >= config_.max_connections);
       c.uses_fd = !in->remote.is_relayed() && in->remote.transport() != Transport::kMemory;
       c.netgroup = NetGroup(in->remote);
       std::optional<ScopeDenied> denied;
@@ -662,20 +672,21 @@ absl::StatusCode ReferenceCore::Handle(Instant now, const Input& input,
     if (code == Code::kOk && config_.close_newly_denied_connections) {
       std::vector<Conn*> hit;
       for (Conn& c : conns_) {
-        if (c.ip && in->prefix.Contains(*c.ip) && c.state != ConnectionState::kClosing) hit.push_back(&c);
+        if (c.ip && in->prefix.Contains(*c.ip) && c.state != ConnectionState::kClosing)
+          hit.push_back(&c);
       }
-      std::sort(hit.begin(), hit.end(), [](Conn* a, Conn* b) {
-        return std::tie(*a->ip, a->id) < std::tie(*b->ip, b->id);
-      });
-      for (Conn* c : hit) Gate(*c, GateStage::kListChange, "deny_list " + in->prefix.ToString(), now, out);
+      std::sort(hit.begin(), hit.end(),
+                [](Conn* a, Conn* b) { return std::tie(*a->ip, a->id) < std::tie(*b->ip, b->id); });
+      for (Conn* c : hit)
+        Gate(*c, GateStage::kListChange, "deny_list " + in->prefix.ToString(), now, out);
     }
   } else if (const auto* in = std::get_if<UndenyAddress>(&input)) {
     deny_.erase(std::remove(deny_.begin(), deny_.end(), in->prefix), deny_.end());
   } else if (std::holds_alternative<AllowAddress>(input) ||
              std::holds_alternative<UnallowAddress>(input)) {
     const bool add = std::holds_alternative<AllowAddress>(input);
-    const IpPrefix prefix = add ? std::get<AllowAddress>(input).prefix
-                                : std::get<UnallowAddress>(input).prefix;
+    const IpPrefix prefix =
+        add ? std::get<AllowAddress>(input).prefix : std::get<UnallowAddress>(input).prefix;
     const bool present = std::find(allow_.begin(), allow_.end(), prefix) != allow_.end();
     if (add && !present && allow_.size() >= config_.max_list_entries) {
       code = Code::kResourceExhausted;
@@ -692,7 +703,8 @@ absl::StatusCode ReferenceCore::Handle(Instant now, const Input& input,
   } else if (const auto* in = std::get_if<DenyPeer>(&input)) {
     if (in->peer.is_empty()) {
       code = Code::kInvalidArgument;
-    } else if (!denied_peers_.contains(in->peer) && denied_peers_.size() >= config_.max_list_entries) {
+    } else if (!denied_peers_.contains(in->peer) &&
+               denied_peers_.size() >= config_.max_list_entries) {
       code = Code::kResourceExhausted;
     } else {
       denied_peers_.insert(in->peer);
@@ -785,8 +797,8 @@ absl::StatusCode ReferenceCore::Handle(Instant now, const Input& input,
     for (;;) {
       Conn* due = nullptr;
       for (Conn& c : conns_) {
-        if (c.deadline <= now &&
-            (due == nullptr || std::make_pair(c.deadline, c.id) < std::make_pair(due->deadline, due->id))) {
+        if (c.deadline <= now && (due == nullptr || std::make_pair(c.deadline, c.id) <
+                                                        std::make_pair(due->deadline, due->id))) {
           due = &c;
         }
       }
@@ -806,12 +818,10 @@ absl::StatusCode ReferenceCore::Handle(Instant now, const Input& input,
     if (trim_deadline_ <= now) trim_deadline_ = Instant::Never();
     MaybeTrim(now, out);
   }
-  const bool tag_input = std::holds_alternative<SetPeerTag>(input) ||
-                         std::holds_alternative<BumpPeerTag>(input) ||
-                         std::holds_alternative<AddToPeerTag>(input) ||
-                         std::holds_alternative<RemovePeerTag>(input) ||
-                         std::holds_alternative<ProtectPeer>(input) ||
-                         std::holds_alternative<UnprotectPeer>(input);
+  const bool tag_input =
+      std::holds_alternative<SetPeerTag>(input) || std::holds_alternative<BumpPeerTag>(input) ||
+      std::holds_alternative<AddToPeerTag>(input) || std::holds_alternative<RemovePeerTag>(input) ||
+      std::holds_alternative<ProtectPeer>(input) || std::holds_alternative<UnprotectPeer>(input);
   if (tag_input && code == Code::kOk) MaybeTrim(now, out);
   if (code != Code::kOk) Count(Counter::kInputErrors);
   return code;

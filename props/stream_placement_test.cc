@@ -14,7 +14,8 @@ namespace connmgr {
 namespace {
 
 const PeerId& Alice() {
-  static const auto* peer = new PeerId(PeerId::Parse("QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N").value());
+  static const auto* peer =
+      new PeerId(PeerId::Parse("QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N").value());
   return *peer;
 }
 
@@ -24,12 +25,13 @@ std::vector<ConnectionId> OpenConnections(Core& core, int k, bool relayed_too) {
   for (int i = 0; i < k; ++i) {
     const bool relayed = relayed_too && i % 2 == 1;
     const Multiaddr remote =
-        Multiaddr::Parse(relayed ? "/ip4/5.6.7.8/tcp/1/p2p/QmNnooDu7bfjPFoTZYxMNLWUQJyrVwtbZg5gBMjTezGAJN/p2p-circuit"
+        Multiaddr::Parse(relayed ? "/ip4/5.6.7.8/tcp/1/p2p/"
+                                   "QmNnooDu7bfjPFoTZYxMNLWUQJyrVwtbZg5gBMjTezGAJN/p2p-circuit"
                                  : "/ip4/1.2.3.4/tcp/4001")
             .value();
     ids.push_back(core.Handle(Instant::FromNanoseconds(0),
-                              OutboundConnection{remote, Multiaddr::Parse("/ip4/10.0.0.1/tcp/1").value(),
-                                                 Alice()})
+                              OutboundConnection{
+                                  remote, Multiaddr::Parse("/ip4/10.0.0.1/tcp/1").value(), Alice()})
                       .value());
   }
   while (core.PollOutput()) {
@@ -93,9 +95,8 @@ RC_GTEST_PROP(StreamPlacementProps, LeastLoadedPicksAMinimumAmongDirectCandidate
           c->stream_count() >= config.max_streams_per_connection) {
         continue;
       }
-      if (best == nullptr ||
-          std::make_tuple(c->relayed, c->stream_count(), c->id) <
-              std::make_tuple(best->relayed, best->stream_count(), best->id)) {
+      if (best == nullptr || std::make_tuple(c->relayed, c->stream_count(), c->id) <
+                                 std::make_tuple(best->relayed, best->stream_count(), best->id)) {
         best = c;
       }
     }

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/str_cat.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "boost/asio/io_context.hpp"
 #include "boost/asio/steady_timer.hpp"
@@ -97,7 +97,8 @@ class Demo {
     }
     out_ << "connmgr demo: a hub node at " << hub_address_.ToString() << " and "
          << kPeers + kKeepAlive + kHostile + 1 << " other nodes on loopback, "
-         << options_.length.nanoseconds() / 1'000'000'000 << " s, all speaking libp2p (Noise, Yamux)\n"
+         << options_.length.nanoseconds() / 1'000'000'000
+         << " s, all speaking libp2p (Noise, Yamux)\n"
          << "hub limits: max 12 connections, trim from 10 to 8, 2 sockets/s and 2 at once per "
             "address, deny 127.0.66.0/24\n\n"
          << LiveTableHeader() << "\n";
@@ -110,7 +111,8 @@ class Demo {
     const Metrics m = hub_->GetMetrics();
     out_ << "\nsummary (the hub)\n" << MetricsSummary(m);
     std::vector<std::string> values;
-    for (const auto& [value, count] : pruned_values_) values.push_back(absl::StrCat(value, "×", count));
+    for (const auto& [value, count] : pruned_values_)
+      values.push_back(absl::StrCat(value, "×", count));
     out_ << "  pruned by value    " << (values.empty() ? "-" : absl::StrJoin(values, " "))
          << " (the scored and keep-alive peers are pruned last)\n";
     std::vector<std::string> waits;
@@ -159,7 +161,9 @@ class Demo {
     return Host::Create(io_, std::move(o)).value();
   }
 
-  void DialHub(Host& host) { host.Dial(hub_address_, [](const DialResult&) {}).IgnoreError(); }
+  void DialHub(Host& host) {
+    host.Dial(hub_address_, [](const DialResult&) {}).IgnoreError();
+  }
 
   void OnHubEvent(const HostEvent& e) {
     if (const auto* pruned = std::get_if<ConnectionsPruned>(&e)) {
@@ -275,7 +279,7 @@ class Demo {
   std::vector<std::unique_ptr<Host>> hostile_;
   std::vector<KeepAlive> keep_alive_;
   std::vector<std::pair<std::shared_ptr<tcp::socket>, int>> flood_;  // (socket, close at)
-  absl::flat_hash_map<PeerId, std::string> names_;  // looked up only
+  absl::flat_hash_map<PeerId, std::string> names_;                   // looked up only
   std::map<int64_t, int> pruned_values_;
   std::vector<int64_t> reconnect_waits_ms_;
   int restarts_ = 0;

@@ -16,7 +16,6 @@ namespace {
 
 using testing_util::NthPeer;
 
-
 Multiaddr Addr(absl::string_view text) { return Multiaddr::Parse(text).value(); }
 
 class DnsDialTest : public ::testing::Test {
@@ -44,7 +43,8 @@ class DnsDialTest : public ::testing::Test {
       io_.restart();
       io_.run_for(std::chrono::milliseconds(5));
     }
-    return result.value_or(DialResult{0, PeerId(), ConnectionId{}, DialOutcome::kTimeout, "no answer"});
+    return result.value_or(
+        DialResult{0, PeerId(), ConnectionId{}, DialOutcome::kTimeout, "no answer"});
   }
 
   boost::asio::io_context io_;
@@ -57,8 +57,8 @@ class DnsDialTest : public ::testing::Test {
 TEST_F(DnsDialTest, Dns4NameIsResolvedAndDialled) {
   const Multiaddr bound = target_->Listen(Addr("/ip4/127.0.0.1/tcp/0")).value();
   ASSERT_TRUE(responder_.AddAddress("node-a.test", "127.0.0.1", 300).ok());
-  const DialResult r = DialAndWait(Addr(absl::StrCat("/dns4/node-a.test/tcp/", *bound.port(), "/p2p/",
-                                                     NthPeer(1).ToString())));
+  const DialResult r = DialAndWait(
+      Addr(absl::StrCat("/dns4/node-a.test/tcp/", *bound.port(), "/p2p/", NthPeer(1).ToString())));
   EXPECT_EQ(r.outcome, DialOutcome::kConnected) << r.detail;
   EXPECT_EQ(target_->core().connections().open_count(), 1u);
 }
@@ -67,8 +67,8 @@ TEST_F(DnsDialTest, Dns6NameIsResolvedAndDialled) {
   absl::StatusOr<Multiaddr> bound = target_->Listen(Addr("/ip6/::1/tcp/0"));
   if (!bound.ok()) GTEST_SKIP() << "no IPv6 loopback here: " << bound.status();
   ASSERT_TRUE(responder_.AddAddress("node-a6.test", "::1", 300).ok());
-  const DialResult r = DialAndWait(Addr(absl::StrCat("/dns6/node-a6.test/tcp/", *bound->port(),
-                                                     "/p2p/", NthPeer(1).ToString())));
+  const DialResult r = DialAndWait(Addr(
+      absl::StrCat("/dns6/node-a6.test/tcp/", *bound->port(), "/p2p/", NthPeer(1).ToString())));
   EXPECT_EQ(r.outcome, DialOutcome::kConnected) << r.detail;
 }
 
@@ -88,8 +88,8 @@ TEST_F(DnsDialTest, DnsaddrIsFollowedToTheTargetsAddress) {
 }
 
 TEST_F(DnsDialTest, AnUnknownNameEndsTheDialWithNoAddresses) {
-  const DialResult r = DialAndWait(Addr(absl::StrCat("/dns4/missing.test/tcp/1/p2p/",
-                                                     NthPeer(1).ToString())));
+  const DialResult r =
+      DialAndWait(Addr(absl::StrCat("/dns4/missing.test/tcp/1/p2p/", NthPeer(1).ToString())));
   EXPECT_EQ(r.outcome, DialOutcome::kNoAddresses) << r.detail;
   EXPECT_NE(r.detail.find("NXDOMAIN"), std::string::npos) << r.detail;
 }

@@ -49,7 +49,7 @@ void CloseQuietly(tcp::socket& socket, bool reset) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Driver>> Driver::Create(boost::asio::io_context& io,
-                                                        DriverOptions options) {
+                                                       DriverOptions options) {
   if (options.upgrader == nullptr) {
     return absl::InvalidArgumentError("driver: upgrader: required");
   }
@@ -307,8 +307,7 @@ void Driver::StartSession(const std::shared_ptr<Socket>& s) {
   // The session holds these: they must not own the socket that owns the session.
   std::weak_ptr<Socket> weak = s;
   Session::Events events;
-  events.stream_opened = [this, alive = alive_, weak](StreamId stream,
-                                                      const std::string& protocol,
+  events.stream_opened = [this, alive = alive_, weak](StreamId stream, const std::string& protocol,
                                                       Direction direction) {
     std::shared_ptr<Socket> s = weak.lock();
     if (!*alive || stopped_ || s == nullptr || s->closed) return;
@@ -373,8 +372,8 @@ void Driver::OpenStream(ConnectionId id, const std::string& protocol,
         absl::StrCat("open stream: connection ", id.value, " is not an open connection")));
   }
   std::shared_ptr<Socket> s = it->second;
-  s->session->OpenStream(protocol, [this, alive = alive_, s, protocol, done = std::move(done)](
-                                       absl::StatusOr<StreamId> stream) {
+  s->session->OpenStream(protocol, [this, alive = alive_, s, protocol,
+                                    done = std::move(done)](absl::StatusOr<StreamId> stream) {
     if (!*alive || stopped_ || s->closed) {
       return done(absl::UnavailableError("open stream: the connection closed"));
     }
@@ -439,16 +438,16 @@ void Driver::StartDial(const DialAddress& dial) {
     return;
   }
   sockets_[id.value] = s;
-  s->socket->async_connect(*endpoint, [this, alive = alive_, s, peer = dial.peer](
-                                          const boost::system::error_code& e) {
-    if (!*alive || stopped_ || s->closed) return;
-    if (e) {
-      Drop(s->id, /*reset=*/true);
-      Submit(DialFailed{s->id, e.message()}).IgnoreError();
-      return;
-    }
-    StartUpgrade(s, Direction::kOutbound, peer);
-  });
+  s->socket->async_connect(
+      *endpoint, [this, alive = alive_, s, peer = dial.peer](const boost::system::error_code& e) {
+        if (!*alive || stopped_ || s->closed) return;
+        if (e) {
+          Drop(s->id, /*reset=*/true);
+          Submit(DialFailed{s->id, e.message()}).IgnoreError();
+          return;
+        }
+        StartUpgrade(s, Direction::kOutbound, peer);
+      });
 }
 
 void Driver::Hold(std::shared_ptr<Socket> s, Duration hold) {

@@ -53,19 +53,19 @@ using DnsLookup = std::function<void(const std::string& name, DnsRecordType type
 
 struct DriverOptions {
   Config config;
-  std::shared_ptr<Upgrader> upgrader;          // required
-  std::shared_ptr<ConnectionGater> gater;      // optional (core/gater.h)
-  DnsLookup dns;                               // optional: without it every lookup fails
-  TraceWriter::Sink trace;                     // optional: records the run (trace format)
-  std::optional<IpAddress> dial_source_ip;     // bind dials to this local address
-  size_t max_held_rejects = 1'024;             // beyond, a held reject closes at once
-  size_t max_accepts_per_turn = 32;            // accepts per listener before yielding
+  std::shared_ptr<Upgrader> upgrader;       // required
+  std::shared_ptr<ConnectionGater> gater;   // optional (core/gater.h)
+  DnsLookup dns;                            // optional: without it every lookup fails
+  TraceWriter::Sink trace;                  // optional: records the run (trace format)
+  std::optional<IpAddress> dial_source_ip;  // bind dials to this local address
+  size_t max_held_rejects = 1'024;          // beyond, a held reject closes at once
+  size_t max_accepts_per_turn = 32;         // accepts per listener before yielding
 };
 
 class Driver {
  public:
   static absl::StatusOr<std::unique_ptr<Driver>> Create(boost::asio::io_context& io,
-                                                         DriverOptions options);
+                                                        DriverOptions options);
   ~Driver();
   Driver(const Driver&) = delete;
   Driver& operator=(const Driver&) = delete;
@@ -145,7 +145,7 @@ class Driver {
   std::vector<std::shared_ptr<Listener>> listeners_;
   absl::flat_hash_map<uint64_t, std::shared_ptr<Socket>> sockets_;  // by connection id
   absl::flat_hash_map<uint64_t, std::shared_ptr<Socket>> held_;     // rejected, held open
-  std::deque<Output> pending_outputs_;  // produced, not yet carried out
+  std::deque<Output> pending_outputs_;                              // produced, not yet carried out
   bool carrying_out_ = false;
   std::vector<Observer> observers_;
   std::optional<std::pair<ConnectionId, StreamId>> stream_being_opened_;

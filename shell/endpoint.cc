@@ -19,7 +19,9 @@ absl::StatusOr<tcp::endpoint> TcpEndpointOf(const Multiaddr& address) {
   }
   boost::system::error_code ec;
   const boost::asio::ip::address asio_ip = boost::asio::ip::make_address(ip->ToString(), ec);
-  if (ec) return absl::InvalidArgumentError(absl::StrCat("address ", address.ToString(), ": ", ec.message()));
+  if (ec)
+    return absl::InvalidArgumentError(
+        absl::StrCat("address ", address.ToString(), ": ", ec.message()));
   return tcp::endpoint(asio_ip, *port);
 }
 
@@ -32,8 +34,8 @@ Multiaddr MultiaddrOf(const tcp::endpoint& endpoint) {
     v6.scope_id(0);  // a multiaddr has no zone here
     ip = v6;
   }
-  const std::string text = absl::StrCat(ip.is_v4() ? "/ip4/" : "/ip6/", ip.to_string(), "/tcp/",
-                                        endpoint.port());
+  const std::string text =
+      absl::StrCat(ip.is_v4() ? "/ip4/" : "/ip6/", ip.to_string(), "/tcp/", endpoint.port());
   return Multiaddr::Parse(text).value();  // an address Asio formatted always parses
 }
 

@@ -7,7 +7,7 @@
 namespace connmgr::shell {
 
 absl::StatusOr<std::unique_ptr<Host>> Host::Create(boost::asio::io_context& io,
-                                                    HostOptions options) {
+                                                   HostOptions options) {
   auto listen_addresses = std::make_shared<std::vector<Multiaddr>>();
   auto host_slot = std::make_shared<Host*>(nullptr);  // identify answers reach the host
   std::shared_ptr<Upgrader> upgrader = std::move(options.upgrader);
@@ -22,13 +22,14 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Create(boost::asio::io_context& io,
       if (user_on_identify) user_on_identify(peer, info);
       if (*host_slot != nullptr) (*host_slot)->Publish(IdentifyEvent{peer, info});
     };
-    if (upgrader == nullptr) upgrader = std::make_shared<Libp2pUpgrader>(*std::move(options.libp2p));
+    if (upgrader == nullptr)
+      upgrader = std::make_shared<Libp2pUpgrader>(*std::move(options.libp2p));
   }
   if (options.peer.is_empty()) return absl::InvalidArgumentError("host: peer: required");
   DriverOptions d;
   d.config = std::move(options.config);
-  d.upgrader = upgrader != nullptr ? std::move(upgrader)
-                                   : std::make_shared<PlaintextUpgrader>(options.peer);
+  d.upgrader =
+      upgrader != nullptr ? std::move(upgrader) : std::make_shared<PlaintextUpgrader>(options.peer);
   d.gater = std::move(options.gater);
   d.dns = std::move(options.dns);
   d.trace = std::move(options.trace);
@@ -54,8 +55,8 @@ Host::Host(PeerId peer, std::unique_ptr<Driver> driver,
   driver_->OnStreamEvent([this](ConnectionId connection, StreamId stream,
                                 const std::string& protocol, Direction direction, bool opened) {
     const Connection* c = core().connections().Find(connection);
-    Publish(StreamEvent{connection, stream, c != nullptr ? c->peer : PeerId(), protocol,
-                        direction, opened});
+    Publish(StreamEvent{connection, stream, c != nullptr ? c->peer : PeerId(), protocol, direction,
+                        opened});
   });
 }
 
@@ -95,8 +96,8 @@ absl::Status Host::Dial(const PeerId& peer, std::vector<Multiaddr> addresses, Di
   const uint64_t request = next_request_++;
   dials_[request] = std::move(done);
   absl::Status s = Input(DialRequest{request, peer, std::move(addresses),
-                                     priority.value_or(core().config().user_dial_priority),
-                                     force, Duration::Zero()});
+                                     priority.value_or(core().config().user_dial_priority), force,
+                                     Duration::Zero()});
   if (!s.ok()) dials_.erase(request);
   return s;
 }
@@ -117,9 +118,8 @@ void Host::OpenStream(const PeerId& peer, const std::string& protocol, StreamCal
   if (!placed.ok()) return done(placed.status());
   if (*placed == ConnectionId{}) {
     const PlacementOutcome why = last_placement_.value_or(PlacementOutcome::kNotConnected);
-    const std::string message =
-        absl::StrCat("open stream ", protocol, " to ", peer.ToString(), ": ",
-                     PlacementOutcomeName(why));
+    const std::string message = absl::StrCat("open stream ", protocol, " to ", peer.ToString(),
+                                             ": ", PlacementOutcomeName(why));
     return done(why == PlacementOutcome::kNotConnected ? absl::NotFoundError(message)
                                                        : absl::ResourceExhaustedError(message));
   }
@@ -142,7 +142,8 @@ absl::Status Host::CloseStream(StreamRef stream) {
 void Host::Ping(const PeerId& peer, std::function<void(absl::StatusOr<Duration>)> done) {
   for (ConnectionId id : core().connections().PeerConnections(peer)) {
     const Connection* c = core().connections().Find(id);
-    if (c != nullptr && c->state == ConnectionState::kOpen) return driver_->Ping(id, std::move(done));
+    if (c != nullptr && c->state == ConnectionState::kOpen)
+      return driver_->Ping(id, std::move(done));
   }
   done(absl::NotFoundError(absl::StrCat("ping: ", peer.ToString(), " is not connected")));
 }

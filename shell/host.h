@@ -39,11 +39,11 @@ struct HostOptions {
   // libp2p connections (Noise, Yamux, ping, identify): this node's id is the identity's. Unset:
   // connections are plaintext between connmgr nodes and `peer` is the id.
   std::optional<Libp2pOptions> libp2p;
-  PeerId peer;                             // required without libp2p
-  std::shared_ptr<Upgrader> upgrader;      // default: from libp2p, else PlaintextUpgrader(peer)
-  std::shared_ptr<ConnectionGater> gater;  // optional
-  DnsLookup dns;                           // optional: /dns* and /dnsaddr dials fail without it
-  TraceWriter::Sink trace;                 // optional: records every input and output
+  PeerId peer;                              // required without libp2p
+  std::shared_ptr<Upgrader> upgrader;       // default: from libp2p, else PlaintextUpgrader(peer)
+  std::shared_ptr<ConnectionGater> gater;   // optional
+  DnsLookup dns;                            // optional: /dns* and /dnsaddr dials fail without it
+  TraceWriter::Sink trace;                  // optional: records every input and output
   std::optional<IpAddress> dial_source_ip;  // bind outgoing sockets to this address
 };
 
@@ -63,14 +63,14 @@ struct IdentifyEvent {
   PeerId peer;
   IdentifyInfo info;
 };
-using HostEvent = std::variant<PeerConnected, PeerDisconnected, ConnectionOpened,
-                               ConnectionClosed, ConnectionsPruned, ReconnectFailed, StreamEvent,
-                               ListenEvent, IdentifyEvent>;
+using HostEvent =
+    std::variant<PeerConnected, PeerDisconnected, ConnectionOpened, ConnectionClosed,
+                 ConnectionsPruned, ReconnectFailed, StreamEvent, ListenEvent, IdentifyEvent>;
 
 class Host {
  public:
   static absl::StatusOr<std::unique_ptr<Host>> Create(boost::asio::io_context& io,
-                                                       HostOptions options);
+                                                      HostOptions options);
   ~Host();
 
   const PeerId& peer() const { return peer_; }
@@ -152,7 +152,7 @@ class Host {
   std::function<void(StreamRef, std::string)> stream_data_;
   std::vector<EventHandler> handlers_;
   std::shared_ptr<std::vector<Multiaddr>> listen_addresses_;  // what identify announces
-  std::shared_ptr<Host*> host_slot_;  // cleared when the host goes
+  std::shared_ptr<Host*> host_slot_;                          // cleared when the host goes
   bool closed_ = false;
 };
 

@@ -2,7 +2,6 @@
 // pruning, reconnects, descriptor hygiene, and a live run's trace replaying to the same
 // commands. Waits have generous deadlines; nothing here measures speed.
 #include "shell/host.h"
-#include "shell/test_util.h"
 
 #include <dirent.h>
 
@@ -19,6 +18,7 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "shell/endpoint.h"
+#include "shell/test_util.h"
 #include "trace/trace_format.h"
 
 namespace connmgr::shell {
@@ -28,7 +28,6 @@ using testing_util::NthPeer;
 
 using boost::asio::ip::tcp;
 using ::testing::ElementsAre;
-
 
 Multiaddr Addr(absl::string_view text) { return Multiaddr::Parse(text).value(); }
 
@@ -120,7 +119,8 @@ TEST_F(HostTest, DialingTheWrongPeerFails) {
   auto b = MakeHost(2);
   const Multiaddr where = ListenLocal(*a);
   std::optional<DialResult> result;
-  ASSERT_TRUE(b->Dial(where.WithPeerId(NthPeer(99)), [&](const DialResult& r) { result = r; }).ok());
+  ASSERT_TRUE(
+      b->Dial(where.WithPeerId(NthPeer(99)), [&](const DialResult& r) { result = r; }).ok());
   ASSERT_TRUE(RunUntil([&] { return result.has_value(); }));
   EXPECT_EQ(result->outcome, DialOutcome::kFailed);
   EXPECT_THAT(result->detail, ::testing::HasSubstr("but reached"));
@@ -215,7 +215,8 @@ TEST_F(HostTest, AKeepAlivePeerThatRestartsIsReconnectedAfterTheBackoffWaits) {
   for (const std::string& line : trace) {
     auto o = nlohmann::json::parse(line);
     if (o.value("out", "") == "peer_disconnected") lost_at = o["t"].get<int64_t>();
-    if (lost_at != 0 && o.value("out", "") == "dial_address") dials.push_back(o["t"].get<int64_t>());
+    if (lost_at != 0 && o.value("out", "") == "dial_address")
+      dials.push_back(o["t"].get<int64_t>());
   }
   ASSERT_GE(dials.size(), 3u);
   // 200 ms after the loss, then 400 ms after the first failure, then 800 ms after the second
@@ -251,8 +252,9 @@ TEST_F(HostTest, StreamsAreSpreadOverThePeersConnectionsRoundRobin) {
   const Multiaddr where = ListenLocal(*a).WithPeerId(a->peer());
   for (int i = 0; i < 2; ++i) {  // two connections from b to a
     std::optional<DialResult> r;
-    ASSERT_TRUE(b->Dial(a->peer(), {where}, [&](const DialResult& d) { r = d; }, std::nullopt,
-                        /*force=*/true)
+    ASSERT_TRUE(b->Dial(
+                     a->peer(), {where}, [&](const DialResult& d) { r = d; }, std::nullopt,
+                     /*force=*/true)
                     .ok());
     ASSERT_TRUE(RunUntil([&] { return r.has_value(); }));
     ASSERT_EQ(r->outcome, DialOutcome::kConnected) << r->detail;
@@ -287,7 +289,8 @@ TEST_F(HostTest, DenyingAConnectedAddressAtRuntimeClosesItsConnection) {
     if (const auto* d = std::get_if<PeerDisconnected>(&e)) disconnected_[2].push_back(d->peer);
   });
   std::optional<DialResult> r;
-  ASSERT_TRUE(b->Dial(ListenLocal(*a).WithPeerId(a->peer()), [&](const DialResult& d) { r = d; }).ok());
+  ASSERT_TRUE(
+      b->Dial(ListenLocal(*a).WithPeerId(a->peer()), [&](const DialResult& d) { r = d; }).ok());
   ASSERT_TRUE(RunUntil([&] { return r.has_value() && connected_[1].size() == 1; }));
   ASSERT_TRUE(a->DenyAddress(IpPrefix::Parse("127.0.0.5/32").value()).ok());
   ASSERT_TRUE(RunUntil([&] { return disconnected_[2].size() == 1; }));
@@ -320,15 +323,17 @@ TEST_F(HostTest, ALiveRunsTraceReplaysToTheSameCommands) {
   config.max_connections = 3;
   config.high_watermark = 2;
   std::string recorded;
-  auto a = MakeHost(1, config, [&](absl::string_view line) { absl::StrAppend(&recorded, line, "\n"); });
+  auto a =
+      MakeHost(1, config, [&](absl::string_view line) { absl::StrAppend(&recorded, line, "\n"); });
   const Multiaddr where = ListenLocal(*a).WithPeerId(NthPeer(1));
   std::vector<std::unique_ptr<Host>> dialers;
   for (uint32_t n = 2; n <= 4; ++n) {
     dialers.push_back(MakeHost(n));
     ASSERT_TRUE(dialers.back()->Dial(where, [](const DialResult&) {}).ok());
   }
-  ASSERT_TRUE(RunUntil([&] { return disconnected_[4].size() + disconnected_[3].size() +
-                                        disconnected_[2].size() >= 1; }));
+  ASSERT_TRUE(RunUntil([&] {
+    return disconnected_[4].size() + disconnected_[3].size() + disconnected_[2].size() >= 1;
+  }));
   ASSERT_TRUE(a->TagPeer(NthPeer(2), "score", 5).ok());
   dialers.clear();  // every remote goes away
   ASSERT_TRUE(RunUntil([&] { return a->core().connections().size() == 0; }));

@@ -168,7 +168,6 @@ class JsPeer {
   std::vector<bool> used_;
 };
 
-
 class InteropTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -213,12 +212,12 @@ class InteropTest : public ::testing::Test {
     return testing_util::RunUntil(io_, done, limit);
   }
 
-
   DialResult DialJs(Host& host, const JsPeer& js, bool force = false) {
     std::optional<DialResult> result;
     const Multiaddr address = Multiaddr::Parse(js.addrs.at(0)).value();
-    EXPECT_TRUE(host.Dial(*address.peer_id(), {address},
-                          [&](const DialResult& r) { result = r; }, std::nullopt, force)
+    EXPECT_TRUE(host.Dial(
+                        *address.peer_id(), {address}, [&](const DialResult& r) { result = r; },
+                        std::nullopt, force)
                     .ok());
     EXPECT_TRUE(RunUntil([&] { return result.has_value(); }));
     return result.value_or(DialResult{});
@@ -369,7 +368,8 @@ TEST_F(InteropTest, StreamsToAJsPeerAreSpreadOverItsConnections) {
 // CONNMGR_CAPTURE=path to write the file; otherwise it checks the capture looks like Yamux.
 TEST_F(InteropTest, CapturesWhatAJsPeerSendsAfterTheHandshake) {
   std::string captured;
-  auto host = MakeHost(Config{}, [&](absl::string_view bytes) { captured.append(bytes.data(), bytes.size()); });
+  auto host = MakeHost(
+      Config{}, [&](absl::string_view bytes) { captured.append(bytes.data(), bytes.size()); });
   auto js = StartJs(9);
   ASSERT_EQ(DialJs(*host, *js).outcome, DialOutcome::kConnected);
   ASSERT_TRUE(RunUntil([&] { return !identified_.empty(); }));

@@ -57,28 +57,28 @@ class Wire : public std::enable_shared_from_this<Wire> {
 
  private:
   void Read() {
-    socket_->async_read_some(boost::asio::buffer(buffer_),
-                             [self = shared_from_this()](const boost::system::error_code& ec,
-                                                         size_t n) {
-                               if (self->stopped_) return;
-                               if (ec) return self->End(absl::UnavailableError(ec.message()));
-                               BytesHandler handler = self->on_bytes_;  // it may be replaced
-                               if (handler) handler(absl::string_view(self->buffer_.data(), n));
-                               if (!self->stopped_) self->Read();
-                             });
+    socket_->async_read_some(
+        boost::asio::buffer(buffer_),
+        [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
+          if (self->stopped_) return;
+          if (ec) return self->End(absl::UnavailableError(ec.message()));
+          BytesHandler handler = self->on_bytes_;  // it may be replaced
+          if (handler) handler(absl::string_view(self->buffer_.data(), n));
+          if (!self->stopped_) self->Read();
+        });
   }
   void WriteNext() {
     writing_ = true;
-    boost::asio::async_write(*socket_, boost::asio::buffer(queue_.front()),
-                             [self = shared_from_this()](const boost::system::error_code& ec,
-                                                         size_t) {
-                               if (self->stopped_) return;
-                               if (ec) return self->End(absl::UnavailableError(ec.message()));
-                               self->queued_bytes_ -= self->queue_.front().size();
-                               self->queue_.pop_front();
-                               self->writing_ = false;
-                               if (!self->queue_.empty()) self->WriteNext();
-                             });
+    boost::asio::async_write(
+        *socket_, boost::asio::buffer(queue_.front()),
+        [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
+          if (self->stopped_) return;
+          if (ec) return self->End(absl::UnavailableError(ec.message()));
+          self->queued_bytes_ -= self->queue_.front().size();
+          self->queue_.pop_front();
+          self->writing_ = false;
+          if (!self->queue_.empty()) self->WriteNext();
+        });
   }
   void End(absl::Status why) {
     if (stopped_) return;
@@ -112,8 +112,7 @@ class Libp2pSession : public Session {
                 noise::TransportDecoder decoder, mux::YamuxSession yamux, PeerId remote,
                 std::shared_ptr<const Libp2pOptions> options)
       : state_(std::make_shared<State>(std::move(wire), std::move(encoder), std::move(decoder),
-                                       std::move(yamux), std::move(remote),
-                                       std::move(options))) {
+                                       std::move(yamux), std::move(remote), std::move(options))) {
     // Bytes that arrive before Start wait in `pending`.
     std::weak_ptr<State> weak = state_;
     state_->wire->SetHandlers(
@@ -126,7 +125,9 @@ class Libp2pSession : public Session {
   }
   ~Libp2pSession() override { Close(); }
 
-  void AddPending(absl::string_view plaintext) { absl::StrAppend(&state_->pending_plaintext, plaintext); }
+  void AddPending(absl::string_view plaintext) {
+    absl::StrAppend(&state_->pending_plaintext, plaintext);
+  }
 
   void Start(Events events) override {
     const std::shared_ptr<State>& s = state_;
@@ -247,7 +248,8 @@ class Libp2pSession : public Session {
     const Duration interval = s->options->ping_interval;
     if (interval <= Duration::Zero() || s->closed) return;
     if (!s->ping_timer) {
-      s->ping_timer = std::make_unique<boost::asio::steady_timer>(s->wire->socket()->get_executor());
+      s->ping_timer =
+          std::make_unique<boost::asio::steady_timer>(s->wire->socket()->get_executor());
     }
     s->ping_timer->expires_after(std::chrono::nanoseconds(interval.nanoseconds()));
     std::weak_ptr<State> weak = s;
@@ -337,7 +339,8 @@ class Libp2pSession : public Session {
                                ? absl::UnavailableError("the peer does not speak the protocol")
                                : negotiation->error();
         s->yamux.Reset(id).IgnoreError();
-        return EndStream(s, id, absl::Status(why.code(), absl::StrCat("negotiate: ", why.message())));
+        return EndStream(s, id,
+                         absl::Status(why.code(), absl::StrCat("negotiate: ", why.message())));
       }
     }
   }
@@ -403,7 +406,8 @@ class Libp2pSession : public Session {
       case Role::kPingServer:
         absl::StrAppend(&st.buffer, data);
         while (st.buffer.size() >= kPingPayloadBytes) {
-          s->yamux.Write(id, absl::string_view(st.buffer).substr(0, kPingPayloadBytes)).IgnoreError();
+          s->yamux.Write(id, absl::string_view(st.buffer).substr(0, kPingPayloadBytes))
+              .IgnoreError();
           st.buffer.erase(0, kPingPayloadBytes);
         }
         break;
@@ -594,8 +598,8 @@ class UpgradeRun : public std::enable_shared_from_this<UpgradeRun> {
     if (n.state() == mux::NegotiationState::kInProgress) return;
     if (n.state() != mux::NegotiationState::kSelected) {
       return Fail(absl::UnavailableError(
-          absl::StrCat("security negotiation: ", n.error().ok() ? "the peer does not speak /noise"
-                                                                : n.error().message())));
+          absl::StrCat("security negotiation: ",
+                       n.error().ok() ? "the peer does not speak /noise" : n.error().message())));
     }
     const std::string leftover = n.TakeLeftover();
     phase_ = Phase::kNoise;
@@ -663,9 +667,9 @@ class UpgradeRun : public std::enable_shared_from_this<UpgradeRun> {
     if (!yamux.ok()) return Fail(yamux.status());
     std::shared_ptr<Wire> wire = weak_wire_.lock();
     if (wire == nullptr) return Fail(absl::UnavailableError("the connection closed"));
-    auto session = std::make_unique<Libp2pSession>(std::move(wire), std::move(*encoder_),
-                                                   std::move(*decoder_), *std::move(yamux),
-                                                   remote_, options_);
+    auto session =
+        std::make_unique<Libp2pSession>(std::move(wire), std::move(*encoder_), std::move(*decoder_),
+                                        *std::move(yamux), remote_, options_);
     session->AddPending(leftover);
     Upgrader::Done done = std::move(done_);
     done(Upgraded{remote_, std::move(session)});
@@ -701,7 +705,8 @@ class UpgradeRun : public std::enable_shared_from_this<UpgradeRun> {
 
 }  // namespace
 
-// --- Identify's message ----------------------------------------------------------------------------
+// --- Identify's message
+// ----------------------------------------------------------------------------
 
 std::string EncodeIdentify(const IdentifyInfo& info) {
   std::string out;
@@ -753,7 +758,8 @@ absl::StatusOr<IdentifyInfo> DecodeIdentify(absl::string_view message) {
   return info;
 }
 
-// --- The upgrader ----------------------------------------------------------------------------------
+// --- The upgrader
+// ----------------------------------------------------------------------------------
 
 Libp2pUpgrader::Libp2pUpgrader(Libp2pOptions options)
     : options_(std::make_shared<const Libp2pOptions>(std::move(options))) {}

@@ -22,7 +22,6 @@ using ::testing::HasSubstr;
 
 constexpr char kEcho[] = "/connmgr/echo/1.0.0";
 
-
 class Libp2pTest : public ::testing::Test {
  protected:
   std::unique_ptr<Host> MakeHost(uint8_t seed, Config config = Config{}) {
@@ -46,7 +45,6 @@ class Libp2pTest : public ::testing::Test {
   }
 
   bool RunUntil(const std::function<bool()>& done) { return testing_util::RunUntil(io_, done); }
-
 
   DialResult Connect(Host& from, Host& to) {
     const Multiaddr where =
@@ -117,7 +115,8 @@ TEST_F(Libp2pTest, AnApplicationStreamIsNegotiatedCountedAndCarriesBytes) {
   EXPECT_EQ(echoed, big);
   // Both cores count the stream under its protocol.
   bool a_counts = false;
-  for (const ProtocolStreams& p : a->GetMetrics().streams_by_protocol) a_counts |= p.protocol == kEcho;
+  for (const ProtocolStreams& p : a->GetMetrics().streams_by_protocol)
+    a_counts |= p.protocol == kEcho;
   EXPECT_TRUE(a_counts);
   ASSERT_TRUE(b->CloseStream(**opened).ok());
   ASSERT_TRUE(RunUntil([&] {
@@ -139,10 +138,12 @@ TEST_F(Libp2pTest, AStreamOverTheLimitIsRefusedAndReset) {
     const Metrics m = a->GetMetrics();
     return m.counter(Counter::kStreamsOpened) >= 1 && m.streams_inbound + m.streams_outbound == 0;
   }));
-  const uint64_t refused_before = a->GetMetrics().streams_rejected(StreamRejectReason::kConnectionStreamLimit);
+  const uint64_t refused_before =
+      a->GetMetrics().streams_rejected(StreamRejectReason::kConnectionStreamLimit);
   std::vector<absl::StatusOr<Host::StreamRef>> results;
   for (int i = 0; i < 2; ++i) {
-    b->OpenStream(a->peer(), kEcho, [&](absl::StatusOr<Host::StreamRef> r) { results.push_back(r); });
+    b->OpenStream(a->peer(), kEcho,
+                  [&](absl::StatusOr<Host::StreamRef> r) { results.push_back(r); });
   }
   ASSERT_TRUE(RunUntil([&] { return results.size() == 2; }));
   ASSERT_TRUE(results[0].ok()) << results[0].status();
@@ -159,9 +160,9 @@ TEST_F(Libp2pTest, DialingAnotherPeersAddressFailsTheHandshake) {
   auto b = MakeHost(2);
   const Multiaddr where = a->Listen(Multiaddr::Parse("/ip4/127.0.0.1/tcp/0").value()).value();
   std::optional<DialResult> result;
-  ASSERT_TRUE(b->Dial(where.WithPeerId(IdentityFrom(9).peer_id()),
-                      [&](const DialResult& r) { result = r; })
-                  .ok());
+  ASSERT_TRUE(b->Dial(where.WithPeerId(IdentityFrom(9).peer_id()), [&](const DialResult& r) {
+                 result = r;
+               }).ok());
   ASSERT_TRUE(RunUntil([&] { return result.has_value(); }));
   EXPECT_EQ(result->outcome, DialOutcome::kFailed);
   EXPECT_THAT(result->detail, HasSubstr("noise"));

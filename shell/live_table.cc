@@ -31,8 +31,7 @@ std::string LiveTableRow(double seconds, const Metrics& m, absl::string_view not
       m.connections(Direction::kInbound, ConnectionState::kOpen),
       m.connections(Direction::kOutbound, ConnectionState::kOpen), pending, m.peers,
       m.counter(Counter::kPruned), m.counter(Counter::kDialAttempts),
-      m.counter(Counter::kDialAttemptsFailed),
-      m.counter(Counter::kReconnectAttempts),
+      m.counter(Counter::kDialAttemptsFailed), m.counter(Counter::kReconnectAttempts),
       NonZero<RejectReason>(m.rejected_by_reason, RejectReasonName));
   if (!note.empty()) absl::StrAppend(&row, "   | ", note);
   return row;

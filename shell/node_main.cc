@@ -5,8 +5,8 @@
 //                [--metrics-port N] [--trace FILE] [--peer-seed N] [--dns-server HOST:PORT]
 //
 // A node speaks libp2p (Noise, Yamux, identify, ping), so js-libp2p and go-libp2p peers can
-// dial it and be dialled. It prints its peer id and listen addresses, then one line of its table per second until
-// SIGINT or SIGTERM, then a summary. --config reads the JSON config file format
+// dial it and be dialled. It prints its peer id and listen addresses, then one line of its table
+// per second until SIGINT or SIGTERM, then a summary. --config reads the JSON config file format
 // (docs/configuration.md); --metrics-port serves Prometheus text at
 // http://127.0.0.1:N/metrics; --trace records every core input and output (docs/trace-format.md).
 #include <csignal>
@@ -68,7 +68,9 @@ absl::StatusOr<NodeArgs> ParseArgs(int argc, char** argv) {
     const std::string value = argv[++i];
     auto multiaddr = [&](std::vector<Multiaddr>& into) -> absl::Status {
       absl::StatusOr<Multiaddr> a = Multiaddr::Parse(value);
-      if (!a.ok()) return absl::InvalidArgumentError(absl::StrCat(flag, " ", value, ": ", a.status().message()));
+      if (!a.ok())
+        return absl::InvalidArgumentError(
+            absl::StrCat(flag, " ", value, ": ", a.status().message()));
       into.push_back(*a);
       return absl::OkStatus();
     };
@@ -91,7 +93,8 @@ absl::StatusOr<NodeArgs> ParseArgs(int argc, char** argv) {
       args.metrics_port = static_cast<uint16_t>(port);
     } else if (flag == "--peer-seed") {
       uint64_t seed;
-      if (!absl::SimpleAtoi(value, &seed)) s = absl::InvalidArgumentError("--peer-seed: expected a number");
+      if (!absl::SimpleAtoi(value, &seed))
+        s = absl::InvalidArgumentError("--peer-seed: expected a number");
       args.peer_seed = seed;
     } else if (flag == "--demo-seconds") {
       int64_t seconds;
@@ -132,7 +135,8 @@ int RunNode(const NodeArgs& args) {
     text << in.rdbuf();
     absl::StatusOr<Config> config = ParseConfigJson(text.str());
     if (!config.ok()) {
-      std::cerr << "connmgr_node: " << *args.config_file << ": " << config.status().message() << "\n";
+      std::cerr << "connmgr_node: " << *args.config_file << ": " << config.status().message()
+                << "\n";
       return 2;
     }
     options.config = *config;
@@ -187,9 +191,9 @@ int RunNode(const NodeArgs& args) {
   }
   std::unique_ptr<MetricsHttpEndpoint> metrics;
   if (args.metrics_port) {
-    absl::StatusOr<std::unique_ptr<MetricsHttpEndpoint>> endpoint = MetricsHttpEndpoint::Start(
-        io, "127.0.0.1", *args.metrics_port,
-        [&host] { return FormatPrometheus((*host)->GetMetrics()); });
+    absl::StatusOr<std::unique_ptr<MetricsHttpEndpoint>> endpoint =
+        MetricsHttpEndpoint::Start(io, "127.0.0.1", *args.metrics_port,
+                                   [&host] { return FormatPrometheus((*host)->GetMetrics()); });
     if (!endpoint.ok()) {
       std::cerr << "connmgr_node: metrics: " << endpoint.status().message() << "\n";
       return 2;
@@ -239,7 +243,8 @@ int main(int argc, char** argv) {
   }
   absl::StatusOr<NodeArgs> args = ParseArgs(argc, argv);
   if (!args.ok()) {
-    std::fprintf(stderr, "connmgr_node: %s\n%s", std::string(args.status().message()).c_str(), kUsage);
+    std::fprintf(stderr, "connmgr_node: %s\n%s", std::string(args.status().message()).c_str(),
+                 kUsage);
     return 2;
   }
   if (args->listen.empty()) {

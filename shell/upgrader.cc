@@ -26,8 +26,7 @@ class PlaintextSession : public Session {
   }
   // Streams are logical here: counted by the core, carrying no bytes. Closing one's write side
   // ends it.
-  void OpenStream(const std::string&,
-                  std::function<void(absl::StatusOr<StreamId>)> done) override {
+  void OpenStream(const std::string&, std::function<void(absl::StatusOr<StreamId>)> done) override {
     done(next_stream_++);
   }
   absl::Status Write(StreamId, std::string) override {
@@ -50,8 +49,7 @@ class PlaintextSession : public Session {
 
   static void Read(const std::shared_ptr<State>& state) {
     state->socket->async_read_some(
-        boost::asio::buffer(state->buffer),
-        [state](const boost::system::error_code& ec, size_t) {
+        boost::asio::buffer(state->buffer), [state](const boost::system::error_code& ec, size_t) {
           if (state->stopped) return;
           if (!ec) return Read(state);
           state->stopped = true;
@@ -87,10 +85,9 @@ struct Handshake : std::enable_shared_from_this<Handshake> {
                                if (ec) self->Fail(absl::StrCat("plaintext: write: ", ec.message()));
                                self->Finish();
                              });
-    boost::asio::async_read(*socket, boost::asio::buffer(head),
-                            [self](const boost::system::error_code& ec, size_t) {
-                              self->OnHead(ec);
-                            });
+    boost::asio::async_read(
+        *socket, boost::asio::buffer(head),
+        [self](const boost::system::error_code& ec, size_t) { self->OnHead(ec); });
   }
 
   void OnHead(const boost::system::error_code& ec) {
@@ -109,10 +106,9 @@ struct Handshake : std::enable_shared_from_this<Handshake> {
     }
     body.resize(length);
     auto self = shared_from_this();
-    boost::asio::async_read(*socket, boost::asio::buffer(body),
-                            [self](const boost::system::error_code& ec, size_t) {
-                              self->OnBody(ec);
-                            });
+    boost::asio::async_read(
+        *socket, boost::asio::buffer(body),
+        [self](const boost::system::error_code& ec, size_t) { self->OnBody(ec); });
   }
 
   void OnBody(const boost::system::error_code& ec) {
@@ -147,8 +143,8 @@ struct Handshake : std::enable_shared_from_this<Handshake> {
 
 }  // namespace
 
-void PlaintextUpgrader::Upgrade(std::shared_ptr<boost::asio::ip::tcp::socket> socket,
-                                Direction, std::optional<PeerId> expected, Done done) {
+void PlaintextUpgrader::Upgrade(std::shared_ptr<boost::asio::ip::tcp::socket> socket, Direction,
+                                std::optional<PeerId> expected, Done done) {
   auto handshake = std::make_shared<Handshake>();
   handshake->socket = std::move(socket);
   handshake->expected = std::move(expected);

@@ -65,8 +65,8 @@ TEST(ConfigDocTest, EveryFieldHasAnEntryWithItsDefaultAndRuntimeFlag) {
       ADD_FAILURE() << name << " has no \"#### `" << name << "`\" entry in docs/configuration.md";
       return;
     }
-    for (const char* key : {"Type", "Unit", "Range", "Effect", "Agrees with", "js-libp2p",
-                            "go-libp2p"}) {
+    for (const char* key :
+         {"Type", "Unit", "Range", "Effect", "Agrees with", "js-libp2p", "go-libp2p"}) {
       EXPECT_NE(Field(it->second, key), "") << name << ": no \"- " << key << ":\" line";
     }
     EXPECT_EQ(Field(it->second, "Default"), absl::StrCat("`", defaults[name].dump(), "`"))

@@ -283,7 +283,8 @@ absl::StatusOr<Duration> ParseDuration(absl::string_view text) {
   absl::Duration d;
   if (!absl::ParseDuration(text, &d)) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "\"", text, "\" is not a duration; use a number with a unit: \"10s\", \"250ms\", \"1m30s\""));
+        "\"", text,
+        "\" is not a duration; use a number with a unit: \"10s\", \"250ms\", \"1m30s\""));
   }
   if (d == absl::InfiniteDuration()) return Duration::Infinite();
   if (d < absl::ZeroDuration()) return Duration::Nanoseconds(absl::ToInt64Nanoseconds(d));

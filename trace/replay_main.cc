@@ -87,8 +87,7 @@ void PrintSummary(const Metrics& m) {
   std::printf("  peers: %llu, streams: %llu in / %llu out, p90 streams per connection: %u\n",
               static_cast<unsigned long long>(m.peers),
               static_cast<unsigned long long>(m.streams_inbound),
-              static_cast<unsigned long long>(m.streams_outbound),
-              m.streams_per_connection_p90);
+              static_cast<unsigned long long>(m.streams_outbound), m.streams_per_connection_p90);
   for (int i = 0; i < kCounterCount; ++i) {
     if (m.counters[i] == 0) continue;
     std::printf("  %-26s %llu\n", std::string(CounterName(static_cast<Counter>(i))).c_str(),

@@ -221,8 +221,7 @@ class Fields {
     for (const auto& [key, value] : object_.items()) {
       if (key == "t" || key == "in") continue;
       if (std::find(used_.begin(), used_.end(), key) == used_.end()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(kind_, ": unknown field \"", key, "\""));
+        return absl::InvalidArgumentError(absl::StrCat(kind_, ": unknown field \"", key, "\""));
       }
     }
     return absl::OkStatus();
@@ -467,7 +466,8 @@ std::string EncodeTraceInput(Instant at, const Input& input) {
                    }
                    if constexpr (requires { in.priority; }) o["priority"] = in.priority;
                    if constexpr (requires { in.force; }) o["force"] = in.force;
-                   if constexpr (requires { in.timeout; }) o["timeout"] = FormatDuration(in.timeout);
+                   if constexpr (requires { in.timeout; })
+                     o["timeout"] = FormatDuration(in.timeout);
                    if constexpr (requires { in.error; }) o["error"] = in.error;
                    if constexpr (requires { in.records; }) o["records"] = in.records;
                    if constexpr (requires { in.ttl; }) o["ttl"] = FormatDuration(in.ttl);
@@ -648,8 +648,8 @@ absl::Status TraceReplayer::AtLine(const absl::Status& status) const {
 absl::Status TraceReplayer::FeedLine(absl::string_view line) {
   ++line_number_;
   if (line.size() > kMaxTraceLineBytes) {
-    return AtLine(absl::InvalidArgumentError(
-        absl::StrCat("longer than ", kMaxTraceLineBytes, " bytes")));
+    return AtLine(
+        absl::InvalidArgumentError(absl::StrCat("longer than ", kMaxTraceLineBytes, " bytes")));
   }
   if (core_ == nullptr) {
     absl::StatusOr<Config> config = DecodeTraceHeader(line);

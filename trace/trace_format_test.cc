@@ -21,8 +21,7 @@ const PeerId kAlice = Peer("QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N");
 std::vector<Input> EveryInputKind() {
   return {
       InboundConnection{Addr("/ip4/1.2.3.4/tcp/4001"), Addr("/ip4/10.0.0.1/tcp/4001")},
-      OutboundConnection{Addr("/ip6/::1/udp/4001/quic-v1"), Addr("/ip6/::1/udp/9/quic-v1"),
-                         kAlice},
+      OutboundConnection{Addr("/ip6/::1/udp/4001/quic-v1"), Addr("/ip6/::1/udp/9/quic-v1"), kAlice},
       ConnectionUpgraded{ConnectionId{1}, kAlice},
       TransportClosed{ConnectionId{2}},
       CloseRequest{ConnectionId{3}},
@@ -47,8 +46,12 @@ std::vector<Input> EveryInputKind() {
       UnallowAddress{IpPrefix::Parse("::1").value()},
       DenyPeer{kAlice},
       UndenyPeer{kAlice},
-      DialRequest{7, kAlice, {Addr("/ip4/1.2.3.4/tcp/1"), Addr("/dnsaddr/boot.example")}, 75,
-                  true, Duration::Seconds(3)},
+      DialRequest{7,
+                  kAlice,
+                  {Addr("/ip4/1.2.3.4/tcp/1"), Addr("/dnsaddr/boot.example")},
+                  75,
+                  true,
+                  Duration::Seconds(3)},
       CancelDial{7},
       DialSucceeded{ConnectionId{8}},
       DialFailed{ConnectionId{9}, "connection refused"},
@@ -96,30 +99,33 @@ TEST(TraceFormatTest, LinesHaveTheDocumentedShape) {
                                                       Addr("/ip4/10.0.0.1/tcp/4001")}),
             R"({"t":1000000,"in":"inbound_connection","remote":"/ip4/1.2.3.4/tcp/5",)"
             R"("local":"/ip4/10.0.0.1/tcp/4001"})");
-  EXPECT_EQ(EncodeTraceOutput(At(1), RejectConnection{ConnectionId{7},
-                                                      RejectReason::kPendingLimit}),
-            R"({"t":1000000,"out":"reject_connection","conn":7,"reason":"pending_limit"})");
-  EXPECT_EQ(EncodeTraceOutput(At(2), ConnectionOpened{ConnectionId{1}, kAlice,
-                                                      Direction::kInbound}),
-            R"({"t":2000000,"out":"connection_opened","conn":1,)"
-            R"("peer":"QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N","direction":"inbound"})");
+  EXPECT_EQ(
+      EncodeTraceOutput(At(1), RejectConnection{ConnectionId{7}, RejectReason::kPendingLimit}),
+      R"({"t":1000000,"out":"reject_connection","conn":7,"reason":"pending_limit"})");
+  EXPECT_EQ(
+      EncodeTraceOutput(At(2), ConnectionOpened{ConnectionId{1}, kAlice, Direction::kInbound}),
+      R"({"t":2000000,"out":"connection_opened","conn":1,)"
+      R"("peer":"QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N","direction":"inbound"})");
   EXPECT_EQ(EncodeTraceError(At(3), absl::NotFoundError("close_request: no connection 9")),
             R"({"t":3000000,"error":"NOT_FOUND: close_request: no connection 9"})");
   EXPECT_EQ(EncodeTraceInput(At(4), TimerExpired{}), R"({"t":4000000,"in":"timer_expired"})");
-  EXPECT_EQ(EncodeTraceOutput(At(5), ConnectionsPruned{4, 2, {PrunedConnection{ConnectionId{3}, kAlice, -1, 2, true}}}),
-            R"({"t":5000000,"out":"connections_pruned","open":4,"target":2,"pruned":[{"conn":3,)"
-            R"("peer":"QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N","peer_value":-1,)"
-            R"("streams":2,"busy":true}]})");
-  EXPECT_EQ(EncodeTraceInput(At(6), SetPeerTag{kAlice, "keep-alive", 1}),
-            R"({"t":6000000,"in":"set_peer_tag","peer":"QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N",)"
-            R"("tag":"keep-alive","value":1})");
-  EXPECT_EQ(EncodeTraceOutput(At(7), ResetStream{ConnectionId{2}, "/ipfs/ping/1.0.0",
-                                                 Direction::kInbound,
-                                                 StreamRejectReason::kConnectionStreamLimit}),
-            R"({"t":7000000,"out":"reset_stream","conn":2,"protocol":"/ipfs/ping/1.0.0",)"
-            R"("direction":"inbound","reason":"connection_stream_limit"})");
-  EXPECT_EQ(EncodeTraceOutput(At(8), StreamPlaced{kAlice, ConnectionId{},
-                                                  PlacementOutcome::kNotConnected}),
+  EXPECT_EQ(
+      EncodeTraceOutput(
+          At(5), ConnectionsPruned{4, 2, {PrunedConnection{ConnectionId{3}, kAlice, -1, 2, true}}}),
+      R"({"t":5000000,"out":"connections_pruned","open":4,"target":2,"pruned":[{"conn":3,)"
+      R"("peer":"QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N","peer_value":-1,)"
+      R"("streams":2,"busy":true}]})");
+  EXPECT_EQ(
+      EncodeTraceInput(At(6), SetPeerTag{kAlice, "keep-alive", 1}),
+      R"({"t":6000000,"in":"set_peer_tag","peer":"QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N",)"
+      R"("tag":"keep-alive","value":1})");
+  EXPECT_EQ(
+      EncodeTraceOutput(At(7), ResetStream{ConnectionId{2}, "/ipfs/ping/1.0.0", Direction::kInbound,
+                                           StreamRejectReason::kConnectionStreamLimit}),
+      R"({"t":7000000,"out":"reset_stream","conn":2,"protocol":"/ipfs/ping/1.0.0",)"
+      R"("direction":"inbound","reason":"connection_stream_limit"})");
+  EXPECT_EQ(EncodeTraceOutput(
+                At(8), StreamPlaced{kAlice, ConnectionId{}, PlacementOutcome::kNotConnected}),
             R"({"t":8000000,"out":"stream_placed",)"
             R"("peer":"QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N","conn":0,)"
             R"("outcome":"not_connected"})");
@@ -175,9 +181,10 @@ INSTANTIATE_TEST_SUITE_P(
         BadLine{R"({"t":1,"in":"connection_upgraded","conn":1,"peer":"nobody"})",
                 "connection_upgraded: \"peer\": " +
                     std::string(PeerId::Parse("nobody").status().message())},
-        BadLine{R"({"t":1,"in":"inbound_connection","remote":"/ip4/1.2.3/tcp/1","local":"/ip4/1.2.3.4/tcp/1"})",
-                "inbound_connection: \"remote\": " +
-                    std::string(Multiaddr::Parse("/ip4/1.2.3/tcp/1").status().message())}));
+        BadLine{
+            R"({"t":1,"in":"inbound_connection","remote":"/ip4/1.2.3/tcp/1","local":"/ip4/1.2.3.4/tcp/1"})",
+            "inbound_connection: \"remote\": " +
+                std::string(Multiaddr::Parse("/ip4/1.2.3/tcp/1").status().message())}));
 
 TEST(TraceHeaderTest, RejectsWrongVersionAndMissingConfig) {
   EXPECT_EQ(DecodeTraceHeader(R"({"connmgr_trace":2,"config":{}})").status().message(),
@@ -186,10 +193,9 @@ TEST(TraceHeaderTest, RejectsWrongVersionAndMissingConfig) {
             "header: \"config\" is missing");
   EXPECT_EQ(DecodeTraceHeader(R"({"t":1,"in":"timer_expired"})").status().message(),
             "not a trace header: the first line must hold \"connmgr_trace\" and \"config\"");
-  EXPECT_EQ(DecodeTraceHeader(R"({"connmgr_trace":1,"config":{"max_connections":0}})")
-                .status()
-                .message(),
-            "config: max_connections: must be at least 1");
+  EXPECT_EQ(
+      DecodeTraceHeader(R"({"connmgr_trace":1,"config":{"max_connections":0}})").status().message(),
+      "config: max_connections: must be at least 1");
 }
 
 // Drives a core through a scripted run, recording it.
@@ -229,9 +235,11 @@ TEST(TraceReplayTest, ReplayOfARecordedRunIsByteIdentical) {
   const std::string replayed = Replay(recorded);
   EXPECT_EQ(replayed, recorded);
   EXPECT_EQ(Replay(replayed), recorded);
-  EXPECT_THAT(recorded, testing::HasSubstr(
-                            R"({"t":2000000,"out":"reject_connection","conn":3,"reason":"pending_limit"})"));
-  EXPECT_THAT(recorded, testing::HasSubstr(R"({"t":11001000000,"out":"abort_connection","conn":2})"));
+  EXPECT_THAT(recorded,
+              testing::HasSubstr(
+                  R"({"t":2000000,"out":"reject_connection","conn":3,"reason":"pending_limit"})"));
+  EXPECT_THAT(recorded,
+              testing::HasSubstr(R"({"t":11001000000,"out":"abort_connection","conn":2})"));
   EXPECT_THAT(recorded, testing::HasSubstr(R"("error":"FAILED_PRECONDITION: stream_closed)"));
 }
 
@@ -241,7 +249,8 @@ TEST(TraceReplayTest, InputsAloneReplayToTheFullTrace) {
   std::istringstream in(recorded);
   std::string line;
   while (std::getline(in, line)) {
-    if (line.find("\"out\":") == std::string::npos && line.find("\"error\":") == std::string::npos) {
+    if (line.find("\"out\":") == std::string::npos &&
+        line.find("\"error\":") == std::string::npos) {
       absl::StrAppend(&inputs_only, line, "\n");
     }
   }
@@ -274,8 +283,8 @@ TEST_P(ExampleTraceTest, ReplaysIdentically) {
   ASSERT_TRUE(file) << GetParam();
   std::stringstream text;
   text << file.rdbuf();
-  EXPECT_EQ(Replay(text.str()), text.str()) << "regenerate with: ./bazelw run //trace:replay -- "
-                                            << GetParam();
+  EXPECT_EQ(Replay(text.str()), text.str())
+      << "regenerate with: ./bazelw run //trace:replay -- " << GetParam();
 }
 
 INSTANTIATE_TEST_SUITE_P(Examples, ExampleTraceTest,

@@ -326,12 +326,10 @@ int main(int argc, char** argv) {
       static_cast<unsigned long long>(best.prunes),
       static_cast<unsigned long long>(best.prune_events),
       static_cast<unsigned long long>(best.accepted),
-      static_cast<unsigned long long>(best.rejected),
-      static_cast<unsigned long long>(best.skipped),
+      static_cast<unsigned long long>(best.rejected), static_cast<unsigned long long>(best.skipped),
       static_cast<unsigned long long>(best.handle_calls),
       static_cast<unsigned long long>(best.confirmations),
-      static_cast<unsigned long long>(best.timers),
-      static_cast<unsigned long long>(best.errors),
+      static_cast<unsigned long long>(best.timers), static_cast<unsigned long long>(best.errors),
       static_cast<unsigned long long>(best.open_at_end));
   return 0;
 }

@@ -73,8 +73,8 @@ std::string PeerText(uint64_t index, uint64_t seed) {
 // A public IPv4 address per peer: 11.0.0.0/8 onwards, never .0 or .255 in the last byte.
 std::string PeerAddr(uint64_t index) {
   const uint64_t host = 11ull * (1 << 24) + (index / 250) * 256 + index % 250 + 1;
-  return absl::StrCat("/ip4/", (host >> 24) & 255, ".", (host >> 16) & 255, ".",
-                      (host >> 8) & 255, ".", host & 255, "/tcp/4001");
+  return absl::StrCat("/ip4/", (host >> 24) & 255, ".", (host >> 16) & 255, ".", (host >> 8) & 255,
+                      ".", host & 255, "/tcp/4001");
 }
 
 struct Conn {
@@ -177,7 +177,7 @@ int Run(const Options& opt) {
       }
       case 4: {  // set a tag: half the time on a peer in the view, else on any peer
         const uint64_t p = (!open.empty() && rng.Below(2) == 0) ? open[rng.Below(open.size())].peer
-                                                                 : rng.Below(opt.peers);
+                                                                : rng.Below(opt.peers);
         const uint64_t tag = rng.Below(3);
         peer_tags[p] |= static_cast<uint8_t>(1u << tag);
         std::fprintf(out,
@@ -188,7 +188,7 @@ int Run(const Options& opt) {
       }
       default: {  // remove a tag the peer has (or any tag name: removing a missing one is a no-op)
         const uint64_t p = (!open.empty() && rng.Below(2) == 0) ? open[rng.Below(open.size())].peer
-                                                                 : rng.Below(opt.peers);
+                                                                : rng.Below(opt.peers);
         uint64_t tag = rng.Below(3);
         for (uint64_t i = 0; i < 3; ++i) {
           if (peer_tags[p] & (1u << ((tag + i) % 3))) {

@@ -1,11 +1,6 @@
 #include "shell/metrics/http_endpoint.h"
 
 #include <array>
-#include <exception>
-#include <optional>
-#include <utility>
-#include <vector>
-
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/ip/address.hpp>
@@ -13,6 +8,10 @@
 #include <boost/asio/socket_base.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
+#include <exception>
+#include <optional>
+#include <utility>
+#include <vector>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
@@ -152,11 +151,10 @@ class MetricsHttpEndpoint::Connection : public std::enable_shared_from_this<Conn
   }
 
   void ReadHead() {
-    socket_.async_read_some(
-        boost::asio::buffer(head_.data() + received_, head_.size() - received_),
-        [self = shared_from_this()](const error_code& error, size_t bytes) {
-          self->OnHeadBytes(error, bytes);
-        });
+    socket_.async_read_some(boost::asio::buffer(head_.data() + received_, head_.size() - received_),
+                            [self = shared_from_this()](const error_code& error, size_t bytes) {
+                              self->OnHeadBytes(error, bytes);
+                            });
   }
 
   void OnHeadBytes(const error_code& error, size_t bytes) {
@@ -265,8 +263,8 @@ void MetricsHttpEndpoint::State::Stop() {
 }
 
 absl::StatusOr<std::unique_ptr<MetricsHttpEndpoint>> MetricsHttpEndpoint::Start(
-    boost::asio::io_context& io, absl::string_view address, uint16_t port,
-    BodySupplier supplier, MetricsHttpLimits limits) {
+    boost::asio::io_context& io, absl::string_view address, uint16_t port, BodySupplier supplier,
+    MetricsHttpLimits limits) {
   if (!supplier) return absl::InvalidArgumentError("metrics endpoint: no body supplier");
   if (limits.max_request_head_bytes == 0 || limits.max_connections == 0) {
     return absl::InvalidArgumentError(
@@ -299,8 +297,7 @@ absl::StatusOr<std::unique_ptr<MetricsHttpEndpoint>> MetricsHttpEndpoint::Start(
   return std::unique_ptr<MetricsHttpEndpoint>(new MetricsHttpEndpoint(std::move(state)));
 }
 
-MetricsHttpEndpoint::MetricsHttpEndpoint(std::shared_ptr<State> state)
-    : state_(std::move(state)) {}
+MetricsHttpEndpoint::MetricsHttpEndpoint(std::shared_ptr<State> state) : state_(std::move(state)) {}
 
 MetricsHttpEndpoint::~MetricsHttpEndpoint() { Stop(); }
 

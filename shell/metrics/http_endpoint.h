@@ -16,14 +16,13 @@
 #ifndef CONNMGR_SHELL_METRICS_HTTP_ENDPOINT_H_
 #define CONNMGR_SHELL_METRICS_HTTP_ENDPOINT_H_
 
+#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
-
-#include <boost/asio/io_context.hpp>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -45,9 +44,11 @@ class MetricsHttpEndpoint {
 
   // Listens on `address` (an IPv4 or IPv6 literal) and `port` (0: the OS picks one, see port()).
   // `io` must outlive the endpoint. Both limits counts must be at least 1.
-  static absl::StatusOr<std::unique_ptr<MetricsHttpEndpoint>> Start(
-      boost::asio::io_context& io, absl::string_view address, uint16_t port,
-      BodySupplier supplier, MetricsHttpLimits limits = {});
+  static absl::StatusOr<std::unique_ptr<MetricsHttpEndpoint>> Start(boost::asio::io_context& io,
+                                                                    absl::string_view address,
+                                                                    uint16_t port,
+                                                                    BodySupplier supplier,
+                                                                    MetricsHttpLimits limits = {});
 
   MetricsHttpEndpoint(const MetricsHttpEndpoint&) = delete;
   MetricsHttpEndpoint& operator=(const MetricsHttpEndpoint&) = delete;

@@ -1,5 +1,11 @@
 #include "shell/metrics/http_endpoint.h"
 
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -9,13 +15,6 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
-
-#include <boost/asio/buffer.hpp>
-#include <boost/asio/error.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/read.hpp>
-#include <boost/asio/write.hpp>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -148,16 +147,15 @@ class IdleClient {
 
  private:
   void WaitForServerClose() {
-    socket_.async_read_some(boost::asio::buffer(&byte_, 1),
-                            [this](const error_code& error, size_t bytes) {
-                              if (!error && bytes > 0) {
-                                ADD_FAILURE() << "the server sent bytes to an idle client";
-                              }
-                              closed_by_server_ =
-                                  error == boost::asio::error::eof ||
-                                  error == boost::asio::error::connection_reset;
-                              finished_ = true;
-                            });
+    socket_.async_read_some(
+        boost::asio::buffer(&byte_, 1), [this](const error_code& error, size_t bytes) {
+          if (!error && bytes > 0) {
+            ADD_FAILURE() << "the server sent bytes to an idle client";
+          }
+          closed_by_server_ =
+              error == boost::asio::error::eof || error == boost::asio::error::connection_reset;
+          finished_ = true;
+        });
   }
 
   tcp::socket socket_;
@@ -243,8 +241,7 @@ TEST_F(MetricsHttpEndpointTest, OtherPathsAre404) {
 TEST_F(MetricsHttpEndpointTest, OtherMethodsAre405) {
   auto endpoint = StartEndpoint();
   ASSERT_NE(endpoint, nullptr);
-  EXPECT_EQ(Fetch(endpoint->port(),
-                  "POST /metrics HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello"),
+  EXPECT_EQ(Fetch(endpoint->port(), "POST /metrics HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello"),
             kMethodNotAllowed);
   for (const char* method : {"PUT", "DELETE", "HEAD", "OPTIONS"}) {
     EXPECT_EQ(Fetch(endpoint->port(), absl::StrCat(method, " /metrics HTTP/1.1\r\n\r\n")),
@@ -305,7 +302,7 @@ TEST_F(MetricsHttpEndpointTest, GarbageGetsAnErrorOrAClose) {
   ASSERT_NE(endpoint, nullptr);
   SplitMix64 rng(20240601);
   const std::vector<std::string> fragments = {"GET", " ", "/metrics", "HTTP/1.1", "\r\n", "\n",
-                                              "\r", "?", ":", "\x00", "\xff", "POST"};
+                                              "\r",  "?", ":",        "\x00",     "\xff", "POST"};
   for (int round = 0; round < 200; ++round) {
     std::string garbage;
     const uint64_t length = rng.Below(4) == 0 ? rng.Below(16) : rng.Below(20000);
@@ -338,12 +335,15 @@ TEST_F(MetricsHttpEndpointTest, ConnectionsBeyondTheLimitAreClosedAtOnce) {
   for (size_t i = 0; i < kClients; ++i) {
     clients.push_back(std::make_unique<IdleClient>(io_, endpoint->port()));
   }
-  EXPECT_TRUE(RunUntil(io_, [&] {
-    return endpoint->open_connections() == 64 &&
-           Count(clients, &IdleClient::closed_by_server) == kClients - 64;
-  })) << endpoint->open_connections() << " open, "
-      << Count(clients, &IdleClient::closed_by_server) << " refused";
-  RunUntil(io_, [] { return false; }, milliseconds(200));  // nothing else happens
+  EXPECT_TRUE(RunUntil(io_,
+                       [&] {
+                         return endpoint->open_connections() == 64 &&
+                                Count(clients, &IdleClient::closed_by_server) == kClients - 64;
+                       }))
+      << endpoint->open_connections() << " open, " << Count(clients, &IdleClient::closed_by_server)
+      << " refused";
+  RunUntil(
+      io_, [] { return false; }, milliseconds(200));  // nothing else happens
   EXPECT_EQ(Count(clients, &IdleClient::connected), kClients);
   EXPECT_EQ(endpoint->open_connections(), 64u);
   EXPECT_EQ(Count(clients, &IdleClient::closed_by_server), kClients - 64);
@@ -417,10 +417,9 @@ TEST_F(MetricsHttpEndpointTest, StartRefusesBadArguments) {
             absl::StatusCode::kInvalidArgument);
   MetricsHttpLimits no_connections;
   no_connections.max_connections = 0;
-  EXPECT_EQ(MetricsHttpEndpoint::Start(io_, "127.0.0.1", 0, supplier, no_connections)
-                .status()
-                .code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      MetricsHttpEndpoint::Start(io_, "127.0.0.1", 0, supplier, no_connections).status().code(),
+      absl::StatusCode::kInvalidArgument);
 
   auto first = StartEndpoint();
   ASSERT_NE(first, nullptr);
@@ -460,7 +459,8 @@ TEST_F(MetricsHttpEndpointTest, StopClosesEverythingAndLeaksNoDescriptors) {
     late.close();
     LeaveAll(io_, clients);
   }
-  RunUntil(io_, [] { return false; }, milliseconds(50));
+  RunUntil(
+      io_, [] { return false; }, milliseconds(50));
   EXPECT_EQ(CountOpenFileDescriptors(), descriptors_before);
 }
 

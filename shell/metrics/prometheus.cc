@@ -183,11 +183,11 @@ void WriteBreakdown(ExpositionWriter& w, absl::string_view name, absl::string_vi
 
 std::string FormatPrometheus(const Metrics& m, absl::string_view prefix) {
   // Naming every field makes adding one to Metrics a compile error here until it is exposed.
-  const auto& [connections_by_state, peers, streams_inbound, streams_outbound,
-               streams_by_protocol, streams_per_connection_p90, counters, rejected_by_reason,
-               closed_by_reason, streams_rejected_by_reason, placements_by_outcome, memory_bytes,
-               dial_outcomes, dials_queued, dials_running, dial_backoff_entries,
-               dns_cache_entries, tracked_sources] = m;
+  const auto& [connections_by_state, peers, streams_inbound, streams_outbound, streams_by_protocol,
+               streams_per_connection_p90, counters, rejected_by_reason, closed_by_reason,
+               streams_rejected_by_reason, placements_by_outcome, memory_bytes, dial_outcomes,
+               dials_queued, dials_running, dial_backoff_entries, dns_cache_entries,
+               tracked_sources] = m;
   ExpositionWriter w(prefix);
 
   w.BeginGauge("connections", "Connections in the table, by direction and state.");

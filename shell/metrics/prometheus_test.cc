@@ -136,9 +136,9 @@ TEST(FormatPrometheusTest, EveryCounterNameIsPresent) {
 
 TEST(FormatPrometheusTest, PlainCountersCarryTheirValue) {
   const std::string text = FormatPrometheus(Snapshot());
-  for (Counter c : {Counter::kInputs, Counter::kClockRegressions, Counter::kAborts,
-                    Counter::kPruned, Counter::kMemoryDenied, Counter::kDialAttemptsFailed,
-                    Counter::kReconnectsFailed}) {
+  for (Counter c :
+       {Counter::kInputs, Counter::kClockRegressions, Counter::kAborts, Counter::kPruned,
+        Counter::kMemoryDenied, Counter::kDialAttemptsFailed, Counter::kReconnectsFailed}) {
     EXPECT_THAT(text, HasSubstr(absl::StrCat("\nconnmgr_", CounterName(c), "_total ",
                                              1000 + static_cast<int>(c), "\n")))
         << CounterName(c);

@@ -44,7 +44,8 @@ Replay ReplayCapture(const std::string& capture, size_t chunk) {
       if (e.kind == Kind::kData) {
         replay.data[e.stream_id] += e.data;
         session.Consume(e.stream_id, e.data.size()).IgnoreError();
-        if (!replay.events.empty() && replay.events.back() == std::make_pair(Kind::kData, e.stream_id)) {
+        if (!replay.events.empty() &&
+            replay.events.back() == std::make_pair(Kind::kData, e.stream_id)) {
           continue;  // chunking splits data events; keep one per run
         }
       }

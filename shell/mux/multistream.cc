@@ -56,9 +56,9 @@ bool IsValidUtf8(absl::string_view text) {
 absl::Status ValidateProtocolId(absl::string_view protocol_id) {
   if (protocol_id.empty()) return absl::InvalidArgumentError("empty protocol id");
   if (protocol_id.size() + 1 > kMaxMultistreamMessageBytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("protocol id of ", protocol_id.size(), " bytes does not fit a ",
-                     kMaxMultistreamMessageBytes, "-byte message"));
+    return absl::InvalidArgumentError(absl::StrCat("protocol id of ", protocol_id.size(),
+                                                   " bytes does not fit a ",
+                                                   kMaxMultistreamMessageBytes, "-byte message"));
   }
   if (protocol_id.find('\n') != absl::string_view::npos) {
     return absl::InvalidArgumentError("protocol id contains a newline");
@@ -87,8 +87,8 @@ absl::StatusOr<std::optional<absl::string_view>> ParseMultistreamMessage(absl::s
     if (in->size() < 2) return std::nullopt;
     const uint8_t second = static_cast<uint8_t>((*in)[1]);
     if (second & 0x80) {
-      return absl::InvalidArgumentError(absl::StrCat("message length over ",
-                                                     kMaxMultistreamMessageBytes, " bytes"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("message length over ", kMaxMultistreamMessageBytes, " bytes"));
     }
     if (second == 0) return absl::InvalidArgumentError("length prefix is not minimal");
     prefix_bytes = 2;
@@ -96,8 +96,8 @@ absl::StatusOr<std::optional<absl::string_view>> ParseMultistreamMessage(absl::s
   }
   if (length == 0) return absl::InvalidArgumentError("empty message (no newline)");
   if (length > kMaxMultistreamMessageBytes) {
-    return absl::InvalidArgumentError(absl::StrCat("message of ", length, " bytes is over ",
-                                                   kMaxMultistreamMessageBytes));
+    return absl::InvalidArgumentError(
+        absl::StrCat("message of ", length, " bytes is over ", kMaxMultistreamMessageBytes));
   }
   if (in->size() < prefix_bytes + length) return std::nullopt;
   absl::string_view message = in->substr(prefix_bytes, length);
@@ -183,8 +183,8 @@ void MultistreamDialer::Feed(absl::string_view bytes) {
 void MultistreamDialer::OnMessage(absl::string_view text) {
   if (!header_received_) {
     if (text != kMultistreamHeader) {
-      Fail(absl::InvalidArgumentError(absl::StrCat("listener sent header \"", text,
-                                                   "\", not ", kMultistreamHeader)));
+      Fail(absl::InvalidArgumentError(
+          absl::StrCat("listener sent header \"", text, "\", not ", kMultistreamHeader)));
       return;
     }
     header_received_ = true;
@@ -204,16 +204,16 @@ void MultistreamDialer::OnMessage(absl::string_view text) {
     Send(proposals_[current_proposal_]);
     return;
   }
-  Fail(absl::InvalidArgumentError(absl::StrCat("listener answered \"", text, "\" to \"",
-                                               proposals_[current_proposal_], "\"")));
+  Fail(absl::InvalidArgumentError(
+      absl::StrCat("listener answered \"", text, "\" to \"", proposals_[current_proposal_], "\"")));
 }
 
 absl::StatusOr<MultistreamListener> MultistreamListener::Create(
     std::vector<std::string> supported) {
   if (supported.size() > kMaxMultistreamSupportedProtocols) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(supported.size(), " supported protocols, at most ",
-                     kMaxMultistreamSupportedProtocols, " allowed"));
+    return absl::InvalidArgumentError(absl::StrCat(supported.size(),
+                                                   " supported protocols, at most ",
+                                                   kMaxMultistreamSupportedProtocols, " allowed"));
   }
   for (const std::string& protocol : supported) {
     if (absl::Status status = ValidateProtocolId(protocol); !status.ok()) return status;
@@ -233,8 +233,8 @@ void MultistreamListener::Feed(absl::string_view bytes) {
 void MultistreamListener::OnMessage(absl::string_view text) {
   if (!header_received_) {
     if (text != kMultistreamHeader) {
-      Fail(absl::InvalidArgumentError(absl::StrCat("dialer sent header \"", text, "\", not ",
-                                                   kMultistreamHeader)));
+      Fail(absl::InvalidArgumentError(
+          absl::StrCat("dialer sent header \"", text, "\", not ", kMultistreamHeader)));
       return;
     }
     header_received_ = true;

@@ -17,8 +17,7 @@ MultistreamDialer Dialer(std::vector<std::string> proposals) {
 }
 
 MultistreamListener Listener(std::vector<std::string> supported) {
-  absl::StatusOr<MultistreamListener> listener =
-      MultistreamListener::Create(std::move(supported));
+  absl::StatusOr<MultistreamListener> listener = MultistreamListener::Create(std::move(supported));
   EXPECT_TRUE(listener.ok()) << listener.status();
   return *std::move(listener);
 }
@@ -132,8 +131,7 @@ TEST(MultistreamTest, LeftoverProtocolBytesArePreservedOnBothSides) {
 TEST(MultistreamTest, OneByteAtATimeMatchesWholeChunks) {
   MultistreamDialer whole_dialer = Dialer({"/x", "/y"});
   MultistreamDialer bytewise_dialer = Dialer({"/x", "/y"});
-  const std::string answer =
-      Message(kMultistreamHeader) + Message("na") + Message("/y") + "tail";
+  const std::string answer = Message(kMultistreamHeader) + Message("na") + Message("/y") + "tail";
   whole_dialer.Feed(answer);
   std::string bytewise_output = bytewise_dialer.TakeOutput();
   for (char c : answer) {
@@ -162,14 +160,18 @@ TEST(MultistreamTest, OneByteAtATimeMatchesWholeChunks) {
 
 TEST(MultistreamTest, MalformedMessagesAreRefused) {
   const std::vector<std::string> malformed = {
-      std::string("\x00", 1),               // empty: no newline
-      std::string("\x81\x08", 2),           // 1025 bytes, over the limit
-      std::string("\x80\x80\x01", 3),       // a third varint byte: far over the limit
-      std::string("\x83\x00", 2),           // non-minimal varint
-      "\x03" "abc",                         // does not end in a newline
-      "\x04" "a\nb\n",                      // newline inside
-      "\x03" "\xc3\x28\n",                  // invalid UTF-8
-      "\x04" "\xed\xa0\x80\n",              // UTF-16 surrogate
+      std::string("\x00", 1),          // empty: no newline
+      std::string("\x81\x08", 2),      // 1025 bytes, over the limit
+      std::string("\x80\x80\x01", 3),  // a third varint byte: far over the limit
+      std::string("\x83\x00", 2),      // non-minimal varint
+      "\x03"
+      "abc",  // does not end in a newline
+      "\x04"
+      "a\nb\n",  // newline inside
+      "\x03"
+      "\xc3\x28\n",  // invalid UTF-8
+      "\x04"
+      "\xed\xa0\x80\n",  // UTF-16 surrogate
   };
   for (const std::string& bytes : malformed) {
     absl::string_view in = bytes;
@@ -227,11 +229,9 @@ TEST(MultistreamTest, CreateChecksItsArguments) {
   EXPECT_FALSE(MultistreamDialer::Create({"na"}).ok());
   EXPECT_FALSE(MultistreamDialer::Create({"/a\n"}).ok());
   EXPECT_FALSE(MultistreamDialer::Create({std::string(kMaxMultistreamMessageBytes, 'a')}).ok());
-  EXPECT_TRUE(
-      MultistreamDialer::Create({std::string(kMaxMultistreamMessageBytes - 1, 'a')}).ok());
-  EXPECT_FALSE(MultistreamDialer::Create(
-                   std::vector<std::string>(kMaxMultistreamProposals + 1, "/a"))
-                   .ok());
+  EXPECT_TRUE(MultistreamDialer::Create({std::string(kMaxMultistreamMessageBytes - 1, 'a')}).ok());
+  EXPECT_FALSE(
+      MultistreamDialer::Create(std::vector<std::string>(kMaxMultistreamProposals + 1, "/a")).ok());
   EXPECT_FALSE(MultistreamListener::Create(
                    std::vector<std::string>(kMaxMultistreamSupportedProtocols + 1, "/a"))
                    .ok());

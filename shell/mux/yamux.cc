@@ -38,8 +38,8 @@ void AppendFrameHeader(const FrameHeader& header, std::string* out) {
 
 absl::StatusOr<FrameHeader> DecodeFrameHeader(absl::string_view bytes) {
   if (bytes.size() < kYamuxHeaderBytes) {
-    return absl::InvalidArgumentError(absl::StrCat("header needs ", kYamuxHeaderBytes,
-                                                   " bytes, got ", bytes.size()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("header needs ", kYamuxHeaderBytes, " bytes, got ", bytes.size()));
   }
   const uint8_t version = static_cast<uint8_t>(bytes[0]);
   if (version != kYamuxVersion) {
@@ -63,8 +63,7 @@ absl::StatusOr<FrameHeader> DecodeFrameHeader(absl::string_view bytes) {
 }
 
 absl::StatusOr<YamuxSession> YamuxSession::Create(YamuxRole role, const YamuxLimits& limits) {
-  if (limits.max_data_frame_bytes == 0 ||
-      limits.max_data_frame_bytes > kInitialStreamWindowBytes) {
+  if (limits.max_data_frame_bytes == 0 || limits.max_data_frame_bytes > kInitialStreamWindowBytes) {
     return absl::InvalidArgumentError(absl::StrCat("max_data_frame_bytes must be 1 to ",
                                                    kInitialStreamWindowBytes, ", not ",
                                                    limits.max_data_frame_bytes));
@@ -95,9 +94,9 @@ std::vector<YamuxEvent> YamuxSession::Feed(absl::string_view bytes, Instant now)
     if (header->type == FrameType::kData) {
       // Checked before waiting for the payload, so the input never holds more than this.
       if (header->length > kInitialStreamWindowBytes) {
-        ProtocolError(absl::StrCat("data frame of ", header->length,
-                                   " bytes is larger than any window"),
-                      &events);
+        ProtocolError(
+            absl::StrCat("data frame of ", header->length, " bytes is larger than any window"),
+            &events);
         break;
       }
       payload_bytes = header->length;
@@ -114,8 +113,8 @@ std::vector<YamuxEvent> YamuxSession::Feed(absl::string_view bytes, Instant now)
   return events;
 }
 
-void YamuxSession::HandleFrame(const FrameHeader& header, absl::string_view payload,
-                               Instant now, std::vector<YamuxEvent>* events) {
+void YamuxSession::HandleFrame(const FrameHeader& header, absl::string_view payload, Instant now,
+                               std::vector<YamuxEvent>* events) {
   switch (header.type) {
     case FrameType::kData:
     case FrameType::kWindowUpdate:
@@ -172,8 +171,7 @@ void YamuxSession::HandleStreamFrame(const FrameHeader& header, absl::string_vie
 
   auto it = streams_.find(id);
   if (it == streams_.end()) {
-    const bool never_opened =
-        IsOurs(id) ? id >= next_stream_id_ : id > highest_peer_stream_id_;
+    const bool never_opened = IsOurs(id) ? id >= next_stream_id_ : id > highest_peer_stream_id_;
     if (never_opened) {
       ProtocolError(absl::StrCat("frame for stream ", id, ", which was never opened"), events);
     }
@@ -270,8 +268,8 @@ uint16_t YamuxSession::TakeStreamFlags(Stream& stream) {
   return kFlagAck;
 }
 
-void YamuxSession::SendFrame(FrameType type, uint16_t flags, uint32_t stream_id,
-                             uint32_t length, absl::string_view payload) {
+void YamuxSession::SendFrame(FrameType type, uint16_t flags, uint32_t stream_id, uint32_t length,
+                             absl::string_view payload) {
   AppendFrameHeader(FrameHeader{type, flags, stream_id, length}, &output_);
   output_.append(payload.data(), payload.size());
 }

@@ -162,9 +162,9 @@ class YamuxSession {
  private:
   struct Stream {
     bool opened_by_us = false;
-    bool acknowledged = false;      // ours: the peer sent ACK
-    bool ack_pending = false;       // theirs: our next frame on it carries ACK
-    bool fin_requested = false;     // CloseWrite was called
+    bool acknowledged = false;   // ours: the peer sent ACK
+    bool ack_pending = false;    // theirs: our next frame on it carries ACK
+    bool fin_requested = false;  // CloseWrite was called
     bool fin_sent = false;
     bool fin_received = false;
     uint32_t send_window = kInitialStreamWindowBytes;

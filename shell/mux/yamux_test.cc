@@ -87,8 +87,7 @@ TEST(YamuxFrameTest, EncodesEachTypeAndFlag) {
   EXPECT_EQ(Hex(Frame(FrameType::kData, kFlagSyn, 1, 5)), "000000010000000100000005");
   EXPECT_EQ(Hex(Frame(FrameType::kData, 0, 0x01020304, 0x10)), "000000000102030400000010");
   EXPECT_EQ(Hex(Frame(FrameType::kData, kFlagFin, 3, 0)), "000000040000000300000000");
-  EXPECT_EQ(Hex(Frame(FrameType::kWindowUpdate, kFlagAck, 2, 0x40000)),
-            "000100020000000200040000");
+  EXPECT_EQ(Hex(Frame(FrameType::kWindowUpdate, kFlagAck, 2, 0x40000)), "000100020000000200040000");
   EXPECT_EQ(Hex(Frame(FrameType::kWindowUpdate, kFlagRst, 0xfffffffe, 0)),
             "00010008fffffffe00000000");
   EXPECT_EQ(Hex(Frame(FrameType::kPing, kFlagSyn, 0, 0xdeadbeef)), "0002000100000000deadbeef");
@@ -101,8 +100,7 @@ TEST(YamuxFrameTest, EncodesEachTypeAndFlag) {
 }
 
 TEST(YamuxFrameTest, DecodesWhatItEncodes) {
-  const FrameHeader header{FrameType::kWindowUpdate, kFlagAck | kFlagFin, 0x80000001,
-                           0xfedcba98};
+  const FrameHeader header{FrameType::kWindowUpdate, kFlagAck | kFlagFin, 0x80000001, 0xfedcba98};
   std::string bytes;
   AppendFrameHeader(header, &bytes);
   ASSERT_EQ(bytes.size(), kYamuxHeaderBytes);
@@ -194,8 +192,8 @@ TEST(YamuxSessionTest, FlowControlMakesProgressOnlyThroughWindowUpdates) {
   EXPECT_EQ(server.received[id].size(), kInitialStreamWindowBytes * 3 / 2);
 
   server.reads_immediately = true;
-  ASSERT_TRUE(server.session.Consume(id, server.received[id].size() - kInitialStreamWindowBytes / 2)
-                  .ok());
+  ASSERT_TRUE(
+      server.session.Consume(id, server.received[id].size() - kInitialStreamWindowBytes / 2).ok());
   Pump(client, server);
   EXPECT_TRUE(server.received[id] == data);
   EXPECT_FALSE(server.session.Consume(id, 1).ok());  // more than was delivered
@@ -260,12 +258,12 @@ TEST(YamuxSessionTest, DataFrameLargerThanAnyWindowFailsAtItsHeader) {
 
 TEST(YamuxSessionTest, PeerViolationsAreProtocolErrors) {
   const std::vector<std::string> violations = {
-      Frame(FrameType::kData, kFlagSyn, 2, 0),        // the server's parity from the client
-      Frame(FrameType::kData, 0, 0, 0),               // data on stream 0
-      Frame(FrameType::kData, 0, 9, 0),               // stream never opened
-      Frame(FrameType::kPing, kFlagSyn, 1, 0),        // ping on a stream
-      Frame(FrameType::kPing, 0, 0, 0),               // ping without SYN or ACK
-      Frame(FrameType::kGoAway, 0, 3, 0),             // GoAway on a stream
+      Frame(FrameType::kData, kFlagSyn, 2, 0),  // the server's parity from the client
+      Frame(FrameType::kData, 0, 0, 0),         // data on stream 0
+      Frame(FrameType::kData, 0, 9, 0),         // stream never opened
+      Frame(FrameType::kPing, kFlagSyn, 1, 0),  // ping on a stream
+      Frame(FrameType::kPing, 0, 0, 0),         // ping without SYN or ACK
+      Frame(FrameType::kGoAway, 0, 3, 0),       // GoAway on a stream
       Frame(FrameType::kData, kFlagSyn, 1, 0) + Frame(FrameType::kData, kFlagSyn, 1, 0),
       Frame(FrameType::kData, kFlagSyn, 1, 0) +
           Frame(FrameType::kWindowUpdate, 0, 1, 0xffffffff),  // window past 2^32-1
@@ -322,8 +320,10 @@ TEST(YamuxSessionTest, FinHalfClosesOneDirection) {
   ASSERT_TRUE(client.session.CloseWrite(id).ok());
   const std::string frames = client.session.TakeOutput();
   // SYN window update, the data, then an empty data frame with FIN.
-  EXPECT_EQ(Hex(frames), "000100010000000100000000" "000000000000000100000007" + Hex("request") +
-                             "000000040000000100000000");
+  EXPECT_EQ(Hex(frames),
+            "000100010000000100000000"
+            "000000000000000100000007" +
+                Hex("request") + "000000040000000100000000");
   EXPECT_EQ(client.session.Write(id, "more").code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(client.session.CloseWrite(id).code(), absl::StatusCode::kFailedPrecondition);
   Deliver(server, frames, Ms(0));
