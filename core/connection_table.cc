@@ -72,6 +72,15 @@ const Connection* ConnectionTable::Find(ConnectionId id) const {
   return it == connections_.end() ? nullptr : &it->second;
 }
 
+absl::StatusOr<Connection*> ConnectionTable::FindLive(absl::string_view input, ConnectionId id) {
+  if (Connection* c = Find(id)) return c;
+  if (WasClosed(id)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(input, ": connection ", id.value, " is already closed"));
+  }
+  return absl::NotFoundError(absl::StrCat(input, ": no connection ", id.value));
+}
+
 bool ConnectionTable::Open(Connection& c, const PeerId& peer, Instant now) {
   CountState(c, -1);
   c.state = ConnectionState::kOpen;

@@ -19,6 +19,8 @@
 #include "absl/container/inlined_vector.h"
 #include "absl/container/node_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "core/ip.h"
 #include "core/multiaddr.h"
 #include "core/output.h"
@@ -108,6 +110,8 @@ class ConnectionTable {
   bool WasClosed(ConnectionId id) const {
     return id.value != 0 && id.value < next_id_ && !Find(id);
   }
+  // Find for an input: the status names the input and says whether the id is stale.
+  absl::StatusOr<Connection*> FindLive(absl::string_view input, ConnectionId id);
 
   // pending → open. Returns true if this is the peer's first connection in the table.
   bool Open(Connection& c, const PeerId& peer, Instant now);

@@ -1,14 +1,33 @@
-// The dialing half of Core: the dial queue, address preparation, DNS, attempts, backoff,
-// black holes and reconnects (docs/design.md, "Dialing").
+#include "core/dialer.h"
+
 #include <algorithm>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "core/core.h"
+#include "core/reconnector.h"
 
 namespace connmgr {
 namespace {
+
+DnsResolverOptions DnsResolverOptionsFrom(const Config& c) {
+  DnsResolverOptions o;
+  o.max_depth = c.dnsaddr_max_depth;
+  o.cache_max_entries = c.dns_cache_max_entries;
+  o.negative_ttl = c.dns_negative_ttl;
+  o.max_ttl = c.dns_max_ttl;
+  return o;
+}
+
+DialBackoffOptions DialBackoffOptionsFrom(const Config& c) {
+  return DialBackoffOptions{c.dial_backoff_base, c.dial_backoff_step, c.dial_backoff_max,
+                            c.max_backoff_entries};
+}
+
+BlackHoleOptions BlackHoleOptionsFrom(const Config& c) {
+  return BlackHoleOptions{c.black_hole_detection, c.black_hole_window, c.black_hole_min_successes,
+                          c.black_hole_probe_interval};
+}
 
 // Requested addresses kept per dial job (the union of its joiners' addresses).
 constexpr size_t kMaxCandidates = 64;
@@ -17,7 +36,22 @@ bool NeedsDns(const Multiaddr& a) { return a.dns().has_value(); }
 
 }  // namespace
 
-absl::StatusOr<ConnectionId> Core::OnDialRequest(Instant now, const DialRequest& in) {
+Dialer::Dialer(const Config& config, AddressLess address_order, ConnectionTable& table,
+               ConnectionTimers& timers, const Admission& admission, Outbox& outbox,
+               DialerHost& host)
+    : config_(config),
+      address_order_(std::move(address_order)),
+      table_(table),
+      timers_(timers),
+      admission_(admission),
+      outbox_(outbox),
+      host_(host),
+      dial_queue_(config.max_dial_queue_length),
+      dns_(DnsResolverOptionsFrom(config)),
+      dial_backoff_(DialBackoffOptionsFrom(config)),
+      black_holes_(BlackHoleOptionsFrom(config)) {}
+
+absl::StatusOr<ConnectionId> Dialer::Request(Instant now, const DialRequest& in) {
   if (in.peer.is_empty()) return absl::InvalidArgumentError("dial_request: peer must not be empty");
   if (in.request == 0) return absl::InvalidArgumentError("dial_request: request must not be 0");
   if (dial_queue_.FindByRequest(in.request) != nullptr) {
@@ -31,15 +65,15 @@ absl::StatusOr<ConnectionId> Core::OnDialRequest(Instant now, const DialRequest&
     return absl::InvalidArgumentError(
         absl::StrCat("dial_request: more than ", kMaxCandidates, " addresses"));
   }
-  Count(Counter::kDialRequests);
+  outbox_.Count(Counter::kDialRequests);
   if (!in.force) {
     if (std::optional<ConnectionId> existing = ReusableConnection(in.peer, in.addresses)) {
-      EmitDialResult(in.request, in.peer, *existing, DialOutcome::kExistingConnection, "");
+      EmitResult(in.request, in.peer, *existing, DialOutcome::kExistingConnection, "");
       return *existing;
     }
   }
-  if (std::optional<std::string> rule = DialPeerRule(in.peer)) {
-    EmitDialResult(in.request, in.peer, ConnectionId{}, DialOutcome::kDenied, *rule);
+  if (std::optional<std::string> rule = admission_.DialPeerRule(in.peer)) {
+    EmitResult(in.request, in.peer, ConnectionId{}, DialOutcome::kDenied, *rule);
     RecordLastDial(in.peer, now, DialOutcome::kDenied, *rule);
     return ConnectionId{};
   }
@@ -53,10 +87,10 @@ absl::StatusOr<ConnectionId> Core::OnDialRequest(Instant now, const DialRequest&
     if (job != nullptr && job->peer != in.peer) job = nullptr;
   }
   if (job != nullptr) {
-    Count(Counter::kDialsJoined);
+    outbox_.Count(Counter::kDialsJoined);
   } else {
     if (dial_queue_.full()) {
-      Count(Counter::kDialsRefusedQueueFull);
+      outbox_.Count(Counter::kDialsRefusedQueueFull);
       return absl::ResourceExhaustedError(
           absl::StrCat("dial_request: ", dial_queue_.size(),
                        " dials are queued or running (max_dial_queue_length); retry later"));
@@ -69,13 +103,13 @@ absl::StatusOr<ConnectionId> Core::OnDialRequest(Instant now, const DialRequest&
       dial_queue_.AddCandidate(*job, a.WithPeerId(in.peer), kMaxCandidates);
     }
   }
-  dial_timers_.insert({deadline, DialTimerKind::kJoinerDeadline, in.request});
-  PumpDialQueue(now);
+  timers_by_due_.insert({deadline, DialTimerKind::kJoinerDeadline, in.request});
+  Pump(now);
   return ConnectionId{};
 }
 
-std::optional<ConnectionId> Core::ReusableConnection(const PeerId& peer,
-                                                     absl::Span<const Multiaddr> wanted) const {
+std::optional<ConnectionId> Dialer::ReusableConnection(const PeerId& peer,
+                                                       absl::Span<const Multiaddr> wanted) const {
   const Connection* best = nullptr;
   for (ConnectionId id : table_.PeerConnections(peer)) {
     const Connection& c = *table_.Find(id);
@@ -94,28 +128,19 @@ std::optional<ConnectionId> Core::ReusableConnection(const PeerId& peer,
   return best->id;
 }
 
-std::optional<std::string> Core::DialPeerRule(const PeerId& peer) const {
-  if (denied_peers_.contains(peer)) return "denied_peers";
-  if (gater_ != nullptr) {
-    if (std::optional<std::string> r = gater_->DenyDialPeer(peer))
-      return absl::StrCat("gater: ", *r);
-  }
-  return std::nullopt;
-}
-
-absl::StatusOr<ConnectionId> Core::OnCancelDial(Instant now, const CancelDial& in) {
+absl::StatusOr<ConnectionId> Dialer::Cancel(Instant now, const CancelDial& in) {
   DialJob* job = dial_queue_.FindByRequest(in.request);
   if (job == nullptr) {
     return absl::NotFoundError(absl::StrCat("cancel_dial: no dial waits for request ", in.request));
   }
   const DialJoiner joiner = *dial_queue_.RemoveJoiner(*job, in.request);
-  dial_timers_.erase({joiner.deadline, DialTimerKind::kJoinerDeadline, joiner.request});
-  EmitDialResult(in.request, job->peer, ConnectionId{}, DialOutcome::kCancelled, "cancelled");
-  if (job->joiners.empty()) EndDialJob(*job, now, /*result=*/std::nullopt);
+  timers_by_due_.erase({joiner.deadline, DialTimerKind::kJoinerDeadline, joiner.request});
+  EmitResult(in.request, job->peer, ConnectionId{}, DialOutcome::kCancelled, "cancelled");
+  if (job->joiners.empty()) EndJob(*job, now, /*result=*/std::nullopt);
   return ConnectionId{};
 }
 
-void Core::PumpDialQueue(Instant now) {
+void Dialer::Pump(Instant now) {
   while (dial_queue_.running() < config_.max_parallel_dials) {
     DialJob* job = dial_queue_.StartNext();
     if (job == nullptr) return;
@@ -137,15 +162,15 @@ void Core::PumpDialQueue(Instant now) {
     DrainDns(now);  // may end jobs, this one included
     if (DialJob* still = dial_queue_.Find(id);
         still != nullptr && still->state == DialJobState::kResolving && still->dns_pending == 0) {
-      PlanDialJob(*still, now);
+      Plan(*still, now);
     }
   }
 }
 
-void Core::DrainDns(Instant now) {
+void Dialer::DrainDns(Instant now) {
   while (std::optional<DnsQuery> q = dns_.PollQuery()) {
-    Count(Counter::kDnsQueries);
-    Emit(ResolveDns{q->id, q->name, q->type});
+    outbox_.Count(Counter::kDnsQueries);
+    outbox_.Emit(ResolveDns{q->id, q->name, q->type});
   }
   while (std::optional<DnsResolution> r = dns_.PollResolution()) {
     auto it = dns_jobs_.find(r->job);
@@ -166,18 +191,14 @@ void Core::DrainDns(Instant now) {
   std::vector<DialJobId> plans;
   plans.swap(pending_plans_);
   for (DialJobId id : plans) {
-    if (DialJob* job = dial_queue_.Find(id)) PlanDialJob(*job, now);
+    if (DialJob* job = dial_queue_.Find(id)) Plan(*job, now);
   }
 }
 
-void Core::PlanDialJob(DialJob& job, Instant now) {
+void Dialer::Plan(DialJob& job, Instant now) {
   AddressFilters filters;
   filters.less = address_order_;
-  filters.denied = [&](const Multiaddr& a) {
-    std::optional<IpAddress> ip = a.ip();
-    if (ip && deny_set_.Contains(ip->Unmapped())) return true;
-    return gater_ != nullptr && gater_->DenyDialAddress(job.peer, a).has_value();
-  };
+  filters.denied = [&](const Multiaddr& a) { return admission_.DialAddressDenied(job.peer, a); };
   filters.backed_off = [&](const Multiaddr& a) {
     return dial_backoff_.IsBackedOff(job.peer, a, now) || !black_holes_.Allows(a);
   };
@@ -192,7 +213,7 @@ void Core::PlanDialJob(DialJob& job, Instant now) {
     }
     std::string detail(prepared.status().message());
     if (!job.last_error.empty()) absl::StrAppend(&detail, "; ", job.last_error);
-    EndDialJob(job, now, DialJobResult{ConnectionId{}, outcome, std::move(detail)});
+    EndJob(job, now, JobResult{ConnectionId{}, outcome, std::move(detail)});
     return;
   }
   job.state = DialJobState::kDialling;
@@ -211,7 +232,7 @@ void Core::PlanDialJob(DialJob& job, Instant now) {
   DialNext(job, now);
 }
 
-void Core::DialNext(DialJob& job, Instant now) {
+void Dialer::DialNext(DialJob& job, Instant now) {
   const bool ranked = config_.dial_strategy == DialStrategy::kRanked;
   auto has_slot = [&] {
     return table_.pending_count(Direction::kOutbound) < config_.max_outbound_pending_connections;
@@ -235,31 +256,31 @@ void Core::DialNext(DialJob& job, Instant now) {
     StartAttempt(job, p, now);
   }
   if (job.in_flight == 0 && !waiting) {
-    EndDialJob(job, now,
-               DialJobResult{ConnectionId{}, DialOutcome::kFailed,
-                             absl::StrCat("all ", job.plan.size(),
-                                          " addresses failed; last: ", job.last_error)});
+    EndJob(job, now,
+           JobResult{
+               ConnectionId{}, DialOutcome::kFailed,
+               absl::StrCat("all ", job.plan.size(), " addresses failed; last: ", job.last_error)});
     return;
   }
   // Every attempt slot is taken (max_outbound_pending_connections): retry when one frees.
   if (waiting && job.in_flight == 0) waiting_for_attempt_slot_.insert(job.id);
-  if (next_due) dial_timers_.insert({*next_due, DialTimerKind::kRankedNext, job.id.value});
+  if (next_due) timers_by_due_.insert({*next_due, DialTimerKind::kRankedNext, job.id.value});
 }
 
-void Core::StartAttempt(DialJob& job, PlannedAddress& planned, Instant now) {
+void Dialer::StartAttempt(DialJob& job, PlannedAddress& planned, Instant now) {
   Connection& c = table_.AddPending(Direction::kOutbound, planned.address, Multiaddr(), now);
   c.dial_attempt = true;
-  Arm(c, now + config_.address_dial_timeout);
+  timers_.Arm(c, now + config_.address_dial_timeout);
   planned.attempt = c.id;
   ++job.in_flight;
   dial_queue_.IndexAttempt(job, c.id);
-  Count(Counter::kDialAttempts);
-  Emit(DialAddress{c.id, job.peer, planned.address});
+  outbox_.Count(Counter::kDialAttempts);
+  outbox_.Emit(DialAddress{c.id, job.peer, planned.address});
 }
 
-absl::StatusOr<ConnectionId> Core::OnDialSucceeded(Instant now, const DialSucceeded& in) {
+absl::StatusOr<ConnectionId> Dialer::Succeeded(Instant now, const DialSucceeded& in) {
   if (table_.WasClosed(in.connection)) return in.connection;  // cancelled attempt: ignored
-  absl::StatusOr<Connection*> c = FindLive("dial_succeeded", in.connection);
+  absl::StatusOr<Connection*> c = table_.FindLive("dial_succeeded", in.connection);
   if (!c.ok()) return c.status();
   DialJob* job = dial_queue_.FindByAttempt(in.connection);
   if (!(*c)->dial_attempt || job == nullptr) {
@@ -267,7 +288,7 @@ absl::StatusOr<ConnectionId> Core::OnDialSucceeded(Instant now, const DialSuccee
         absl::StrCat("dial_succeeded: connection ", in.connection.value, " is not a dial attempt"));
   }
   Connection& attempt = **c;
-  Disarm(attempt);
+  timers_.Disarm(attempt);
   attempt.dial_attempt = false;
   dial_queue_.UnindexAttempt(in.connection);
   --job->in_flight;
@@ -275,11 +296,11 @@ absl::StatusOr<ConnectionId> Core::OnDialSucceeded(Instant now, const DialSuccee
   black_holes_.RecordResult(attempt.remote, /*success=*/true);
   const PeerId peer = job->peer;
   const DialJobId job_id = job->id;
-  const bool opened = AdmitOutbound(attempt, peer, now);
+  const bool opened = host_.AdmitDialled(attempt, peer, now);
   job = dial_queue_.Find(job_id);
   if (job == nullptr) return in.connection;
   if (opened) {
-    EndDialJob(*job, now, DialJobResult{in.connection, DialOutcome::kConnected, ""});
+    EndJob(*job, now, JobResult{in.connection, DialOutcome::kConnected, ""});
   } else {
     job->last_error = absl::StrCat("connection ", in.connection.value,
                                    " refused: ", CloseReasonName(attempt.close_reason));
@@ -288,9 +309,9 @@ absl::StatusOr<ConnectionId> Core::OnDialSucceeded(Instant now, const DialSuccee
   return in.connection;
 }
 
-absl::StatusOr<ConnectionId> Core::OnDialFailed(Instant now, const DialFailed& in) {
+absl::StatusOr<ConnectionId> Dialer::Failed(Instant now, const DialFailed& in) {
   if (table_.WasClosed(in.connection)) return in.connection;  // cancelled attempt: ignored
-  absl::StatusOr<Connection*> c = FindLive("dial_failed", in.connection);
+  absl::StatusOr<Connection*> c = table_.FindLive("dial_failed", in.connection);
   if (!c.ok()) return c.status();
   if (!(*c)->dial_attempt) {
     return absl::FailedPreconditionError(
@@ -300,17 +321,17 @@ absl::StatusOr<ConnectionId> Core::OnDialFailed(Instant now, const DialFailed& i
   return in.connection;
 }
 
-void Core::AttemptFailed(Connection& attempt, std::string error, Instant now) {
+void Dialer::AttemptFailed(Connection& attempt, std::string error, Instant now) {
   DialJob* job = dial_queue_.FindByAttempt(attempt.id);
   const ConnectionId id = attempt.id;
   const Multiaddr address = attempt.remote;
-  Disarm(attempt);
+  timers_.Disarm(attempt);
   dial_queue_.UnindexAttempt(id);
-  Count(Counter::kDialAttemptsFailed);
-  Emit(DialAttemptFailed{id, job->peer, address, error});
+  outbox_.Count(Counter::kDialAttemptsFailed);
+  outbox_.Emit(DialAttemptFailed{id, job->peer, address, error});
   dial_backoff_.RecordFailure(job->peer, address, now);
   black_holes_.RecordResult(address, /*success=*/false);
-  Finish(id, CloseReason::kDialFailed);
+  host_.Finish(id, CloseReason::kDialFailed);
   --job->in_flight;
   MarkAttemptDone(*job, id);
   job->last_error = std::move(error);
@@ -318,13 +339,13 @@ void Core::AttemptFailed(Connection& attempt, std::string error, Instant now) {
   RetryWaitingAttempts(now);
 }
 
-void Core::MarkAttemptDone(DialJob& job, ConnectionId attempt) {
+void Dialer::MarkAttemptDone(DialJob& job, ConnectionId attempt) {
   for (PlannedAddress& p : job.plan) {
     if (p.attempt == attempt) p.done = true;
   }
 }
 
-void Core::RetryWaitingAttempts(Instant now) {
+void Dialer::RetryWaitingAttempts(Instant now) {
   while (!waiting_for_attempt_slot_.empty() &&
          table_.pending_count(Direction::kOutbound) < config_.max_outbound_pending_connections) {
     const DialJobId id = *waiting_for_attempt_slot_.begin();
@@ -335,22 +356,23 @@ void Core::RetryWaitingAttempts(Instant now) {
   }
 }
 
-void Core::EndDialJob(DialJob& job, Instant now, std::optional<DialJobResult> result) {
+void Dialer::EndJob(DialJob& job, Instant now, std::optional<JobResult> result) {
   const DialJobId id = job.id;
   const PeerId peer = job.peer;
   for (const DialJoiner& j : job.joiners) {
-    dial_timers_.erase(
+    timers_by_due_.erase(
         {j.deadline,
          j.internal ? DialTimerKind::kReconnectDeadline : DialTimerKind::kJoinerDeadline,
          j.request});
     if (result && !j.internal) {
-      EmitDialResult(j.request, peer, result->connection, result->outcome, result->detail);
+      EmitResult(j.request, peer, result->connection, result->outcome, result->detail);
     }
-    if (j.internal)
-      reconnect_results_.push_back({peer, result && result->connection != ConnectionId{}});
+    if (j.internal) {
+      reconnector_->DialEnded(peer, result && result->connection != ConnectionId{});
+    }
   }
   if (result) {
-    Count(Counter::kDialJobsFinished);
+    outbox_.Count(Counter::kDialJobsFinished);
     RecordLastDial(peer, now, result->outcome, result->detail);
   }
   // Abandon what is still in flight.
@@ -358,9 +380,9 @@ void Core::EndDialJob(DialJob& job, Instant now, std::optional<DialJobResult> re
     if (p.attempt == ConnectionId{} || p.done) continue;
     Connection* c = table_.Find(p.attempt);
     if (c == nullptr || !c->dial_attempt) continue;
-    Disarm(*c);
-    Emit(CancelDialAttempt{p.attempt});
-    Finish(p.attempt, CloseReason::kDialCancelled);
+    timers_.Disarm(*c);
+    outbox_.Emit(CancelDialAttempt{p.attempt});
+    host_.Finish(p.attempt, CloseReason::kDialCancelled);
   }
   for (auto it = dns_jobs_.begin(); it != dns_jobs_.end();) {
     // Only this job's resolutions: few, and the order of cancelling does not matter.
@@ -373,19 +395,19 @@ void Core::EndDialJob(DialJob& job, Instant now, std::optional<DialJobResult> re
   }
   waiting_for_attempt_slot_.erase(id);
   dial_queue_.Remove(id);
-  PumpDialQueue(now);
+  Pump(now);
   RetryWaitingAttempts(now);
-  HandleReconnectResults(now);
+  reconnector_->HandleResults(now);
 }
 
-void Core::EmitDialResult(uint64_t request, const PeerId& peer, ConnectionId connection,
-                          DialOutcome outcome, std::string detail) {
+void Dialer::EmitResult(uint64_t request, const PeerId& peer, ConnectionId connection,
+                        DialOutcome outcome, std::string detail) {
   ++dial_outcomes_[static_cast<int>(outcome)];
-  Emit(DialResult{request, peer, connection, outcome, std::move(detail)});
+  outbox_.Emit(DialResult{request, peer, connection, outcome, std::move(detail)});
 }
 
-void Core::RecordLastDial(const PeerId& peer, Instant at, DialOutcome outcome,
-                          const std::string& detail) {
+void Dialer::RecordLastDial(const PeerId& peer, Instant at, DialOutcome outcome,
+                            const std::string& detail) {
   if (auto it = last_dials_.find(peer); it != last_dials_.end()) {
     last_dials_by_age_.erase(it->second.sequence);
     last_dials_.erase(it);
@@ -399,20 +421,20 @@ void Core::RecordLastDial(const PeerId& peer, Instant at, DialOutcome outcome,
   last_dials_by_age_[sequence] = peer;
 }
 
-std::optional<Core::LastDial> Core::LastDialOf(const PeerId& peer) const {
+std::optional<Dialer::LastDial> Dialer::LastDialOf(const PeerId& peer) const {
   auto it = last_dials_.find(peer);
   if (it == last_dials_.end()) return std::nullopt;
   return it->second.dial;
 }
 
-absl::StatusOr<ConnectionId> Core::OnDnsAnswered(Instant now, const DnsAnswered& in) {
+absl::StatusOr<ConnectionId> Dialer::Resolved(Instant now, const DnsAnswered& in) {
   absl::Status s = dns_.HandleAnswer(in.query, DnsAnswer{in.records, in.ttl}, now);
   if (!s.ok()) return absl::Status(s.code(), absl::StrCat("dns_answered: ", s.message()));
   DrainDns(now);
   return ConnectionId{};
 }
 
-absl::StatusOr<ConnectionId> Core::OnDnsFailed(Instant now, const DnsFailed& in) {
+absl::StatusOr<ConnectionId> Dialer::ResolveFailed(Instant now, const DnsFailed& in) {
   absl::Status s = dns_.HandleAnswer(
       in.query, absl::UnavailableError(in.error.empty() ? "failed" : in.error), now);
   if (!s.ok()) return absl::Status(s.code(), absl::StrCat("dns_failed: ", s.message()));
@@ -420,18 +442,18 @@ absl::StatusOr<ConnectionId> Core::OnDnsFailed(Instant now, const DnsFailed& in)
   return ConnectionId{};
 }
 
-void Core::FireDialTimers(Instant now) {
-  while (!dial_timers_.empty() && std::get<0>(*dial_timers_.begin()) <= now) {
-    const auto [at, kind, id] = *dial_timers_.begin();
-    dial_timers_.erase(dial_timers_.begin());
+void Dialer::FireTimers(Instant now) {
+  while (!timers_by_due_.empty() && std::get<0>(*timers_by_due_.begin()) <= now) {
+    const auto [at, kind, id] = *timers_by_due_.begin();
+    timers_by_due_.erase(timers_by_due_.begin());
     switch (kind) {
       case DialTimerKind::kJoinerDeadline: {
         DialJob* job = dial_queue_.FindByRequest(id);
         if (job == nullptr) break;
         dial_queue_.RemoveJoiner(*job, id);
-        EmitDialResult(id, job->peer, ConnectionId{}, DialOutcome::kTimeout,
-                       "the request's dial timeout passed");
-        if (job->joiners.empty()) EndDialJob(*job, now, std::nullopt);
+        EmitResult(id, job->peer, ConnectionId{}, DialOutcome::kTimeout,
+                   "the request's dial timeout passed");
+        if (job->joiners.empty()) EndJob(*job, now, std::nullopt);
         break;
       }
       case DialTimerKind::kRankedNext:
@@ -441,161 +463,50 @@ void Core::FireDialTimers(Instant now) {
         }
         break;
       case DialTimerKind::kReconnect:
-        FireReconnect(id, now);
+        reconnector_->Fire(id, now);
         break;
-      case DialTimerKind::kReconnectDeadline: {
-        auto peer = reconnect_peers_.find(id);
-        if (peer == reconnect_peers_.end()) break;
-        DialJob* job = dial_queue_.FindByPeer(peer->second);
-        reconnect_results_.push_back({peer->second, false});
-        if (job != nullptr) {
-          dial_queue_.RemoveJoiner(*job, id, /*internal=*/true);
-          if (job->joiners.empty()) EndDialJob(*job, now, std::nullopt);
-        }
-        HandleReconnectResults(now);
+      case DialTimerKind::kReconnectDeadline:
+        reconnector_->DialDeadlinePassed(id, now);
         break;
-      }
     }
   }
   dial_backoff_.Expire(now);
 }
 
-Instant Core::NextDialDeadline() const {
-  Instant next = dial_timers_.empty() ? Instant::Never() : std::get<0>(*dial_timers_.begin());
+Instant Dialer::NextDeadline() const {
+  Instant next = timers_by_due_.empty() ? Instant::Never() : std::get<0>(*timers_by_due_.begin());
   return std::min(next, dial_backoff_.NextExpiry());
 }
 
-}  // namespace connmgr
-
-namespace connmgr {
-
-// --- Reconnects --------------------------------------------------------------------------------
-
-absl::StatusOr<ConnectionId> Core::OnSetPeerAddresses(Instant now, const SetPeerAddresses& in) {
-  if (in.peer.is_empty()) {
-    return absl::InvalidArgumentError("set_peer_addresses: peer must not be empty");
-  }
-  if (in.addresses.size() > config_.max_peer_addrs_to_dial) {
-    return absl::InvalidArgumentError(absl::StrCat("set_peer_addresses: ", in.addresses.size(),
-                                                   " addresses, more than max_peer_addrs_to_dial (",
-                                                   config_.max_peer_addrs_to_dial, ")"));
-  }
-  if (in.addresses.empty()) {
-    peer_addresses_.erase(in.peer);
-    return ConnectionId{};
-  }
-  if (!peer_addresses_.contains(in.peer) && peer_addresses_.size() >= config_.max_tagged_peers) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("set_peer_addresses: addresses are kept for max_tagged_peers (",
-                     config_.max_tagged_peers, ") peers"));
-  }
-  peer_addresses_[in.peer] = in.addresses;
-  MaybeStartReconnect(in.peer, now);
-  return ConnectionId{};
-}
-
-void Core::MaybeStartReconnect(const PeerId& peer, Instant now) {
-  if (config_.reconnect_retries == 0 || !tags_.HasKeepAlive(peer)) return;
-  if (reconnects_.contains(peer) || table_.OpenPeerConnectionCount(peer) > 0) return;
-  if (!peer_addresses_.contains(peer)) return;
-  ScheduleReconnect(peer, /*attempt=*/0, now, Duration::Zero());
-  FireDialTimers(now);  // due now: dial at once
-}
-
-Duration Core::ReconnectWait(uint32_t attempt) {
-  // retry_interval × factor^attempt, capped, then ± jitter from the seeded generator.
-  Duration wait = config_.reconnect_retry_interval;
-  for (uint32_t i = 0; i < attempt && wait < config_.reconnect_max_wait; ++i) {
-    wait = wait * static_cast<int64_t>(config_.reconnect_backoff_factor);
-  }
-  wait = std::min(wait, config_.reconnect_max_wait);
-  const int64_t percent = config_.reconnect_jitter_percent;
-  if (percent == 0) return wait;
-  const int64_t offset =
-      static_cast<int64_t>(rng_.Below(static_cast<uint64_t>(2 * percent + 1))) - percent;
-  return wait + Duration::Nanoseconds(wait.nanoseconds() / 100 * offset);
-}
-
-void Core::ScheduleReconnect(const PeerId& peer, uint32_t attempt, Instant now, Duration wait) {
-  const uint64_t id = next_reconnect_id_++;
-  reconnects_[peer] = ReconnectState{id, attempt, now + wait, false};
-  reconnect_peers_[id] = peer;
-  dial_timers_.insert({now + wait, DialTimerKind::kReconnect, id});
-}
-
-void Core::FireReconnect(uint64_t id, Instant now) {
-  auto it = reconnect_peers_.find(id);
-  if (it == reconnect_peers_.end()) return;
-  const PeerId peer = it->second;
-  ReconnectState& state = reconnects_[peer];
-  if (reconnects_in_flight_ >= config_.max_parallel_reconnects) {
-    reconnect_waiting_.insert({state.due, id});
-    return;
-  }
-  auto addresses = peer_addresses_.find(peer);
-  if (addresses == peer_addresses_.end()) {
-    reconnect_results_.push_back({peer, false});
-    HandleReconnectResults(now);
-    return;
-  }
-  state.dialling = true;
-  ++reconnects_in_flight_;
-  Count(Counter::kReconnectAttempts);
+bool Dialer::JoinReconnect(const PeerId& peer, absl::Span<const Multiaddr> addresses,
+                           uint64_t reconnect, Instant now) {
   DialJob* job = dial_queue_.FindByPeer(peer);
   if (job == nullptr) {
-    if (dial_queue_.full()) {
-      --reconnects_in_flight_;
-      state.dialling = false;
-      reconnect_results_.push_back({peer, false});
-      HandleReconnectResults(now);
-      return;
-    }
+    if (dial_queue_.full()) return false;
     job = &dial_queue_.Add(peer, config_.default_dial_priority, /*force=*/false, now);
-    for (const Multiaddr& a : addresses->second) {
+    for (const Multiaddr& a : addresses) {
       dial_queue_.AddCandidate(*job, a.WithPeerId(peer), kMaxCandidates);
     }
   }
-  dial_queue_.AddJoiner(*job, DialJoiner{id, now + config_.dial_timeout, /*internal=*/true});
-  dial_timers_.insert({now + config_.dial_timeout, DialTimerKind::kReconnectDeadline, id});
-  PumpDialQueue(now);
+  dial_queue_.AddJoiner(*job, DialJoiner{reconnect, now + config_.dial_timeout, /*internal=*/true});
+  timers_by_due_.insert({now + config_.dial_timeout, DialTimerKind::kReconnectDeadline, reconnect});
+  Pump(now);
+  return true;
 }
 
-void Core::HandleReconnectResults(Instant now) {
-  while (!reconnect_results_.empty()) {
-    const auto [peer, connected] = reconnect_results_.front();
-    reconnect_results_.pop_front();
-    auto it = reconnects_.find(peer);
-    if (it == reconnects_.end()) continue;
-    ReconnectState state = it->second;
-    if (state.dialling) --reconnects_in_flight_;
-    EndReconnect(peer);
-    if (connected) continue;
-    if (state.attempt + 1 >= config_.reconnect_retries) {
-      tags_.RemoveKeepAliveTags(peer);
-      peer_addresses_.erase(peer);
-      Count(Counter::kReconnectsFailed);
-      Emit(ReconnectFailed{peer, state.attempt + 1});
-      ReindexPeer(peer);
-      continue;
-    }
-    ScheduleReconnect(peer, state.attempt + 1, now, ReconnectWait(state.attempt + 1));
-  }
-  // Slots freed: start reconnects that waited for one, oldest due first.
-  while (!reconnect_waiting_.empty() && reconnects_in_flight_ < config_.max_parallel_reconnects) {
-    const uint64_t id = reconnect_waiting_.begin()->second;
-    reconnect_waiting_.erase(reconnect_waiting_.begin());
-    FireReconnect(id, now);
-  }
+void Dialer::DropReconnect(const PeerId& peer, uint64_t reconnect, Instant now) {
+  DialJob* job = dial_queue_.FindByPeer(peer);
+  if (job == nullptr) return;
+  dial_queue_.RemoveJoiner(*job, reconnect, /*internal=*/true);
+  if (job->joiners.empty()) EndJob(*job, now, std::nullopt);
 }
 
-void Core::EndReconnect(const PeerId& peer) {
-  auto it = reconnects_.find(peer);
-  if (it == reconnects_.end()) return;
-  const ReconnectState& state = it->second;
-  dial_timers_.erase({state.due, DialTimerKind::kReconnect, state.id});
-  reconnect_waiting_.erase({state.due, state.id});
-  reconnect_peers_.erase(state.id);
-  reconnects_.erase(it);
+void Dialer::AddMetrics(Metrics& m) const {
+  m.dial_outcomes = dial_outcomes_;
+  m.dials_running = dial_queue_.running();
+  m.dials_queued = dial_queue_.queued();
+  m.dial_backoff_entries = dial_backoff_.size();
+  m.dns_cache_entries = dns_.cache_size();
 }
 
 }  // namespace connmgr

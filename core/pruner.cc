@@ -1,0 +1,127 @@
+#include "core/pruner.h"
+
+#include <tuple>
+
+#include "absl/container/flat_hash_map.h"
+#include "core/random.h"
+
+namespace connmgr {
+
+void Pruner::Reindex(Connection& c) {
+  PruneTier tier = PruneTier::kExempt;
+  if (c.state == ConnectionState::kOpen && !c.allow_listed && !c.in_grace &&
+      !tags_.IsProtected(c.peer)) {
+    tier = c.busy_streams > 0 ? PruneTier::kBusy : PruneTier::kIdle;
+  }
+  const bool was_prunable = c.prune.tier != PruneTier::kExempt;
+  const bool prunable = tier != PruneTier::kExempt;
+  if (was_prunable != prunable) CountPrunableGroup(c, prunable ? +1 : -1);
+  prune_index_.Upsert(
+      c.prune, PruneKey{tags_.Value(c.peer), c.stream_count(), c.direction, c.opened_at, c.id},
+      tier);
+}
+
+void Pruner::Unindex(Connection& c) {
+  if (c.prune.tier != PruneTier::kExempt) CountPrunableGroup(c, -1);
+  prune_index_.Erase(c.prune);
+}
+
+void Pruner::ReindexPeer(const PeerId& peer) {
+  for (ConnectionId id : table_.PeerConnections(peer)) Reindex(*table_.Find(id));
+}
+
+void Pruner::CountPrunableGroup(const Connection& c, int delta) {
+  if (config_.diversity_protected_connections == 0) return;
+  auto [it, inserted] = prunable_groups_.try_emplace({GroupRank(c.netgroup()), c.netgroup()}, 0);
+  it->second += delta;
+  if (it->second == 0) prunable_groups_.erase(it);
+}
+
+uint64_t Pruner::GroupRank(uint64_t netgroup) const {
+  // Keyed by the configured seed, so which groups are kept cannot be read off the addresses.
+  return Mix64(Mix64(netgroup ^ config_.random_seed) + config_.random_seed);
+}
+
+std::vector<ConnectionId> Pruner::ChooseTrim(Instant now, bool ignore_silence) {
+  const uint64_t open = table_.open_count();
+  const uint64_t high = config_.effective_high_watermark();
+  if (open <= high) return {};
+  if (!ignore_silence && now < last_trim_ + config_.silence_period) {
+    trim_deadline_ = last_trim_ + config_.silence_period;
+    return {};
+  }
+  const uint64_t low = config_.effective_low_watermark();
+  // Diversity protection: the first `diversity_protected_connections` net groups by keyed rank
+  // each keep their last prunable connection (the one ranked to be pruned last).
+  absl::flat_hash_map<uint64_t, uint64_t> protected_left;
+  for (const auto& [rank_and_group, count] : prunable_groups_) {
+    if (protected_left.size() == config_.diversity_protected_connections) break;
+    protected_left[rank_and_group.second] = count;
+  }
+  std::vector<ConnectionId> chosen;
+  auto choose_until = [&](PruneTier tier, uint64_t wanted) {
+    if (chosen.size() >= wanted) return;
+    prune_index_.Walk(tier, [&](ConnectionId id) {
+      auto group = protected_left.find(table_.Find(id)->netgroup());
+      if (group != protected_left.end()) {
+        if (group->second == 1) return true;  // the group's survivor: skip it
+        --group->second;
+      }
+      chosen.push_back(id);
+      return chosen.size() < wanted;
+    });
+  };
+  choose_until(PruneTier::kIdle, open - low);
+  const size_t idle_chosen = chosen.size();
+  if (open > config_.max_connections) {
+    choose_until(PruneTier::kBusy, open - config_.max_connections);
+  }
+  if (chosen.empty()) return {};
+  last_trim_ = now;
+  trim_deadline_ = Instant::Never();
+  ConnectionsPruned event{open, low, {}};
+  for (size_t i = 0; i < chosen.size(); ++i) {
+    const Connection& c = *table_.Find(chosen[i]);
+    event.pruned.push_back(
+        PrunedConnection{c.id, c.peer, tags_.Value(c.peer), c.stream_count(), i >= idle_chosen});
+  }
+  outbox_.Count(Counter::kTrims);
+  outbox_.Count(Counter::kPruned, chosen.size());
+  outbox_.Emit(std::move(event));
+  return chosen;
+}
+
+ConnectionId Pruner::PeerLimitVictim(ConnectionId opened, const PeerId& peer) const {
+  // Idle connections other than the one just opened go first; then idle before busy; then
+  // relayed before direct, fewer streams, oldest, lowest id.
+  auto rank = [](const Connection& c) {
+    return std::make_tuple(c.stream_count() > 0, !c.relayed, c.stream_count(), c.opened_at, c.id);
+  };
+  const Connection* victim = nullptr;
+  bool victim_is_idle_other = false;
+  for (ConnectionId id : table_.PeerConnections(peer)) {
+    const Connection& c = *table_.Find(id);
+    if (c.state != ConnectionState::kOpen) continue;
+    const bool idle_other = c.id != opened && c.stream_count() == 0;
+    if (victim == nullptr || idle_other > victim_is_idle_other ||
+        (idle_other == victim_is_idle_other && rank(c) < rank(*victim))) {
+      victim = &c;
+      victim_is_idle_other = idle_other;
+    }
+  }
+  return victim->id;
+}
+
+void Pruner::ConfigChanged(bool diversity_was_on) {
+  if (diversity_was_on == (config_.diversity_protected_connections != 0)) return;
+  // Group counts are kept only while diversity protection is on: rebuild them.
+  prunable_groups_.clear();
+  for (PruneTier tier : {PruneTier::kIdle, PruneTier::kBusy}) {
+    prune_index_.Walk(tier, [&](ConnectionId id) {
+      CountPrunableGroup(*table_.Find(id), +1);
+      return true;
+    });
+  }
+}
+
+}  // namespace connmgr
