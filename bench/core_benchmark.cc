@@ -72,8 +72,8 @@ void BM_Churn(benchmark::State& state) {
     f.now = f.now + Duration::Microseconds(1);
     ConnectionId id = f.core->Handle(f.now, InboundConnection{f.remote, f.local}).value();
     (void)f.core->Handle(f.now, ConnectionUpgraded{id, peer});
-    (void)f.core->Handle(f.now, StreamOpened{id, "/ipfs/ping/1.0.0", Direction::kOutbound});
-    (void)f.core->Handle(f.now, StreamClosed{id, "/ipfs/ping/1.0.0", Direction::kOutbound});
+    (void)f.core->Handle(f.now, StreamOpened{id, 1, "/ipfs/ping/1.0.0", Direction::kOutbound});
+    (void)f.core->Handle(f.now, StreamClosed{id, 1, "/ipfs/ping/1.0.0", Direction::kOutbound});
     (void)f.core->Handle(f.now, TransportClosed{id});
     Drain(*f.core);
   }
@@ -208,8 +208,8 @@ void BM_ChurnPolicy(benchmark::State& state) {
     (void)core->Handle(now, ConnectionUpgraded{id, peer});
     DrainInto(*core, d);
     for (ConnectionId c : d.closes) (void)core->Handle(now, TransportClosed{c});
-    (void)core->Handle(now, StreamOpened{id, "/ipfs/ping/1.0.0", Direction::kOutbound});
-    (void)core->Handle(now, StreamClosed{id, "/ipfs/ping/1.0.0", Direction::kOutbound});
+    (void)core->Handle(now, StreamOpened{id, 1, "/ipfs/ping/1.0.0", Direction::kOutbound});
+    (void)core->Handle(now, StreamClosed{id, 1, "/ipfs/ping/1.0.0", Direction::kOutbound});
     (void)core->Handle(now, TransportClosed{id});
     Drain(*core);
     for (const PeerId& p : d.pruned_peers) {

@@ -59,84 +59,23 @@ absl::StatusOr<ConnectionId> Core::Handle(Instant now, const Input& input) {
   last_now_ = now;
   outbox_.Count(Counter::kInputs);
 
-  struct Dispatch {
-    Core& core;
-    Instant now;
-    auto operator()(const InboundConnection& in) { return core.OnInbound(now, in); }
-    auto operator()(const OutboundConnection& in) { return core.OnOutbound(now, in); }
-    auto operator()(const ConnectionUpgraded& in) { return core.OnUpgraded(now, in); }
-    auto operator()(const TransportClosed& in) { return core.OnTransportClosed(now, in); }
-    auto operator()(const CloseRequest& in) { return core.OnCloseRequest(now, in); }
-    auto operator()(const StreamOpened& in) { return core.streams_.Opened(in); }
-    auto operator()(const StreamClosed& in) { return core.streams_.Closed(in); }
-    auto operator()(const TimerExpired&) { return core.OnTimerExpired(now); }
-    auto operator()(const PlaceStream& in) { return core.streams_.Place(in); }
-    auto operator()(const ConnectionSecured& in) { return core.OnSecured(now, in); }
-    auto operator()(const DialRequest& in) { return core.dialer_.Request(now, in); }
-    auto operator()(const CancelDial& in) { return core.dialer_.Cancel(now, in); }
-    auto operator()(const DialSucceeded& in) { return core.dialer_.Succeeded(now, in); }
-    auto operator()(const DialFailed& in) { return core.dialer_.Failed(now, in); }
-    auto operator()(const DnsAnswered& in) { return core.dialer_.Resolved(now, in); }
-    auto operator()(const DnsFailed& in) { return core.dialer_.ResolveFailed(now, in); }
-    auto operator()(const SetPeerAddresses& in) { return core.reconnector_.SetAddresses(now, in); }
-    auto operator()(const DenyAddress& in) { return core.OnDenyAddress(now, in.prefix); }
-    auto operator()(const UpdateConfig& in) { return core.OnUpdateConfig(now, in.config); }
-    auto operator()(const UndenyAddress& in) -> absl::StatusOr<ConnectionId> {
-      core.admission_.Undeny(in.prefix);
-      return ConnectionId{};
-    }
-    auto operator()(const AllowAddress& in) {
-      return core.OnAllowListChange(now, in.prefix, /*add=*/true);
-    }
-    auto operator()(const UnallowAddress& in) {
-      return core.OnAllowListChange(now, in.prefix, /*add=*/false);
-    }
-    auto operator()(const DenyPeer& in) { return core.OnDenyPeer(now, in.peer); }
-    auto operator()(const UndenyPeer& in) -> absl::StatusOr<ConnectionId> {
-      if (in.peer.is_empty()) {
-        return absl::InvalidArgumentError("undeny_peer: peer must not be empty");
-      }
-      core.admission_.UndenyPeer(in.peer);
-      return ConnectionId{};
-    }
-    auto operator()(const ReserveMemory& in) { return core.memory_.Reserve(in); }
-    auto operator()(const ReleaseMemory& in) { return core.memory_.Release(in); }
-    auto operator()(const SetPeerTag& in) {
-      return core.OnPeerTagChange(now, in,
-                                  [&] { return core.tags_.SetTag(in.peer, in.tag, in.value); });
-    }
-    auto operator()(const RemovePeerTag& in) {
-      return core.OnPeerTagChange(now, in, [&] {
-        core.tags_.RemoveTag(in.peer, in.tag);
-        return absl::OkStatus();
-      });
-    }
-    auto operator()(const ProtectPeer& in) {
-      return core.OnPeerTagChange(now, in, [&] { return core.tags_.Protect(in.peer, in.tag); });
-    }
-    auto operator()(const AddToPeerTag& in) {
-      return core.OnPeerTagChange(now, in,
-                                  [&] { return core.tags_.AddToTag(in.peer, in.tag, in.delta); });
-    }
-    auto operator()(const BumpPeerTag& in) {
-      return core.OnPeerTagChange(now, in,
-                                  [&] { return core.tags_.Bump(in.peer, in.tag, in.delta, now); });
-    }
-    absl::StatusOr<ConnectionId> operator()(const RegisterDecayingTag& in) {
-      absl::Status s = core.tags_.RegisterDecayingTag(in.tag, in.interval, in.decay, in.bump, now);
-      if (!s.ok()) {
-        return absl::Status(s.code(), absl::StrCat("register_decaying_tag: ", s.message()));
-      }
-      return ConnectionId{};
-    }
-    auto operator()(const UnprotectPeer& in) {
-      return core.OnPeerTagChange(now, in, [&] {
-        core.tags_.Unprotect(in.peer, in.tag);
-        return absl::OkStatus();
-      });
-    }
-  };
-  absl::StatusOr<ConnectionId> result = std::visit(Dispatch{*this, now}, input);
+  // Each input goes to the one part that declares a handler for it; the others are the
+  // facade's own (the connection lifecycle, the lists, the tags, the clock, the config).
+  absl::StatusOr<ConnectionId> result = std::visit(
+      [&](const auto& in) -> absl::StatusOr<ConnectionId> {
+        if constexpr (requires { dialer_.On(now, in); }) {
+          return dialer_.On(now, in);
+        } else if constexpr (requires { reconnector_.On(now, in); }) {
+          return reconnector_.On(now, in);
+        } else if constexpr (requires { streams_.On(now, in); }) {
+          return streams_.On(now, in);
+        } else if constexpr (requires { memory_.On(now, in); }) {
+          return memory_.On(now, in);
+        } else {
+          return On(now, in);
+        }
+      },
+      input);
   if (!result.ok()) outbox_.Count(Counter::kInputErrors);
   return result;
 }
@@ -154,7 +93,7 @@ Instant Core::NextDeadline() const {
       {timers_.Next(), pruner_.NextDeadline(), tags_.NextDeadline(), dialer_.NextDeadline()});
 }
 
-absl::StatusOr<ConnectionId> Core::OnInbound(Instant now, const InboundConnection& in) {
+absl::StatusOr<ConnectionId> Core::On(Instant now, const InboundConnection& in) {
   if (absl::Status s = CheckAddresses("inbound_connection", in.remote, in.local); !s.ok()) {
     return s;
   }
@@ -184,7 +123,7 @@ absl::StatusOr<ConnectionId> Core::OnInbound(Instant now, const InboundConnectio
   return c.id;
 }
 
-absl::StatusOr<ConnectionId> Core::OnOutbound(Instant now, const OutboundConnection& in) {
+absl::StatusOr<ConnectionId> Core::On(Instant now, const OutboundConnection& in) {
   if (absl::Status s = CheckAddresses("outbound_connection", in.remote, in.local); !s.ok()) {
     return s;
   }
@@ -215,7 +154,7 @@ bool Core::AdmitOutbound(Connection& c, const PeerId& peer, Instant now) {
   return true;
 }
 
-absl::StatusOr<ConnectionId> Core::OnUpgraded(Instant now, const ConnectionUpgraded& in) {
+absl::StatusOr<ConnectionId> Core::On(Instant now, const ConnectionUpgraded& in) {
   absl::StatusOr<Connection*> found = table_.FindLive("connection_upgraded", in.connection);
   if (!found.ok()) return found.status();
   Connection& c = **found;
@@ -251,7 +190,7 @@ absl::StatusOr<ConnectionId> Core::OnUpgraded(Instant now, const ConnectionUpgra
   return in.connection;
 }
 
-absl::StatusOr<ConnectionId> Core::OnSecured(Instant now, const ConnectionSecured& in) {
+absl::StatusOr<ConnectionId> Core::On(Instant now, const ConnectionSecured& in) {
   absl::StatusOr<Connection*> found = table_.FindLive("connection_secured", in.connection);
   if (!found.ok()) return found.status();
   Connection& c = **found;
@@ -276,11 +215,11 @@ absl::StatusOr<ConnectionId> Core::OnSecured(Instant now, const ConnectionSecure
   return in.connection;
 }
 
-absl::StatusOr<ConnectionId> Core::OnDenyAddress(Instant now, const IpPrefix& prefix) {
-  if (absl::Status s = admission_.Deny(prefix); !s.ok()) return s;
+absl::StatusOr<ConnectionId> Core::On(Instant now, const DenyAddress& in) {
+  if (absl::Status s = admission_.Deny(in.prefix); !s.ok()) return s;
   if (!config_.close_newly_denied_connections) return ConnectionId{};
-  const std::string rule = absl::StrCat("deny_list ", prefix.ToString());
-  for (ConnectionId id : table_.ConnectionsInPrefix(prefix)) {
+  const std::string rule = absl::StrCat("deny_list ", in.prefix.ToString());
+  for (ConnectionId id : table_.ConnectionsInPrefix(in.prefix)) {
     Connection& c = *table_.Find(id);
     if (c.state != ConnectionState::kClosing) CloseGated(c, GateStage::kListChange, rule, now);
   }
@@ -305,10 +244,29 @@ absl::StatusOr<ConnectionId> Core::OnAllowListChange(Instant now, const IpPrefix
   return ConnectionId{};
 }
 
-absl::StatusOr<ConnectionId> Core::OnDenyPeer(Instant now, const PeerId& peer) {
-  if (absl::Status s = admission_.DenyPeer(peer); !s.ok()) return s;
+absl::StatusOr<ConnectionId> Core::On(Instant, const UndenyAddress& in) {
+  admission_.Undeny(in.prefix);
+  return ConnectionId{};
+}
+
+absl::StatusOr<ConnectionId> Core::On(Instant now, const AllowAddress& in) {
+  return OnAllowListChange(now, in.prefix, /*add=*/true);
+}
+
+absl::StatusOr<ConnectionId> Core::On(Instant now, const UnallowAddress& in) {
+  return OnAllowListChange(now, in.prefix, /*add=*/false);
+}
+
+absl::StatusOr<ConnectionId> Core::On(Instant, const UndenyPeer& in) {
+  if (in.peer.is_empty()) return absl::InvalidArgumentError("undeny_peer: peer must not be empty");
+  admission_.UndenyPeer(in.peer);
+  return ConnectionId{};
+}
+
+absl::StatusOr<ConnectionId> Core::On(Instant now, const DenyPeer& in) {
+  if (absl::Status s = admission_.DenyPeer(in.peer); !s.ok()) return s;
   if (!config_.close_newly_denied_connections) return ConnectionId{};
-  const absl::Span<const ConnectionId> ids = table_.PeerConnections(peer);
+  const absl::Span<const ConnectionId> ids = table_.PeerConnections(in.peer);
   for (ConnectionId id : std::vector<ConnectionId>(ids.begin(), ids.end())) {
     Connection& c = *table_.Find(id);
     if (c.state != ConnectionState::kClosing) {
@@ -318,7 +276,7 @@ absl::StatusOr<ConnectionId> Core::OnDenyPeer(Instant now, const PeerId& peer) {
   return ConnectionId{};
 }
 
-absl::StatusOr<ConnectionId> Core::OnTransportClosed(Instant, const TransportClosed& in) {
+absl::StatusOr<ConnectionId> Core::On(Instant, const TransportClosed& in) {
   if (table_.WasClosed(in.connection)) return in.connection;
   absl::StatusOr<Connection*> c = table_.FindLive("transport_closed", in.connection);
   if (!c.ok()) return c.status();
@@ -333,7 +291,7 @@ absl::StatusOr<ConnectionId> Core::OnTransportClosed(Instant, const TransportClo
   return in.connection;
 }
 
-absl::StatusOr<ConnectionId> Core::OnCloseRequest(Instant now, const CloseRequest& in) {
+absl::StatusOr<ConnectionId> Core::On(Instant now, const CloseRequest& in) {
   if (table_.WasClosed(in.connection)) return in.connection;
   absl::StatusOr<Connection*> c = table_.FindLive("close_request", in.connection);
   if (!c.ok()) return c.status();
@@ -348,7 +306,7 @@ absl::StatusOr<ConnectionId> Core::OnCloseRequest(Instant now, const CloseReques
   return in.connection;
 }
 
-absl::StatusOr<ConnectionId> Core::OnTimerExpired(Instant now) {
+absl::StatusOr<ConnectionId> Core::On(Instant now, const TimerExpired&) {
   while (std::optional<ConnectionId> id = timers_.PopDue(now)) {
     Connection* c = table_.Find(*id);
     c->deadline = Instant::Never();
@@ -374,14 +332,49 @@ absl::StatusOr<ConnectionId> Core::OnTimerExpired(Instant now) {
   return ConnectionId{};
 }
 
+absl::StatusOr<ConnectionId> Core::On(Instant now, const SetPeerTag& in) {
+  return OnPeerTagChange(now, in, [&] { return tags_.SetTag(in.peer, in.tag, in.value); });
+}
+
+absl::StatusOr<ConnectionId> Core::On(Instant now, const AddToPeerTag& in) {
+  return OnPeerTagChange(now, in, [&] { return tags_.AddToTag(in.peer, in.tag, in.delta); });
+}
+
+absl::StatusOr<ConnectionId> Core::On(Instant now, const RemovePeerTag& in) {
+  return OnPeerTagChange(now, in, [&] {
+    tags_.RemoveTag(in.peer, in.tag);
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<ConnectionId> Core::On(Instant now, const ProtectPeer& in) {
+  return OnPeerTagChange(now, in, [&] { return tags_.Protect(in.peer, in.tag); });
+}
+
+absl::StatusOr<ConnectionId> Core::On(Instant now, const UnprotectPeer& in) {
+  return OnPeerTagChange(now, in, [&] {
+    tags_.Unprotect(in.peer, in.tag);
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<ConnectionId> Core::On(Instant now, const BumpPeerTag& in) {
+  return OnPeerTagChange(now, in, [&] { return tags_.Bump(in.peer, in.tag, in.delta, now); });
+}
+
+absl::StatusOr<ConnectionId> Core::On(Instant now, const RegisterDecayingTag& in) {
+  absl::Status s = tags_.RegisterDecayingTag(in.tag, in.interval, in.decay, in.bump, now);
+  if (!s.ok()) return absl::Status(s.code(), absl::StrCat(in.kKind, ": ", s.message()));
+  return ConnectionId{};
+}
+
 template <typename TagInput, typename Change>
 absl::StatusOr<ConnectionId> Core::OnPeerTagChange(Instant now, const TagInput& in, Change change) {
   if (in.peer.is_empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(InputName(Input(in)), ": peer must not be empty"));
+    return absl::InvalidArgumentError(absl::StrCat(in.kKind, ": peer must not be empty"));
   }
   if (absl::Status s = change(); !s.ok()) {
-    return absl::Status(s.code(), absl::StrCat(InputName(Input(in)), ": ", s.message()));
+    return absl::Status(s.code(), absl::StrCat(in.kKind, ": ", s.message()));
   }
   // A changed value re-ranks the peer's connections; an unprotected peer may leave the node
   // over its watermark, so a trim may follow (js-libp2p trims only when a connection opens).
@@ -471,7 +464,8 @@ void Core::MaybeTrim(Instant now, bool ignore_silence) {
   }
 }
 
-absl::StatusOr<ConnectionId> Core::OnUpdateConfig(Instant now, const Config& config) {
+absl::StatusOr<ConnectionId> Core::On(Instant now, const UpdateConfig& in) {
+  const Config& config = in.config;
   if (absl::Status s = CheckRuntimeChange(config_, config); !s.ok()) {
     return absl::Status(s.code(), absl::StrCat("update_config: ", s.message()));
   }

@@ -89,17 +89,29 @@ class Core : private DialerHost {
  private:
   Core(Config config, std::shared_ptr<ConnectionGater> gater, AddressLess address_order);
 
-  absl::StatusOr<ConnectionId> OnInbound(Instant now, const InboundConnection& in);
-  absl::StatusOr<ConnectionId> OnOutbound(Instant now, const OutboundConnection& in);
-  absl::StatusOr<ConnectionId> OnUpgraded(Instant now, const ConnectionUpgraded& in);
-  absl::StatusOr<ConnectionId> OnSecured(Instant now, const ConnectionSecured& in);
-  absl::StatusOr<ConnectionId> OnDenyAddress(Instant now, const IpPrefix& prefix);
+  // The inputs the facade handles itself; every other kind has its part's handler.
+  absl::StatusOr<ConnectionId> On(Instant now, const InboundConnection& in);
+  absl::StatusOr<ConnectionId> On(Instant now, const OutboundConnection& in);
+  absl::StatusOr<ConnectionId> On(Instant now, const ConnectionUpgraded& in);
+  absl::StatusOr<ConnectionId> On(Instant now, const ConnectionSecured& in);
+  absl::StatusOr<ConnectionId> On(Instant now, const TransportClosed& in);
+  absl::StatusOr<ConnectionId> On(Instant now, const CloseRequest& in);
+  absl::StatusOr<ConnectionId> On(Instant now, const TimerExpired& in);
+  absl::StatusOr<ConnectionId> On(Instant now, const UpdateConfig& in);
+  absl::StatusOr<ConnectionId> On(Instant now, const DenyAddress& in);
+  absl::StatusOr<ConnectionId> On(Instant now, const UndenyAddress& in);
+  absl::StatusOr<ConnectionId> On(Instant now, const AllowAddress& in);
+  absl::StatusOr<ConnectionId> On(Instant now, const UnallowAddress& in);
+  absl::StatusOr<ConnectionId> On(Instant now, const DenyPeer& in);
+  absl::StatusOr<ConnectionId> On(Instant now, const UndenyPeer& in);
+  absl::StatusOr<ConnectionId> On(Instant now, const SetPeerTag& in);
+  absl::StatusOr<ConnectionId> On(Instant now, const AddToPeerTag& in);
+  absl::StatusOr<ConnectionId> On(Instant now, const RemovePeerTag& in);
+  absl::StatusOr<ConnectionId> On(Instant now, const ProtectPeer& in);
+  absl::StatusOr<ConnectionId> On(Instant now, const UnprotectPeer& in);
+  absl::StatusOr<ConnectionId> On(Instant now, const BumpPeerTag& in);
+  absl::StatusOr<ConnectionId> On(Instant now, const RegisterDecayingTag& in);
   absl::StatusOr<ConnectionId> OnAllowListChange(Instant now, const IpPrefix& prefix, bool add);
-  absl::StatusOr<ConnectionId> OnDenyPeer(Instant now, const PeerId& peer);
-  absl::StatusOr<ConnectionId> OnTransportClosed(Instant now, const TransportClosed& in);
-  absl::StatusOr<ConnectionId> OnCloseRequest(Instant now, const CloseRequest& in);
-  absl::StatusOr<ConnectionId> OnTimerExpired(Instant now);
-  absl::StatusOr<ConnectionId> OnUpdateConfig(Instant now, const Config& config);
   // Checks the peer, applies `change` (a PeerTags call returning a status), re-ranks the peer.
   template <typename TagInput, typename Change>
   absl::StatusOr<ConnectionId> OnPeerTagChange(Instant now, const TagInput& in, Change change);

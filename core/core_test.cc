@@ -166,13 +166,13 @@ TEST_F(CoreTest, MisuseReturnsStatusAndChangesNothing) {
        "connection_upgraded: no connection 99"},
       {ConnectionUpgraded{id, PeerId()}, absl::StatusCode::kInvalidArgument,
        "connection_upgraded: peer must not be empty"},
-      {StreamOpened{id, "/ipfs/ping/1.0.0", Direction::kInbound},
+      {StreamOpened{id, 1, "/ipfs/ping/1.0.0", Direction::kInbound},
        absl::StatusCode::kFailedPrecondition, "stream_opened: connection 1 was never upgraded"},
-      {StreamOpened{id, "", Direction::kInbound}, absl::StatusCode::kInvalidArgument,
+      {StreamOpened{id, 1, "", Direction::kInbound}, absl::StatusCode::kInvalidArgument,
        "stream_opened: protocol must not be empty"},
-      {StreamOpened{id, "/" + std::string(256, 'a'), Direction::kInbound},
+      {StreamOpened{id, 1, "/" + std::string(256, 'a'), Direction::kInbound},
        absl::StatusCode::kInvalidArgument, "stream_opened: protocol is 257 bytes, longer than 256"},
-      {StreamClosed{id, "/x", Direction::kInbound}, absl::StatusCode::kFailedPrecondition,
+      {StreamClosed{id, 1, "/x", Direction::kInbound}, absl::StatusCode::kFailedPrecondition,
        "stream_closed: connection 1 has no open inbound stream of protocol \"/x\""},
       {InboundConnection{Multiaddr(), kLocal}, absl::StatusCode::kInvalidArgument,
        "inbound_connection: remote address must not be empty"},
@@ -246,10 +246,10 @@ TEST_F(CoreTest, EqualDeadlinesFireInIdOrder) {
 TEST_F(CoreTest, StreamsAreCountedPerProtocolAndDirection) {
   ConnectionId a = OpenInbound(At(1), kAlice);
   ConnectionId b = OpenInbound(At(1), kBob);
-  ASSERT_TRUE(core_->Handle(At(2), StreamOpened{a, "/ipfs/id/1.0.0", Direction::kInbound}).ok());
-  ASSERT_TRUE(core_->Handle(At(2), StreamOpened{a, "/chat/1", Direction::kOutbound}).ok());
-  ASSERT_TRUE(core_->Handle(At(2), StreamOpened{a, "/chat/1", Direction::kOutbound}).ok());
-  ASSERT_TRUE(core_->Handle(At(2), StreamOpened{b, "/chat/1", Direction::kInbound}).ok());
+  ASSERT_TRUE(core_->Handle(At(2), StreamOpened{a, 1, "/ipfs/id/1.0.0", Direction::kInbound}).ok());
+  ASSERT_TRUE(core_->Handle(At(2), StreamOpened{a, 1, "/chat/1", Direction::kOutbound}).ok());
+  ASSERT_TRUE(core_->Handle(At(2), StreamOpened{a, 1, "/chat/1", Direction::kOutbound}).ok());
+  ASSERT_TRUE(core_->Handle(At(2), StreamOpened{b, 1, "/chat/1", Direction::kInbound}).ok());
   Metrics m = core_->GetMetrics();
   EXPECT_THAT(m.streams_by_protocol, ElementsAre(ProtocolStreams{"/chat/1", 1, 2},
                                                  ProtocolStreams{"/ipfs/id/1.0.0", 1, 0}));
@@ -257,8 +257,8 @@ TEST_F(CoreTest, StreamsAreCountedPerProtocolAndDirection) {
   EXPECT_EQ(m.streams_outbound, 2u);
   EXPECT_EQ(m.streams_per_connection_p90, 3u);
   EXPECT_EQ(core_->connections().Find(a)->stream_count(Direction::kOutbound), 2u);
-  ASSERT_TRUE(core_->Handle(At(3), StreamClosed{a, "/chat/1", Direction::kOutbound}).ok());
-  ASSERT_TRUE(core_->Handle(At(3), StreamClosed{a, "/chat/1", Direction::kOutbound}).ok());
+  ASSERT_TRUE(core_->Handle(At(3), StreamClosed{a, 1, "/chat/1", Direction::kOutbound}).ok());
+  ASSERT_TRUE(core_->Handle(At(3), StreamClosed{a, 1, "/chat/1", Direction::kOutbound}).ok());
   m = core_->GetMetrics();
   EXPECT_THAT(m.streams_by_protocol, ElementsAre(ProtocolStreams{"/chat/1", 1, 0},
                                                  ProtocolStreams{"/ipfs/id/1.0.0", 1, 0}));

@@ -51,7 +51,7 @@ Dialer::Dialer(const Config& config, AddressLess address_order, ConnectionTable&
       dial_backoff_(DialBackoffOptionsFrom(config)),
       black_holes_(BlackHoleOptionsFrom(config)) {}
 
-absl::StatusOr<ConnectionId> Dialer::Request(Instant now, const DialRequest& in) {
+absl::StatusOr<ConnectionId> Dialer::On(Instant now, const DialRequest& in) {
   if (in.peer.is_empty()) return absl::InvalidArgumentError("dial_request: peer must not be empty");
   if (in.request == 0) return absl::InvalidArgumentError("dial_request: request must not be 0");
   if (dial_queue_.FindByRequest(in.request) != nullptr) {
@@ -128,7 +128,7 @@ std::optional<ConnectionId> Dialer::ReusableConnection(const PeerId& peer,
   return best->id;
 }
 
-absl::StatusOr<ConnectionId> Dialer::Cancel(Instant now, const CancelDial& in) {
+absl::StatusOr<ConnectionId> Dialer::On(Instant now, const CancelDial& in) {
   DialJob* job = dial_queue_.FindByRequest(in.request);
   if (job == nullptr) {
     return absl::NotFoundError(absl::StrCat("cancel_dial: no dial waits for request ", in.request));
@@ -278,7 +278,7 @@ void Dialer::StartAttempt(DialJob& job, PlannedAddress& planned, Instant now) {
   outbox_.Emit(DialAddress{c.id, job.peer, planned.address});
 }
 
-absl::StatusOr<ConnectionId> Dialer::Succeeded(Instant now, const DialSucceeded& in) {
+absl::StatusOr<ConnectionId> Dialer::On(Instant now, const DialSucceeded& in) {
   if (table_.WasClosed(in.connection)) return in.connection;  // cancelled attempt: ignored
   absl::StatusOr<Connection*> c = table_.FindLive("dial_succeeded", in.connection);
   if (!c.ok()) return c.status();
@@ -309,7 +309,7 @@ absl::StatusOr<ConnectionId> Dialer::Succeeded(Instant now, const DialSucceeded&
   return in.connection;
 }
 
-absl::StatusOr<ConnectionId> Dialer::Failed(Instant now, const DialFailed& in) {
+absl::StatusOr<ConnectionId> Dialer::On(Instant now, const DialFailed& in) {
   if (table_.WasClosed(in.connection)) return in.connection;  // cancelled attempt: ignored
   absl::StatusOr<Connection*> c = table_.FindLive("dial_failed", in.connection);
   if (!c.ok()) return c.status();
@@ -427,14 +427,14 @@ std::optional<Dialer::LastDial> Dialer::LastDialOf(const PeerId& peer) const {
   return it->second.dial;
 }
 
-absl::StatusOr<ConnectionId> Dialer::Resolved(Instant now, const DnsAnswered& in) {
+absl::StatusOr<ConnectionId> Dialer::On(Instant now, const DnsAnswered& in) {
   absl::Status s = dns_.HandleAnswer(in.query, DnsAnswer{in.records, in.ttl}, now);
   if (!s.ok()) return absl::Status(s.code(), absl::StrCat("dns_answered: ", s.message()));
   DrainDns(now);
   return ConnectionId{};
 }
 
-absl::StatusOr<ConnectionId> Dialer::ResolveFailed(Instant now, const DnsFailed& in) {
+absl::StatusOr<ConnectionId> Dialer::On(Instant now, const DnsFailed& in) {
   absl::Status s = dns_.HandleAnswer(
       in.query, absl::UnavailableError(in.error.empty() ? "failed" : in.error), now);
   if (!s.ok()) return absl::Status(s.code(), absl::StrCat("dns_failed: ", s.message()));

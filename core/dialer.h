@@ -59,12 +59,12 @@ class Dialer {
          ConnectionTimers& timers, const Admission& admission, Outbox& outbox, DialerHost& host);
   void set_reconnector(Reconnector* reconnector) { reconnector_ = reconnector; }
 
-  absl::StatusOr<ConnectionId> Request(Instant now, const DialRequest& in);
-  absl::StatusOr<ConnectionId> Cancel(Instant now, const CancelDial& in);
-  absl::StatusOr<ConnectionId> Succeeded(Instant now, const DialSucceeded& in);
-  absl::StatusOr<ConnectionId> Failed(Instant now, const DialFailed& in);
-  absl::StatusOr<ConnectionId> Resolved(Instant now, const DnsAnswered& in);
-  absl::StatusOr<ConnectionId> ResolveFailed(Instant now, const DnsFailed& in);
+  absl::StatusOr<ConnectionId> On(Instant now, const DialRequest& in);
+  absl::StatusOr<ConnectionId> On(Instant now, const CancelDial& in);
+  absl::StatusOr<ConnectionId> On(Instant now, const DialSucceeded& in);
+  absl::StatusOr<ConnectionId> On(Instant now, const DialFailed& in);
+  absl::StatusOr<ConnectionId> On(Instant now, const DnsAnswered& in);
+  absl::StatusOr<ConnectionId> On(Instant now, const DnsFailed& in);
   // A dial attempt failed (its transport closed, or its timer fired: error "timeout").
   void AttemptFailed(Connection& attempt, std::string error, Instant now);
 

@@ -81,7 +81,7 @@ class DialerTest : public ::testing::Test {
     return r;
   }
   void FailAttempt(ConnectionId id, Instant now) {
-    ASSERT_TRUE(dialer_->Failed(now, DialFailed{id, "refused"}).ok());
+    ASSERT_TRUE(dialer_->On(now, DialFailed{id, "refused"}).ok());
   }
 
   Config config_;
@@ -98,33 +98,32 @@ class DialerTest : public ::testing::Test {
 };
 
 TEST_F(DialerTest, SequentialAttemptsThenConnected) {
-  ASSERT_TRUE(
-      dialer_->Request(At(1), Request(7, {"/ip4/1.1.1.1/tcp/1", "/ip4/2.2.2.2/tcp/1"})).ok());
+  ASSERT_TRUE(dialer_->On(At(1), Request(7, {"/ip4/1.1.1.1/tcp/1", "/ip4/2.2.2.2/tcp/1"})).ok());
   EXPECT_THAT(Drain(), ElementsAre("dial 1 /ip4/1.1.1.1/tcp/1"));
   FailAttempt(ConnectionId{1}, At(2));
   EXPECT_THAT(Drain(), ElementsAre("dial 2 /ip4/2.2.2.2/tcp/1"));
   EXPECT_THAT(host_->finished,
               ElementsAre(std::make_pair(ConnectionId{1}, CloseReason::kDialFailed)));
-  ASSERT_TRUE(dialer_->Succeeded(At(3), DialSucceeded{ConnectionId{2}}).ok());
+  ASSERT_TRUE(dialer_->On(At(3), DialSucceeded{ConnectionId{2}}).ok());
   EXPECT_THAT(Drain(), ElementsAre("result 7 connected"));
   EXPECT_THAT(host_->opened, ElementsAre(ConnectionId{2}));
 }
 
 TEST_F(DialerTest, AFailedAddressIsBackedOffForTheNextRequest) {
-  ASSERT_TRUE(dialer_->Request(At(1), Request(1, {"/ip4/1.1.1.1/tcp/1"})).ok());
+  ASSERT_TRUE(dialer_->On(At(1), Request(1, {"/ip4/1.1.1.1/tcp/1"})).ok());
   Drain();
   FailAttempt(ConnectionId{1}, At(1));
   EXPECT_THAT(Drain(), ElementsAre("result 1 failed"));
-  ASSERT_TRUE(dialer_->Request(At(2), Request(2, {"/ip4/1.1.1.1/tcp/1"})).ok());
+  ASSERT_TRUE(dialer_->On(At(2), Request(2, {"/ip4/1.1.1.1/tcp/1"})).ok());
   EXPECT_THAT(Drain(), ElementsAre("result 2 backed_off"));
   // dial_backoff_base is 5 s: at +5 s the address is dialled again.
   dialer_->FireTimers(At(6));
-  ASSERT_TRUE(dialer_->Request(At(6), Request(3, {"/ip4/1.1.1.1/tcp/1"})).ok());
+  ASSERT_TRUE(dialer_->On(At(6), Request(3, {"/ip4/1.1.1.1/tcp/1"})).ok());
   EXPECT_THAT(Drain(), ElementsAre("dial 2 /ip4/1.1.1.1/tcp/1"));
 }
 
 TEST_F(DialerTest, AttemptTimesOutThroughItsConnectionTimer) {
-  ASSERT_TRUE(dialer_->Request(At(1), Request(1, {"/ip4/1.1.1.1/tcp/1"})).ok());
+  ASSERT_TRUE(dialer_->On(At(1), Request(1, {"/ip4/1.1.1.1/tcp/1"})).ok());
   Drain();
   EXPECT_EQ(timers_.Next(), At(1) + config_.address_dial_timeout);
 }
@@ -133,9 +132,7 @@ TEST_F(DialerTest, ReconnectorRedialsAKeepAlivePeerOnItsSchedule) {
   config_.reconnect_jitter_percent = 0;
   Make();
   ASSERT_TRUE(tags_->SetTag(kPeer, "keep-alive", 1).ok());
-  ASSERT_TRUE(
-      reconnector_->SetAddresses(At(0), SetPeerAddresses{kPeer, {Addr("/ip4/1.1.1.1/tcp/1")}})
-          .ok());
+  ASSERT_TRUE(reconnector_->On(At(0), SetPeerAddresses{kPeer, {Addr("/ip4/1.1.1.1/tcp/1")}}).ok());
   // Not connected, keep-alive and an address: dialled at once.
   EXPECT_THAT(Drain(), ElementsAre("dial 1 /ip4/1.1.1.1/tcp/1"));
   FailAttempt(ConnectionId{1}, At(0));

@@ -27,6 +27,12 @@ namespace connmgr {
 struct InboundConnection {
   Multiaddr remote;
   Multiaddr local;
+  static constexpr absl::string_view kKind = "inbound_connection";
+  template <typename Self, typename Visitor>
+  static void Fields(Self& self, Visitor&& v) {
+    v("remote", self.remote);
+    v("local", self.local);
+  }
   friend bool operator==(const InboundConnection&, const InboundConnection&) = default;
 };
 
@@ -36,6 +42,13 @@ struct OutboundConnection {
   Multiaddr remote;
   Multiaddr local;
   PeerId peer;
+  static constexpr absl::string_view kKind = "outbound_connection";
+  template <typename Self, typename Visitor>
+  static void Fields(Self& self, Visitor&& v) {
+    v("remote", self.remote);
+    v("local", self.local);
+    v("peer", self.peer);
+  }
   friend bool operator==(const OutboundConnection&, const OutboundConnection&) = default;
 };
 
@@ -43,6 +56,12 @@ struct OutboundConnection {
 struct ConnectionUpgraded {
   ConnectionId connection;
   PeerId peer;
+  static constexpr absl::string_view kKind = "connection_upgraded";
+  template <typename Self, typename Visitor>
+  static void Fields(Self& self, Visitor&& v) {
+    v("conn", self.connection);
+    v("peer", self.peer);
+  }
   friend bool operator==(const ConnectionUpgraded&, const ConnectionUpgraded&) = default;
 };
 
@@ -52,6 +71,12 @@ struct ConnectionUpgraded {
 struct ConnectionSecured {
   ConnectionId connection;
   PeerId peer;
+  static constexpr absl::string_view kKind = "connection_secured";
+  template <typename Self, typename Visitor>
+  static void Fields(Self& self, Visitor&& v) {
+    v("conn", self.connection);
+    v("peer", self.peer);
+  }
   friend bool operator==(const ConnectionSecured&, const ConnectionSecured&) = default;
 };
 
@@ -59,26 +84,59 @@ struct ConnectionSecured {
 // for completed). Reporting an already closed connection again is harmless.
 struct TransportClosed {
   ConnectionId connection;
+  static constexpr absl::string_view kKind = "transport_closed";
+  template <typename Self, typename Visitor>
+  static void Fields(Self& self, Visitor&& v) {
+    v("conn", self.connection);
+  }
   friend bool operator==(const TransportClosed&, const TransportClosed&) = default;
 };
 
 // The application asks the core to close a connection.
 struct CloseRequest {
   ConnectionId connection;
+  static constexpr absl::string_view kKind = "close_request";
+  template <typename Self, typename Visitor>
+  static void Fields(Self& self, Visitor&& v) {
+    v("conn", self.connection);
+  }
   friend bool operator==(const CloseRequest&, const CloseRequest&) = default;
 };
 
+// A stream opened on the connection (either side opened it). `stream` is the caller's id for it,
+// unique among the connection's open streams (the multiplexer's stream id): a refusal names it in
+// ResetStream, and StreamClosed names it when it ends.
 struct StreamOpened {
   ConnectionId connection;
+  uint64_t stream = 0;
   std::string protocol;
   Direction direction;
+  static constexpr absl::string_view kKind = "stream_opened";
+  template <typename Self, typename Visitor>
+  static void Fields(Self& self, Visitor&& v) {
+    v("conn", self.connection);
+    v("stream", self.stream);
+    v("protocol", self.protocol);
+    v("direction", self.direction);
+  }
   friend bool operator==(const StreamOpened&, const StreamOpened&) = default;
 };
 
+// A counted stream ended (never one the core refused). Streams are counted by protocol and
+// direction; the id is the one StreamOpened gave.
 struct StreamClosed {
   ConnectionId connection;
+  uint64_t stream = 0;
   std::string protocol;
   Direction direction;
+  static constexpr absl::string_view kKind = "stream_closed";
+  template <typename Self, typename Visitor>
+  static void Fields(Self& self, Visitor&& v) {
+    v("conn", self.connection);
+    v("stream", self.stream);
+    v("protocol", self.protocol);
+    v("direction", self.direction);
+  }
   friend bool operator==(const StreamClosed&, const StreamClosed&) = default;
 };
 
@@ -87,6 +145,11 @@ struct StreamClosed {
 // Asking moves the round-robin cursor; it opens nothing: report the stream with StreamOpened.
 struct PlaceStream {
   PeerId peer;
+  static constexpr absl::string_view kKind = "place_stream";
+  template <typename Self, typename Visitor>
+  static void Fields(Self& self, Visitor&& v) {
+    v("peer", self.peer);
+  }
   friend bool operator==(const PlaceStream&, const PlaceStream&) = default;
 };
 
@@ -97,12 +160,25 @@ struct ReserveMemory {
   ConnectionId connection;
   uint64_t bytes;
   uint32_t priority;  // 0..255: a reservation may fill the scopes up to (priority + 1) / 256
+  static constexpr absl::string_view kKind = "reserve_memory";
+  template <typename Self, typename Visitor>
+  static void Fields(Self& self, Visitor&& v) {
+    v("conn", self.connection);
+    v("bytes", self.bytes);
+    v("priority", self.priority);
+  }
   friend bool operator==(const ReserveMemory&, const ReserveMemory&) = default;
 };
 
 struct ReleaseMemory {
   ConnectionId connection;
   uint64_t bytes;
+  static constexpr absl::string_view kKind = "release_memory";
+  template <typename Self, typename Visitor>
+  static void Fields(Self& self, Visitor&& v) {
+    v("conn", self.connection);
+    v("bytes", self.bytes);
+  }
   friend bool operator==(const ReleaseMemory&, const ReleaseMemory&) = default;
 };
 
@@ -111,26 +187,56 @@ struct ReleaseMemory {
 // closes its live connections when close_newly_denied_connections is set.
 struct DenyAddress {
   IpPrefix prefix;
+  static constexpr absl::string_view kKind = "deny_address";
+  template <typename Self, typename Visitor>
+  static void Fields(Self& self, Visitor&& v) {
+    v("prefix", self.prefix);
+  }
   friend bool operator==(const DenyAddress&, const DenyAddress&) = default;
 };
 struct UndenyAddress {
   IpPrefix prefix;
+  static constexpr absl::string_view kKind = "undeny_address";
+  template <typename Self, typename Visitor>
+  static void Fields(Self& self, Visitor&& v) {
+    v("prefix", self.prefix);
+  }
   friend bool operator==(const UndenyAddress&, const UndenyAddress&) = default;
 };
 struct AllowAddress {
   IpPrefix prefix;
+  static constexpr absl::string_view kKind = "allow_address";
+  template <typename Self, typename Visitor>
+  static void Fields(Self& self, Visitor&& v) {
+    v("prefix", self.prefix);
+  }
   friend bool operator==(const AllowAddress&, const AllowAddress&) = default;
 };
 struct UnallowAddress {
   IpPrefix prefix;
+  static constexpr absl::string_view kKind = "unallow_address";
+  template <typename Self, typename Visitor>
+  static void Fields(Self& self, Visitor&& v) {
+    v("prefix", self.prefix);
+  }
   friend bool operator==(const UnallowAddress&, const UnallowAddress&) = default;
 };
 struct DenyPeer {
   PeerId peer;
+  static constexpr absl::string_view kKind = "deny_peer";
+  template <typename Self, typename Visitor>
+  static void Fields(Self& self, Visitor&& v) {
+    v("peer", self.peer);
+  }
   friend bool operator==(const DenyPeer&, const DenyPeer&) = default;
 };
 struct UndenyPeer {
   PeerId peer;
+  static constexpr absl::string_view kKind = "undeny_peer";
+  template <typename Self, typename Visitor>
+  static void Fields(Self& self, Visitor&& v) {
+    v("peer", self.peer);
+  }
   friend bool operator==(const UndenyPeer&, const UndenyPeer&) = default;
 };
 
@@ -146,6 +252,16 @@ struct DialRequest {
   uint32_t priority;                 // higher first (default_dial_priority, user_dial_priority)
   bool force;                        // dial even if a connection is open
   Duration timeout;                  // whole dial from now; Duration::Zero(): dial_timeout
+  static constexpr absl::string_view kKind = "dial_request";
+  template <typename Self, typename Visitor>
+  static void Fields(Self& self, Visitor&& v) {
+    v("request", self.request);
+    v("peer", self.peer);
+    v("addresses", self.addresses);
+    v("priority", self.priority);
+    v("force", self.force);
+    v("timeout", self.timeout);
+  }
   friend bool operator==(const DialRequest&, const DialRequest&) = default;
 };
 
@@ -153,12 +269,22 @@ struct DialRequest {
 // itself stops only when every request that joined it has given up.
 struct CancelDial {
   uint64_t request;
+  static constexpr absl::string_view kKind = "cancel_dial";
+  template <typename Self, typename Visitor>
+  static void Fields(Self& self, Visitor&& v) {
+    v("request", self.request);
+  }
   friend bool operator==(const CancelDial&, const CancelDial&) = default;
 };
 
 // The attempt the core started with DialAddress connected, upgraded and opened.
 struct DialSucceeded {
   ConnectionId connection;
+  static constexpr absl::string_view kKind = "dial_succeeded";
+  template <typename Self, typename Visitor>
+  static void Fields(Self& self, Visitor&& v) {
+    v("conn", self.connection);
+  }
   friend bool operator==(const DialSucceeded&, const DialSucceeded&) = default;
 };
 
@@ -166,6 +292,12 @@ struct DialSucceeded {
 struct DialFailed {
   ConnectionId connection;
   std::string error;
+  static constexpr absl::string_view kKind = "dial_failed";
+  template <typename Self, typename Visitor>
+  static void Fields(Self& self, Visitor&& v) {
+    v("conn", self.connection);
+    v("error", self.error);
+  }
   friend bool operator==(const DialFailed&, const DialFailed&) = default;
 };
 
@@ -174,12 +306,25 @@ struct DnsAnswered {
   uint64_t query;
   std::vector<std::string> records;
   Duration ttl;
+  static constexpr absl::string_view kKind = "dns_answered";
+  template <typename Self, typename Visitor>
+  static void Fields(Self& self, Visitor&& v) {
+    v("query", self.query);
+    v("records", self.records);
+    v("ttl", self.ttl);
+  }
   friend bool operator==(const DnsAnswered&, const DnsAnswered&) = default;
 };
 
 struct DnsFailed {
   uint64_t query;
   std::string error;
+  static constexpr absl::string_view kKind = "dns_failed";
+  template <typename Self, typename Visitor>
+  static void Fields(Self& self, Visitor&& v) {
+    v("query", self.query);
+    v("error", self.error);
+  }
   friend bool operator==(const DnsFailed&, const DnsFailed&) = default;
 };
 
@@ -188,6 +333,12 @@ struct DnsFailed {
 struct SetPeerAddresses {
   PeerId peer;
   std::vector<Multiaddr> addresses;
+  static constexpr absl::string_view kKind = "set_peer_addresses";
+  template <typename Self, typename Visitor>
+  static void Fields(Self& self, Visitor&& v) {
+    v("peer", self.peer);
+    v("addresses", self.addresses);
+  }
   friend bool operator==(const SetPeerAddresses&, const SetPeerAddresses&) = default;
 };
 
@@ -197,6 +348,13 @@ struct SetPeerTag {
   PeerId peer;
   std::string tag;
   int64_t value;
+  static constexpr absl::string_view kKind = "set_peer_tag";
+  template <typename Self, typename Visitor>
+  static void Fields(Self& self, Visitor&& v) {
+    v("peer", self.peer);
+    v("tag", self.tag);
+    v("value", self.value);
+  }
   friend bool operator==(const SetPeerTag&, const SetPeerTag&) = default;
 };
 
@@ -205,12 +363,25 @@ struct AddToPeerTag {
   PeerId peer;
   std::string tag;
   int64_t delta;
+  static constexpr absl::string_view kKind = "add_to_peer_tag";
+  template <typename Self, typename Visitor>
+  static void Fields(Self& self, Visitor&& v) {
+    v("peer", self.peer);
+    v("tag", self.tag);
+    v("delta", self.delta);
+  }
   friend bool operator==(const AddToPeerTag&, const AddToPeerTag&) = default;
 };
 
 struct RemovePeerTag {
   PeerId peer;
   std::string tag;
+  static constexpr absl::string_view kKind = "remove_peer_tag";
+  template <typename Self, typename Visitor>
+  static void Fields(Self& self, Visitor&& v) {
+    v("peer", self.peer);
+    v("tag", self.tag);
+  }
   friend bool operator==(const RemovePeerTag&, const RemovePeerTag&) = default;
 };
 
@@ -218,12 +389,24 @@ struct RemovePeerTag {
 struct ProtectPeer {
   PeerId peer;
   std::string tag;
+  static constexpr absl::string_view kKind = "protect_peer";
+  template <typename Self, typename Visitor>
+  static void Fields(Self& self, Visitor&& v) {
+    v("peer", self.peer);
+    v("tag", self.tag);
+  }
   friend bool operator==(const ProtectPeer&, const ProtectPeer&) = default;
 };
 
 struct UnprotectPeer {
   PeerId peer;
   std::string tag;
+  static constexpr absl::string_view kKind = "unprotect_peer";
+  template <typename Self, typename Visitor>
+  static void Fields(Self& self, Visitor&& v) {
+    v("peer", self.peer);
+    v("tag", self.tag);
+  }
   friend bool operator==(const UnprotectPeer&, const UnprotectPeer&) = default;
 };
 
@@ -234,6 +417,14 @@ struct RegisterDecayingTag {
   Duration interval;
   DecayPolicy decay;
   BumpPolicy bump;
+  static constexpr absl::string_view kKind = "register_decaying_tag";
+  template <typename Self, typename Visitor>
+  static void Fields(Self& self, Visitor&& v) {
+    v("tag", self.tag);
+    v("interval", self.interval);
+    v("decay", self.decay);
+    v("bump", self.bump);
+  }
   friend bool operator==(const RegisterDecayingTag&, const RegisterDecayingTag&) = default;
 };
 
@@ -241,6 +432,13 @@ struct BumpPeerTag {
   PeerId peer;
   std::string tag;
   int64_t delta;
+  static constexpr absl::string_view kKind = "bump_peer_tag";
+  template <typename Self, typename Visitor>
+  static void Fields(Self& self, Visitor&& v) {
+    v("peer", self.peer);
+    v("tag", self.tag);
+    v("delta", self.delta);
+  }
   friend bool operator==(const BumpPeerTag&, const BumpPeerTag&) = default;
 };
 
@@ -251,14 +449,25 @@ struct BumpPeerTag {
 // watermark) trims at once, ignoring the silence period; a higher one closes nothing.
 struct UpdateConfig {
   Config config;
+  static constexpr absl::string_view kKind = "update_config";
+  template <typename Self, typename Visitor>
+  static void Fields(Self& self, Visitor&& v) {
+    v("config", self.config);
+  }
   friend bool operator==(const UpdateConfig&, const UpdateConfig&) = default;
 };
 
 // The caller's timer for `Core::NextDeadline()` fired. Calling it early is a no-op.
 struct TimerExpired {
+  static constexpr absl::string_view kKind = "timer_expired";
+  template <typename Self, typename Visitor>
+  static void Fields(Self&, Visitor&&) {}
   friend bool operator==(const TimerExpired&, const TimerExpired&) = default;
 };
 
+// Every input kind, once. Each kind names itself (kKind) and lists its fields (Fields); the trace
+// codec, InputName, Core::Handle's routing and the input generator are built from this list, so
+// a new kind is its struct here, its handler in the part that owns it, and their tests.
 using Input =
     std::variant<InboundConnection, OutboundConnection, ConnectionUpgraded, TransportClosed,
                  CloseRequest, StreamOpened, StreamClosed, TimerExpired, SetPeerTag, RemovePeerTag,

@@ -5,7 +5,7 @@
 
 namespace connmgr {
 
-absl::StatusOr<ConnectionId> MemoryLedger::Reserve(const ReserveMemory& in) {
+absl::StatusOr<ConnectionId> MemoryLedger::On(Instant, const ReserveMemory& in) {
   if (in.priority > 255) {
     return absl::InvalidArgumentError(
         absl::StrCat("reserve_memory: priority ", in.priority, " is over 255"));
@@ -42,7 +42,7 @@ absl::StatusOr<ConnectionId> MemoryLedger::Reserve(const ReserveMemory& in) {
   return in.connection;
 }
 
-absl::StatusOr<ConnectionId> MemoryLedger::Release(const ReleaseMemory& in) {
+absl::StatusOr<ConnectionId> MemoryLedger::On(Instant, const ReleaseMemory& in) {
   Connection* c = nullptr;
   if (in.connection != ConnectionId{}) {
     absl::StatusOr<Connection*> found = table_.FindLive("release_memory", in.connection);

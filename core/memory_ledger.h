@@ -21,8 +21,8 @@ class MemoryLedger {
       : table_(table), scopes_(scopes), outbox_(outbox) {}
 
   // Answers with a MemoryReservation event (after a ScopeDenied when refused).
-  absl::StatusOr<ConnectionId> Reserve(const ReserveMemory& in);
-  absl::StatusOr<ConnectionId> Release(const ReleaseMemory& in);
+  absl::StatusOr<ConnectionId> On(Instant now, const ReserveMemory& in);
+  absl::StatusOr<ConnectionId> On(Instant now, const ReleaseMemory& in);
   // The connection ends: its reservations leave the total (the core releases its scopes).
   void ConnectionEnded(const Connection& c) { memory_bytes_ -= c.memory_bytes; }
 

@@ -52,16 +52,9 @@ absl::string_view DialOutcomeName(DialOutcome o) {
 }
 
 absl::string_view OutputName(const Output& output) {
-  // In the order of the Output variant's alternatives.
-  static constexpr absl::string_view kNames[] = {
-      "accept_connection",  "reject_connection", "close_connection",    "abort_connection",
-      "connection_opened",  "connection_closed", "peer_connected",      "peer_disconnected",
-      "connections_pruned", "scope_denied",      "reset_stream",        "stream_placed",
-      "memory_reservation", "connection_gated",  "dial_address",        "cancel_dial_attempt",
-      "resolve_dns",        "dial_result",       "dial_attempt_failed", "reconnect_failed",
-  };
-  static_assert(std::size(kNames) == std::variant_size_v<Output>);
-  return kNames[output.index()];
+  return std::visit([](const auto& out) { return std::decay_t<decltype(out)>::kKind; }, output);
 }
+
+std::optional<Command> AsCommand(const Output& output) { return NarrowVariant<Command>(output); }
 
 }  // namespace connmgr

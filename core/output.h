@@ -7,6 +7,7 @@
 #define CONNMGR_CORE_OUTPUT_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -18,6 +19,7 @@
 #include "core/peer_id.h"
 #include "core/time.h"
 #include "core/types.h"
+#include "core/variants.h"
 
 namespace connmgr {
 
@@ -88,11 +90,20 @@ enum class DialOutcome : uint8_t {
 inline constexpr int kDialOutcomeCount = 8;
 absl::string_view DialOutcomeName(DialOutcome o);
 
+// A field the trace leaves out when it holds its default (zero) value.
+inline constexpr struct OmitWhenZero {
+} kOmitWhenZero;
+
 // --- Commands ------------------------------------------------------------------------------
 
 // Go on with this inbound connection (start its upgrade).
 struct AcceptConnection {
   ConnectionId connection;
+  static constexpr absl::string_view kKind = "accept_connection";
+  template <typename Self, typename Visitor>
+  static void Fields(Self& self, Visitor&& v) {
+    v("conn", self.connection);
+  }
   friend bool operator==(const AcceptConnection&, const AcceptConnection&) = default;
 };
 
@@ -102,6 +113,13 @@ struct RejectConnection {
   ConnectionId connection;
   RejectReason reason;
   Duration hold = Duration::Zero();
+  static constexpr absl::string_view kKind = "reject_connection";
+  template <typename Self, typename Visitor>
+  static void Fields(Self& self, Visitor&& v) {
+    v("conn", self.connection);
+    v("reason", self.reason);
+    v("hold", self.hold, kOmitWhenZero);
+  }
   friend bool operator==(const RejectConnection&, const RejectConnection&) = default;
 };
 
@@ -110,22 +128,43 @@ struct RejectConnection {
 struct CloseConnection {
   ConnectionId connection;
   CloseReason reason;
+  static constexpr absl::string_view kKind = "close_connection";
+  template <typename Self, typename Visitor>
+  static void Fields(Self& self, Visitor&& v) {
+    v("conn", self.connection);
+    v("reason", self.reason);
+  }
   friend bool operator==(const CloseConnection&, const CloseConnection&) = default;
 };
 
 // Reset this connection's socket now. The core already counts it closed: report nothing more.
 struct AbortConnection {
   ConnectionId connection;
+  static constexpr absl::string_view kKind = "abort_connection";
+  template <typename Self, typename Visitor>
+  static void Fields(Self& self, Visitor&& v) {
+    v("conn", self.connection);
+  }
   friend bool operator==(const AbortConnection&, const AbortConnection&) = default;
 };
 
-// Reset the stream just reported by StreamOpened: the core did not count it, so report no
+// Reset the stream StreamOpened reported as `stream`: the core did not count it, so report no
 // StreamClosed for it.
 struct ResetStream {
   ConnectionId connection;
+  uint64_t stream = 0;
   std::string protocol;
   Direction direction;
   StreamRejectReason reason;
+  static constexpr absl::string_view kKind = "reset_stream";
+  template <typename Self, typename Visitor>
+  static void Fields(Self& self, Visitor&& v) {
+    v("conn", self.connection);
+    v("stream", self.stream);
+    v("protocol", self.protocol);
+    v("direction", self.direction);
+    v("reason", self.reason);
+  }
   friend bool operator==(const ResetStream&, const ResetStream&) = default;
 };
 
@@ -134,6 +173,13 @@ struct DialAddress {
   ConnectionId connection;
   PeerId peer;
   Multiaddr address;
+  static constexpr absl::string_view kKind = "dial_address";
+  template <typename Self, typename Visitor>
+  static void Fields(Self& self, Visitor&& v) {
+    v("conn", self.connection);
+    v("peer", self.peer);
+    v("address", self.address);
+  }
   friend bool operator==(const DialAddress&, const DialAddress&) = default;
 };
 
@@ -142,14 +188,26 @@ struct DialAddress {
 // connection that did get through must be closed by the caller.
 struct CancelDialAttempt {
   ConnectionId connection;
+  static constexpr absl::string_view kKind = "cancel_dial_attempt";
+  template <typename Self, typename Visitor>
+  static void Fields(Self& self, Visitor&& v) {
+    v("conn", self.connection);
+  }
   friend bool operator==(const CancelDialAttempt&, const CancelDialAttempt&) = default;
 };
 
-// Resolve `name` (TXT names are already "_dnsaddr.<name>"); report DnsAnswered or DnsFailed.
+// Resolve `name` (TXT names are already "_dnsaddr.<name>"); report the answer or the failure.
 struct ResolveDns {
   uint64_t query;
   std::string name;
   DnsRecordType type;
+  static constexpr absl::string_view kKind = "resolve_dns";
+  template <typename Self, typename Visitor>
+  static void Fields(Self& self, Visitor&& v) {
+    v("query", self.query);
+    v("name", self.name);
+    v("type", self.type);
+  }
   friend bool operator==(const ResolveDns&, const ResolveDns&) = default;
 };
 
@@ -159,12 +217,25 @@ struct ConnectionOpened {
   ConnectionId connection;
   PeerId peer;
   Direction direction;
+  static constexpr absl::string_view kKind = "connection_opened";
+  template <typename Self, typename Visitor>
+  static void Fields(Self& self, Visitor&& v) {
+    v("conn", self.connection);
+    v("peer", self.peer);
+    v("direction", self.direction);
+  }
   friend bool operator==(const ConnectionOpened&, const ConnectionOpened&) = default;
 };
 
 struct ConnectionClosed {
   ConnectionId connection;
   CloseReason reason;
+  static constexpr absl::string_view kKind = "connection_closed";
+  template <typename Self, typename Visitor>
+  static void Fields(Self& self, Visitor&& v) {
+    v("conn", self.connection);
+    v("reason", self.reason);
+  }
   friend bool operator==(const ConnectionClosed&, const ConnectionClosed&) = default;
 };
 
@@ -176,6 +247,15 @@ struct PrunedConnection {
   uint32_t streams;
   bool busy;  // had a stream on a non-closable protocol: closed only to get under the hard limit
 
+  static constexpr absl::string_view kKind = "";
+  template <typename Self, typename Visitor>
+  static void Fields(Self& self, Visitor&& v) {
+    v("conn", self.connection);
+    v("peer", self.peer);
+    v("peer_value", self.peer_value);
+    v("streams", self.streams);
+    v("busy", self.busy);
+  }
   friend bool operator==(const PrunedConnection&, const PrunedConnection&) = default;
 };
 
@@ -184,6 +264,13 @@ struct ConnectionsPruned {
   uint64_t target;  // the low watermark it trimmed towards
   std::vector<PrunedConnection> pruned;
 
+  static constexpr absl::string_view kKind = "connections_pruned";
+  template <typename Self, typename Visitor>
+  static void Fields(Self& self, Visitor&& v) {
+    v("open", self.open);
+    v("target", self.target);
+    v("pruned", self.pruned);
+  }
   friend bool operator==(const ConnectionsPruned&, const ConnectionsPruned&) = default;
 };
 
@@ -196,6 +283,15 @@ struct ScopeDenied {
   uint64_t used;
   uint64_t limit;
 
+  static constexpr absl::string_view kKind = "scope_denied";
+  template <typename Self, typename Visitor>
+  static void Fields(Self& self, Visitor&& v) {
+    v("conn", self.connection);
+    v("scope", self.scope);
+    v("resource", self.resource);
+    v("used", self.used);
+    v("limit", self.limit);
+  }
   friend bool operator==(const ScopeDenied&, const ScopeDenied&) = default;
 };
 
@@ -205,6 +301,13 @@ struct StreamPlaced {
   PeerId peer;
   ConnectionId connection;
   PlacementOutcome outcome;
+  static constexpr absl::string_view kKind = "stream_placed";
+  template <typename Self, typename Visitor>
+  static void Fields(Self& self, Visitor&& v) {
+    v("peer", self.peer);
+    v("conn", self.connection);
+    v("outcome", self.outcome);
+  }
   friend bool operator==(const StreamPlaced&, const StreamPlaced&) = default;
 };
 
@@ -213,6 +316,13 @@ struct MemoryReservation {
   ConnectionId connection;  // ConnectionId{}: memory not tied to a connection (transient)
   uint64_t bytes;
   bool granted;
+  static constexpr absl::string_view kKind = "memory_reservation";
+  template <typename Self, typename Visitor>
+  static void Fields(Self& self, Visitor&& v) {
+    v("conn", self.connection);
+    v("bytes", self.bytes);
+    v("granted", self.granted);
+  }
   friend bool operator==(const MemoryReservation&, const MemoryReservation&) = default;
 };
 
@@ -223,6 +333,13 @@ struct ConnectionGated {
   ConnectionId connection;
   GateStage stage;
   std::string rule;
+  static constexpr absl::string_view kKind = "connection_gated";
+  template <typename Self, typename Visitor>
+  static void Fields(Self& self, Visitor&& v) {
+    v("conn", self.connection);
+    v("stage", self.stage);
+    v("rule", self.rule);
+  }
   friend bool operator==(const ConnectionGated&, const ConnectionGated&) = default;
 };
 
@@ -233,6 +350,15 @@ struct DialResult {
   ConnectionId connection;
   DialOutcome outcome;
   std::string detail;  // why, for every outcome but connected: "all 3 addresses failed; last: ..."
+  static constexpr absl::string_view kKind = "dial_result";
+  template <typename Self, typename Visitor>
+  static void Fields(Self& self, Visitor&& v) {
+    v("request", self.request);
+    v("peer", self.peer);
+    v("conn", self.connection);
+    v("outcome", self.outcome);
+    v("detail", self.detail);
+  }
   friend bool operator==(const DialResult&, const DialResult&) = default;
 };
 
@@ -242,6 +368,14 @@ struct DialAttemptFailed {
   PeerId peer;
   Multiaddr address;
   std::string error;
+  static constexpr absl::string_view kKind = "dial_attempt_failed";
+  template <typename Self, typename Visitor>
+  static void Fields(Self& self, Visitor&& v) {
+    v("conn", self.connection);
+    v("peer", self.peer);
+    v("address", self.address);
+    v("error", self.error);
+  }
   friend bool operator==(const DialAttemptFailed&, const DialAttemptFailed&) = default;
 };
 
@@ -249,26 +383,52 @@ struct DialAttemptFailed {
 struct ReconnectFailed {
   PeerId peer;
   uint32_t attempts;
+  static constexpr absl::string_view kKind = "reconnect_failed";
+  template <typename Self, typename Visitor>
+  static void Fields(Self& self, Visitor&& v) {
+    v("peer", self.peer);
+    v("attempts", self.attempts);
+  }
   friend bool operator==(const ReconnectFailed&, const ReconnectFailed&) = default;
 };
 
 // The peer's first connection opened.
 struct PeerConnected {
   PeerId peer;
+  static constexpr absl::string_view kKind = "peer_connected";
+  template <typename Self, typename Visitor>
+  static void Fields(Self& self, Visitor&& v) {
+    v("peer", self.peer);
+  }
   friend bool operator==(const PeerConnected&, const PeerConnected&) = default;
 };
 
 // The peer's last connection closed.
 struct PeerDisconnected {
   PeerId peer;
+  static constexpr absl::string_view kKind = "peer_disconnected";
+  template <typename Self, typename Visitor>
+  static void Fields(Self& self, Visitor&& v) {
+    v("peer", self.peer);
+  }
   friend bool operator==(const PeerDisconnected&, const PeerDisconnected&) = default;
 };
 
-using Output = std::variant<AcceptConnection, RejectConnection, CloseConnection, AbortConnection,
-                            ConnectionOpened, ConnectionClosed, PeerConnected, PeerDisconnected,
-                            ConnectionsPruned, ScopeDenied, ResetStream, StreamPlaced,
-                            MemoryReservation, ConnectionGated, DialAddress, CancelDialAttempt,
-                            ResolveDns, DialResult, DialAttemptFailed, ReconnectFailed>;
+// Commands: the caller must carry out every one (docs/design.md, "The call contract").
+using Command = std::variant<AcceptConnection, RejectConnection, CloseConnection, AbortConnection,
+                             ResetStream, DialAddress, CancelDialAttempt, ResolveDns>;
+
+// Events: what the core reports; the caller may act on them or not.
+using Event = std::variant<ConnectionOpened, ConnectionClosed, PeerConnected, PeerDisconnected,
+                           ConnectionsPruned, ScopeDenied, StreamPlaced, MemoryReservation,
+                           ConnectionGated, DialResult, DialAttemptFailed, ReconnectFailed>;
+
+// Every output, as the queue and the trace hold them: the commands, then the events.
+using Output = VariantConcat<Command, Event>::type;
+
+// The command `output` is, or nullopt for an event. A caller visits it with one handler per
+// command (no catch-all), so that adding a command fails to compile until it is carried out.
+std::optional<Command> AsCommand(const Output& output);
 
 // The trace-format name of an output kind ("accept_connection", ...).
 absl::string_view OutputName(const Output& output);

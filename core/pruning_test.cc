@@ -102,7 +102,7 @@ TEST_F(PruningTest, EveryOrderingKey) {
   ConnectionId old_inbound = Open(At(3), P(3));
   ConnectionId new_inbound = Open(At(4), P(4));
   Do(At(5), SetPeerTag{P(0), "score", 10});
-  Do(At(5), StreamOpened{streams, "/ipfs/id/1.0.0", Direction::kInbound});
+  Do(At(5), StreamOpened{streams, 1, "/ipfs/id/1.0.0", Direction::kInbound});
   Drain();
   Open(At(6), P(5));  // id 6 newest: 6 open > 5, trim 1
   EXPECT_THAT(Closed(), ElementsAre(std::make_pair(6, CloseReason::kPruned)));
@@ -114,7 +114,7 @@ TEST_F(PruningTest, EveryOrderingKey) {
   old_inbound = Open(At(3), P(3));
   new_inbound = Open(At(4), P(4));
   Do(At(5), SetPeerTag{P(0), "score", 10});
-  Do(At(5), StreamOpened{streams, "/ipfs/id/1.0.0", Direction::kInbound});
+  Do(At(5), StreamOpened{streams, 1, "/ipfs/id/1.0.0", Direction::kInbound});
   Drain();
   ConnectionId newest = Open(At(6), P(5));
   EXPECT_THAT(Closed(), ElementsAre(std::make_pair(newest.value, CloseReason::kPruned),
@@ -234,9 +234,9 @@ TEST_F(PruningTest, AllowListedRemotesAreNeverPrunedAndSkipAdmissionLimits) {
 TEST_F(PruningTest, BusyConnectionsAreKeptUnlessOverTheHardLimit) {
   Reset(Watermarks(3, 2, 1));
   ConnectionId a = Open(At(0), P(0));
-  Do(At(0), StreamOpened{a, "/chat/1", Direction::kInbound});  // not closable: busy
+  Do(At(0), StreamOpened{a, 1, "/chat/1", Direction::kInbound});  // not closable: busy
   ConnectionId b = Open(At(1), P(1));
-  Do(At(1), StreamOpened{b, "/chat/1", Direction::kInbound});
+  Do(At(1), StreamOpened{b, 1, "/chat/1", Direction::kInbound});
   Drain();
   // 3 open > high 2: only the idle connection goes, though that leaves 2 > low 1.
   ConnectionId c = Open(At(2), P(2));
@@ -275,8 +275,8 @@ TEST_F(PruningTest, PerPeerCapPrefersRelayedThenKeepsBusyOnes) {
   Open(At(2), P(0));  // both others idle: the relayed one goes first
   EXPECT_THAT(Closed(), ElementsAre(std::make_pair(relayed.value, CloseReason::kPeerLimit)));
   // Now every other connection carries streams: the new one is the idle one, and it goes.
-  Do(At(3), StreamOpened{direct, "/chat/1", Direction::kInbound});
-  Do(At(3), StreamOpened{ConnectionId{3}, "/chat/1", Direction::kInbound});
+  Do(At(3), StreamOpened{direct, 1, "/chat/1", Direction::kInbound});
+  Do(At(3), StreamOpened{ConnectionId{3}, 1, "/chat/1", Direction::kInbound});
   Drain();
   ConnectionId fourth = Open(At(4), P(0));
   EXPECT_THAT(Closed(), ElementsAre(std::make_pair(fourth.value, CloseReason::kPeerLimit)));

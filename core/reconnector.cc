@@ -6,7 +6,7 @@
 
 namespace connmgr {
 
-absl::StatusOr<ConnectionId> Reconnector::SetAddresses(Instant now, const SetPeerAddresses& in) {
+absl::StatusOr<ConnectionId> Reconnector::On(Instant now, const SetPeerAddresses& in) {
   if (in.peer.is_empty()) {
     return absl::InvalidArgumentError("set_peer_addresses: peer must not be empty");
   }

@@ -38,7 +38,7 @@ class Reconnector {
         outbox_(outbox),
         rng_(config.random_seed) {}
 
-  absl::StatusOr<ConnectionId> SetAddresses(Instant now, const SetPeerAddresses& in);
+  absl::StatusOr<ConnectionId> On(Instant now, const SetPeerAddresses& in);
   // Starts reconnecting `peer` now if it has a keep-alive tag, known addresses and no open
   // connection (a tag change or new addresses may make it so).
   void MaybeStart(const PeerId& peer, Instant now);

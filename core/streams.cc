@@ -29,7 +29,7 @@ void EmitScopeDenied(Outbox& outbox, ConnectionId id, const ScopeDenial& denial)
                           std::string(ResourceName(denial.resource)), denial.used, denial.limit});
 }
 
-absl::StatusOr<ConnectionId> Streams::Opened(const StreamOpened& in) {
+absl::StatusOr<ConnectionId> Streams::On(Instant, const StreamOpened& in) {
   if (absl::Status s = CheckProtocol("stream_opened", in.protocol); !s.ok()) return s;
   absl::StatusOr<Connection*> c = table_.FindLive("stream_opened", in.connection);
   if (!c.ok()) return c.status();
@@ -42,7 +42,7 @@ absl::StatusOr<ConnectionId> Streams::Opened(const StreamOpened& in) {
     if (denial) EmitScopeDenied(outbox_, in.connection, *denial);
     outbox_.Count(Counter::kStreamsRejected);
     ++streams_rejected_by_reason_[static_cast<int>(*reason)];
-    outbox_.Emit(ResetStream{in.connection, in.protocol, in.direction, *reason});
+    outbox_.Emit(ResetStream{in.connection, in.stream, in.protocol, in.direction, *reason});
     return in.connection;
   }
   if ((*c)->charge == ScopeCharge::kPeer) scopes_.ReserveStream(in.direction, (*c)->peer);
@@ -52,7 +52,7 @@ absl::StatusOr<ConnectionId> Streams::Opened(const StreamOpened& in) {
   return in.connection;
 }
 
-absl::StatusOr<ConnectionId> Streams::Closed(const StreamClosed& in) {
+absl::StatusOr<ConnectionId> Streams::On(Instant, const StreamClosed& in) {
   if (absl::Status s = CheckProtocol("stream_closed", in.protocol); !s.ok()) return s;
   absl::StatusOr<Connection*> c = table_.FindLive("stream_closed", in.connection);
   if (!c.ok()) return c.status();
@@ -79,7 +79,7 @@ std::optional<StreamRejectReason> Streams::Room(const Connection& c, Direction d
   return std::nullopt;
 }
 
-absl::StatusOr<ConnectionId> Streams::Place(const PlaceStream& in) {
+absl::StatusOr<ConnectionId> Streams::On(Instant, const PlaceStream& in) {
   if (in.peer.is_empty()) {
     return absl::InvalidArgumentError("place_stream: peer must not be empty");
   }

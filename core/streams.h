@@ -28,9 +28,9 @@ class Streams {
           Outbox& outbox)
       : config_(config), table_(table), scopes_(scopes), pruner_(pruner), outbox_(outbox) {}
 
-  absl::StatusOr<ConnectionId> Opened(const StreamOpened& in);
-  absl::StatusOr<ConnectionId> Closed(const StreamClosed& in);
-  absl::StatusOr<ConnectionId> Place(const PlaceStream& in);
+  absl::StatusOr<ConnectionId> On(Instant now, const StreamOpened& in);
+  absl::StatusOr<ConnectionId> On(Instant now, const StreamClosed& in);
+  absl::StatusOr<ConnectionId> On(Instant now, const PlaceStream& in);
 
   // The peer's last connection is gone: forget its round-robin cursor.
   void PeerGone(const PeerId& peer) { round_robin_cursor_.erase(peer); }

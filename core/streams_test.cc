@@ -34,7 +34,7 @@ class StreamsTest : public CoreTest {
 
   void OpenStream(Instant now, ConnectionId c, Direction d = Direction::kOutbound,
                   absl::string_view protocol = "/chat/1.0.0") {
-    ASSERT_TRUE(core_->Handle(now, StreamOpened{c, std::string(protocol), d}).ok());
+    ASSERT_TRUE(core_->Handle(now, StreamOpened{c, 1, std::string(protocol), d}).ok());
   }
 };
 
@@ -78,8 +78,8 @@ TEST_F(StreamsTest, LeastLoadedPicksFewestStreamsThenLowestId) {
   EXPECT_EQ(Place(At(3), kAlice), c);
   OpenStream(At(3), c);
   EXPECT_EQ(Place(At(4), kAlice), b);  // b and c carry 1: lower id
-  ASSERT_TRUE(core_->Handle(At(5), StreamClosed{a, "/chat/1.0.0", Direction::kOutbound}).ok());
-  ASSERT_TRUE(core_->Handle(At(5), StreamClosed{a, "/chat/1.0.0", Direction::kOutbound}).ok());
+  ASSERT_TRUE(core_->Handle(At(5), StreamClosed{a, 1, "/chat/1.0.0", Direction::kOutbound}).ok());
+  ASSERT_TRUE(core_->Handle(At(5), StreamClosed{a, 1, "/chat/1.0.0", Direction::kOutbound}).ok());
   EXPECT_EQ(Place(At(6), kAlice), a);
 }
 
@@ -122,11 +122,11 @@ TEST_F(StreamsTest, ConnectionStreamLimitResetsTheStreamAndDoesNotCountIt) {
   EXPECT_TRUE(Drain().empty());
   OpenStream(At(3), a, Direction::kInbound, "/ipfs/ping/1.0.0");
   EXPECT_THAT(Drain(),
-              ElementsAre(Output(ResetStream{a, "/ipfs/ping/1.0.0", Direction::kInbound,
+              ElementsAre(Output(ResetStream{a, 1, "/ipfs/ping/1.0.0", Direction::kInbound,
                                              StreamRejectReason::kConnectionStreamLimit})));
   EXPECT_EQ(core_->connections().Find(a)->stream_count(), 2u);
   // The reset stream was never counted, so closing it is a misuse.
-  EXPECT_EQ(core_->Handle(At(4), StreamClosed{a, "/ipfs/ping/1.0.0", Direction::kInbound})
+  EXPECT_EQ(core_->Handle(At(4), StreamClosed{a, 1, "/ipfs/ping/1.0.0", Direction::kInbound})
                 .status()
                 .code(),
             absl::StatusCode::kFailedPrecondition);
@@ -141,7 +141,7 @@ TEST_F(StreamsTest, StreamOnAClosingConnectionIsReset) {
   ASSERT_TRUE(core_->Handle(At(2), CloseRequest{a}).ok());
   Drain();
   OpenStream(At(3), a, Direction::kInbound);
-  EXPECT_THAT(Drain(), ElementsAre(Output(ResetStream{a, "/chat/1.0.0", Direction::kInbound,
+  EXPECT_THAT(Drain(), ElementsAre(Output(ResetStream{a, 1, "/chat/1.0.0", Direction::kInbound,
                                                       StreamRejectReason::kConnectionClosing})));
 }
 
@@ -157,7 +157,7 @@ TEST_F(StreamsTest, PeerScopeStreamLimitSpansThePeersConnectionsAndIsReleased) {
   EXPECT_TRUE(Drain().empty());
   OpenStream(At(3), a);
   EXPECT_THAT(Drain(), ElementsAre(Output(ScopeDenied{a, "peer", "streams_outbound", 2, 2}),
-                                   Output(ResetStream{a, "/chat/1.0.0", Direction::kOutbound,
+                                   Output(ResetStream{a, 1, "/chat/1.0.0", Direction::kOutbound,
                                                       StreamRejectReason::kResourceLimit})));
   EXPECT_EQ(core_->Handle(At(3), PlaceStream{kAlice}).value(), ConnectionId{});
   EXPECT_THAT(

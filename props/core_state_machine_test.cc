@@ -242,14 +242,16 @@ struct CloseByRequest : HandInput {
 struct OpenStream : HandInput {
   explicit OpenStream(const Model& m) {
     at = m.now;
-    input = StreamOpened{PickConnection(m), *rc::gen::elementOf(Protocols()), PickDirection()};
+    input = StreamOpened{PickConnection(m), *rc::gen::inRange<uint64_t>(1, 4),
+                         *rc::gen::elementOf(Protocols()), PickDirection()};
   }
 };
 
 struct CloseStream : HandInput {
   explicit CloseStream(const Model& m) {
     at = m.now;
-    input = StreamClosed{PickConnection(m), *rc::gen::elementOf(Protocols()), PickDirection()};
+    input = StreamClosed{PickConnection(m), *rc::gen::inRange<uint64_t>(1, 4),
+                         *rc::gen::elementOf(Protocols()), PickDirection()};
   }
 };
 

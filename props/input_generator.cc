@@ -2,6 +2,12 @@
 
 #include <algorithm>
 #include <string>
+#include <type_traits>
+#include <variant>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "core/variants.h"
 
 namespace connmgr {
 namespace {
@@ -76,144 +82,107 @@ ConnectionId InputGenerator::PickConnection() {
   return ConnectionId{b % (highest_id_ + 3)};
 }
 
+// Fills one field of a generated input from its key and type: values the core will mostly
+// accept, with empty and out-of-range ones mixed in so that errors are exercised too.
+struct InputGenerator::FieldPicker {
+  InputGenerator& gen;
+
+  template <typename T>
+  void operator()(const char* key, T& field) {
+    Pick(absl::string_view(key), field);
+  }
+
+  void Pick(absl::string_view key, ConnectionId& v) {
+    v = gen.Byte() < 32 ? ConnectionId{} : gen.PickConnection();
+    (void)key;
+  }
+  void Pick(absl::string_view key, Multiaddr& v) {
+    v = key == "local" ? Local() : Remote(gen.Byte());
+  }
+  void Pick(absl::string_view, PeerId& v) { v = Peer(gen.Byte()); }
+  void Pick(absl::string_view, IpPrefix& v) { v = ListEntry(gen.Byte()); }
+  void Pick(absl::string_view, Direction& v) { v = PickDirection(gen.Byte()); }
+  void Pick(absl::string_view, bool& v) { v = (gen.Byte() & 1) != 0; }
+  void Pick(absl::string_view, Config& v) { v = gen.ChangedConfig(); }
+  void Pick(absl::string_view key, std::string& v) {
+    if (key == "protocol") {
+      v = StreamProtocol(gen.Byte());
+    } else if (key == "tag") {
+      v = TagName(gen.Byte());
+    } else {
+      v = gen.Byte() & 1 ? "refused" : "SERVFAIL";
+    }
+  }
+  void Pick(absl::string_view key, int64_t& v) {
+    v = static_cast<int64_t>(gen.Byte()) - (key == "delta" ? 128 : 64);
+  }
+  void Pick(absl::string_view key, uint64_t& v) {
+    if (key == "bytes") {
+      v = uint64_t{1} << (gen.Byte() % 24);
+    } else if (key == "query") {
+      v = 1 + gen.Byte() % 8;
+    } else if (key == "stream") {
+      v = gen.Byte() % 4;
+    } else {
+      v = 1 + gen.Byte() % 16;  // request ids
+    }
+  }
+  void Pick(absl::string_view, uint32_t& v) { v = gen.Byte() + (gen.Byte() & 1); }  // to 256
+  void Pick(absl::string_view key, Duration& v) {
+    if (key == "timeout") {
+      v = Duration::Milliseconds(gen.Byte() * 20);
+    } else if (key == "ttl") {
+      v = Duration::Seconds(gen.Byte() % 8);
+    } else {
+      v = Duration::Seconds(1 + gen.Byte() % 3);
+    }
+  }
+  void Pick(absl::string_view, std::vector<Multiaddr>& v) {
+    for (uint32_t i = 0, n = gen.Byte() % 4; i < n; ++i) v.push_back(DialTarget(gen.Byte()));
+  }
+  void Pick(absl::string_view, std::vector<std::string>& v) {
+    v = {"1.2.3.4", "dnsaddr=/ip4/5.6.7.8/tcp/1"};
+  }
+  void Pick(absl::string_view, DecayPolicy& v) {
+    static constexpr DecayPolicy kDecays[] = {DecayPolicy::Fixed(2), DecayPolicy::Linear(50),
+                                              DecayPolicy::ExpireWhenInactive(Duration::Seconds(5)),
+                                              DecayPolicy::None()};
+    v = kDecays[gen.Byte() % 4];
+  }
+  void Pick(absl::string_view, BumpPolicy& v) {
+    static constexpr BumpPolicy kBumps[] = {BumpPolicy::Sum(), BumpPolicy::SumBounded(0, 30),
+                                            BumpPolicy::Overwrite()};
+    v = kBumps[gen.Byte() % 3];
+  }
+};
+
 TimedInput InputGenerator::Next() {
+  constexpr uint32_t kKinds = std::variant_size_v<Input>;
   for (;;) {
-    const uint32_t op = Byte() % 28;
-    switch (op) {
-      case 0:
-      case 1:
-        return {now_, InboundConnection{Remote(Byte()), Local()}};
-      case 2:
-        return {now_, OutboundConnection{Remote(Byte()), Local(), Peer(Byte())}};
-      case 3: {
-        ConnectionId c = PickConnection();
-        return {now_, ConnectionUpgraded{c, Peer(Byte())}};
-      }
-      case 4:
-        return {now_, TransportClosed{PickConnection()}};
-      case 5:
-        return {now_, CloseRequest{PickConnection()}};
-      case 6: {
-        ConnectionId c = PickConnection();
-        const uint32_t b = Byte();
-        return {now_, StreamOpened{c, StreamProtocol(b >> 1), PickDirection(b)}};
-      }
-      case 7: {
-        ConnectionId c = PickConnection();
-        const uint32_t b = Byte();
-        return {now_, StreamClosed{c, StreamProtocol(b >> 1), PickDirection(b)}};
-      }
-      case 8:
-        return {now_, TimerExpired{}};
-      case 10: {
-        const PeerId& peer = Peer(Byte());
-        const uint32_t b = Byte();
-        return {now_, SetPeerTag{peer, TagName(b), static_cast<int64_t>(Byte()) - 64}};
-      }
-      case 11: {
-        const PeerId& peer = Peer(Byte());
-        return {now_, RemovePeerTag{peer, TagName(Byte())}};
-      }
-      case 12: {
-        const PeerId& peer = Peer(Byte());
-        return {now_, ProtectPeer{peer, TagName(Byte())}};
-      }
-      case 13: {
-        const PeerId& peer = Peer(Byte());
-        return {now_, UnprotectPeer{peer, TagName(Byte())}};
-      }
-      case 14: {
-        static constexpr DecayPolicy kDecays[] = {
-            DecayPolicy::Fixed(2), DecayPolicy::Linear(50),
-            DecayPolicy::ExpireWhenInactive(Duration::Seconds(5)), DecayPolicy::None()};
-        static constexpr BumpPolicy kBumps[] = {BumpPolicy::Sum(), BumpPolicy::SumBounded(0, 30),
-                                                BumpPolicy::Overwrite()};
-        const uint32_t b = Byte();
-        return {now_, RegisterDecayingTag{TagName(b), Duration::Seconds(1 + b % 3),
-                                          kDecays[(b >> 2) % 4], kBumps[(b >> 4) % 3]}};
-      }
-      case 15: {
-        const PeerId& peer = Peer(Byte());
-        return {now_, BumpPeerTag{peer, TagName(Byte()), static_cast<int64_t>(Byte() % 40)}};
-      }
-      case 16: {
-        const PeerId& peer = Peer(Byte());
-        return {now_, AddToPeerTag{peer, TagName(Byte()), static_cast<int64_t>(Byte()) - 128}};
-      }
-      case 17:
-        return {now_, PlaceStream{Peer(Byte())}};
-      case 18: {
-        const ConnectionId c = Byte() < 64 ? ConnectionId{} : PickConnection();
-        const uint32_t b = Byte();
-        return {now_, ReserveMemory{c, uint64_t{1} << (b % 24), Byte() + (b >> 7)}};
-      }
-      case 19: {
-        const ConnectionId c = Byte() < 64 ? ConnectionId{} : PickConnection();
-        return {now_, ReleaseMemory{c, uint64_t{1} << (Byte() % 24)}};
-      }
-      case 20: {
-        const PeerId& peer = Peer(Byte());
-        return {now_, ConnectionSecured{PickConnection(), peer}};
-      }
-      case 21: {
-        const uint32_t b = Byte();
-        const IpPrefix& p = ListEntry(b >> 3);
-        switch (b % 6) {
-          case 0:
-            return {now_, DenyAddress{p}};
-          case 1:
-            return {now_, UndenyAddress{p}};
-          case 2:
-            return {now_, AllowAddress{p}};
-          case 3:
-            return {now_, UnallowAddress{p}};
-          case 4:
-            return {now_, DenyPeer{Peer(b >> 3)}};
-          default:
-            return {now_, UndenyPeer{Peer(b >> 3)}};
-        }
-      }
-      case 22: {
-        const uint32_t b = Byte();
-        std::vector<Multiaddr> addresses;
-        for (uint32_t i = 0; i < b % 4; ++i) addresses.push_back(DialTarget(Byte()));
-        return {now_, DialRequest{1 + Byte() % 16, Peer(b >> 2), std::move(addresses),
-                                  b & 0x80 ? 75u : 50u, (b & 0x40) != 0,
-                                  Duration::Milliseconds(Byte() * 20)}};
-      }
-      case 23:
-        return {now_, CancelDial{1 + Byte() % 16}};
-      case 24: {
-        const ConnectionId c{1 + Byte() % (highest_id_ + 16)};
-        if (Byte() & 1) return {now_, DialSucceeded{c}};
-        return {now_, DialFailed{c, "refused"}};
-      }
-      case 25: {
-        const uint64_t query = 1 + Byte() % 8;
-        if (Byte() & 1) return {now_, DnsFailed{query, "SERVFAIL"}};
-        return {now_, DnsAnswered{query,
-                                  {"1.2.3.4", "dnsaddr=/ip4/5.6.7.8/tcp/1"},
-                                  Duration::Seconds(Byte() % 8)}};
-      }
-      case 26: {
-        const PeerId& peer = Peer(Byte());
-        return {now_, SetPeerAddresses{peer, {DialTarget(Byte())}}};
-      }
-      case 27:
-        return {now_, UpdateConfig{ChangedConfig()}};
-      default: {
-        // Move the clock, then generate the input that carries the new instant.
-        const uint32_t kind = Byte() % 8;
-        const int64_t amount = Short();
-        if (kind < 5) {
-          now_ = now_ + Duration::Milliseconds(amount % 2'000);
-        } else if (kind < 7) {
-          now_ = now_ + Duration::Seconds(amount % 120);
-        } else {
-          now_ = now_ - Duration::Milliseconds(amount % 5'000);
-        }
-        continue;
-      }
+    // Every kind of the Input list; inbound sockets twice as often; then a clock move.
+    uint32_t op = Byte() % (kKinds + 2);
+    if (op == kKinds) op = 0;  // InboundConnection is the list's first kind
+    if (op <= kKinds - 1) {
+      TimedInput next{now_, TimerExpired{}};
+      uint32_t index = 0;
+      ForEachAlternative<Input>([&]<typename T>(std::type_identity<T>) {
+        if (index++ != op) return false;
+        T in{};
+        T::Fields(in, FieldPicker{*this});
+        next.input = std::move(in);
+        return true;
+      });
+      return next;
+    }
+    // Move the clock, then generate the input that carries the new instant.
+    const uint32_t kind = Byte() % 8;
+    const int64_t amount = Short();
+    if (kind < 5) {
+      now_ = now_ + Duration::Milliseconds(amount % 2'000);
+    } else if (kind < 7) {
+      now_ = now_ + Duration::Seconds(amount % 120);
+    } else {
+      now_ = now_ - Duration::Milliseconds(amount % 5'000);
     }
   }
 }

@@ -40,6 +40,8 @@ class InputGenerator {
   void Observe(const absl::StatusOr<ConnectionId>& result, const Input& input);
 
  private:
+  struct FieldPicker;
+
   uint32_t Byte() { return next_byte_(); }
   uint32_t Short() { return (Byte() << 8) | Byte(); }
   ConnectionId PickConnection();

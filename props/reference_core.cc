@@ -621,7 +621,7 @@ absl::StatusCode ReferenceCore::Handle(Instant now, const Input& input, std::vec
         }
         Count(Counter::kStreamsRejected);
         ++streams_rejected_[static_cast<int>(*reason)];
-        out->push_back(ResetStream{c->id, in->protocol, in->direction, *reason});
+        out->push_back(ResetStream{c->id, in->stream, in->protocol, in->direction, *reason});
       } else {
         c->streams.push_back({in->protocol, in->direction});
         Count(Counter::kStreamsOpened);

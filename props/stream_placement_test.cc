@@ -52,7 +52,7 @@ RC_GTEST_PROP(StreamPlacementProps, RoundRobinCountsDifferByAtMostOne, ()) {
     const ConnectionId c = core->Handle(Instant::FromNanoseconds(i), PlaceStream{Alice()}).value();
     RC_ASSERT(c != ConnectionId{});
     RC_ASSERT(core->Handle(Instant::FromNanoseconds(i),
-                           StreamOpened{c, "/chat/1.0.0", Direction::kOutbound})
+                           StreamOpened{c, 1, "/chat/1.0.0", Direction::kOutbound})
                   .ok());
     while (core->PollOutput()) {
     }
@@ -81,7 +81,7 @@ RC_GTEST_PROP(StreamPlacementProps, LeastLoadedPicksAMinimumAmongDirectCandidate
       // Close a random stream, when the chosen connection has one.
       const ConnectionId c = *rc::gen::elementOf(ids);
       if (core->connections().Find(c)->stream_count() > 0) {
-        RC_ASSERT(core->Handle(now, StreamClosed{c, "/chat/1.0.0", Direction::kOutbound}).ok());
+        RC_ASSERT(core->Handle(now, StreamClosed{c, 1, "/chat/1.0.0", Direction::kOutbound}).ok());
       }
       continue;
     }
@@ -102,7 +102,8 @@ RC_GTEST_PROP(StreamPlacementProps, LeastLoadedPicksAMinimumAmongDirectCandidate
     }
     RC_ASSERT(chosen == (best == nullptr ? ConnectionId{} : best->id));
     if (best != nullptr) {
-      RC_ASSERT(core->Handle(now, StreamOpened{chosen, "/chat/1.0.0", Direction::kOutbound}).ok());
+      RC_ASSERT(
+          core->Handle(now, StreamOpened{chosen, 1, "/chat/1.0.0", Direction::kOutbound}).ok());
     }
     while (core->PollOutput()) {
     }

@@ -1,5 +1,6 @@
 #include "shell/driver.h"
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <utility>
@@ -18,8 +19,6 @@ struct Driver::Socket {
   std::shared_ptr<tcp::socket> socket;
   bool closed = false;
   std::unique_ptr<Session> session;  // after the upgrade
-  // Streams the core counted: (protocol, direction) by stream, to report their close.
-  absl::flat_hash_map<StreamId, std::pair<std::string, Direction>> streams;
   std::unique_ptr<boost::asio::steady_timer> hold_timer;
 };
 
@@ -133,20 +132,29 @@ std::vector<Multiaddr> Driver::listen_addresses() const {
   return out;
 }
 
-absl::StatusOr<ConnectionId> Driver::Submit(const Input& input) { return Feed(input, nullptr); }
+absl::StatusOr<ConnectionId> Driver::Submit(const Input& input, std::vector<Output>* produced) {
+  return Feed(input, nullptr, produced);
+}
 
 absl::StatusOr<ConnectionId> Driver::Feed(const Input& input,
-                                          const std::function<void(ConnectionId)>& adopt) {
+                                          const std::function<void(ConnectionId)>& adopt,
+                                          std::vector<Output>* produced) {
   if (stopped_) return absl::FailedPreconditionError("driver: shut down");
   const Instant now = SteadyNow();
   absl::StatusOr<ConnectionId> result;
   if (trace_) {
     std::vector<Output> outputs;
     result = trace_->Handle(*core_, now, input, &outputs);
-    for (Output& o : outputs) pending_outputs_.push_back(std::move(o));
+    for (Output& o : outputs) {
+      if (produced != nullptr) produced->push_back(o);
+      pending_outputs_.push_back(std::move(o));
+    }
   } else {
     result = core_->Handle(now, input);
-    while (std::optional<Output> o = core_->PollOutput()) pending_outputs_.push_back(*std::move(o));
+    while (std::optional<Output> o = core_->PollOutput()) {
+      if (produced != nullptr) produced->push_back(*o);
+      pending_outputs_.push_back(*std::move(o));
+    }
   }
   if (result.ok() && adopt) adopt(*result);
   // Outputs of inputs handed in while carrying out (by observers or synchronous callbacks)
@@ -188,48 +196,61 @@ void Driver::ArmTimer() {
   });
 }
 
-void Driver::CarryOut(const Output& output) {
-  if (const auto* accept = std::get_if<AcceptConnection>(&output)) {
-    auto it = sockets_.find(accept->connection.value);
-    if (it != sockets_.end()) StartUpgrade(it->second, Direction::kInbound, std::nullopt);
-  } else if (const auto* reject = std::get_if<RejectConnection>(&output)) {
-    auto it = sockets_.find(reject->connection.value);
-    if (it == sockets_.end()) return;
-    std::shared_ptr<Socket> s = it->second;
-    sockets_.erase(it);
-    Hold(std::move(s), reject->hold);
-  } else if (const auto* close = std::get_if<CloseConnection>(&output)) {
-    Drop(close->connection, /*reset=*/false);
-    Post(TransportClosed{close->connection});
-  } else if (const auto* reset = std::get_if<ResetStream>(&output)) {
-    auto it = sockets_.find(reset->connection.value);
-    if (it != sockets_.end() && it->second->session && stream_being_opened_ &&
-        stream_being_opened_->first == reset->connection) {
-      it->second->session->ResetStream(stream_being_opened_->second);
-      stream_being_opened_.reset();
-    }
-  } else if (const auto* abort = std::get_if<AbortConnection>(&output)) {
-    Drop(abort->connection, /*reset=*/true);
-  } else if (const auto* dial = std::get_if<DialAddress>(&output)) {
-    StartDial(*dial);
-  } else if (const auto* cancel = std::get_if<CancelDialAttempt>(&output)) {
-    Drop(cancel->connection, /*reset=*/true);
-  } else if (const auto* resolve = std::get_if<ResolveDns>(&output)) {
-    const uint64_t query = resolve->query;
-    if (!options_.dns) {
-      Post(DnsFailed{query, "no DNS resolver configured"});
-      return;
-    }
-    options_.dns(resolve->name, resolve->type,
-                 [this, alive = alive_, query](absl::StatusOr<DnsAnswer> answer) {
-                   if (!*alive || stopped_) return;
-                   if (answer.ok()) {
-                     Post(DnsAnswered{query, std::move(answer->records), answer->ttl});
-                   } else {
-                     Post(DnsFailed{query, std::string(answer.status().message())});
-                   }
-                 });
+// Carries out one command. One handler per command and no catch-all: a command added to the
+// core's list fails to compile here until the driver carries it out.
+struct Driver::CommandCarrier {
+  Driver& d;
+
+  void operator()(const AcceptConnection& accept) const {
+    auto it = d.sockets_.find(accept.connection.value);
+    if (it != d.sockets_.end()) d.StartUpgrade(it->second, Direction::kInbound, std::nullopt);
   }
+  void operator()(const RejectConnection& reject) const {
+    auto it = d.sockets_.find(reject.connection.value);
+    if (it == d.sockets_.end()) return;
+    std::shared_ptr<Socket> s = it->second;
+    d.sockets_.erase(it);
+    d.Hold(std::move(s), reject.hold);
+  }
+  void operator()(const CloseConnection& close) const {
+    d.Drop(close.connection, /*reset=*/false);
+    d.Post(TransportClosed{close.connection});
+  }
+  void operator()(const AbortConnection& abort) const { d.Drop(abort.connection, /*reset=*/true); }
+  void operator()(const ResetStream& reset) const {
+    auto it = d.sockets_.find(reset.connection.value);
+    if (it != d.sockets_.end() && it->second->session) {
+      it->second->session->ResetStream(static_cast<StreamId>(reset.stream));
+    }
+  }
+  void operator()(const DialAddress& dial) const { d.StartDial(dial); }
+  void operator()(const CancelDialAttempt& cancel) const {
+    d.Drop(cancel.connection, /*reset=*/true);
+  }
+  void operator()(const ResolveDns& resolve) const { d.Resolve(resolve); }
+};
+
+void Driver::CarryOut(const Output& output) {
+  if (std::optional<Command> command = AsCommand(output)) {
+    std::visit(CommandCarrier{*this}, *command);
+  }
+}
+
+void Driver::Resolve(const ResolveDns& resolve) {
+  const uint64_t query = resolve.query;
+  if (!options_.dns) {
+    Post(DnsFailed{query, "no DNS resolver configured"});
+    return;
+  }
+  options_.dns(resolve.name, resolve.type,
+               [this, alive = alive_, query](absl::StatusOr<DnsAnswer> answer) {
+                 if (!*alive || stopped_) return;
+                 if (answer.ok()) {
+                   Post(DnsAnswered{query, std::move(answer->records), answer->ttl});
+                 } else {
+                   Post(DnsFailed{query, std::string(answer.status().message())});
+                 }
+               });
 }
 
 void Driver::AcceptNext(const std::shared_ptr<Listener>& listener) {
@@ -318,15 +339,12 @@ void Driver::StartSession(const std::shared_ptr<Socket>& s) {
     if (!*alive || stopped_ || s == nullptr || s->closed || !stream_data_) return;
     stream_data_(s->id, stream, std::move(bytes));
   };
-  events.stream_closed = [this, alive = alive_, weak](StreamId stream) {
+  events.stream_closed = [this, alive = alive_, weak](StreamId stream, const std::string& protocol,
+                                                      Direction direction) {
     std::shared_ptr<Socket> s = weak.lock();
     if (!*alive || stopped_ || s == nullptr || s->closed) return;
-    auto it = s->streams.find(stream);
-    if (it == s->streams.end()) return;  // refused by the core: it never counted it
-    const StreamOpened opened{s->id, it->second.first, it->second.second};
-    s->streams.erase(it);
-    Submit(StreamClosed{opened.connection, opened.protocol, opened.direction}).IgnoreError();
-    if (stream_events_) stream_events_(s->id, stream, opened.protocol, opened.direction, false);
+    Submit(StreamClosed{s->id, stream, protocol, direction}).IgnoreError();
+    if (stream_events_) stream_events_(s->id, stream, protocol, direction, false);
   };
   events.closed = [this, alive = alive_, weak](absl::Status) {
     std::shared_ptr<Socket> s = weak.lock();
@@ -339,33 +357,26 @@ void Driver::StartSession(const std::shared_ptr<Socket>& s) {
 
 bool Driver::CountStream(const std::shared_ptr<Socket>& s, StreamId stream,
                          const std::string& protocol, Direction direction) {
-  // The core may refuse the stream: a ResetStream, carried out while this input is handled,
-  // clears stream_being_opened_ and resets the session's stream.
-  stream_being_opened_ = {s->id, stream};
-  absl::Status status = Submit(StreamOpened{s->id, protocol, direction}).status();
-  const bool counted = status.ok() && stream_being_opened_.has_value();
-  stream_being_opened_.reset();
-  if (!counted) {
-    if (status.ok()) return false;
+  std::vector<Output> produced;
+  absl::Status status =
+      Submit(StreamOpened{s->id, stream, protocol, direction}, &produced).status();
+  // A refusal is a ResetStream naming this stream; it is carried out (the session resets the
+  // stream) with the rest of the input's outputs.
+  const bool refused = std::any_of(produced.begin(), produced.end(), [&](const Output& o) {
+    const auto* reset = std::get_if<ResetStream>(&o);
+    return reset != nullptr && reset->connection == s->id && reset->stream == stream;
+  });
+  if (!status.ok()) {
     if (s->session) s->session->ResetStream(stream);
     return false;
   }
-  s->streams[stream] = {protocol, direction};
+  if (refused) return false;
   if (stream_events_) stream_events_(s->id, stream, protocol, direction, true);
   return true;
 }
 
 void Driver::OpenStream(ConnectionId id, const std::string& protocol,
                         std::function<void(absl::StatusOr<StreamId>)> done) {
-  if (carrying_out_) {
-    // Called from an observer: the core's answer to the stream must be carried out before
-    // CountStream looks at it, so open it once the current outputs are done.
-    boost::asio::post(io_, [this, alive = alive_, id, protocol, done = std::move(done)]() mutable {
-      if (!*alive || stopped_) return done(absl::UnavailableError("open stream: shut down"));
-      OpenStream(id, protocol, std::move(done));
-    });
-    return;
-  }
   auto it = sockets_.find(id.value);
   if (it == sockets_.end() || it->second->session == nullptr) {
     return done(absl::NotFoundError(

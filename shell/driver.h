@@ -75,8 +75,10 @@ class Driver {
   // Stops the listener bound to `address` (as Listen returned it).
   absl::Status StopListening(const Multiaddr& address);
 
-  // Hands `input` to the core at the clock's now and carries out what it produced.
-  absl::StatusOr<ConnectionId> Submit(const Input& input);
+  // Hands `input` to the core at the clock's now and carries out what it produced. `produced`,
+  // when given, receives a copy of this input's outputs (a refused stream's ResetStream, a
+  // PlaceStream's StreamPlaced), even when they are carried out later (re-entrant calls).
+  absl::StatusOr<ConnectionId> Submit(const Input& input, std::vector<Output>* produced = nullptr);
 
   // Called with every output the core produces, after the driver carried it out.
   using Observer = std::function<void(const Output&)>;
@@ -116,9 +118,12 @@ class Driver {
   // Hands `input` to the core; `adopt` runs with its result before any output is carried out
   // (so a new id can be given its socket first).
   absl::StatusOr<ConnectionId> Feed(const Input& input,
-                                    const std::function<void(ConnectionId)>& adopt);
+                                    const std::function<void(ConnectionId)>& adopt,
+                                    std::vector<Output>* produced = nullptr);
   void Post(Input input);
+  struct CommandCarrier;
   void CarryOut(const Output& output);
+  void Resolve(const ResolveDns& resolve);
   void ArmTimer();
 
   void AcceptNext(const std::shared_ptr<Listener>& listener);
@@ -148,7 +153,6 @@ class Driver {
   std::deque<Output> pending_outputs_;                              // produced, not yet carried out
   bool carrying_out_ = false;
   std::vector<Observer> observers_;
-  std::optional<std::pair<ConnectionId, StreamId>> stream_being_opened_;
   StreamDataHandler stream_data_;
   StreamEventHandler stream_events_;
 };

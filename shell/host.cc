@@ -113,11 +113,14 @@ absl::Status Host::Dial(const Multiaddr& address, DialCallback done) {
 
 void Host::OpenStream(const PeerId& peer, const std::string& protocol, StreamCallback done) {
   if (closed_) return done(absl::FailedPreconditionError("host: closed"));
-  last_placement_.reset();
-  absl::StatusOr<ConnectionId> placed = driver_->Submit(PlaceStream{peer});
+  std::vector<Output> produced;
+  absl::StatusOr<ConnectionId> placed = driver_->Submit(PlaceStream{peer}, &produced);
   if (!placed.ok()) return done(placed.status());
   if (*placed == ConnectionId{}) {
-    const PlacementOutcome why = last_placement_.value_or(PlacementOutcome::kNotConnected);
+    PlacementOutcome why = PlacementOutcome::kNotConnected;
+    for (const Output& o : produced) {
+      if (const auto* answer = std::get_if<StreamPlaced>(&o)) why = answer->outcome;
+    }
     const std::string message = absl::StrCat("open stream ", protocol, " to ", peer.ToString(),
                                              ": ", PlacementOutcomeName(why));
     return done(why == PlacementOutcome::kNotConnected ? absl::NotFoundError(message)
@@ -199,8 +202,6 @@ void Host::OnOutput(const Output& output) {
           DialCallback done = std::move(it->second);
           dials_.erase(it);
           if (done) done(o);
-        } else if constexpr (std::is_same_v<T, StreamPlaced>) {
-          last_placement_ = o.outcome;
         } else if constexpr (std::is_constructible_v<HostEvent, T>) {
           Publish(o);
         }

@@ -148,7 +148,6 @@ class Host {
   std::unique_ptr<Driver> driver_;
   uint64_t next_request_ = 1;
   absl::flat_hash_map<uint64_t, DialCallback> dials_;  // by request
-  std::optional<PlacementOutcome> last_placement_;
   std::function<void(StreamRef, std::string)> stream_data_;
   std::vector<EventHandler> handlers_;
   std::shared_ptr<std::vector<Multiaddr>> listen_addresses_;  // what identify announces

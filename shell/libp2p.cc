@@ -471,7 +471,9 @@ class Libp2pSession : public Session {
     s->streams.erase(it);
     if (st.open_done) st.open_done(why.ok() ? absl::UnavailableError("stream closed") : why);
     if (st.ping_done) st.ping_done(why.ok() ? absl::UnavailableError("ping: stream closed") : why);
-    if (st.reported && s->events.stream_closed) s->events.stream_closed(id);
+    if (st.reported && s->events.stream_closed) {
+      s->events.stream_closed(id, st.protocol, st.direction);
+    }
   }
 
   template <typename OpenDone>

@@ -4,6 +4,7 @@
 #include <string>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "boost/asio/read.hpp"
 #include "boost/asio/write.hpp"
@@ -26,17 +27,26 @@ class PlaintextSession : public Session {
   }
   // Streams are logical here: counted by the core, carrying no bytes. Closing one's write side
   // ends it.
-  void OpenStream(const std::string&, std::function<void(absl::StatusOr<StreamId>)> done) override {
-    done(next_stream_++);
+  void OpenStream(const std::string& protocol,
+                  std::function<void(absl::StatusOr<StreamId>)> done) override {
+    const StreamId stream = next_stream_++;
+    protocols_[stream] = protocol;
+    done(stream);
   }
   absl::Status Write(StreamId, std::string) override {
     return absl::FailedPreconditionError("plaintext streams carry no bytes");
   }
   absl::Status CloseWrite(StreamId stream) override {
-    if (state_->events.stream_closed) state_->events.stream_closed(stream);
+    auto it = protocols_.find(stream);
+    if (it == protocols_.end()) return absl::NotFoundError("no such stream");
+    const std::string protocol = std::move(it->second);
+    protocols_.erase(it);
+    if (state_->events.stream_closed) {
+      state_->events.stream_closed(stream, protocol, Direction::kOutbound);
+    }
     return absl::OkStatus();
   }
-  void ResetStream(StreamId) override {}
+  void ResetStream(StreamId stream) override { protocols_.erase(stream); }
   void Close() override { state_->stopped = true; }
 
  private:
@@ -61,6 +71,7 @@ class PlaintextSession : public Session {
 
   std::shared_ptr<State> state_;
   StreamId next_stream_ = 1;
+  absl::flat_hash_map<StreamId, std::string> protocols_;  // open logical streams
 };
 
 constexpr char kGreeting[] = "/connmgr/plaintext/1\n";

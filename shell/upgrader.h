@@ -33,8 +33,9 @@ class Session {
     std::function<void(StreamId, const std::string& protocol, Direction)> stream_opened;
     // Bytes the peer wrote on a stream this side opened through OpenStream.
     std::function<void(StreamId, std::string bytes)> stream_data;
-    // The stream ended (both sides closed it, or it was reset).
-    std::function<void(StreamId)> stream_closed;
+    // A stream the driver was told of ended (both sides closed it, or it was reset), with the
+    // protocol and direction it was opened with.
+    std::function<void(StreamId, const std::string& protocol, Direction)> stream_closed;
     // The connection ended: EOF, a socket error or a protocol violation. Called once.
     std::function<void(absl::Status why)> closed;
   };

@@ -1,10 +1,13 @@
 #include "trace/trace_format.h"
 
 #include <limits>
+#include <optional>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "core/variants.h"
 #include "trace/config_json.h"
 
 namespace connmgr {
@@ -12,13 +15,6 @@ namespace {
 
 using Json = nlohmann::json;
 using OrderedJson = nlohmann::ordered_json;
-
-template <typename... Fs>
-struct Overloaded : Fs... {
-  using Fs::operator()...;
-};
-template <typename... Fs>
-Overloaded(Fs...) -> Overloaded<Fs...>;
 
 constexpr const char* kDecayKinds[] = {"none", "fixed", "linear", "expire_when_inactive"};
 constexpr const char* kBumpKinds[] = {"sum", "sum_bounded", "overwrite"};
@@ -37,6 +33,64 @@ std::string Dump(const OrderedJson& o) {
                 OrderedJson::error_handler_t::replace);
 }
 
+// Writes one field by its type, in the order the kind lists its fields.
+struct FieldEncoder {
+  OrderedJson& o;
+
+  template <typename T>
+  void operator()(const char* key, const T& field, OmitWhenZero) const {
+    if (field != T{}) (*this)(key, field);
+  }
+  template <typename T>
+  void operator()(const char* key, const T& field) const {
+    if constexpr (std::is_same_v<T, DecayPolicy>) {
+      o[key] = kDecayKinds[static_cast<int>(field.kind)];
+      o["decay_amount"] = field.amount;
+      o["decay_percent_kept"] = field.percent_kept;
+      o["decay_after"] = FormatDuration(field.after);
+    } else if constexpr (std::is_same_v<T, BumpPolicy>) {
+      o[key] = kBumpKinds[static_cast<int>(field.kind)];
+      o["bump_min"] = field.min;
+      o["bump_max"] = field.max;
+    } else {
+      o[key] = Value(field);
+    }
+  }
+
+  static OrderedJson Value(ConnectionId v) { return v.value; }
+  static OrderedJson Value(const Multiaddr& v) { return v.ToString(); }
+  static OrderedJson Value(const PeerId& v) { return v.ToString(); }
+  static OrderedJson Value(const IpPrefix& v) { return v.ToString(); }
+  static OrderedJson Value(const std::string& v) { return v; }
+  static OrderedJson Value(Duration v) { return FormatDuration(v); }
+  static OrderedJson Value(const Config& v) { return ConfigToJson(v); }
+  static OrderedJson Value(Direction v) { return std::string(DirectionName(v)); }
+  static OrderedJson Value(RejectReason v) { return std::string(RejectReasonName(v)); }
+  static OrderedJson Value(CloseReason v) { return std::string(CloseReasonName(v)); }
+  static OrderedJson Value(StreamRejectReason v) { return std::string(StreamRejectReasonName(v)); }
+  static OrderedJson Value(PlacementOutcome v) { return std::string(PlacementOutcomeName(v)); }
+  static OrderedJson Value(DialOutcome v) { return std::string(DialOutcomeName(v)); }
+  static OrderedJson Value(GateStage v) { return std::string(GateStageName(v)); }
+  static OrderedJson Value(DnsRecordType v) { return std::string(DnsRecordTypeName(v)); }
+  template <typename T>
+  requires std::is_arithmetic_v<T>
+  static OrderedJson Value(T v) { return v; }
+  template <typename T>
+  static OrderedJson Value(const std::vector<T>& list) {
+    OrderedJson array = OrderedJson::array();
+    for (const T& item : list) {
+      if constexpr (requires { T::Fields(item, std::declval<FieldEncoder>()); }) {
+        OrderedJson entry = OrderedJson::object();
+        T::Fields(item, FieldEncoder{entry});
+        array.push_back(std::move(entry));
+      } else {
+        array.push_back(Value(item));
+      }
+    }
+    return array;
+  }
+};
+
 // --- Decoding helpers: each names the field and the rule ---------------------------------------
 
 class Fields {
@@ -51,9 +105,11 @@ class Fields {
     return parse(*it, out);
   }
 
-  absl::Status Connection(ConnectionId* out) {
-    return Get("conn", out, [&](const Json& v, ConnectionId* id) {
-      if (!v.is_number_unsigned()) return Error("conn", "expected a positive integer");
+  bool Has(const char* key) const { return object_.contains(key); }
+
+  absl::Status Connection(const char* key, ConnectionId* out) {
+    return Get(key, out, [&](const Json& v, ConnectionId* id) {
+      if (!v.is_number_unsigned()) return Error(key, "expected a positive integer");
       id->value = v.get<uint64_t>();
       return absl::OkStatus();
     });
@@ -74,25 +130,25 @@ class Fields {
     });
   }
 
-  absl::Status Peer(PeerId* out) {
-    return Get("peer", out, [&](const Json& v, PeerId* peer) {
-      if (!v.is_string()) return Error("peer", "expected a peer id string");
+  absl::Status Peer(const char* key, PeerId* out) {
+    return Get(key, out, [&](const Json& v, PeerId* peer) {
+      if (!v.is_string()) return Error(key, "expected a peer id string");
       if (v.get<std::string>().empty()) {
         *peer = PeerId();
         return absl::OkStatus();
       }
       absl::StatusOr<PeerId> parsed = PeerId::Parse(v.get<std::string>());
-      if (!parsed.ok()) return Error("peer", parsed.status().message());
+      if (!parsed.ok()) return Error(key, parsed.status().message());
       *peer = *std::move(parsed);
       return absl::OkStatus();
     });
   }
 
-  absl::Status Prefix(IpPrefix* out) {
-    return Get("prefix", out, [&](const Json& v, IpPrefix* prefix) {
-      if (!v.is_string()) return Error("prefix", "expected an IP prefix string");
+  absl::Status Prefix(const char* key, IpPrefix* out) {
+    return Get(key, out, [&](const Json& v, IpPrefix* prefix) {
+      if (!v.is_string()) return Error(key, "expected an IP prefix string");
       absl::StatusOr<IpPrefix> parsed = IpPrefix::Parse(v.get<std::string>());
-      if (!parsed.ok()) return Error("prefix", parsed.status().message());
+      if (!parsed.ok()) return Error(key, parsed.status().message());
       *prefix = *parsed;
       return absl::OkStatus();
     });
@@ -121,12 +177,12 @@ class Fields {
     });
   }
 
-  absl::Status Addresses(std::vector<Multiaddr>* out) {
+  absl::Status Addresses(const char* key, std::vector<Multiaddr>* out) {
     std::vector<std::string> texts;
-    if (absl::Status s = Strings("addresses", &texts); !s.ok()) return s;
+    if (absl::Status s = Strings(key, &texts); !s.ok()) return s;
     for (const std::string& text : texts) {
       absl::StatusOr<Multiaddr> parsed = Multiaddr::Parse(text);
-      if (!parsed.ok()) return Error("addresses", parsed.status().message());
+      if (!parsed.ok()) return Error(key, parsed.status().message());
       out->push_back(*std::move(parsed));
     }
     return absl::OkStatus();
@@ -203,14 +259,14 @@ class Fields {
     });
   }
 
-  absl::Status Direction(connmgr::Direction* out) {
-    return Get("direction", out, [&](const Json& v, connmgr::Direction* d) {
+  absl::Status Direction(const char* key, connmgr::Direction* out) {
+    return Get(key, out, [&](const Json& v, connmgr::Direction* d) {
       if (v == "inbound") {
         *d = Direction::kInbound;
       } else if (v == "outbound") {
         *d = Direction::kOutbound;
       } else {
-        return Error("direction", "expected \"inbound\" or \"outbound\"");
+        return Error(key, "expected \"inbound\" or \"outbound\"");
       }
       return absl::OkStatus();
     });
@@ -237,179 +293,71 @@ class Fields {
   std::vector<std::string> used_;
 };
 
-absl::StatusOr<Input> DecodeInput(const Json& o, const std::string& kind) {
-  Fields f(o, kind);
-  absl::Status s;
-  Input input;
-  if (kind == "inbound_connection") {
-    InboundConnection in;
-    s.Update(f.Address("remote", &in.remote));
-    s.Update(f.Address("local", &in.local));
-    input = std::move(in);
-  } else if (kind == "outbound_connection") {
-    OutboundConnection in;
-    s.Update(f.Address("remote", &in.remote));
-    s.Update(f.Address("local", &in.local));
-    s.Update(f.Peer(&in.peer));
-    input = std::move(in);
-  } else if (kind == "connection_upgraded") {
-    ConnectionUpgraded in;
-    s.Update(f.Connection(&in.connection));
-    s.Update(f.Peer(&in.peer));
-    input = std::move(in);
-  } else if (kind == "transport_closed") {
-    TransportClosed in;
-    s.Update(f.Connection(&in.connection));
-    input = in;
-  } else if (kind == "close_request") {
-    CloseRequest in;
-    s.Update(f.Connection(&in.connection));
-    input = in;
-  } else if (kind == "stream_opened" || kind == "stream_closed") {
-    ConnectionId conn;
-    std::string protocol;
-    connmgr::Direction direction = Direction::kInbound;
-    s.Update(f.Connection(&conn));
-    s.Update(f.String("protocol", &protocol));
-    s.Update(f.Direction(&direction));
-    if (kind == "stream_opened") {
-      input = StreamOpened{conn, std::move(protocol), direction};
-    } else {
-      input = StreamClosed{conn, std::move(protocol), direction};
-    }
-  } else if (kind == "place_stream") {
-    PlaceStream in;
-    s.Update(f.Peer(&in.peer));
-    input = std::move(in);
-  } else if (kind == "reserve_memory") {
-    ReserveMemory in{};
-    s.Update(f.Connection(&in.connection));
-    s.Update(f.Uint64("bytes", &in.bytes));
-    s.Update(f.Uint32("priority", &in.priority));
-    input = in;
-  } else if (kind == "release_memory") {
-    ReleaseMemory in{};
-    s.Update(f.Connection(&in.connection));
-    s.Update(f.Uint64("bytes", &in.bytes));
-    input = in;
-  } else if (kind == "connection_secured") {
-    ConnectionSecured in;
-    s.Update(f.Connection(&in.connection));
-    s.Update(f.Peer(&in.peer));
-    input = std::move(in);
-  } else if (kind == "deny_address" || kind == "undeny_address" || kind == "allow_address" ||
-             kind == "unallow_address") {
-    IpPrefix prefix;
-    s.Update(f.Prefix(&prefix));
-    if (kind == "deny_address") {
-      input = DenyAddress{prefix};
-    } else if (kind == "undeny_address") {
-      input = UndenyAddress{prefix};
-    } else if (kind == "allow_address") {
-      input = AllowAddress{prefix};
-    } else {
-      input = UnallowAddress{prefix};
-    }
-  } else if (kind == "deny_peer" || kind == "undeny_peer") {
-    PeerId peer;
-    s.Update(f.Peer(&peer));
-    if (kind == "deny_peer") {
-      input = DenyPeer{std::move(peer)};
-    } else {
-      input = UndenyPeer{std::move(peer)};
-    }
-  } else if (kind == "dial_request") {
-    DialRequest in{};
-    s.Update(f.Uint64("request", &in.request));
-    s.Update(f.Peer(&in.peer));
-    s.Update(f.Addresses(&in.addresses));
-    s.Update(f.Uint32("priority", &in.priority));
-    s.Update(f.Bool("force", &in.force));
-    s.Update(f.DurationText("timeout", &in.timeout));
-    input = std::move(in);
-  } else if (kind == "cancel_dial") {
-    CancelDial in{};
-    s.Update(f.Uint64("request", &in.request));
-    input = in;
-  } else if (kind == "dial_succeeded") {
-    DialSucceeded in;
-    s.Update(f.Connection(&in.connection));
-    input = in;
-  } else if (kind == "dial_failed") {
-    DialFailed in;
-    s.Update(f.Connection(&in.connection));
-    s.Update(f.String("error", &in.error));
-    input = std::move(in);
-  } else if (kind == "dns_answered") {
-    DnsAnswered in{};
-    s.Update(f.Uint64("query", &in.query));
-    s.Update(f.Strings("records", &in.records));
-    s.Update(f.DurationText("ttl", &in.ttl));
-    input = std::move(in);
-  } else if (kind == "dns_failed") {
-    DnsFailed in{};
-    s.Update(f.Uint64("query", &in.query));
-    s.Update(f.String("error", &in.error));
-    input = std::move(in);
-  } else if (kind == "set_peer_addresses") {
-    SetPeerAddresses in;
-    s.Update(f.Peer(&in.peer));
-    s.Update(f.Addresses(&in.addresses));
-    input = std::move(in);
-  } else if (kind == "update_config") {
-    UpdateConfig in;
-    s.Update(f.ConfigObject(&in.config));
-    input = std::move(in);
-  } else if (kind == "timer_expired") {
-    input = TimerExpired{};
-  } else if (kind == "set_peer_tag") {
-    SetPeerTag in;
-    s.Update(f.Peer(&in.peer));
-    s.Update(f.String("tag", &in.tag));
-    s.Update(f.Int64("value", &in.value));
-    input = std::move(in);
-  } else if (kind == "register_decaying_tag") {
-    RegisterDecayingTag in;
-    s.Update(f.String("tag", &in.tag));
-    s.Update(f.DurationText("interval", &in.interval));
-    s.Update(f.Named("decay", kDecayKinds, &in.decay.kind));
-    s.Update(f.Int64("decay_amount", &in.decay.amount));
-    s.Update(f.Uint32("decay_percent_kept", &in.decay.percent_kept));
-    s.Update(f.DurationText("decay_after", &in.decay.after));
-    s.Update(f.Named("bump", kBumpKinds, &in.bump.kind));
-    s.Update(f.Int64("bump_min", &in.bump.min));
-    s.Update(f.Int64("bump_max", &in.bump.max));
-    input = std::move(in);
-  } else if (kind == "bump_peer_tag" || kind == "add_to_peer_tag") {
-    PeerId peer;
-    std::string tag;
-    int64_t delta = 0;
-    s.Update(f.Peer(&peer));
-    s.Update(f.String("tag", &tag));
-    s.Update(f.Int64("delta", &delta));
-    if (kind == "bump_peer_tag") {
-      input = BumpPeerTag{std::move(peer), std::move(tag), delta};
-    } else {
-      input = AddToPeerTag{std::move(peer), std::move(tag), delta};
-    }
-  } else if (kind == "remove_peer_tag" || kind == "protect_peer" || kind == "unprotect_peer") {
-    PeerId peer;
-    std::string tag;
-    s.Update(f.Peer(&peer));
-    s.Update(f.String("tag", &tag));
-    if (kind == "remove_peer_tag") {
-      input = RemovePeerTag{std::move(peer), std::move(tag)};
-    } else if (kind == "protect_peer") {
-      input = ProtectPeer{std::move(peer), std::move(tag)};
-    } else {
-      input = UnprotectPeer{std::move(peer), std::move(tag)};
-    }
-  } else {
-    return absl::InvalidArgumentError(absl::StrCat("unknown input kind \"", kind, "\""));
+// Decodes one field by its type; each names the key and the rule.
+struct FieldDecoder {
+  Fields& f;
+  int version;
+  absl::Status status;
+
+  template <typename T>
+  void operator()(const char* key, T& field, OmitWhenZero) {
+    if (f.Has(key)) (*this)(key, field);
   }
-  s.Update(f.NoOthers());
-  if (!s.ok()) return s;
-  return input;
+  template <typename T>
+  void operator()(const char* key, T& field) {
+    // Version 1 had no stream ids: its streams decode with id 0.
+    if (version < 2 && absl::string_view(key) == "stream") return;
+    status.Update(Decode(key, field));
+  }
+
+  absl::Status Decode(const char* key, ConnectionId& v) { return f.Connection(key, &v); }
+  absl::Status Decode(const char* key, Multiaddr& v) { return f.Address(key, &v); }
+  absl::Status Decode(const char* key, PeerId& v) { return f.Peer(key, &v); }
+  absl::Status Decode(const char* key, IpPrefix& v) { return f.Prefix(key, &v); }
+  absl::Status Decode(const char* key, bool& v) { return f.Bool(key, &v); }
+  absl::Status Decode(const char* key, std::string& v) { return f.String(key, &v); }
+  absl::Status Decode(const char* key, std::vector<std::string>& v) { return f.Strings(key, &v); }
+  absl::Status Decode(const char* key, std::vector<Multiaddr>& v) { return f.Addresses(key, &v); }
+  absl::Status Decode(const char* key, int64_t& v) { return f.Int64(key, &v); }
+  absl::Status Decode(const char* key, uint64_t& v) { return f.Uint64(key, &v); }
+  absl::Status Decode(const char* key, uint32_t& v) { return f.Uint32(key, &v); }
+  absl::Status Decode(const char* key, Duration& v) { return f.DurationText(key, &v); }
+  absl::Status Decode(const char* key, connmgr::Direction& v) { return f.Direction(key, &v); }
+  absl::Status Decode(const char*, Config& v) { return f.ConfigObject(&v); }
+  absl::Status Decode(const char* key, DecayPolicy& v) {
+    absl::Status s = f.Named(key, kDecayKinds, &v.kind);
+    s.Update(f.Int64("decay_amount", &v.amount));
+    s.Update(f.Uint32("decay_percent_kept", &v.percent_kept));
+    s.Update(f.DurationText("decay_after", &v.after));
+    return s;
+  }
+  absl::Status Decode(const char* key, BumpPolicy& v) {
+    absl::Status s = f.Named(key, kBumpKinds, &v.kind);
+    s.Update(f.Int64("bump_min", &v.min));
+    s.Update(f.Int64("bump_max", &v.max));
+    return s;
+  }
+};
+
+absl::StatusOr<Input> DecodeInput(const Json& o, const std::string& kind, int version) {
+  Fields f(o, kind);
+  std::optional<absl::StatusOr<Input>> decoded;
+  ForEachAlternative<Input>([&]<typename T>(std::type_identity<T>) {
+    if (T::kKind != kind) return false;
+    T in{};
+    FieldDecoder decoder{f, version, absl::OkStatus()};
+    T::Fields(in, decoder);
+    decoder.status.Update(f.NoOthers());
+    if (decoder.status.ok()) {
+      decoded = Input(std::move(in));
+    } else {
+      decoded = decoder.status;
+    }
+    return true;
+  });
+  if (!decoded)
+    return absl::InvalidArgumentError(absl::StrCat("unknown input kind \"", kind, "\""));
+  return *std::move(decoded);
 }
 
 absl::StatusOr<Json> ParseObject(absl::string_view line) {
@@ -430,152 +378,13 @@ std::string EncodeTraceHeader(const Config& config) {
 
 std::string EncodeTraceInput(Instant at, const Input& input) {
   OrderedJson o = Line(at, "in", InputName(input));
-  std::visit(Overloaded{
-                 [&](const RegisterDecayingTag& in) {
-                   o["tag"] = in.tag;
-                   o["interval"] = FormatDuration(in.interval);
-                   o["decay"] = kDecayKinds[static_cast<int>(in.decay.kind)];
-                   o["decay_amount"] = in.decay.amount;
-                   o["decay_percent_kept"] = in.decay.percent_kept;
-                   o["decay_after"] = FormatDuration(in.decay.after);
-                   o["bump"] = kBumpKinds[static_cast<int>(in.bump.kind)];
-                   o["bump_min"] = in.bump.min;
-                   o["bump_max"] = in.bump.max;
-                 },
-                 // Every other kind writes the fields it has, always in this order.
-                 [&](const auto& in) {
-                   if constexpr (requires { in.request; }) o["request"] = in.request;
-                   if constexpr (requires { in.query; }) o["query"] = in.query;
-                   if constexpr (requires { in.remote; }) o["remote"] = in.remote.ToString();
-                   if constexpr (requires { in.local; }) o["local"] = in.local.ToString();
-                   if constexpr (requires { in.connection; }) o["conn"] = in.connection.value;
-                   if constexpr (requires { in.peer; }) o["peer"] = in.peer.ToString();
-                   if constexpr (requires { in.protocol; }) o["protocol"] = in.protocol;
-                   if constexpr (requires { in.direction; }) {
-                     o["direction"] = std::string(DirectionName(in.direction));
-                   }
-                   if constexpr (requires { in.tag; }) o["tag"] = in.tag;
-                   if constexpr (requires { in.value; }) o["value"] = in.value;
-                   if constexpr (requires { in.delta; }) o["delta"] = in.delta;
-                   if constexpr (requires { in.bytes; }) o["bytes"] = in.bytes;
-                   if constexpr (requires { in.prefix; }) o["prefix"] = in.prefix.ToString();
-                   if constexpr (requires { in.addresses; }) {
-                     OrderedJson list = OrderedJson::array();
-                     for (const Multiaddr& a : in.addresses) list.push_back(a.ToString());
-                     o["addresses"] = std::move(list);
-                   }
-                   if constexpr (requires { in.priority; }) o["priority"] = in.priority;
-                   if constexpr (requires { in.force; }) o["force"] = in.force;
-                   if constexpr (requires { in.timeout; })
-                     o["timeout"] = FormatDuration(in.timeout);
-                   if constexpr (requires { in.error; }) o["error"] = in.error;
-                   if constexpr (requires { in.records; }) o["records"] = in.records;
-                   if constexpr (requires { in.ttl; }) o["ttl"] = FormatDuration(in.ttl);
-                   if constexpr (requires { in.config; }) o["config"] = ConfigToJson(in.config);
-                 },
-             },
-             input);
+  std::visit([&](const auto& in) { in.Fields(in, FieldEncoder{o}); }, input);
   return Dump(o);
 }
 
 std::string EncodeTraceOutput(Instant at, const Output& output) {
   OrderedJson o = Line(at, "out", OutputName(output));
-  std::visit(Overloaded{
-                 [&](const AcceptConnection& out) { o["conn"] = out.connection.value; },
-                 [&](const RejectConnection& out) {
-                   o["conn"] = out.connection.value;
-                   o["reason"] = std::string(RejectReasonName(out.reason));
-                   if (out.hold != Duration::Zero()) o["hold"] = FormatDuration(out.hold);
-                 },
-                 [&](const CloseConnection& out) {
-                   o["conn"] = out.connection.value;
-                   o["reason"] = std::string(CloseReasonName(out.reason));
-                 },
-                 [&](const AbortConnection& out) { o["conn"] = out.connection.value; },
-                 [&](const ConnectionOpened& out) {
-                   o["conn"] = out.connection.value;
-                   o["peer"] = out.peer.ToString();
-                   o["direction"] = std::string(DirectionName(out.direction));
-                 },
-                 [&](const ConnectionClosed& out) {
-                   o["conn"] = out.connection.value;
-                   o["reason"] = std::string(CloseReasonName(out.reason));
-                 },
-                 [&](const PeerConnected& out) { o["peer"] = out.peer.ToString(); },
-                 [&](const PeerDisconnected& out) { o["peer"] = out.peer.ToString(); },
-                 [&](const ConnectionsPruned& out) {
-                   o["open"] = out.open;
-                   o["target"] = out.target;
-                   OrderedJson pruned = OrderedJson::array();
-                   for (const PrunedConnection& p : out.pruned) {
-                     OrderedJson entry = OrderedJson::object();
-                     entry["conn"] = p.connection.value;
-                     entry["peer"] = p.peer.ToString();
-                     entry["peer_value"] = p.peer_value;
-                     entry["streams"] = p.streams;
-                     entry["busy"] = p.busy;
-                     pruned.push_back(std::move(entry));
-                   }
-                   o["pruned"] = std::move(pruned);
-                 },
-                 [&](const ScopeDenied& out) {
-                   o["conn"] = out.connection.value;
-                   o["scope"] = out.scope;
-                   o["resource"] = out.resource;
-                   o["used"] = out.used;
-                   o["limit"] = out.limit;
-                 },
-                 [&](const ResetStream& out) {
-                   o["conn"] = out.connection.value;
-                   o["protocol"] = out.protocol;
-                   o["direction"] = std::string(DirectionName(out.direction));
-                   o["reason"] = std::string(StreamRejectReasonName(out.reason));
-                 },
-                 [&](const StreamPlaced& out) {
-                   o["peer"] = out.peer.ToString();
-                   o["conn"] = out.connection.value;
-                   o["outcome"] = std::string(PlacementOutcomeName(out.outcome));
-                 },
-                 [&](const ConnectionGated& out) {
-                   o["conn"] = out.connection.value;
-                   o["stage"] = std::string(GateStageName(out.stage));
-                   o["rule"] = out.rule;
-                 },
-                 [&](const DialAddress& out) {
-                   o["conn"] = out.connection.value;
-                   o["peer"] = out.peer.ToString();
-                   o["address"] = out.address.ToString();
-                 },
-                 [&](const CancelDialAttempt& out) { o["conn"] = out.connection.value; },
-                 [&](const ResolveDns& out) {
-                   o["query"] = out.query;
-                   o["name"] = out.name;
-                   o["type"] = std::string(DnsRecordTypeName(out.type));
-                 },
-                 [&](const DialResult& out) {
-                   o["request"] = out.request;
-                   o["peer"] = out.peer.ToString();
-                   o["conn"] = out.connection.value;
-                   o["outcome"] = std::string(DialOutcomeName(out.outcome));
-                   o["detail"] = out.detail;
-                 },
-                 [&](const DialAttemptFailed& out) {
-                   o["conn"] = out.connection.value;
-                   o["peer"] = out.peer.ToString();
-                   o["address"] = out.address.ToString();
-                   o["error"] = out.error;
-                 },
-                 [&](const ReconnectFailed& out) {
-                   o["peer"] = out.peer.ToString();
-                   o["attempts"] = out.attempts;
-                 },
-                 [&](const MemoryReservation& out) {
-                   o["conn"] = out.connection.value;
-                   o["bytes"] = out.bytes;
-                   o["granted"] = out.granted;
-                 },
-             },
-             output);
+  std::visit([&](const auto& out) { out.Fields(out, FieldEncoder{o}); }, output);
   return Dump(o);
 }
 
@@ -586,7 +395,7 @@ std::string EncodeTraceError(Instant at, const absl::Status& status) {
   return Dump(o);
 }
 
-absl::StatusOr<Config> DecodeTraceHeader(absl::string_view line) {
+absl::StatusOr<Config> DecodeTraceHeader(absl::string_view line, int* version_out) {
   absl::StatusOr<Json> o = ParseObject(line);
   if (!o.ok()) return o.status();
   auto version = o->find("connmgr_trace");
@@ -594,18 +403,20 @@ absl::StatusOr<Config> DecodeTraceHeader(absl::string_view line) {
     return absl::InvalidArgumentError(
         "not a trace header: the first line must hold \"connmgr_trace\" and \"config\"");
   }
-  if (!version->is_number_integer() || version->get<int64_t>() != kTraceVersion) {
-    return absl::InvalidArgumentError(absl::StrCat("trace version ", version->dump(),
-                                                   " is not supported (this build reads ",
-                                                   kTraceVersion, ")"));
+  if (!version->is_number_integer() || version->get<int64_t>() < kOldestTraceVersion ||
+      version->get<int64_t>() > kTraceVersion) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("trace version ", version->dump(), " is not supported (this build reads ",
+                     kOldestTraceVersion, " to ", kTraceVersion, ")"));
   }
+  if (version_out != nullptr) *version_out = static_cast<int>(version->get<int64_t>());
   auto config = o->find("config");
   if (config == o->end()) return absl::InvalidArgumentError("header: \"config\" is missing");
   if (o->size() != 2) return absl::InvalidArgumentError("header: unexpected extra field");
   return ConfigFromJson(*config);
 }
 
-absl::StatusOr<TraceEntry> DecodeTraceEntry(absl::string_view line) {
+absl::StatusOr<TraceEntry> DecodeTraceEntry(absl::string_view line, int version) {
   absl::StatusOr<Json> o = ParseObject(line);
   if (!o.ok()) return o.status();
   auto t = o->find("t");
@@ -619,7 +430,7 @@ absl::StatusOr<TraceEntry> DecodeTraceEntry(absl::string_view line) {
   if (kind == o->end() || !kind->is_string()) {
     return absl::InvalidArgumentError("expected \"in\", \"out\" or \"error\"");
   }
-  absl::StatusOr<Input> input = DecodeInput(*o, kind->get<std::string>());
+  absl::StatusOr<Input> input = DecodeInput(*o, kind->get<std::string>(), version);
   if (!input.ok()) return input.status();
   entry.input = *std::move(input);
   return entry;
@@ -652,7 +463,7 @@ absl::Status TraceReplayer::FeedLine(absl::string_view line) {
         absl::InvalidArgumentError(absl::StrCat("longer than ", kMaxTraceLineBytes, " bytes")));
   }
   if (core_ == nullptr) {
-    absl::StatusOr<Config> config = DecodeTraceHeader(line);
+    absl::StatusOr<Config> config = DecodeTraceHeader(line, &version_);
     if (!config.ok()) return AtLine(config.status());
     absl::StatusOr<std::unique_ptr<Core>> core = Core::Create(*config);
     if (!core.ok()) return AtLine(core.status());
@@ -660,7 +471,7 @@ absl::Status TraceReplayer::FeedLine(absl::string_view line) {
     writer_.emplace(*config, sink_);
     return absl::OkStatus();
   }
-  absl::StatusOr<TraceEntry> entry = DecodeTraceEntry(line);
+  absl::StatusOr<TraceEntry> entry = DecodeTraceEntry(line, version_);
   if (!entry.ok()) return AtLine(entry.status());
   if (entry->input.has_value()) {
     // The core's answer, error or not, is part of the replayed trace, not a replay failure.

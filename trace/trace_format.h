@@ -3,7 +3,7 @@
 // A trace is a header line holding the version and the whole config, then, in order, one line
 // per input handed to the core, each followed by the outputs (or the error) it produced:
 //
-//   {"connmgr_trace":1,"config":{"max_connections":300,...}}
+//   {"connmgr_trace":2,"config":{"max_connections":300,...}}
 //   {"t":1000000000,"in":"inbound_connection","remote":"/ip4/1.2.3.4/tcp/5","local":"/ip4/..."}
 //   {"t":1000000000,"out":"accept_connection","conn":1}
 //
@@ -28,7 +28,9 @@
 
 namespace connmgr {
 
-inline constexpr int kTraceVersion = 1;
+// The version this build writes, and the oldest it still reads (docs/trace-format.md, "Versions").
+inline constexpr int kTraceVersion = 2;
+inline constexpr int kOldestTraceVersion = 1;
 // Longer lines are refused: a trace from an untrusted source cannot exhaust memory.
 inline constexpr size_t kMaxTraceLineBytes = 1 << 20;
 
@@ -37,7 +39,8 @@ std::string EncodeTraceInput(Instant at, const Input& input);
 std::string EncodeTraceOutput(Instant at, const Output& output);
 std::string EncodeTraceError(Instant at, const absl::Status& status);
 
-absl::StatusOr<Config> DecodeTraceHeader(absl::string_view line);
+// Reads a header of any version this build reads; `version`, when given, receives its version.
+absl::StatusOr<Config> DecodeTraceHeader(absl::string_view line, int* version = nullptr);
 
 // A decoded line after the header: an input to replay, or a recorded output or error (which
 // replay skips, since it derives them again).
@@ -45,7 +48,8 @@ struct TraceEntry {
   Instant at;
   std::optional<Input> input;  // nullopt for output and error lines
 };
-absl::StatusOr<TraceEntry> DecodeTraceEntry(absl::string_view line);
+// Decodes a line of a trace of `version` (its header's).
+absl::StatusOr<TraceEntry> DecodeTraceEntry(absl::string_view line, int version = kTraceVersion);
 
 // Writes trace lines to a sink as a caller drives a core: the input, then whatever it produced.
 class TraceWriter {
@@ -83,6 +87,7 @@ class TraceReplayer {
   std::unique_ptr<Core> core_;
   std::optional<TraceWriter> writer_;
   int64_t line_number_ = 0;
+  int version_ = kTraceVersion;  // the header's
 };
 
 }  // namespace connmgr

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -25,8 +26,8 @@ std::vector<Input> EveryInputKind() {
       ConnectionUpgraded{ConnectionId{1}, kAlice},
       TransportClosed{ConnectionId{2}},
       CloseRequest{ConnectionId{3}},
-      StreamOpened{ConnectionId{4}, "/ipfs/ping/1.0.0", Direction::kOutbound},
-      StreamClosed{ConnectionId{4}, "/ipfs/ping/1.0.0", Direction::kInbound},
+      StreamOpened{ConnectionId{4}, 1, "/ipfs/ping/1.0.0", Direction::kOutbound},
+      StreamClosed{ConnectionId{4}, 1, "/ipfs/ping/1.0.0", Direction::kInbound},
       TimerExpired{},
       SetPeerTag{kAlice, "score", -42},
       RemovePeerTag{kAlice, "score"},
@@ -86,7 +87,7 @@ TEST(TraceFormatTest, EmptyValuesOfRefusedInputsRoundTrip) {
        {Input(InboundConnection{Multiaddr(), Multiaddr()}),
         Input(OutboundConnection{Addr("/ip4/1.2.3.4/tcp/1"), Multiaddr(), PeerId()}),
         Input(ConnectionUpgraded{ConnectionId{1}, PeerId()}),
-        Input(StreamOpened{ConnectionId{1}, "", Direction::kInbound})}) {
+        Input(StreamOpened{ConnectionId{1}, 1, "", Direction::kInbound})}) {
     const std::string line = EncodeTraceInput(At(1), input);
     absl::StatusOr<TraceEntry> entry = DecodeTraceEntry(line);
     ASSERT_TRUE(entry.ok()) << line << ": " << entry.status();
@@ -119,11 +120,11 @@ TEST(TraceFormatTest, LinesHaveTheDocumentedShape) {
       EncodeTraceInput(At(6), SetPeerTag{kAlice, "keep-alive", 1}),
       R"({"t":6000000,"in":"set_peer_tag","peer":"QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N",)"
       R"("tag":"keep-alive","value":1})");
-  EXPECT_EQ(
-      EncodeTraceOutput(At(7), ResetStream{ConnectionId{2}, "/ipfs/ping/1.0.0", Direction::kInbound,
-                                           StreamRejectReason::kConnectionStreamLimit}),
-      R"({"t":7000000,"out":"reset_stream","conn":2,"protocol":"/ipfs/ping/1.0.0",)"
-      R"("direction":"inbound","reason":"connection_stream_limit"})");
+  EXPECT_EQ(EncodeTraceOutput(
+                At(7), ResetStream{ConnectionId{2}, 1, "/ipfs/ping/1.0.0", Direction::kInbound,
+                                   StreamRejectReason::kConnectionStreamLimit}),
+            R"({"t":7000000,"out":"reset_stream","conn":2,"stream":1,"protocol":"/ipfs/ping/1.0.0",)"
+            R"("direction":"inbound","reason":"connection_stream_limit"})");
   EXPECT_EQ(EncodeTraceOutput(
                 At(8), StreamPlaced{kAlice, ConnectionId{}, PlacementOutcome::kNotConnected}),
             R"({"t":8000000,"out":"stream_placed",)"
@@ -176,7 +177,10 @@ INSTANTIATE_TEST_SUITE_P(
                 "set_peer_tag: \"value\": expected an integer"},
         BadLine{R"({"t":1,"in":"set_peer_tag","peer":"","tag":"x","value":9223372036854775808})",
                 "set_peer_tag: \"value\": out of range"},
-        BadLine{R"({"t":1,"in":"stream_opened","conn":1,"protocol":"/p","direction":"up"})",
+        BadLine{R"({"t":1,"in":"stream_opened","conn":1,"protocol":"/p","direction":"inbound"})",
+                "stream_opened: \"stream\": missing"},
+        BadLine{
+            R"({"t":1,"in":"stream_opened","conn":1,"stream":3,"protocol":"/p","direction":"up"})",
                 "stream_opened: \"direction\": expected \"inbound\" or \"outbound\""},
         BadLine{R"({"t":1,"in":"connection_upgraded","conn":1,"peer":"nobody"})",
                 "connection_upgraded: \"peer\": " +
@@ -187,8 +191,13 @@ INSTANTIATE_TEST_SUITE_P(
                 std::string(Multiaddr::Parse("/ip4/1.2.3/tcp/1").status().message())}));
 
 TEST(TraceHeaderTest, RejectsWrongVersionAndMissingConfig) {
-  EXPECT_EQ(DecodeTraceHeader(R"({"connmgr_trace":2,"config":{}})").status().message(),
-            "trace version 2 is not supported (this build reads 1)");
+  EXPECT_EQ(DecodeTraceHeader(R"({"connmgr_trace":3,"config":{}})").status().message(),
+            "trace version 3 is not supported (this build reads 1 to 2)");
+  EXPECT_EQ(DecodeTraceHeader(R"({"connmgr_trace":0,"config":{}})").status().message(),
+            "trace version 0 is not supported (this build reads 1 to 2)");
+  int version = 0;
+  ASSERT_TRUE(DecodeTraceHeader(R"({"connmgr_trace":1,"config":{}})", &version).ok());
+  EXPECT_EQ(version, 1);
   EXPECT_EQ(DecodeTraceHeader(R"({"connmgr_trace":1})").status().message(),
             "header: \"config\" is missing");
   EXPECT_EQ(DecodeTraceHeader(R"({"t":1,"in":"timer_expired"})").status().message(),
@@ -211,8 +220,8 @@ std::string RecordScriptedRun() {
   handle(1, InboundConnection{Addr("/ip4/1.2.3.5/tcp/1"), local});
   handle(2, InboundConnection{Addr("/ip4/1.2.3.6/tcp/1"), local});  // over the pending limit
   handle(3, ConnectionUpgraded{ConnectionId{1}, kAlice});
-  handle(4, StreamOpened{ConnectionId{1}, "/ipfs/id/1.0.0", Direction::kInbound});
-  handle(5, StreamClosed{ConnectionId{1}, "/nope", Direction::kInbound});  // an error line
+  handle(4, StreamOpened{ConnectionId{1}, 1, "/ipfs/id/1.0.0", Direction::kInbound});
+  handle(5, StreamClosed{ConnectionId{1}, 1, "/nope", Direction::kInbound});  // an error line
   handle(10'001, TimerExpired{});  // connection 2's upgrade deadline
   handle(11'001, TimerExpired{});  // its close deadline: abort
   handle(12'000, CloseRequest{ConnectionId{1}});
@@ -285,6 +294,33 @@ TEST_P(ExampleTraceTest, ReplaysIdentically) {
   text << file.rdbuf();
   EXPECT_EQ(Replay(text.str()), text.str())
       << "regenerate with: ./bazelw run //trace:replay -- " << GetParam();
+}
+
+// The hand-written inputs of the examples are version 1 traces: replayed by this build, each
+// gives its example (version 2) exactly — streams of a version 1 trace have id 0.
+TEST_P(ExampleTraceTest, VersionOneInputReplaysToTheExample) {
+  std::ifstream example(GetParam(), std::ios::binary);
+  std::ifstream v1("examples/inputs/" + GetParam().substr(9), std::ios::binary);
+  ASSERT_TRUE(example && v1) << GetParam();
+  std::stringstream expected, input;
+  expected << example.rdbuf();
+  input << v1.rdbuf();
+  ASSERT_TRUE(absl::StartsWith(input.str(), R"({"connmgr_trace":1,)"));
+  EXPECT_EQ(Replay(input.str()), expected.str());
+}
+
+TEST(TraceVersionTest, VersionOneStreamsDecodeWithIdZeroAndRefuseAStreamField) {
+  absl::StatusOr<TraceEntry> entry = DecodeTraceEntry(
+      R"({"t":1,"in":"stream_closed","conn":2,"protocol":"/p","direction":"inbound"})", 1);
+  ASSERT_TRUE(entry.ok()) << entry.status();
+  EXPECT_EQ(*entry->input, Input(StreamClosed{ConnectionId{2}, 0, "/p", Direction::kInbound}));
+  EXPECT_EQ(
+      DecodeTraceEntry(
+          R"({"t":1,"in":"stream_closed","conn":2,"stream":1,"protocol":"/p","direction":"inbound"})",
+          1)
+          .status()
+          .message(),
+      "stream_closed: unknown field \"stream\"");
 }
 
 INSTANTIATE_TEST_SUITE_P(Examples, ExampleTraceTest,

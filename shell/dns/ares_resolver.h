@@ -1,12 +1,11 @@
 // AresResolver: the shell's DNS client. It runs c-ares inside an existing boost::asio::io_context
-// with no thread of its own and answers the core's ResolveDns commands in the form DnsAnswered
-// and DnsFailed expect: A/AAAA records as textual IPs, TXT records as their text.
+// with no thread of its own and answers the core's resolve_dns commands in the form the core's
+// DNS answer inputs expect: A/AAAA records as textual IPs, TXT records as their text.
 //
 //   auto resolver = AresResolver::Create(io, AresOptions{.servers = {"127.0.0.1:5353"}}).value();
 //   resolver->Query("_dnsaddr.bootstrap.libp2p.io", DnsRecordType::kTxt,
 //                   [](absl::StatusOr<AresResolver::Answer> answer) {
-//                     if (answer.ok()) handle(DnsAnswered{id, answer->records, answer->ttl});
-//                     else handle(DnsFailed{id, std::string(answer.status().message())});
+//                     // answer->records and answer->ttl, or the failure's message
 //                   });
 //
 // How it runs: c-ares reports the sockets it wants watched (ARES_OPT_SOCK_STATE_CB); each gets a
@@ -22,7 +21,7 @@
 //  - TXT: the character-strings of one record are joined without separator, one record per
 //    entry, in answer order. A/AAAA: inet_ntop text ("1.2.3.4", "2001:db8::1").
 //  - ttl is the smallest TTL in the answer section, CNAMEs included.
-//  - Error messages are short tokens usable as DnsFailed.error: "NXDOMAIN", "NODATA",
+//  - Error messages are short tokens usable as a dns_failed input's error: "NXDOMAIN", "NODATA",
 //    "SERVFAIL", "REFUSED", "timeout", "cancelled", ... (see AresStatusToError).
 //  - One try waits `timeout`; c-ares doubles the wait on every further round over the servers.
 //    A SERVFAIL, REFUSED or NOTIMP answer ends the query as such (ARES_FLAG_NOCHECKRESP): the
