@@ -1,13 +1,13 @@
 // The libp2p upgrader: makes a TCP socket a libp2p connection that js-libp2p, go-libp2p and
 // rust-libp2p peers accept —
-//   multistream-select "/noise" → Noise XX handshake (Ed25519 identity, libp2p payload)
+//   multistream-select "/noise" → Noise XX handshake (an identity key of any libp2p type)
 //   → multistream-select "/yamux/1.0.0" over the encrypted channel → a Yamux session,
 // and serves /ipfs/ping/1.0.0 and /ipfs/id/1.0.0 on every connection. Streams are negotiated
 // with multistream-select; every stream opened or closed is reported to the driver (so the
 // core counts it), and application protocols listed in the options are handed to the host.
 //
 //   Libp2pOptions options;
-//   options.identity = noise::Ed25519Identity::Generate();
+//   options.identity = crypto::PrivateKey::Generate(crypto::KeyType::kSecp256k1).value();
 //   auto upgrader = std::make_shared<Libp2pUpgrader>(std::move(options));
 #ifndef CONNMGR_SHELL_LIBP2P_H_
 #define CONNMGR_SHELL_LIBP2P_H_
@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/multiaddr.h"
+#include "shell/crypto/keys.h"
 #include "shell/mux/yamux.h"
 #include "shell/noise/identity.h"
 #include "shell/upgrader.h"
@@ -46,7 +47,8 @@ std::string EncodeIdentify(const IdentifyInfo& info);
 absl::StatusOr<IdentifyInfo> DecodeIdentify(absl::string_view message);
 
 struct Libp2pOptions {
-  noise::Ed25519Identity identity = noise::Ed25519Identity::Generate();
+  // This node's identity key, of any libp2p type (an Ed25519Identity converts to one).
+  crypto::PrivateKey identity = noise::Ed25519Identity::Generate();
   std::string agent_version = "connmgr/0.1.0";
   // Application protocols peers may open streams for (besides ping and identify).
   std::vector<std::string> protocols;

@@ -24,11 +24,12 @@ constexpr char kEcho[] = "/connmgr/echo/1.0.0";
 
 class Libp2pTest : public ::testing::Test {
  protected:
-  std::unique_ptr<Host> MakeHost(uint8_t seed, Config config = Config{}) {
+  std::unique_ptr<Host> MakeHost(uint8_t seed, Config config = Config{},
+                                 std::optional<crypto::PrivateKey> key = std::nullopt) {
     HostOptions o;
     o.config = std::move(config);
     Libp2pOptions libp2p;
-    libp2p.identity = IdentityFrom(seed);
+    libp2p.identity = key ? *key : crypto::PrivateKey(IdentityFrom(seed));
     libp2p.protocols = {kEcho};
     o.libp2p = std::move(libp2p);
     std::unique_ptr<Host> host = Host::Create(io_, std::move(o)).value();
@@ -81,6 +82,50 @@ TEST_F(Libp2pTest, HostsConnectOverNoiseAndYamuxAndIdentifyEachOther) {
     return a->GetMetrics().streams_inbound + a->GetMetrics().streams_outbound == 0 &&
            a->GetMetrics().counter(Counter::kStreamsClosed) >= 2;
   }));
+}
+
+TEST_F(Libp2pTest, HostsWithEveryKeyTypeConnectAndIdentifyTheirKeys) {
+  using crypto::KeyType;
+  const std::vector<KeyType> types = {KeyType::kSecp256k1, KeyType::kRsa, KeyType::kEcdsa,
+                                      KeyType::kEd25519};
+  std::vector<std::unique_ptr<Host>> hosts;
+  for (size_t i = 0; i < types.size(); ++i) {
+    hosts.push_back(MakeHost(static_cast<uint8_t>(10 + i), Config{},
+                             crypto::PrivateKey::Generate(types[i]).value()));
+  }
+  EXPECT_TRUE(absl::StartsWith(hosts[0]->peer().ToString(), "16Uiu2"))
+      << hosts[0]->peer().ToString();
+  EXPECT_TRUE(absl::StartsWith(hosts[1]->peer().ToString(), "Qm")) << hosts[1]->peer().ToString();
+  // Each dials the next: every type is both initiator and responder once.
+  for (size_t i = 0; i < hosts.size(); ++i) {
+    Host& from = *hosts[i];
+    Host& to = *hosts[(i + 1) % hosts.size()];
+    const DialResult r = Connect(from, to);
+    ASSERT_EQ(r.outcome, DialOutcome::kConnected) << crypto::KeyTypeName(types[i]) << r.detail;
+  }
+  ASSERT_TRUE(RunUntil([&] {
+    for (size_t i = 0; i < hosts.size(); ++i) {
+      if (identified_[static_cast<uint8_t>(10 + i)].size() < 2) return false;
+    }
+    return true;
+  }));
+  for (size_t i = 0; i < hosts.size(); ++i) {
+    for (const IdentifyEvent& seen : identified_[static_cast<uint8_t>(10 + i)]) {
+      absl::StatusOr<crypto::PublicKey> key = crypto::PublicKey::FromProtobuf(seen.info.public_key);
+      ASSERT_TRUE(key.ok()) << key.status();
+      EXPECT_EQ(key->ToPeerId(), seen.peer);
+    }
+  }
+  // The RSA host (1) was dialled by the secp256k1 host (0) and saw its key type.
+  const auto& seen_by_rsa = identified_[11];
+  bool saw_secp256k1 = false;
+  for (const IdentifyEvent& seen : seen_by_rsa) {
+    if (seen.peer == hosts[0]->peer()) {
+      saw_secp256k1 =
+          crypto::PublicKey::FromProtobuf(seen.info.public_key)->type() == KeyType::kSecp256k1;
+    }
+  }
+  EXPECT_TRUE(saw_secp256k1);
 }
 
 TEST_F(Libp2pTest, PingMeasuresTheRoundTrip) {
