@@ -1,5 +1,6 @@
 #include "shell/libp2p.h"
 
+#include <algorithm>
 #include <array>
 #include <deque>
 #include <optional>
@@ -101,6 +102,11 @@ class Wire : public std::enable_shared_from_this<Wire> {
 std::vector<std::string> ServedProtocols(const Libp2pOptions& options) {
   std::vector<std::string> served = {kPingProtocol, kIdentifyProtocol};
   served.insert(served.end(), options.protocols.begin(), options.protocols.end());
+  if (options.registry != nullptr) {
+    for (const std::string& p : options.registry->protocols()) {
+      if (std::find(served.begin(), served.end(), p) == served.end()) served.push_back(p);
+    }
+  }
   return served;
 }
 
@@ -704,6 +710,35 @@ class UpgradeRun : public std::enable_shared_from_this<UpgradeRun> {
 };
 
 }  // namespace
+
+// --- Protocol registry -------------------------------------------------------------------------
+
+absl::Status ProtocolRegistry::Add(const std::string& protocol) {
+  if (protocol == kPingProtocol || protocol == kIdentifyProtocol) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("handle ", protocol, ": served by every connection already"));
+  }
+  // The negotiation's own rules for a protocol name (non-empty, bounded, no newline).
+  if (absl::StatusOr<mux::MultistreamDialer> d = mux::MultistreamDialer::Create({protocol});
+      !d.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("handle: ", d.status().message()));
+  }
+  if (Contains(protocol)) return absl::OkStatus();
+  if (protocols_.size() >= kMaxProtocols) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("handle ", protocol, ": more than ", kMaxProtocols, " protocols"));
+  }
+  protocols_.push_back(protocol);
+  return absl::OkStatus();
+}
+
+void ProtocolRegistry::Remove(const std::string& protocol) {
+  protocols_.erase(std::remove(protocols_.begin(), protocols_.end(), protocol), protocols_.end());
+}
+
+bool ProtocolRegistry::Contains(const std::string& protocol) const {
+  return std::find(protocols_.begin(), protocols_.end(), protocol) != protocols_.end();
+}
 
 // --- Identify's message
 // ----------------------------------------------------------------------------

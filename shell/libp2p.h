@@ -46,12 +46,32 @@ struct IdentifyInfo {
 std::string EncodeIdentify(const IdentifyInfo& info);
 absl::StatusOr<IdentifyInfo> DecodeIdentify(absl::string_view message);
 
+// The application protocols a host serves, registered at runtime (Host::Handle) and read by
+// every connection's multistream listener and identify answer. Shared between the host and its
+// upgrader; used on the io_context's thread only.
+class ProtocolRegistry {
+ public:
+  // More protocols than this per host is refused (every inbound stream's negotiation offers
+  // them all).
+  static constexpr size_t kMaxProtocols = 64;
+
+  absl::Status Add(const std::string& protocol);
+  void Remove(const std::string& protocol);
+  bool Contains(const std::string& protocol) const;
+  const std::vector<std::string>& protocols() const { return protocols_; }
+
+ private:
+  std::vector<std::string> protocols_;  // in registration order
+};
+
 struct Libp2pOptions {
   // This node's identity key, of any libp2p type (an Ed25519Identity converts to one).
   crypto::PrivateKey identity = noise::Ed25519Identity::Generate();
   std::string agent_version = "connmgr/0.1.0";
-  // Application protocols peers may open streams for (besides ping and identify).
+  // Application protocols peers may open streams for (besides ping and identify): these, and
+  // those in `registry` when it is set (the host sets it for Host::Handle).
   std::vector<std::string> protocols;
+  std::shared_ptr<ProtocolRegistry> registry;
   // The addresses identify announces (the host's listen addresses).
   std::function<std::vector<Multiaddr>()> listen_addresses;
   // Called when a peer's identify answer arrives.

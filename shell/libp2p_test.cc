@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
@@ -170,6 +171,92 @@ TEST_F(Libp2pTest, AnApplicationStreamIsNegotiatedCountedAndCarriesBytes) {
     }
     return false;
   }));
+}
+
+// Host::Handle: each protocol's inbound streams reach its own handler; the listener offers
+// exactly the handled protocols (plus ping and identify); identify announces them.
+TEST_F(Libp2pTest, ProtocolHandlersReceiveTheirOwnStreams) {
+  auto make = [&](uint8_t seed) {
+    HostOptions o;
+    Libp2pOptions libp2p;
+    libp2p.identity = IdentityFrom(seed);
+    o.libp2p = std::move(libp2p);
+    std::unique_ptr<Host> host = Host::Create(io_, std::move(o)).value();
+    host->Subscribe([this, seed](const HostEvent& e) {
+      if (const auto* id = std::get_if<IdentifyEvent>(&e)) identified_[seed].push_back(*id);
+    });
+    return host;
+  };
+  auto server = make(21);
+  auto client = make(22);
+  constexpr char kUpper[] = "/connmgr/upper/1.0.0";
+  constexpr char kCount[] = "/connmgr/count/1.0.0";
+  Host* raw = server.get();
+  std::vector<std::string> log;
+  ASSERT_TRUE(server
+                  ->Handle(kUpper, {[&](Host::StreamRef, const PeerId& peer) {
+                                      log.push_back("upper opened by " + peer.ToString());
+                                    },
+                                    [&, raw](Host::StreamRef ref, std::string bytes) {
+                                      for (char& ch : bytes) ch = absl::ascii_toupper(ch);
+                                      raw->WriteStream(ref, bytes).IgnoreError();
+                                      raw->CloseStream(ref).IgnoreError();
+                                    },
+                                    [&](Host::StreamRef) { log.push_back("upper closed"); }})
+                  .ok());
+  size_t counted = 0;
+  ASSERT_TRUE(server
+                  ->Handle(kCount, {nullptr,
+                                    [&, raw](Host::StreamRef ref, std::string bytes) {
+                                      counted += bytes.size();
+                                      raw->WriteStream(ref, std::to_string(counted)).IgnoreError();
+                                    },
+                                    nullptr})
+                  .ok());
+  bool shared_callback_called = false;
+  server->OnStreamData([&](Host::StreamRef, std::string) { shared_callback_called = true; });
+  EXPECT_EQ(server->Handle(kPingProtocol, {}).code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(server->Handle("", {}).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(server->Handle("/a\nb", {}).code(), absl::StatusCode::kInvalidArgument);
+
+  ASSERT_EQ(Connect(*client, *server).outcome, DialOutcome::kConnected);
+  ASSERT_TRUE(RunUntil([&] { return !identified_[22].empty(); }));
+  EXPECT_THAT(identified_[22][0].info.protocols,
+              ::testing::UnorderedElementsAre(kPingProtocol, kIdentifyProtocol, kUpper, kCount));
+
+  std::string upper_reply, count_reply;
+  std::optional<absl::StatusOr<Host::StreamRef>> upper;
+  client->OnStreamData([&](Host::StreamRef ref, std::string bytes) {
+    (upper.has_value() && upper->ok() && ref == **upper ? upper_reply : count_reply) += bytes;
+  });
+  client->OpenStream(server->peer(), kUpper, [&](absl::StatusOr<Host::StreamRef> r) { upper = r; });
+  ASSERT_TRUE(RunUntil([&] { return upper.has_value(); }));
+  ASSERT_TRUE(upper->ok()) << upper->status();
+  ASSERT_TRUE(client->WriteStream(**upper, "shout").ok());
+  ASSERT_TRUE(RunUntil([&] { return upper_reply == "SHOUT"; }));
+  ASSERT_TRUE(client->CloseStream(**upper).ok());
+  ASSERT_TRUE(RunUntil([&] { return log.size() == 2; }));
+  EXPECT_EQ(log[0], "upper opened by " + client->peer().ToString());
+  EXPECT_EQ(log[1], "upper closed");
+
+  std::optional<absl::StatusOr<Host::StreamRef>> count;
+  client->OpenStream(server->peer(), kCount, [&](absl::StatusOr<Host::StreamRef> r) { count = r; });
+  ASSERT_TRUE(RunUntil([&] { return count.has_value(); }));
+  ASSERT_TRUE(count->ok()) << count->status();
+  ASSERT_TRUE(client->WriteStream(**count, "1234567").ok());
+  ASSERT_TRUE(RunUntil([&] { return count_reply == "7"; }));
+  EXPECT_EQ(counted, 7u);
+  EXPECT_FALSE(shared_callback_called);
+
+  // An unhandled protocol is refused by the negotiation; a removed one too.
+  server->RemoveHandler(kCount);
+  for (const std::string& protocol : {std::string("/connmgr/other/1.0.0"), std::string(kCount)}) {
+    std::optional<absl::StatusOr<Host::StreamRef>> refused;
+    client->OpenStream(server->peer(), protocol,
+                       [&](absl::StatusOr<Host::StreamRef> r) { refused = r; });
+    ASSERT_TRUE(RunUntil([&] { return refused.has_value(); }));
+    EXPECT_FALSE(refused->ok()) << protocol;
+  }
 }
 
 TEST_F(Libp2pTest, AStreamOverTheLimitIsRefusedAndReset) {
