@@ -13,6 +13,7 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Create(boost::asio::io_context& io,
   std::shared_ptr<Upgrader> upgrader = std::move(options.upgrader);
   std::shared_ptr<ProtocolRegistry> registry;
   if (options.libp2p) {
+    if (absl::Status s = ValidateLibp2pOptions(*options.libp2p); !s.ok()) return s;
     options.peer = options.libp2p->identity.peer_id();
     if (options.libp2p->registry == nullptr) {
       options.libp2p->registry = std::make_shared<ProtocolRegistry>();

@@ -26,11 +26,14 @@ constexpr char kEcho[] = "/connmgr/echo/1.0.0";
 class Libp2pTest : public ::testing::Test {
  protected:
   std::unique_ptr<Host> MakeHost(uint8_t seed, Config config = Config{},
-                                 std::optional<crypto::PrivateKey> key = std::nullopt) {
+                                 std::optional<crypto::PrivateKey> key = std::nullopt,
+                                 std::vector<std::string> security = {kNoiseProtocol,
+                                                                      kTlsProtocol}) {
     HostOptions o;
     o.config = std::move(config);
     Libp2pOptions libp2p;
     libp2p.identity = key ? *key : crypto::PrivateKey(IdentityFrom(seed));
+    libp2p.security_protocols = std::move(security);
     libp2p.protocols = {kEcho};
     o.libp2p = std::move(libp2p);
     std::unique_ptr<Host> host = Host::Create(io_, std::move(o)).value();
@@ -127,6 +130,72 @@ TEST_F(Libp2pTest, HostsWithEveryKeyTypeConnectAndIdentifyTheirKeys) {
     }
   }
   EXPECT_TRUE(saw_secp256k1);
+}
+
+// libp2p's TLS 1.3 handshake instead of Noise, for every key type; then Yamux, identify, ping
+// and an application stream as over Noise.
+TEST_F(Libp2pTest, HostsConnectOverTlsWithEveryKeyType) {
+  using crypto::KeyType;
+  const std::vector<KeyType> types = {KeyType::kEd25519, KeyType::kSecp256k1, KeyType::kRsa,
+                                      KeyType::kEcdsa};
+  std::vector<std::unique_ptr<Host>> hosts;
+  for (size_t i = 0; i < types.size(); ++i) {
+    hosts.push_back(MakeHost(static_cast<uint8_t>(30 + i), Config{},
+                             crypto::PrivateKey::Generate(types[i]).value(), {kTlsProtocol}));
+  }
+  for (size_t i = 0; i < hosts.size(); ++i) {
+    const DialResult r = Connect(*hosts[i], *hosts[(i + 1) % hosts.size()]);
+    ASSERT_EQ(r.outcome, DialOutcome::kConnected) << crypto::KeyTypeName(types[i]) << r.detail;
+  }
+  ASSERT_TRUE(RunUntil([&] {
+    for (size_t i = 0; i < hosts.size(); ++i) {
+      if (identified_[static_cast<uint8_t>(30 + i)].size() < 2) return false;
+    }
+    return true;
+  }));
+  std::optional<absl::StatusOr<Duration>> rtt;
+  hosts[0]->Ping(hosts[1]->peer(), [&](absl::StatusOr<Duration> d) { rtt = d; });
+  ASSERT_TRUE(RunUntil([&] { return rtt.has_value(); }));
+  EXPECT_TRUE(rtt->ok()) << rtt->status();
+
+  std::optional<absl::StatusOr<Host::StreamRef>> opened;
+  hosts[2]->OpenStream(hosts[3]->peer(), kEcho,
+                       [&](absl::StatusOr<Host::StreamRef> r) { opened = r; });
+  ASSERT_TRUE(RunUntil([&] { return opened.has_value(); }));
+  ASSERT_TRUE(opened->ok()) << opened->status();
+  std::string echoed;
+  hosts[2]->OnStreamData([&](Host::StreamRef, std::string bytes) { echoed += bytes; });
+  const std::string big(200 * 1024, 't');  // many TLS records
+  ASSERT_TRUE(hosts[2]->WriteStream(**opened, big).ok());
+  ASSERT_TRUE(RunUntil([&] { return echoed.size() == big.size(); }));
+  EXPECT_EQ(echoed, big);
+}
+
+TEST_F(Libp2pTest, SecurityIsNegotiatedInTheConfiguredOrder) {
+  // The dialer's preference wins when the listener has both.
+  auto tls_first = MakeHost(41, Config{}, std::nullopt, {kTlsProtocol, kNoiseProtocol});
+  auto noise_first = MakeHost(42);
+  ASSERT_EQ(Connect(*tls_first, *noise_first).outcome, DialOutcome::kConnected);
+  auto tls_only = MakeHost(43, Config{}, std::nullopt, {kTlsProtocol});
+  ASSERT_EQ(Connect(*noise_first, *tls_only).outcome, DialOutcome::kConnected);
+  // No protocol in common: the dial fails in the security negotiation.
+  auto noise_only = MakeHost(44, Config{}, std::nullopt, {kNoiseProtocol});
+  const DialResult r = Connect(*tls_only, *noise_only);
+  EXPECT_NE(r.outcome, DialOutcome::kConnected);
+}
+
+TEST_F(Libp2pTest, BadSecurityProtocolsAreRefused) {
+  for (const std::vector<std::string>& security :
+       {std::vector<std::string>{}, std::vector<std::string>{"/secio/1.0.0"},
+        std::vector<std::string>{kNoiseProtocol, kNoiseProtocol}}) {
+    HostOptions o;
+    Libp2pOptions libp2p;
+    libp2p.security_protocols = security;
+    o.libp2p = std::move(libp2p);
+    absl::StatusOr<std::unique_ptr<Host>> host = Host::Create(io_, std::move(o));
+    EXPECT_EQ(host.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(host.status().message(), HasSubstr("security_protocols"));
+  }
 }
 
 TEST_F(Libp2pTest, PingMeasuresTheRoundTrip) {
