@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 #include <openssl/x509.h>
+#include <secp256k1.h>
 
 #include <fstream>
 #include <map>
@@ -139,6 +140,38 @@ TEST(KeysTest, GeneratedKeysOfEveryTypeSignVerifyAndRoundTrip) {
     EXPECT_FALSE(key->public_key().Verify("hello", ""));
     EXPECT_FALSE(key->public_key().Verify("hello", std::string(kMaxSignatureBytes + 1, 'x')));
   }
+}
+
+// The same secp256k1 signature with s replaced by n - s (the "high-S" form BIP 62 forbids but
+// other libp2p implementations accept) still verifies; libsecp256k1 alone would refuse it.
+TEST(KeysTest, Secp256k1HighSSignatureVerifies) {
+  const PrivateKey key = PrivateKey::Generate(KeyType::kSecp256k1).value();
+  const std::string der = key.Sign("message").value();
+  secp256k1_context* ctx = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
+  secp256k1_ecdsa_signature sig;
+  ASSERT_TRUE(secp256k1_ecdsa_signature_parse_der(
+      ctx, &sig, reinterpret_cast<const unsigned char*>(der.data()), der.size()));
+  unsigned char compact[64];
+  secp256k1_ecdsa_signature_serialize_compact(ctx, compact, &sig);
+  // s := n - s, with n the group order, big-endian.
+  const std::string order =
+      Unhex("fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141");
+  int borrow = 0;
+  for (int i = 31; i >= 0; --i) {
+    int d = static_cast<uint8_t>(order[i]) - compact[32 + i] - borrow;
+    borrow = d < 0;
+    compact[32 + i] = static_cast<unsigned char>(d + (borrow ? 256 : 0));
+  }
+  secp256k1_ecdsa_signature high;
+  ASSERT_TRUE(secp256k1_ecdsa_signature_parse_compact(ctx, &high, compact));
+  unsigned char high_der[72];
+  size_t high_length = sizeof(high_der);
+  ASSERT_TRUE(secp256k1_ecdsa_signature_serialize_der(ctx, high_der, &high_length, &high));
+  secp256k1_context_destroy(ctx);
+  const std::string high_signature(reinterpret_cast<const char*>(high_der), high_length);
+  ASSERT_NE(high_signature, der);
+  EXPECT_TRUE(key.public_key().Verify("message", high_signature));
+  EXPECT_FALSE(key.public_key().Verify("messagE", high_signature));
 }
 
 TEST(KeysTest, PeerIdPrefixesFollowTheMultihash) {
