@@ -4,12 +4,16 @@
 // ratio.
 //
 //   ./bazelw run -c opt //bench:libp2p_churn -- --seconds=3
+//       [--key-type=ed25519|secp256k1|rsa|ecdsa] [--security=noise|tls]
+//
+// --key-type gives both hosts identities of that type (what each handshake signs and
+// verifies); --security the handshake (default noise).
 //
 // One io_context, one thread, both hosts on it (as the js side runs both nodes in one Node.js
 // process). One cycle: host B dials host A (`Dial` of A's /ip4/127.0.0.1/tcp/P/p2p/A) and waits
 // for DialResult connected; B closes the connection (`CloseConnection`); the cycle ends when both
 // hosts report PeerDisconnected. Cycles run one after another (one connection at a time).
-// Prints one line: `libp2p_churn side=connmgr cycles=N seconds=S per_s=R`.
+// Prints one line: `libp2p_churn side=connmgr cycles=N seconds=S per_s=R key_type=K security=P`.
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -21,6 +25,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "boost/asio/io_context.hpp"
+#include "shell/crypto/keys.h"
 #include "shell/host.h"
 
 namespace connmgr {
@@ -29,10 +34,13 @@ namespace {
 using shell::Host;
 using shell::HostEvent;
 
-std::unique_ptr<Host> MakeHost(boost::asio::io_context& io, int* disconnects) {
+std::unique_ptr<Host> MakeHost(boost::asio::io_context& io, int* disconnects,
+                               crypto::KeyType key_type, const std::string& security) {
   shell::HostOptions o;
   o.config.inbound_rate_per_ip = {1'000'000, Duration::Seconds(1), 1'000'000};
   o.libp2p = shell::Libp2pOptions{};
+  o.libp2p->identity = crypto::PrivateKey::Generate(key_type).value();
+  o.libp2p->security_protocols = {security};
   std::unique_ptr<Host> host = Host::Create(io, std::move(o)).value();
   host->Subscribe([disconnects](const HostEvent& e) {
     if (std::holds_alternative<PeerDisconnected>(e)) ++*disconnects;
@@ -46,17 +54,33 @@ std::unique_ptr<Host> MakeHost(boost::asio::io_context& io, int* disconnects) {
 int main(int argc, char** argv) {
   using namespace connmgr;
   double seconds = 3;
+  crypto::KeyType key_type = crypto::KeyType::kEd25519;
+  std::string security = "noise";
   for (int i = 1; i < argc; ++i) {
     absl::string_view a = argv[i];
-    if (!absl::ConsumePrefix(&a, "--seconds=") || !absl::SimpleAtod(a, &seconds) || seconds <= 0) {
-      std::fprintf(stderr, "usage: libp2p_churn [--seconds=S]\n");
+    bool ok = false;
+    if (absl::ConsumePrefix(&a, "--seconds=")) {
+      ok = absl::SimpleAtod(a, &seconds) && seconds > 0;
+    } else if (absl::ConsumePrefix(&a, "--key-type=")) {
+      absl::StatusOr<crypto::KeyType> t = crypto::ParseKeyTypeName(a);
+      ok = t.ok();
+      if (ok) key_type = *t;
+    } else if (absl::ConsumePrefix(&a, "--security=")) {
+      security = std::string(a);
+      ok = security == "noise" || security == "tls";
+    }
+    if (!ok) {
+      std::fprintf(stderr,
+                   "usage: libp2p_churn [--seconds=S] [--key-type=ed25519|secp256k1|rsa|ecdsa] "
+                   "[--security=noise|tls]\n");
       return 2;
     }
   }
+  const std::string protocol = security == "tls" ? shell::kTlsProtocol : shell::kNoiseProtocol;
   boost::asio::io_context io;
   int a_disconnects = 0, b_disconnects = 0;
-  std::unique_ptr<shell::Host> a = MakeHost(io, &a_disconnects);
-  std::unique_ptr<shell::Host> b = MakeHost(io, &b_disconnects);
+  std::unique_ptr<shell::Host> a = MakeHost(io, &a_disconnects, key_type, protocol);
+  std::unique_ptr<shell::Host> b = MakeHost(io, &b_disconnects, key_type, protocol);
   const Multiaddr where =
       a->Listen(Multiaddr::Parse("/ip4/127.0.0.1/tcp/0").value()).value().WithPeerId(a->peer());
 
@@ -100,9 +124,11 @@ int main(int argc, char** argv) {
   }
   const double elapsed =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("libp2p_churn side=connmgr cycles=%llu seconds=%.2f per_s=%.1f\n",
-              static_cast<unsigned long long>(cycles), elapsed,
-              static_cast<double>(cycles) / elapsed);
+  std::printf(
+      "libp2p_churn side=connmgr cycles=%llu seconds=%.2f per_s=%.1f key_type=%s "
+      "security=%s\n",
+      static_cast<unsigned long long>(cycles), elapsed, static_cast<double>(cycles) / elapsed,
+      crypto::KeyTypeName(key_type).c_str(), security.c_str());
   b->Close();
   a->Close();
   return 0;

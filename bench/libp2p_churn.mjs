@@ -3,6 +3,7 @@
 //
 //   node libp2p_churn.mjs --seconds=3        (run from a directory whose node_modules holds the
 //                                             interop/js packages; libp2p_churn.sh does that)
+//       [--key-type=ed25519|secp256k1|rsa] [--security=noise|tls]   (identities, handshake)
 //
 // Both nodes in one Node.js process, with interop/js/peer.mjs's configuration: TCP, Noise,
 // Yamux, identify and ping (identify runs on each connection), inbound threshold raised so the
@@ -13,25 +14,35 @@
 import { createLibp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
+import { tls } from '@libp2p/tls'
+import { generateKeyPair } from '@libp2p/crypto/keys'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
 
 let seconds = 3
+let keyType = 'ed25519'
+let security = 'noise'
+const KEY_TYPES = { ed25519: ['Ed25519'], secp256k1: ['secp256k1'], rsa: ['RSA', 2048] }
 for (const a of process.argv.slice(2)) {
-  const m = /^--seconds=([0-9.]+)$/.exec(a)
-  if (m == null || !(Number(m[1]) > 0)) {
-    process.stderr.write('usage: libp2p_churn.mjs [--seconds=S]\n')
+  const m = /^--(seconds|key-type|security)=(.+)$/.exec(a)
+  const ok = m != null && (m[1] === 'seconds' ? Number(m[2]) > 0
+    : m[1] === 'key-type' ? Object.hasOwn(KEY_TYPES, m[2]) : ['noise', 'tls'].includes(m[2]))
+  if (!ok) {
+    process.stderr.write('usage: libp2p_churn.mjs [--seconds=S] [--key-type=ed25519|secp256k1|rsa] [--security=noise|tls]\n')
     process.exit(2)
   }
-  seconds = Number(m[1])
+  if (m[1] === 'seconds') seconds = Number(m[2])
+  else if (m[1] === 'key-type') keyType = m[2]
+  else security = m[2]
 }
 
 async function makeNode (listen) {
   return createLibp2p({
+    privateKey: await generateKeyPair(...KEY_TYPES[keyType]),
     addresses: { listen },
     transports: [tcp()],
-    connectionEncrypters: [noise()],
+    connectionEncrypters: [security === 'tls' ? tls() : noise()],
     streamMuxers: [yamux()],
     connectionManager: {
       maxConnections: 100,
@@ -75,7 +86,7 @@ while (performance.now() < until) {
   cycles++
 }
 const elapsed = (performance.now() - t0) / 1000
-process.stdout.write(`libp2p_churn side=js-libp2p cycles=${cycles} seconds=${elapsed.toFixed(2)} per_s=${(cycles / elapsed).toFixed(1)}\n`)
+process.stdout.write(`libp2p_churn side=js-libp2p cycles=${cycles} seconds=${elapsed.toFixed(2)} per_s=${(cycles / elapsed).toFixed(1)} key_type=${keyType} security=${security}\n`)
 await b.stop()
 await a.stop()
 process.exit(0)

@@ -5,16 +5,19 @@
 #
 #   bench/libp2p_churn.sh                       # builds with -c opt, 3 s per side
 #   bench/libp2p_churn.sh --seconds=5 --binary=PATH/TO/libp2p_churn
+#   bench/libp2p_churn.sh --key-type=rsa --security=tls   # identities and handshake, both sides
 set -euo pipefail
 
 here="$(dirname "$0")"          # not resolved: under Bazel the runfiles tree holds the rest
 seconds=3
 binary=""
+extra=()
 for arg in "$@"; do
   case "$arg" in
     --seconds=*) seconds="${arg#*=}" ;;
+    --key-type=*|--security=*) extra+=("$arg") ;;
     --binary=*) binary="${arg#*=}" ;;
-    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
     *) echo "libp2p_churn.sh: unknown argument $arg" >&2; exit 2 ;;
   esac
 done
@@ -34,8 +37,8 @@ if [[ ! -f "$script" ]]; then
   cp "$here/libp2p_churn.mjs" "$script.tmp.$$" && mv -f "$script.tmp.$$" "$script"
 fi
 
-connmgr_out="$("$binary" --seconds="$seconds" | tail -n1)"
-js_out="$("$node" "$script" --seconds="$seconds" | tail -n1)"
+connmgr_out="$("$binary" --seconds="$seconds" "${extra[@]}" | tail -n1)"
+js_out="$("$node" "$script" --seconds="$seconds" "${extra[@]}" | tail -n1)"
 echo "$connmgr_out"
 echo "$js_out"
 field() { sed -n "s/.*[[:space:]]$2=\([^[:space:]]*\).*/\1/p" <<<"$1"; }

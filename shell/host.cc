@@ -11,8 +11,14 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Create(boost::asio::io_context& io,
   auto listen_addresses = std::make_shared<std::vector<Multiaddr>>();
   auto host_slot = std::make_shared<Host*>(nullptr);  // identify answers reach the host
   std::shared_ptr<Upgrader> upgrader = std::move(options.upgrader);
+  std::shared_ptr<ProtocolRegistry> registry;
   if (options.libp2p) {
+    if (absl::Status s = ValidateLibp2pOptions(*options.libp2p); !s.ok()) return s;
     options.peer = options.libp2p->identity.peer_id();
+    if (options.libp2p->registry == nullptr) {
+      options.libp2p->registry = std::make_shared<ProtocolRegistry>();
+    }
+    registry = options.libp2p->registry;
     if (!options.libp2p->listen_addresses) {
       options.libp2p->listen_addresses = [listen_addresses] { return *listen_addresses; };
     }
@@ -40,6 +46,7 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Create(boost::asio::io_context& io,
       new Host(std::move(options.peer), *std::move(driver), std::move(listen_addresses)));
   *host_slot = host.get();
   host->host_slot_ = std::move(host_slot);
+  host->registry_ = std::move(registry);
   return host;
 }
 
@@ -50,13 +57,19 @@ Host::Host(PeerId peer, std::unique_ptr<Driver> driver,
       listen_addresses_(std::move(listen_addresses)) {
   driver_->Observe([this](const Output& output) { OnOutput(output); });
   driver_->OnStreamData([this](ConnectionId connection, StreamId stream, std::string bytes) {
+    if (auto it = handled_streams_.find({connection, stream}); it != handled_streams_.end()) {
+      const std::shared_ptr<ProtocolHandler> handler = it->second;  // it may close the stream
+      if (handler->data) handler->data(StreamRef{connection, stream}, std::move(bytes));
+      return;
+    }
     if (stream_data_) stream_data_(StreamRef{connection, stream}, std::move(bytes));
   });
   driver_->OnStreamEvent([this](ConnectionId connection, StreamId stream,
                                 const std::string& protocol, Direction direction, bool opened) {
     const Connection* c = core().connections().Find(connection);
-    Publish(StreamEvent{connection, stream, c != nullptr ? c->peer : PeerId(), protocol, direction,
-                        opened});
+    const PeerId peer = c != nullptr ? c->peer : PeerId();
+    Publish(StreamEvent{connection, stream, peer, protocol, direction, opened});
+    RouteToHandler(connection, stream, protocol, direction, opened, peer);
   });
 }
 
@@ -71,6 +84,40 @@ void Host::Close() {
   const std::vector<Multiaddr> addresses = driver_->listen_addresses();
   driver_->Shutdown();
   for (const Multiaddr& a : addresses) Publish(ListenEvent{a, false});
+}
+
+absl::Status Host::Handle(const std::string& protocol, ProtocolHandler handler) {
+  if (registry_ == nullptr) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("handle ", protocol, ": this host has no libp2p connections"));
+  }
+  if (absl::Status s = registry_->Add(protocol); !s.ok()) return s;
+  protocol_handlers_[protocol] = std::make_shared<ProtocolHandler>(std::move(handler));
+  return absl::OkStatus();
+}
+
+void Host::RemoveHandler(const std::string& protocol) {
+  if (registry_ != nullptr) registry_->Remove(protocol);
+  protocol_handlers_.erase(protocol);
+}
+
+void Host::RouteToHandler(ConnectionId connection, StreamId stream, const std::string& protocol,
+                          Direction direction, bool opened, const PeerId& peer) {
+  const std::pair<ConnectionId, StreamId> key{connection, stream};
+  if (!opened) {
+    auto it = handled_streams_.find(key);
+    if (it == handled_streams_.end()) return;
+    const std::shared_ptr<ProtocolHandler> handler = std::move(it->second);
+    handled_streams_.erase(it);
+    if (handler->closed) handler->closed(StreamRef{connection, stream});
+    return;
+  }
+  if (direction != Direction::kInbound) return;
+  auto it = protocol_handlers_.find(protocol);
+  if (it == protocol_handlers_.end()) return;
+  const std::shared_ptr<ProtocolHandler> handler = it->second;
+  handled_streams_[key] = handler;
+  if (handler->opened) handler->opened(StreamRef{connection, stream}, peer);
 }
 
 absl::StatusOr<Multiaddr> Host::Listen(const Multiaddr& address) {

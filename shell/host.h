@@ -24,6 +24,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -99,10 +100,27 @@ class Host {
   absl::Status WriteStream(StreamRef stream, std::string bytes);
   // Closes this side of the stream (the peer may still write until it closes too).
   absl::Status CloseStream(StreamRef stream);
-  // Bytes the peer wrote on streams this side opened.
+  // Bytes the peer wrote on streams this side opened (and on inbound streams of protocols
+  // listed in Libp2pOptions::protocols rather than handled with Handle).
   void OnStreamData(std::function<void(StreamRef, std::string)> handler) {
     stream_data_ = std::move(handler);
   }
+
+  // Serves an application protocol: every connection's multistream listener offers the handled
+  // protocols (besides ping, identify and Libp2pOptions::protocols), identify announces them,
+  // and each inbound stream that negotiates `protocol` reaches `handler` — opened once the core
+  // counted it, then its bytes, then closed. Replaces an earlier handler of the protocol.
+  // InvalidArgument for a name multistream-select refuses, AlreadyExists for ping and
+  // identify, ResourceExhausted past ProtocolRegistry::kMaxProtocols, FailedPrecondition
+  // without libp2p connections.
+  struct ProtocolHandler {
+    std::function<void(StreamRef, const PeerId&)> opened;
+    std::function<void(StreamRef, std::string)> data;
+    std::function<void(StreamRef)> closed;  // optional
+  };
+  absl::Status Handle(const std::string& protocol, ProtocolHandler handler);
+  // Stops offering `protocol` to new streams; its open streams keep their handler.
+  void RemoveHandler(const std::string& protocol);
   absl::Status CloseConnection(ConnectionId connection);
   // The round trip to `peer` over one of its open connections (libp2p's ping protocol).
   void Ping(const PeerId& peer, std::function<void(absl::StatusOr<Duration>)> done);
@@ -143,6 +161,9 @@ class Host {
   absl::Status Input(const connmgr::Input& input);
   void OnOutput(const Output& output);
   void Publish(const HostEvent& event);
+  // Hands a handled protocol's inbound stream to its handler (and its end).
+  void RouteToHandler(ConnectionId connection, StreamId stream, const std::string& protocol,
+                      Direction direction, bool opened, const PeerId& peer);
 
   PeerId peer_;
   std::unique_ptr<Driver> driver_;
@@ -152,6 +173,11 @@ class Host {
   std::vector<EventHandler> handlers_;
   std::shared_ptr<std::vector<Multiaddr>> listen_addresses_;  // what identify announces
   std::shared_ptr<Host*> host_slot_;                          // cleared when the host goes
+  // Handle(): what the upgrader offers, and where inbound streams of each protocol go.
+  std::shared_ptr<ProtocolRegistry> registry_;  // null without libp2p
+  absl::flat_hash_map<std::string, std::shared_ptr<ProtocolHandler>> protocol_handlers_;
+  absl::flat_hash_map<std::pair<ConnectionId, StreamId>, std::shared_ptr<ProtocolHandler>>
+      handled_streams_;
   bool closed_ = false;
 };
 

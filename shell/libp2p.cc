@@ -1,5 +1,6 @@
 #include "shell/libp2p.h"
 
+#include <algorithm>
 #include <array>
 #include <deque>
 #include <optional>
@@ -7,6 +8,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "boost/asio/steady_timer.hpp"
 #include "boost/asio/write.hpp"
 #include "shell/endpoint.h"
@@ -14,6 +16,7 @@
 #include "shell/noise/handshake.h"
 #include "shell/noise/protobuf.h"
 #include "shell/noise/transport.h"
+#include "shell/tls/session.h"
 #include "sodium.h"
 
 namespace connmgr::shell {
@@ -98,9 +101,57 @@ class Wire : public std::enable_shared_from_this<Wire> {
   bool stopped_ = false;
 };
 
+// The connection's encryption after the handshake: Noise's transport messages or TLS records.
+class SecureChannel {
+ public:
+  virtual ~SecureChannel() = default;
+  virtual absl::Status Encode(absl::string_view plaintext, std::string* wire) = 0;
+  virtual absl::Status Decode(absl::string_view wire, std::string* plaintext) = 0;
+  // Bytes the channel itself must send after a Decode (TLS: alerts, key updates).
+  virtual std::string TakeOutput() { return ""; }
+};
+
+class NoiseChannel : public SecureChannel {
+ public:
+  explicit NoiseChannel(noise::TransportCiphers ciphers)
+      : encoder_(std::move(ciphers.send)), decoder_(std::move(ciphers.receive)) {}
+  absl::Status Encode(absl::string_view plaintext, std::string* wire) override {
+    return encoder_.Encode(plaintext, wire);
+  }
+  absl::Status Decode(absl::string_view wire, std::string* plaintext) override {
+    return decoder_.Decode(wire, plaintext);
+  }
+
+ private:
+  noise::TransportEncoder encoder_;
+  noise::TransportDecoder decoder_;
+};
+
+class TlsChannel : public SecureChannel {
+ public:
+  explicit TlsChannel(std::unique_ptr<tls::TlsSession> session) : session_(std::move(session)) {}
+  absl::Status Encode(absl::string_view plaintext, std::string* wire) override {
+    absl::Status s = session_->Encode(plaintext);
+    absl::StrAppend(wire, session_->PollSend());
+    return s;
+  }
+  absl::Status Decode(absl::string_view wire, std::string* plaintext) override {
+    return session_->HandleReceived(wire, plaintext);
+  }
+  std::string TakeOutput() override { return session_->PollSend(); }
+
+ private:
+  std::unique_ptr<tls::TlsSession> session_;
+};
+
 std::vector<std::string> ServedProtocols(const Libp2pOptions& options) {
   std::vector<std::string> served = {kPingProtocol, kIdentifyProtocol};
   served.insert(served.end(), options.protocols.begin(), options.protocols.end());
+  if (options.registry != nullptr) {
+    for (const std::string& p : options.registry->protocols()) {
+      if (std::find(served.begin(), served.end(), p) == served.end()) served.push_back(p);
+    }
+  }
   return served;
 }
 
@@ -108,11 +159,11 @@ std::vector<std::string> ServedProtocols(const Libp2pOptions& options) {
 
 class Libp2pSession : public Session {
  public:
-  Libp2pSession(std::shared_ptr<Wire> wire, noise::TransportEncoder encoder,
-                noise::TransportDecoder decoder, mux::YamuxSession yamux, PeerId remote,
+  Libp2pSession(std::shared_ptr<Wire> wire, std::unique_ptr<SecureChannel> channel,
+                mux::YamuxSession yamux, PeerId remote,
                 std::shared_ptr<const Libp2pOptions> options)
-      : state_(std::make_shared<State>(std::move(wire), std::move(encoder), std::move(decoder),
-                                       std::move(yamux), std::move(remote), std::move(options))) {
+      : state_(std::make_shared<State>(std::move(wire), std::move(channel), std::move(yamux),
+                                       std::move(remote), std::move(options))) {
     // Bytes that arrive before Start wait in `pending`.
     std::weak_ptr<State> weak = state_;
     state_->wire->SetHandlers(
@@ -208,17 +259,15 @@ class Libp2pSession : public Session {
   };
 
   struct State {
-    State(std::shared_ptr<Wire> w, noise::TransportEncoder e, noise::TransportDecoder d,
-          mux::YamuxSession y, PeerId r, std::shared_ptr<const Libp2pOptions> o)
+    State(std::shared_ptr<Wire> w, std::unique_ptr<SecureChannel> c, mux::YamuxSession y, PeerId r,
+          std::shared_ptr<const Libp2pOptions> o)
         : wire(std::move(w)),
-          encoder(std::move(e)),
-          decoder(std::move(d)),
+          channel(std::move(c)),
           yamux(std::move(y)),
           remote(std::move(r)),
           options(std::move(o)) {}
     std::shared_ptr<Wire> wire;
-    noise::TransportEncoder encoder;
-    noise::TransportDecoder decoder;
+    std::unique_ptr<SecureChannel> channel;
     mux::YamuxSession yamux;
     PeerId remote;
     std::shared_ptr<const Libp2pOptions> options;
@@ -268,9 +317,9 @@ class Libp2pSession : public Session {
       return;
     }
     std::string plaintext;
-    if (absl::Status st = s->decoder.Decode(bytes, &plaintext); !st.ok()) {
-      return Shutdown(s, st);
-    }
+    absl::Status decoded = s->channel->Decode(bytes, &plaintext);
+    s->wire->Send(s->channel->TakeOutput());
+    if (!decoded.ok()) return Shutdown(s, decoded);
     OnPlaintext(s, plaintext);
     Flush(s);
   }
@@ -508,7 +557,7 @@ class Libp2pSession : public Session {
     const std::string out = s->yamux.TakeOutput();
     if (out.empty()) return;
     std::string wire;
-    if (absl::Status st = s->encoder.Encode(out, &wire); !st.ok()) return Shutdown(s, st);
+    if (absl::Status st = s->channel->Encode(out, &wire); !st.ok()) return Shutdown(s, st);
     s->wire->Send(std::move(wire));
   }
 
@@ -534,11 +583,13 @@ class UpgradeRun : public std::enable_shared_from_this<UpgradeRun> {
  public:
   UpgradeRun(std::shared_ptr<tcp::socket> socket, Direction direction,
              std::optional<PeerId> expected, std::shared_ptr<const Libp2pOptions> options,
+             std::function<absl::StatusOr<std::shared_ptr<tls::TlsContext>>()> tls_context,
              Upgrader::Done done)
       : wire_(std::make_shared<Wire>(std::move(socket))),
         direction_(direction),
         expected_(std::move(expected)),
         options_(std::move(options)),
+        tls_context_(std::move(tls_context)),
         done_(std::move(done)) {}
 
   void Start() {
@@ -549,18 +600,21 @@ class UpgradeRun : public std::enable_shared_from_this<UpgradeRun> {
     weak_wire_ = wire;
     wire->SetHandlers([self](absl::string_view bytes) { self->OnBytes(bytes); },
                       [self](absl::Status why) { self->Fail(std::move(why)); });
+    // The options were validated when the host was made, so these cannot fail.
     if (direction_ == Direction::kOutbound) {
-      security_dialer_.emplace(mux::MultistreamDialer::Create({kNoiseProtocol}).value());
+      security_dialer_.emplace(
+          mux::MultistreamDialer::Create(options_->security_protocols).value());
       wire->Send(security_dialer_->TakeOutput());
     } else {
-      security_listener_.emplace(mux::MultistreamListener::Create({kNoiseProtocol}).value());
+      security_listener_.emplace(
+          mux::MultistreamListener::Create(options_->security_protocols).value());
       wire->Send(security_listener_->TakeOutput());
     }
     wire->StartReading();
   }
 
  private:
-  enum class Phase { kSecurity, kNoise, kMuxer, kDone };
+  enum class Phase { kSecurity, kNoise, kTls, kMuxer, kDone };
 
   // Sends on the wire if it still exists (it always does while its handlers run).
   void Send(std::string bytes) {
@@ -573,6 +627,8 @@ class UpgradeRun : public std::enable_shared_from_this<UpgradeRun> {
         return OnSecurityBytes(bytes);
       case Phase::kNoise:
         return OnNoiseBytes(bytes);
+      case Phase::kTls:
+        return OnTlsBytes(bytes);
       case Phase::kMuxer:
         return OnMuxerCiphertext(bytes);
       case Phase::kDone:
@@ -599,11 +655,14 @@ class UpgradeRun : public std::enable_shared_from_this<UpgradeRun> {
     Send(n.TakeOutput());
     if (n.state() == mux::NegotiationState::kInProgress) return;
     if (n.state() != mux::NegotiationState::kSelected) {
-      return Fail(absl::UnavailableError(
-          absl::StrCat("security negotiation: ",
-                       n.error().ok() ? "the peer does not speak /noise" : n.error().message())));
+      return Fail(absl::UnavailableError(absl::StrCat(
+          "security negotiation: ",
+          n.error().ok() ? absl::StrCat("the peer speaks none of ",
+                                        absl::StrJoin(options_->security_protocols, ", "))
+                         : n.error().message())));
     }
     const std::string leftover = n.TakeLeftover();
+    if (n.selected_protocol() == kTlsProtocol) return StartTls(leftover);
     phase_ = Phase::kNoise;
     const noise::HandshakeKeys keys = noise::HandshakeKeys::Random();
     handshake_.emplace(direction_ == Direction::kOutbound
@@ -620,10 +679,39 @@ class UpgradeRun : public std::enable_shared_from_this<UpgradeRun> {
     Send(handshake_->PollSend());
     if (!handshake_->done()) return;
     remote_ = handshake_->remote_peer();
-    noise::TransportCiphers ciphers = handshake_->Split();
-    encoder_.emplace(std::move(ciphers.send));
-    decoder_.emplace(std::move(ciphers.receive));
+    channel_ = std::make_unique<NoiseChannel>(handshake_->Split());
     const std::string leftover = handshake_->TakeLeftover();
+    StartMuxer();
+    if (!leftover.empty()) OnMuxerCiphertext(leftover);
+  }
+
+  void StartTls(const std::string& leftover) {
+    phase_ = Phase::kTls;
+    absl::StatusOr<std::shared_ptr<tls::TlsContext>> context = tls_context_();
+    if (!context.ok()) return Fail(context.status());
+    absl::StatusOr<std::unique_ptr<tls::TlsSession>> session = tls::TlsSession::Create(
+        *std::move(context),
+        direction_ == Direction::kOutbound ? tls::TlsRole::kClient : tls::TlsRole::kServer,
+        expected_);
+    if (!session.ok()) return Fail(session.status());
+    tls_ = *std::move(session);
+    Send(tls_->PollSend());
+    if (!leftover.empty()) OnTlsBytes(leftover);
+  }
+
+  void OnTlsBytes(absl::string_view bytes) {
+    std::string plaintext;
+    absl::Status s = tls_->HandleReceived(bytes, &plaintext);
+    Send(tls_->PollSend());  // handshake messages, or the alert that says why it failed
+    if (!s.ok()) return Fail(s);
+    if (!tls_->done()) return;
+    remote_ = tls_->remote_peer();
+    channel_ = std::make_unique<TlsChannel>(std::move(tls_));
+    StartMuxer();
+    if (!plaintext.empty()) OnMuxerPlaintext(plaintext);
+  }
+
+  void StartMuxer() {
     phase_ = Phase::kMuxer;
     if (direction_ == Direction::kOutbound) {
       muxer_dialer_.emplace(mux::MultistreamDialer::Create({kYamuxProtocol}).value());
@@ -631,14 +719,19 @@ class UpgradeRun : public std::enable_shared_from_this<UpgradeRun> {
       muxer_listener_.emplace(mux::MultistreamListener::Create({kYamuxProtocol}).value());
     }
     SendEncrypted(Muxer().TakeOutput());
-    if (!leftover.empty()) OnMuxerCiphertext(leftover);
   }
 
   void OnMuxerCiphertext(absl::string_view bytes) {
     std::string plaintext;
-    if (absl::Status s = decoder_->Decode(bytes, &plaintext); !s.ok()) {
-      return Fail(absl::Status(s.code(), absl::StrCat("noise transport: ", s.message())));
+    absl::Status s = channel_->Decode(bytes, &plaintext);
+    Send(channel_->TakeOutput());
+    if (!s.ok()) {
+      return Fail(absl::Status(s.code(), absl::StrCat("secure channel: ", s.message())));
     }
+    OnMuxerPlaintext(plaintext);
+  }
+
+  void OnMuxerPlaintext(absl::string_view plaintext) {
     if (plaintext.empty()) return;
     if (muxer_dialer_) {
       muxer_dialer_->Feed(plaintext);
@@ -657,7 +750,7 @@ class UpgradeRun : public std::enable_shared_from_this<UpgradeRun> {
   void SendEncrypted(const std::string& plaintext) {
     if (plaintext.empty()) return;
     std::string wire;
-    if (absl::Status s = encoder_->Encode(plaintext, &wire); !s.ok()) return Fail(s);
+    if (absl::Status s = channel_->Encode(plaintext, &wire); !s.ok()) return Fail(s);
     Send(std::move(wire));
   }
 
@@ -669,9 +762,8 @@ class UpgradeRun : public std::enable_shared_from_this<UpgradeRun> {
     if (!yamux.ok()) return Fail(yamux.status());
     std::shared_ptr<Wire> wire = weak_wire_.lock();
     if (wire == nullptr) return Fail(absl::UnavailableError("the connection closed"));
-    auto session =
-        std::make_unique<Libp2pSession>(std::move(wire), std::move(*encoder_), std::move(*decoder_),
-                                        *std::move(yamux), remote_, options_);
+    auto session = std::make_unique<Libp2pSession>(std::move(wire), std::move(channel_),
+                                                   *std::move(yamux), remote_, options_);
     session->AddPending(leftover);
     Upgrader::Done done = std::move(done_);
     done(Upgraded{remote_, std::move(session)});
@@ -693,19 +785,49 @@ class UpgradeRun : public std::enable_shared_from_this<UpgradeRun> {
   Direction direction_;
   std::optional<PeerId> expected_;
   std::shared_ptr<const Libp2pOptions> options_;
+  std::function<absl::StatusOr<std::shared_ptr<tls::TlsContext>>()> tls_context_;
   Upgrader::Done done_;
   Phase phase_ = Phase::kSecurity;
   std::optional<mux::MultistreamDialer> security_dialer_;
   std::optional<mux::MultistreamListener> security_listener_;
   std::optional<noise::Handshake> handshake_;
-  std::optional<noise::TransportEncoder> encoder_;
-  std::optional<noise::TransportDecoder> decoder_;
+  std::unique_ptr<tls::TlsSession> tls_;
+  std::unique_ptr<SecureChannel> channel_;
   std::optional<mux::MultistreamDialer> muxer_dialer_;
   std::optional<mux::MultistreamListener> muxer_listener_;
   PeerId remote_;
 };
 
 }  // namespace
+
+// --- Protocol registry -------------------------------------------------------------------------
+
+absl::Status ProtocolRegistry::Add(const std::string& protocol) {
+  if (protocol == kPingProtocol || protocol == kIdentifyProtocol) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("handle ", protocol, ": served by every connection already"));
+  }
+  // The negotiation's own rules for a protocol name (non-empty, bounded, no newline).
+  if (absl::StatusOr<mux::MultistreamDialer> d = mux::MultistreamDialer::Create({protocol});
+      !d.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("handle: ", d.status().message()));
+  }
+  if (Contains(protocol)) return absl::OkStatus();
+  if (protocols_.size() >= kMaxProtocols) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("handle ", protocol, ": more than ", kMaxProtocols, " protocols"));
+  }
+  protocols_.push_back(protocol);
+  return absl::OkStatus();
+}
+
+void ProtocolRegistry::Remove(const std::string& protocol) {
+  protocols_.erase(std::remove(protocols_.begin(), protocols_.end(), protocol), protocols_.end());
+}
+
+bool ProtocolRegistry::Contains(const std::string& protocol) const {
+  return std::find(protocols_.begin(), protocols_.end(), protocol) != protocols_.end();
+}
 
 // --- Identify's message
 // ----------------------------------------------------------------------------
@@ -763,13 +885,43 @@ absl::StatusOr<IdentifyInfo> DecodeIdentify(absl::string_view message) {
 // --- The upgrader
 // ----------------------------------------------------------------------------------
 
+absl::Status ValidateLibp2pOptions(const Libp2pOptions& options) {
+  const std::vector<std::string>& security = options.security_protocols;
+  if (security.empty()) {
+    return absl::InvalidArgumentError("security_protocols: at least one is required");
+  }
+  for (size_t i = 0; i < security.size(); ++i) {
+    if (security[i] != kNoiseProtocol && security[i] != kTlsProtocol) {
+      return absl::InvalidArgumentError(absl::StrCat("security_protocols: \"", security[i],
+                                                     "\" is not ", kNoiseProtocol, " or ",
+                                                     kTlsProtocol));
+    }
+    if (std::find(security.begin(), security.begin() + i, security[i]) != security.begin() + i) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("security_protocols: ", security[i], " is listed twice"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 Libp2pUpgrader::Libp2pUpgrader(Libp2pOptions options)
     : options_(std::make_shared<const Libp2pOptions>(std::move(options))) {}
 
 void Libp2pUpgrader::Upgrade(std::shared_ptr<tcp::socket> socket, Direction direction,
                              std::optional<PeerId> expected, Done done) {
+  // The TLS context (this node's certificate) is made on the first TLS connection, then kept.
+  auto tls_context = [slot = tls_context_,
+                      options = options_]() -> absl::StatusOr<std::shared_ptr<tls::TlsContext>> {
+    if (*slot == nullptr) {
+      absl::StatusOr<std::shared_ptr<tls::TlsContext>> made =
+          tls::TlsContext::Create(options->identity);
+      if (!made.ok()) return made.status();
+      *slot = *std::move(made);
+    }
+    return *slot;
+  };
   auto run = std::make_shared<UpgradeRun>(std::move(socket), direction, std::move(expected),
-                                          options_, std::move(done));
+                                          options_, std::move(tls_context), std::move(done));
   run->Start();
 }
 

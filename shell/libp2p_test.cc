@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
@@ -24,11 +25,15 @@ constexpr char kEcho[] = "/connmgr/echo/1.0.0";
 
 class Libp2pTest : public ::testing::Test {
  protected:
-  std::unique_ptr<Host> MakeHost(uint8_t seed, Config config = Config{}) {
+  std::unique_ptr<Host> MakeHost(uint8_t seed, Config config = Config{},
+                                 std::optional<crypto::PrivateKey> key = std::nullopt,
+                                 std::vector<std::string> security = {kNoiseProtocol,
+                                                                      kTlsProtocol}) {
     HostOptions o;
     o.config = std::move(config);
     Libp2pOptions libp2p;
-    libp2p.identity = IdentityFrom(seed);
+    libp2p.identity = key ? *key : crypto::PrivateKey(IdentityFrom(seed));
+    libp2p.security_protocols = std::move(security);
     libp2p.protocols = {kEcho};
     o.libp2p = std::move(libp2p);
     std::unique_ptr<Host> host = Host::Create(io_, std::move(o)).value();
@@ -83,6 +88,116 @@ TEST_F(Libp2pTest, HostsConnectOverNoiseAndYamuxAndIdentifyEachOther) {
   }));
 }
 
+TEST_F(Libp2pTest, HostsWithEveryKeyTypeConnectAndIdentifyTheirKeys) {
+  using crypto::KeyType;
+  const std::vector<KeyType> types = {KeyType::kSecp256k1, KeyType::kRsa, KeyType::kEcdsa,
+                                      KeyType::kEd25519};
+  std::vector<std::unique_ptr<Host>> hosts;
+  for (size_t i = 0; i < types.size(); ++i) {
+    hosts.push_back(MakeHost(static_cast<uint8_t>(10 + i), Config{},
+                             crypto::PrivateKey::Generate(types[i]).value()));
+  }
+  EXPECT_TRUE(absl::StartsWith(hosts[0]->peer().ToString(), "16Uiu2"))
+      << hosts[0]->peer().ToString();
+  EXPECT_TRUE(absl::StartsWith(hosts[1]->peer().ToString(), "Qm")) << hosts[1]->peer().ToString();
+  // Each dials the next: every type is both initiator and responder once.
+  for (size_t i = 0; i < hosts.size(); ++i) {
+    Host& from = *hosts[i];
+    Host& to = *hosts[(i + 1) % hosts.size()];
+    const DialResult r = Connect(from, to);
+    ASSERT_EQ(r.outcome, DialOutcome::kConnected) << crypto::KeyTypeName(types[i]) << r.detail;
+  }
+  ASSERT_TRUE(RunUntil([&] {
+    for (size_t i = 0; i < hosts.size(); ++i) {
+      if (identified_[static_cast<uint8_t>(10 + i)].size() < 2) return false;
+    }
+    return true;
+  }));
+  for (size_t i = 0; i < hosts.size(); ++i) {
+    for (const IdentifyEvent& seen : identified_[static_cast<uint8_t>(10 + i)]) {
+      absl::StatusOr<crypto::PublicKey> key = crypto::PublicKey::FromProtobuf(seen.info.public_key);
+      ASSERT_TRUE(key.ok()) << key.status();
+      EXPECT_EQ(key->ToPeerId(), seen.peer);
+    }
+  }
+  // The RSA host (1) was dialled by the secp256k1 host (0) and saw its key type.
+  const auto& seen_by_rsa = identified_[11];
+  bool saw_secp256k1 = false;
+  for (const IdentifyEvent& seen : seen_by_rsa) {
+    if (seen.peer == hosts[0]->peer()) {
+      saw_secp256k1 =
+          crypto::PublicKey::FromProtobuf(seen.info.public_key)->type() == KeyType::kSecp256k1;
+    }
+  }
+  EXPECT_TRUE(saw_secp256k1);
+}
+
+// libp2p's TLS 1.3 handshake instead of Noise, for every key type; then Yamux, identify, ping
+// and an application stream as over Noise.
+TEST_F(Libp2pTest, HostsConnectOverTlsWithEveryKeyType) {
+  using crypto::KeyType;
+  const std::vector<KeyType> types = {KeyType::kEd25519, KeyType::kSecp256k1, KeyType::kRsa,
+                                      KeyType::kEcdsa};
+  std::vector<std::unique_ptr<Host>> hosts;
+  for (size_t i = 0; i < types.size(); ++i) {
+    hosts.push_back(MakeHost(static_cast<uint8_t>(30 + i), Config{},
+                             crypto::PrivateKey::Generate(types[i]).value(), {kTlsProtocol}));
+  }
+  for (size_t i = 0; i < hosts.size(); ++i) {
+    const DialResult r = Connect(*hosts[i], *hosts[(i + 1) % hosts.size()]);
+    ASSERT_EQ(r.outcome, DialOutcome::kConnected) << crypto::KeyTypeName(types[i]) << r.detail;
+  }
+  ASSERT_TRUE(RunUntil([&] {
+    for (size_t i = 0; i < hosts.size(); ++i) {
+      if (identified_[static_cast<uint8_t>(30 + i)].size() < 2) return false;
+    }
+    return true;
+  }));
+  std::optional<absl::StatusOr<Duration>> rtt;
+  hosts[0]->Ping(hosts[1]->peer(), [&](absl::StatusOr<Duration> d) { rtt = d; });
+  ASSERT_TRUE(RunUntil([&] { return rtt.has_value(); }));
+  EXPECT_TRUE(rtt->ok()) << rtt->status();
+
+  std::optional<absl::StatusOr<Host::StreamRef>> opened;
+  hosts[2]->OpenStream(hosts[3]->peer(), kEcho,
+                       [&](absl::StatusOr<Host::StreamRef> r) { opened = r; });
+  ASSERT_TRUE(RunUntil([&] { return opened.has_value(); }));
+  ASSERT_TRUE(opened->ok()) << opened->status();
+  std::string echoed;
+  hosts[2]->OnStreamData([&](Host::StreamRef, std::string bytes) { echoed += bytes; });
+  const std::string big(200 * 1024, 't');  // many TLS records
+  ASSERT_TRUE(hosts[2]->WriteStream(**opened, big).ok());
+  ASSERT_TRUE(RunUntil([&] { return echoed.size() == big.size(); }));
+  EXPECT_EQ(echoed, big);
+}
+
+TEST_F(Libp2pTest, SecurityIsNegotiatedInTheConfiguredOrder) {
+  // The dialer's preference wins when the listener has both.
+  auto tls_first = MakeHost(41, Config{}, std::nullopt, {kTlsProtocol, kNoiseProtocol});
+  auto noise_first = MakeHost(42);
+  ASSERT_EQ(Connect(*tls_first, *noise_first).outcome, DialOutcome::kConnected);
+  auto tls_only = MakeHost(43, Config{}, std::nullopt, {kTlsProtocol});
+  ASSERT_EQ(Connect(*noise_first, *tls_only).outcome, DialOutcome::kConnected);
+  // No protocol in common: the dial fails in the security negotiation.
+  auto noise_only = MakeHost(44, Config{}, std::nullopt, {kNoiseProtocol});
+  const DialResult r = Connect(*tls_only, *noise_only);
+  EXPECT_NE(r.outcome, DialOutcome::kConnected);
+}
+
+TEST_F(Libp2pTest, BadSecurityProtocolsAreRefused) {
+  for (const std::vector<std::string>& security :
+       {std::vector<std::string>{}, std::vector<std::string>{"/secio/1.0.0"},
+        std::vector<std::string>{kNoiseProtocol, kNoiseProtocol}}) {
+    HostOptions o;
+    Libp2pOptions libp2p;
+    libp2p.security_protocols = security;
+    o.libp2p = std::move(libp2p);
+    absl::StatusOr<std::unique_ptr<Host>> host = Host::Create(io_, std::move(o));
+    EXPECT_EQ(host.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(host.status().message(), HasSubstr("security_protocols"));
+  }
+}
+
 TEST_F(Libp2pTest, PingMeasuresTheRoundTrip) {
   auto a = MakeHost(1);
   auto b = MakeHost(2);
@@ -125,6 +240,92 @@ TEST_F(Libp2pTest, AnApplicationStreamIsNegotiatedCountedAndCarriesBytes) {
     }
     return false;
   }));
+}
+
+// Host::Handle: each protocol's inbound streams reach its own handler; the listener offers
+// exactly the handled protocols (plus ping and identify); identify announces them.
+TEST_F(Libp2pTest, ProtocolHandlersReceiveTheirOwnStreams) {
+  auto make = [&](uint8_t seed) {
+    HostOptions o;
+    Libp2pOptions libp2p;
+    libp2p.identity = IdentityFrom(seed);
+    o.libp2p = std::move(libp2p);
+    std::unique_ptr<Host> host = Host::Create(io_, std::move(o)).value();
+    host->Subscribe([this, seed](const HostEvent& e) {
+      if (const auto* id = std::get_if<IdentifyEvent>(&e)) identified_[seed].push_back(*id);
+    });
+    return host;
+  };
+  auto server = make(21);
+  auto client = make(22);
+  constexpr char kUpper[] = "/connmgr/upper/1.0.0";
+  constexpr char kCount[] = "/connmgr/count/1.0.0";
+  Host* raw = server.get();
+  std::vector<std::string> log;
+  ASSERT_TRUE(server
+                  ->Handle(kUpper, {[&](Host::StreamRef, const PeerId& peer) {
+                                      log.push_back("upper opened by " + peer.ToString());
+                                    },
+                                    [&, raw](Host::StreamRef ref, std::string bytes) {
+                                      for (char& ch : bytes) ch = absl::ascii_toupper(ch);
+                                      raw->WriteStream(ref, bytes).IgnoreError();
+                                      raw->CloseStream(ref).IgnoreError();
+                                    },
+                                    [&](Host::StreamRef) { log.push_back("upper closed"); }})
+                  .ok());
+  size_t counted = 0;
+  ASSERT_TRUE(server
+                  ->Handle(kCount, {nullptr,
+                                    [&, raw](Host::StreamRef ref, std::string bytes) {
+                                      counted += bytes.size();
+                                      raw->WriteStream(ref, std::to_string(counted)).IgnoreError();
+                                    },
+                                    nullptr})
+                  .ok());
+  bool shared_callback_called = false;
+  server->OnStreamData([&](Host::StreamRef, std::string) { shared_callback_called = true; });
+  EXPECT_EQ(server->Handle(kPingProtocol, {}).code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(server->Handle("", {}).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(server->Handle("/a\nb", {}).code(), absl::StatusCode::kInvalidArgument);
+
+  ASSERT_EQ(Connect(*client, *server).outcome, DialOutcome::kConnected);
+  ASSERT_TRUE(RunUntil([&] { return !identified_[22].empty(); }));
+  EXPECT_THAT(identified_[22][0].info.protocols,
+              ::testing::UnorderedElementsAre(kPingProtocol, kIdentifyProtocol, kUpper, kCount));
+
+  std::string upper_reply, count_reply;
+  std::optional<absl::StatusOr<Host::StreamRef>> upper;
+  client->OnStreamData([&](Host::StreamRef ref, std::string bytes) {
+    (upper.has_value() && upper->ok() && ref == **upper ? upper_reply : count_reply) += bytes;
+  });
+  client->OpenStream(server->peer(), kUpper, [&](absl::StatusOr<Host::StreamRef> r) { upper = r; });
+  ASSERT_TRUE(RunUntil([&] { return upper.has_value(); }));
+  ASSERT_TRUE(upper->ok()) << upper->status();
+  ASSERT_TRUE(client->WriteStream(**upper, "shout").ok());
+  ASSERT_TRUE(RunUntil([&] { return upper_reply == "SHOUT"; }));
+  ASSERT_TRUE(client->CloseStream(**upper).ok());
+  ASSERT_TRUE(RunUntil([&] { return log.size() == 2; }));
+  EXPECT_EQ(log[0], "upper opened by " + client->peer().ToString());
+  EXPECT_EQ(log[1], "upper closed");
+
+  std::optional<absl::StatusOr<Host::StreamRef>> count;
+  client->OpenStream(server->peer(), kCount, [&](absl::StatusOr<Host::StreamRef> r) { count = r; });
+  ASSERT_TRUE(RunUntil([&] { return count.has_value(); }));
+  ASSERT_TRUE(count->ok()) << count->status();
+  ASSERT_TRUE(client->WriteStream(**count, "1234567").ok());
+  ASSERT_TRUE(RunUntil([&] { return count_reply == "7"; }));
+  EXPECT_EQ(counted, 7u);
+  EXPECT_FALSE(shared_callback_called);
+
+  // An unhandled protocol is refused by the negotiation; a removed one too.
+  server->RemoveHandler(kCount);
+  for (const std::string& protocol : {std::string("/connmgr/other/1.0.0"), std::string(kCount)}) {
+    std::optional<absl::StatusOr<Host::StreamRef>> refused;
+    client->OpenStream(server->peer(), protocol,
+                       [&](absl::StatusOr<Host::StreamRef> r) { refused = r; });
+    ASSERT_TRUE(RunUntil([&] { return refused.has_value(); }));
+    EXPECT_FALSE(refused->ok()) << protocol;
+  }
 }
 
 TEST_F(Libp2pTest, AStreamOverTheLimitIsRefusedAndReset) {

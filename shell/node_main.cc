@@ -3,6 +3,7 @@
 //   connmgr_node                         the built-in demo (shell/demo.h)
 //   connmgr_node --listen /ip4/0.0.0.0/tcp/4001 [--dial MULTIADDR]... [--config FILE]
 //                [--metrics-port N] [--trace FILE] [--peer-seed N] [--dns-server HOST:PORT]
+//                [--identity FILE] [--key-type ed25519|secp256k1|rsa|ecdsa]
 //
 // A node speaks libp2p (Noise, Yamux, identify, ping), so js-libp2p and go-libp2p peers can
 // dial it and be dialled. It prints its peer id and listen addresses, then one line of its table
@@ -25,6 +26,8 @@
 #include "boost/asio/signal_set.hpp"
 #include "boost/asio/steady_timer.hpp"
 #include "shell/ares_lookup.h"
+#include "shell/crypto/identity_file.h"
+#include "shell/crypto/keys.h"
 #include "shell/demo.h"
 #include "shell/host.h"
 #include "shell/live_table.h"
@@ -41,13 +44,17 @@ constexpr char kUsage[] =
     "       connmgr_node --listen MULTIADDR [--listen ...] [--dial MULTIADDR ...]\n"
     "                    [--config FILE] [--metrics-port N] [--trace FILE]\n"
     "                    [--peer-seed N] [--dns-server HOST:PORT]\n"
+    "                    [--identity FILE] [--key-type ed25519|secp256k1|rsa|ecdsa]\n"
     "  --listen        /ip4/A/tcp/P or /ip6/A/tcp/P (P 0: any port)\n"
     "  --dial          a multiaddr ending in /p2p/<peer id>; /dns4, /dns6 and /dnsaddr resolve\n"
     "  --config        a JSON config file (docs/configuration.md); errors name the key\n"
     "  --metrics-port  serve Prometheus metrics on http://127.0.0.1:N/metrics\n"
     "  --trace         record every core input and output to FILE (docs/trace-format.md)\n"
     "  --peer-seed     derive this node's Ed25519 identity from N instead of at random\n"
-    "  --dns-server    ask this DNS server instead of /etc/resolv.conf\n";
+    "  --dns-server    ask this DNS server instead of /etc/resolv.conf\n"
+    "  --identity      this node's private key file (libp2p PrivateKey protobuf), created with\n"
+    "                  mode 0600 on first run: the same peer id after every restart\n"
+    "  --key-type      the type of a new key (default ed25519); an existing file must match\n";
 
 struct NodeArgs {
   std::vector<Multiaddr> listen;
@@ -58,6 +65,8 @@ struct NodeArgs {
   std::optional<uint64_t> peer_seed;
   std::optional<std::string> dns_server;
   std::optional<int64_t> demo_seconds;
+  std::optional<std::string> identity_file;
+  std::optional<crypto::KeyType> key_type;
 };
 
 absl::StatusOr<NodeArgs> ParseArgs(int argc, char** argv) {
@@ -96,6 +105,12 @@ absl::StatusOr<NodeArgs> ParseArgs(int argc, char** argv) {
       if (!absl::SimpleAtoi(value, &seed))
         s = absl::InvalidArgumentError("--peer-seed: expected a number");
       args.peer_seed = seed;
+    } else if (flag == "--identity") {
+      args.identity_file = value;
+    } else if (flag == "--key-type") {
+      absl::StatusOr<crypto::KeyType> type = crypto::ParseKeyTypeName(value);
+      if (type.ok()) args.key_type = *type;
+      s = type.status();
     } else if (flag == "--demo-seconds") {
       int64_t seconds;
       if (!absl::SimpleAtoi(value, &seconds) || seconds < 1 || seconds > 3600) {
@@ -106,6 +121,9 @@ absl::StatusOr<NodeArgs> ParseArgs(int argc, char** argv) {
       s = absl::InvalidArgumentError(absl::StrCat(flag, ": unknown option"));
     }
     if (!s.ok()) return s;
+  }
+  if (args.peer_seed && (args.identity_file || args.key_type)) {
+    return absl::InvalidArgumentError("--peer-seed: not with --identity or --key-type");
   }
   if (args.listen.empty() && !args.dial.empty()) {
     args.listen.push_back(Multiaddr::Parse("/ip4/127.0.0.1/tcp/0").value());
@@ -143,6 +161,16 @@ int RunNode(const NodeArgs& args) {
   }
   Libp2pOptions libp2p;
   libp2p.identity = NodeIdentity(args.peer_seed);
+  if (args.identity_file || args.key_type) {
+    absl::StatusOr<crypto::PrivateKey> key =
+        args.identity_file ? crypto::LoadOrCreateIdentity(*args.identity_file, args.key_type)
+                           : crypto::PrivateKey::Generate(*args.key_type);
+    if (!key.ok()) {
+      std::cerr << "connmgr_node: " << key.status().message() << "\n";
+      return 2;
+    }
+    libp2p.identity = *std::move(key);
+  }
   libp2p.on_identify = [](const PeerId& peer, const IdentifyInfo& info) {
     std::cout << "identify " << peer.ToString() << ": " << info.agent_version << ", "
               << info.protocols.size() << " protocols\n";

@@ -10,10 +10,11 @@
 import { createLibp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
+import { tls } from '@libp2p/tls'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
-import { generateKeyPair, generateKeyPairFromSeed } from '@libp2p/crypto/keys'
+import { generateKeyPair, generateKeyPairFromSeed, publicKeyFromProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createInterface } from 'node:readline'
@@ -50,12 +51,13 @@ function errorMessage (err) {
 
 function usage (msg) {
   if (msg) process.stderr.write(`peer.mjs: ${msg}\n`)
-  process.stderr.write('usage: peer.mjs [--listen MULTIADDR]... [--seed N] [--keep-alive MULTIADDR]...\n')
+  process.stderr.write('usage: peer.mjs [--listen MULTIADDR]... [--seed N] [--keep-alive MULTIADDR]...\n' +
+    '                [--key-type ed25519|secp256k1|rsa|ecdsa] [--security noise|tls|noise,tls|tls,noise]\n')
   process.exit(2)
 }
 
 function parseArgs (argv) {
-  const opts = { listen: [], seed: undefined, keepAlive: [] }
+  const opts = { listen: [], seed: undefined, keepAlive: [], keyType: 'ed25519', security: 'noise' }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
     const next = () => {
@@ -65,12 +67,26 @@ function parseArgs (argv) {
     if (a === '--listen') opts.listen.push(next())
     else if (a === '--seed') opts.seed = next()
     else if (a === '--keep-alive') opts.keepAlive.push(next())
+    else if (a === '--key-type') opts.keyType = next()
+    else if (a === '--security') opts.security = next()
     else if (a === '--help' || a === '-h') usage()
     else usage(`unknown argument ${a}`)
   }
   if (opts.seed !== undefined && !/^[0-9]+$/.test(opts.seed)) usage('--seed needs a non-negative integer')
+  if (!Object.hasOwn(KEY_TYPES, opts.keyType)) usage(`--key-type ${opts.keyType}: not one of ${Object.keys(KEY_TYPES).join(', ')}`)
+  if (opts.seed !== undefined && opts.keyType !== 'ed25519') usage('--seed makes Ed25519 keys only')
+  const names = opts.security.split(',')
+  if (names.length === 0 || names.some(n => !Object.hasOwn(ENCRYPTERS, n)) || new Set(names).size !== names.length) {
+    usage(`--security ${opts.security}: a list of noise and tls`)
+  }
+  opts.security = names
   return opts
 }
+
+// --key-type: js-libp2p's names and (RSA) sizes for generateKeyPair.
+const KEY_TYPES = { ed25519: ['Ed25519'], secp256k1: ['secp256k1'], rsa: ['RSA', 2048], ecdsa: ['ECDSA'] }
+// --security: connection encrypters, in the order given.
+const ENCRYPTERS = { noise, tls }
 
 // Seed N -> 32-byte Ed25519 seed: N as unsigned 64-bit little-endian in bytes
 // 0..7, bytes 8..31 zero. (For N < 256 this is rust-libp2p's common
@@ -131,20 +147,29 @@ async function handleEcho (stream) {
   }
 }
 
+// The type of a PublicKey protobuf ("Ed25519", "secp256k1", "RSA", "ECDSA"), or null.
+function keyTypeOf (protobuf) {
+  try {
+    return protobuf == null ? null : publicKeyFromProtobuf(protobuf).type
+  } catch {
+    return null
+  }
+}
+
 // ---- main ----------------------------------------------------------------
 
 const opts = parseArgs(process.argv.slice(2))
 
 const privateKey = opts.seed !== undefined
   ? await generateKeyPairFromSeed('Ed25519', seedBytes(opts.seed))
-  : await generateKeyPair('Ed25519')
+  : await generateKeyPair(...KEY_TYPES[opts.keyType])
 
 const node = await createLibp2p({
   privateKey,
   start: false,
   addresses: { listen: opts.listen },
   transports: [tcp()],
-  connectionEncrypters: [noise()],
+  connectionEncrypters: opts.security.map(name => ENCRYPTERS[name]()),
   streamMuxers: [yamux()],
   connectionManager: {
     maxConnections: 100,
@@ -177,7 +202,8 @@ node.addEventListener('peer:identify', (evt) => {
     protocols: r.protocols,
     listen: r.listenAddrs.map(a => a.toString()),
     observed: r.observedAddr?.toString() ?? null,
-    remote: r.connection?.remoteAddr?.toString() ?? null
+    remote: r.connection?.remoteAddr?.toString() ?? null,
+    key_type: keyTypeOf(r.publicKey)
   })
 })
 
@@ -193,6 +219,8 @@ await node.start()
 emit({
   event: 'ready',
   peer: node.peerId.toString(),
+  key_type: privateKey.type,
+  security: opts.security,
   addrs: node.getMultiaddrs().map(a => a.toString())
 })
 
@@ -267,6 +295,13 @@ const commands = {
     if (stream == null) throw new Error(`no open stream ${args[0]}`)
     await stream.close({ signal: AbortSignal.timeout(COMMAND_TIMEOUT_MS) })
     return { stream: args[0] }
+  },
+  // Checks a signature made elsewhere (connmgr) with @libp2p/crypto: the signer's PublicKey
+  // protobuf, the message and the signature, each in hex.
+  async verify (args) {
+    const [key, message, signature] = args.map(a => Uint8Array.from(Buffer.from(a ?? '', 'hex')))
+    const publicKey = publicKeyFromProtobuf(key)
+    return { key_type: publicKey.type, valid: await publicKey.verify(message, signature) }
   },
   async stop () {
     return {}

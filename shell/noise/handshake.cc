@@ -32,12 +32,13 @@ HandshakeKeys HandshakeKeys::Random() {
   return keys;
 }
 
-std::string EncodeHandshakePayload(const Ed25519Identity& identity,
-                                   const DhPublicKey& noise_static_public) {
+absl::StatusOr<std::string> EncodeHandshakePayload(const crypto::PrivateKey& identity,
+                                                   const DhPublicKey& noise_static_public) {
+  absl::StatusOr<std::string> signature = identity.Sign(SignedStaticKey(noise_static_public));
+  if (!signature.ok()) return signature.status();
   std::string payload;
   AppendBytesField(kIdentityKeyField, identity.PublicKeyProtobuf(), &payload);
-  AppendBytesField(kIdentitySigField, identity.Sign(SignedStaticKey(noise_static_public)),
-                   &payload);
+  AppendBytesField(kIdentitySigField, *signature, &payload);
   return payload;
 }
 
@@ -64,36 +65,41 @@ absl::StatusOr<VerifiedPayload> VerifyHandshakePayload(absl::string_view payload
   if (!identity_sig)
     return absl::InvalidArgumentError("Noise handshake payload has no identity_sig");
 
-  absl::StatusOr<std::string> public_key = DecodeEd25519PublicKeyProtobuf(*identity_key);
+  absl::StatusOr<crypto::PublicKey> public_key = crypto::PublicKey::FromProtobuf(*identity_key);
   if (!public_key.ok()) {
     return absl::Status(public_key.status().code(), absl::StrCat("Noise handshake identity_key: ",
                                                                  public_key.status().message()));
   }
-  if (!VerifyEd25519(*public_key, SignedStaticKey(noise_static_public), *identity_sig)) {
+  if (!public_key->Verify(SignedStaticKey(noise_static_public), *identity_sig)) {
     return absl::UnauthenticatedError(
         "Noise handshake identity_sig does not verify against identity_key and the static key");
   }
-  absl::StatusOr<PeerId> peer_id = PeerIdFromPublicKeyProtobuf(*identity_key);
-  if (!peer_id.ok()) return peer_id.status();
-  return VerifiedPayload{*std::move(public_key), *std::move(peer_id)};
+  return VerifiedPayload{public_key->type(), public_key->data(), public_key->ToPeerId()};
 }
 
-Handshake::Handshake(Role role, const Ed25519Identity& identity, const HandshakeKeys& keys,
+Handshake::Handshake(Role role, const crypto::PrivateKey& identity, const HandshakeKeys& keys,
                      std::optional<PeerId> expected_remote)
     : state_(std::make_unique<XxHandshakeState>(role, /*prologue=*/"", keys.static_private,
                                                 keys.ephemeral_private)),
-      local_payload_(EncodeHandshakePayload(identity, state_->local_static_public())),
-      expected_remote_(std::move(expected_remote)) {}
+      expected_remote_(std::move(expected_remote)) {
+  absl::StatusOr<std::string> payload =
+      EncodeHandshakePayload(identity, state_->local_static_public());
+  if (payload.ok()) {
+    local_payload_ = *std::move(payload);
+  } else {
+    status_ = payload.status();
+  }
+}
 
-Handshake Handshake::Initiator(const Ed25519Identity& identity, const HandshakeKeys& keys,
+Handshake Handshake::Initiator(const crypto::PrivateKey& identity, const HandshakeKeys& keys,
                                std::optional<PeerId> expected_remote) {
   Handshake handshake(Role::kInitiator, identity, keys, std::move(expected_remote));
   // Message 1 carries no payload: it would travel unencrypted.
-  handshake.status_ = handshake.WriteMessage("");
+  if (handshake.status_.ok()) handshake.status_ = handshake.WriteMessage("");
   return handshake;
 }
 
-Handshake Handshake::Responder(const Ed25519Identity& identity, const HandshakeKeys& keys) {
+Handshake Handshake::Responder(const crypto::PrivateKey& identity, const HandshakeKeys& keys) {
   return Handshake(Role::kResponder, identity, keys, std::nullopt);
 }
 
@@ -145,6 +151,7 @@ absl::Status Handshake::AcceptRemotePayload(absl::string_view payload) {
   }
   remote_peer_ = std::move(verified->peer_id);
   remote_identity_public_key_ = std::move(verified->identity_public_key);
+  remote_key_type_ = verified->key_type;
   return absl::OkStatus();
 }
 

@@ -1,8 +1,9 @@
 // The libp2p Noise handshake (libp2p specs, noise/README.md), sans I/O: XX over X25519,
 // ChaChaPoly and SHA-256 with an empty prologue, framed with 2-byte lengths, each side proving
 // its libp2p identity in its static-key message with a NoiseHandshakePayload
-// {1: identity_key (PublicKey protobuf), 2: identity_sig (Ed25519 over
-// "noise-libp2p-static-key:" + its Noise static public key)}. Extensions (field 4) are
+// {1: identity_key (PublicKey protobuf), 2: identity_sig (the identity key's signature over
+// "noise-libp2p-static-key:" + its Noise static public key)}. Identity keys may be of any libp2p
+// type (Ed25519, secp256k1, RSA, ECDSA P-256: shell/crypto/keys.h). Extensions (field 4) are
 // neither sent nor required; received ones are ignored.
 //
 // How a driver runs it:
@@ -30,6 +31,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "core/peer_id.h"
+#include "shell/crypto/keys.h"
 #include "shell/noise/identity.h"
 #include "shell/noise/transport.h"
 #include "shell/noise/xx_handshake.h"
@@ -50,16 +52,17 @@ struct HandshakeKeys {
 
 // What a NoiseHandshakePayload says once checked.
 struct VerifiedPayload {
-  std::string identity_public_key;  // 32 raw Ed25519 bytes
+  crypto::KeyType key_type = crypto::KeyType::kEd25519;
+  std::string identity_public_key;  // the key's Data bytes (Ed25519: 32 raw bytes)
   PeerId peer_id;
 };
 
 // Builds this side's payload for a Noise static key.
-std::string EncodeHandshakePayload(const Ed25519Identity& identity,
-                                   const DhPublicKey& noise_static_public);
+absl::StatusOr<std::string> EncodeHandshakePayload(const crypto::PrivateKey& identity,
+                                                   const DhPublicKey& noise_static_public);
 // Decodes a remote's payload and checks its signature over `noise_static_public`.
-// kInvalidArgument if malformed, kUnimplemented for a non-Ed25519 identity key,
-// kUnauthenticated if the signature does not verify.
+// kInvalidArgument if malformed (or a key outside the limits of shell/crypto/keys.h),
+// kUnimplemented for an unknown key type, kUnauthenticated if the signature does not verify.
 absl::StatusOr<VerifiedPayload> VerifyHandshakePayload(absl::string_view payload,
                                                        const DhPublicKey& noise_static_public);
 
@@ -67,9 +70,9 @@ class Handshake {
  public:
   // Queues message 1 at once. With `expected_remote`, a responder proving any other identity
   // fails the handshake with kPermissionDenied.
-  static Handshake Initiator(const Ed25519Identity& identity, const HandshakeKeys& keys,
+  static Handshake Initiator(const crypto::PrivateKey& identity, const HandshakeKeys& keys,
                              std::optional<PeerId> expected_remote = std::nullopt);
-  static Handshake Responder(const Ed25519Identity& identity, const HandshakeKeys& keys);
+  static Handshake Responder(const crypto::PrivateKey& identity, const HandshakeKeys& keys);
 
   Handshake(Handshake&&) = default;
   Handshake& operator=(Handshake&&) = default;
@@ -87,6 +90,7 @@ class Handshake {
   // Set once the remote's payload has been verified; empty before.
   const PeerId& remote_peer() const { return remote_peer_; }
   const std::string& remote_identity_public_key() const { return remote_identity_public_key_; }
+  crypto::KeyType remote_key_type() const { return remote_key_type_; }
   const HandshakeHash& handshake_hash() const { return state_->handshake_hash(); }
 
   // Received bytes that followed the final handshake message: the start of the transport
@@ -96,7 +100,7 @@ class Handshake {
   TransportCiphers Split() const { return state_->Split(); }
 
  private:
-  Handshake(Role role, const Ed25519Identity& identity, const HandshakeKeys& keys,
+  Handshake(Role role, const crypto::PrivateKey& identity, const HandshakeKeys& keys,
             std::optional<PeerId> expected_remote);
 
   absl::Status HandleMessage(absl::string_view message);
@@ -112,6 +116,7 @@ class Handshake {
   std::string leftover_;
   PeerId remote_peer_;
   std::string remote_identity_public_key_;
+  crypto::KeyType remote_key_type_ = crypto::KeyType::kEd25519;
   absl::Status status_;
   bool done_ = false;
 };

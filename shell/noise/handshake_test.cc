@@ -2,6 +2,7 @@
 
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "shell/noise/protobuf.h"
@@ -157,7 +158,7 @@ TEST_F(HandshakeTest, UnexpectedPeerIdFails) {
 }
 
 // A responder that runs the Noise handshake itself, with a payload of the test's choosing.
-absl::Status InitiatorVerdictOnPayload(const Ed25519Identity& initiator_identity,
+absl::Status InitiatorVerdictOnPayload(const crypto::PrivateKey& initiator_identity,
                                        absl::string_view responder_payload) {
   Handshake initiator = Handshake::Initiator(initiator_identity, KeysFromByte(1));
   const HandshakeKeys responder_keys = KeysFromByte(3);
@@ -172,8 +173,9 @@ absl::Status InitiatorVerdictOnPayload(const Ed25519Identity& initiator_identity
 
 TEST_F(HandshakeTest, SignatureOverAnotherStaticKeyFails) {
   const DhPublicKey other_static = X25519PublicKey(KeysFromByte(9).static_private);
-  EXPECT_EQ(InitiatorVerdictOnPayload(alice_, EncodeHandshakePayload(bob_, other_static)).code(),
-            absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(
+      InitiatorVerdictOnPayload(alice_, EncodeHandshakePayload(bob_, other_static).value()).code(),
+      absl::StatusCode::kUnauthenticated);
 }
 
 TEST_F(HandshakeTest, SignatureByAnotherKeyFails) {
@@ -189,7 +191,7 @@ TEST_F(HandshakeTest, SignatureByAnotherKeyFails) {
 
 TEST_F(HandshakeTest, CorrectPayloadWithExtensionsIsAccepted) {
   const DhPublicKey responder_static = X25519PublicKey(KeysFromByte(3).static_private);
-  std::string payload = EncodeHandshakePayload(bob_, responder_static);
+  std::string payload = EncodeHandshakePayload(bob_, responder_static).value();
   std::string extensions;
   AppendBytesField(2, "/yamux/1.0.0", &extensions);
   AppendBytesField(4, extensions, &payload);
@@ -208,7 +210,13 @@ TEST_F(HandshakeTest, MalformedPayloadsFail) {
   EXPECT_EQ(InitiatorVerdictOnPayload(alice_, "\xff").code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(InitiatorVerdictOnPayload(alice_, missing_signature).code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(InitiatorVerdictOnPayload(alice_, rsa_key).code(), absl::StatusCode::kUnimplemented);
+  // An RSA "key" that is not DER: malformed, named as such.
+  EXPECT_EQ(InitiatorVerdictOnPayload(alice_, rsa_key).code(), absl::StatusCode::kInvalidArgument);
+  std::string unknown_type;
+  AppendBytesField(1, EncodePublicKeyProtobuf(static_cast<KeyType>(7), "k"), &unknown_type);
+  AppendBytesField(2, "s", &unknown_type);
+  EXPECT_EQ(InitiatorVerdictOnPayload(alice_, unknown_type).code(),
+            absl::StatusCode::kUnimplemented);
   EXPECT_EQ(VerifyHandshakePayload(std::string("\x08\x01", 2), responder_static).status().code(),
             absl::StatusCode::kInvalidArgument);
 }
@@ -225,7 +233,8 @@ TEST_F(HandshakeTest, ResponderChecksInitiatorSignature) {
   ASSERT_TRUE(initiator.ReadMessage(Unframed(responder.PollSend()), &payload).ok());
   const DhPublicKey wrong_static = X25519PublicKey(KeysFromByte(9).static_private);
   message.clear();
-  ASSERT_TRUE(initiator.WriteMessage(EncodeHandshakePayload(alice_, wrong_static), &message).ok());
+  ASSERT_TRUE(
+      initiator.WriteMessage(EncodeHandshakePayload(alice_, wrong_static).value(), &message).ok());
   EXPECT_EQ(responder.HandleReceived(Framed(message)).code(), absl::StatusCode::kUnauthenticated);
   EXPECT_FALSE(responder.done());
 }
@@ -247,6 +256,40 @@ TEST_F(HandshakeTest, RandomKeysWork) {
   ASSERT_TRUE(responder.HandleReceived(initiator.PollSend()).ok());
   EXPECT_TRUE(initiator.done());
   EXPECT_TRUE(responder.done());
+}
+
+// Every libp2p key type on either side: each proves its identity, each learns the other's
+// peer id and key type, and a wrong expected peer is refused.
+TEST(HandshakeKeyTypesTest, EveryKeyTypeHandshakesWithEveryOther) {
+  using crypto::KeyType;
+  std::vector<crypto::PrivateKey> keys;
+  for (KeyType type : {KeyType::kEd25519, KeyType::kSecp256k1, KeyType::kRsa, KeyType::kEcdsa}) {
+    keys.push_back(crypto::PrivateKey::Generate(type).value());
+  }
+  for (const crypto::PrivateKey& a : keys) {
+    for (const crypto::PrivateKey& b : keys) {
+      SCOPED_TRACE(crypto::KeyTypeName(a.type()) + " -> " + crypto::KeyTypeName(b.type()));
+      Handshake initiator = Handshake::Initiator(a, HandshakeKeys::Random(), b.peer_id());
+      Handshake responder = Handshake::Responder(b, HandshakeKeys::Random());
+      ASSERT_TRUE(responder.HandleReceived(initiator.PollSend()).ok());
+      ASSERT_TRUE(initiator.HandleReceived(responder.PollSend()).ok());
+      ASSERT_TRUE(responder.HandleReceived(initiator.PollSend()).ok());
+      ASSERT_TRUE(initiator.done() && responder.done());
+      EXPECT_EQ(initiator.remote_peer(), b.peer_id());
+      EXPECT_EQ(responder.remote_peer(), a.peer_id());
+      EXPECT_EQ(initiator.remote_key_type(), b.type());
+      EXPECT_EQ(responder.remote_key_type(), a.type());
+      EXPECT_EQ(responder.remote_identity_public_key(), a.public_key().data());
+
+      Handshake wrong = Handshake::Initiator(a, HandshakeKeys::Random(), a.peer_id());
+      Handshake other = Handshake::Responder(b, HandshakeKeys::Random());
+      ASSERT_TRUE(other.HandleReceived(wrong.PollSend()).ok());
+      if (a.peer_id() != b.peer_id()) {
+        EXPECT_EQ(wrong.HandleReceived(other.PollSend()).code(),
+                  absl::StatusCode::kPermissionDenied);
+      }
+    }
+  }
 }
 
 }  // namespace

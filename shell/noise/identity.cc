@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <optional>
 
@@ -68,6 +69,12 @@ std::string Ed25519Identity::Sign(absl::string_view message) const {
   crypto_sign_detached(reinterpret_cast<unsigned char*>(signature.data()), nullptr, Bytes(message),
                        message.size(), secret_key_.data());
   return signature;
+}
+
+Ed25519Identity::Seed Ed25519Identity::seed() const {
+  Seed seed;
+  std::copy_n(secret_key_.begin(), seed.size(), seed.begin());
+  return seed;
 }
 
 bool VerifyEd25519(absl::string_view public_key, absl::string_view message,

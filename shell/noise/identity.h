@@ -65,6 +65,9 @@ class Ed25519Identity {
   // A 64-byte detached signature.
   std::string Sign(absl::string_view message) const;
 
+  // The 32-byte private seed (what a PrivateKey protobuf stores, followed by the public key).
+  Seed seed() const;
+
  private:
   Ed25519Identity() = default;
 
