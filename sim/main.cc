@@ -5,6 +5,7 @@
 //   sim --scenario churn --set nodes=10000 --set duration=10m
 //   sim --scenario storm --svg docs/sim-storm.svg --trace /tmp/node0.jsonl
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -28,8 +29,16 @@ constexpr char kUsage[] =
     "  --trace FILE     write node N's trace (default node 0) of the first variant, or of\n"
     "                   --variant NAME; replay it with //trace:replay\n";
 
-bool WriteFile(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
+// Under `bazel run` the working directory is the runfiles tree: relative paths the user gave
+// are meant from the workspace, which Bazel names in BUILD_WORKSPACE_DIRECTORY.
+std::string FromWorkspace(const std::string& path) {
+  const char* ws = std::getenv("BUILD_WORKSPACE_DIRECTORY");
+  if (ws == nullptr || path.empty() || path[0] == '/') return path;
+  return absl::StrCat(ws, "/", path);
+}
+
+bool WriteFile(const std::string& relative_path, const std::string& text) {
+  std::ofstream out(FromWorkspace(relative_path), std::ios::binary);
   out << text;
   return static_cast<bool>(out);
 }
@@ -73,11 +82,9 @@ int Main(int argc, char** argv) {
   }
   std::string path = scenario;
   if (path.find('/') == std::string::npos && path.find(".json") == std::string::npos) {
-    path = absl::StrCat("sim/scenarios/", scenario, ".json");
-    // Under `bazel run` the working directory is the runfiles tree; the workspace is this.
-    if (const char* ws = std::getenv("BUILD_WORKSPACE_DIRECTORY"); ws != nullptr) {
-      if (!std::ifstream(path)) path = absl::StrCat(ws, "/", path);
-    }
+    path = absl::StrCat("sim/scenarios/", scenario, ".json");  // in the runfiles too
+  } else {
+    path = FromWorkspace(path);
   }
   absl::StatusOr<std::vector<Scenario>> scenarios = LoadScenarioFile(path, overrides);
   if (!scenarios.ok()) {

@@ -772,16 +772,24 @@ std::string RenderSvg(const std::vector<RunResult>& runs) {
   const Scenario& s = runs[0].scenario;
   std::vector<size_t> which;
   std::string title;
+  std::vector<std::pair<std::string, double>> references;  // horizontal lines
   if (s.attack_rate > 0) {
     which = {0, 1};
     title = "node 0 under a flood from one /16: honest peers and attacker connections";
   } else if (s.outage_percent > 0) {
     which = {5};
+    const RateLimit& limit = s.popular_config.inbound_rate_global;
+    if (limit.enabled()) {
+      references.push_back(
+          {"node 0's inbound_rate_global", static_cast<double>(limit.count) * 1e9 /
+                                               static_cast<double>(limit.interval.nanoseconds())});
+    }
     title = absl::StrCat("reconnect storm: dials arriving at node 0 per second after ",
                          s.outage_percent, " % of the nodes drop");
   } else {
     which = {2, 3, 4};
     title = "churn: connections per node and the largest component";
+    references.push_back({"high watermark", s.node_config.effective_high_watermark()});
   }
   constexpr double kW = 820, kH = 380, kLeft = 60, kRight = 20, kTop = 40, kBottom = 110;
   const double plot_w = kW - kLeft - kRight, plot_h = kH - kTop - kBottom;
@@ -793,6 +801,7 @@ std::string RenderSvg(const std::vector<RunResult>& runs) {
       for (double v : r.series[i].second) y_max = std::max(y_max, v);
     }
   }
+  for (const auto& [label, y] : references) y_max = std::max(y_max, y);
   // A round top for the y axis: 1, 2 or 5 times a power of ten.
   double step = std::pow(10, std::floor(std::log10(y_max / 5)));
   for (double m : {1.0, 2.0, 5.0, 10.0}) {
@@ -826,6 +835,14 @@ std::string RenderSvg(const std::vector<RunResult>& runs) {
   absl::StrAppend(&svg, absl::StrFormat("<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" "
                                         "height=\"%.0f\" fill=\"none\" stroke=\"#333\"/>\n",
                                         kLeft, kTop, plot_w, plot_h));
+  for (const auto& [label, y] : references) {
+    absl::StrAppend(&svg, absl::StrFormat("<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+                                          "stroke=\"#888\" stroke-dasharray=\"3,3\"/>\n"
+                                          "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" "
+                                          "fill=\"#555\">%s</text>\n",
+                                          kLeft, y_of(y), kW - kRight, y_of(y), kW - kRight - 4,
+                                          y_of(y) - 4, label));
+  }
   static constexpr const char* kColors[] = {"#1f77b4", "#d62728", "#2ca02c",
                                             "#ff7f0e", "#9467bd", "#8c564b"};
   static constexpr const char* kDashes[] = {"", "6,3", "2,2", "8,2,2,2"};
