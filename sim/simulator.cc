@@ -396,7 +396,8 @@ void Simulation::OnHandshake(uint64_t link_id, int64_t now) {
   }
   l.established = true;
   const Instant t = Instant::FromNanoseconds(now);
-  const uint32_t a = l.a, b = l.b;
+  // Copies: carrying out a node's actions may add links, which moves `l`.
+  const uint32_t a = l.a, b = l.b, gen_a = l.gen_a;
   const uint64_t conn_a = l.conn_a, conn_b = l.conn_b;
   const PeerId peer_a = a == Link::kAttacker ? l.attacker_peer : nodes_[a].peer;
   nodes_[b].node->Upgraded(t, conn_b, peer_a);
@@ -407,7 +408,7 @@ void Simulation::OnHandshake(uint64_t link_id, int64_t now) {
     }
   }
   Apply(b, now);
-  if (a != Link::kAttacker && Up(a, l.gen_a) && links_.contains(link_id) &&
+  if (a != Link::kAttacker && Up(a, gen_a) && links_.contains(link_id) &&
       links_.at(link_id).live[0]) {
     nodes_[a].node->DialSucceeded(t, conn_a);
     Apply(a, now);
