@@ -4,12 +4,15 @@
 //                           build recorded)
 //   replay --check TRACE    exit 1 at the first line where the replay differs from TRACE
 //   replay --human TRACE    a readable timeline and a metrics summary
+//   replay --what-if CONFIG.json TRACE   what another config would have decided
+//                           (trace/what_if.h; --assume-dials=succeed, --json, --diverging N)
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <string>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
@@ -17,6 +20,7 @@
 #include "nlohmann/json.hpp"
 #include "trace/config_json.h"
 #include "trace/trace_format.h"
+#include "trace/what_if.h"
 
 namespace connmgr {
 namespace {
@@ -26,7 +30,10 @@ constexpr char kUsage[] =
     "  Replays TRACE (JSON Lines, docs/trace-format.md) through the connmgr core and prints\n"
     "  the trace it produces.\n"
     "  --check  compare the replay with TRACE; exit 1 at the first differing line\n"
-    "  --human  print a readable timeline and a metrics summary\n";
+    "  --human  print a readable timeline and a metrics summary\n"
+    "usage: replay --what-if CONFIG.json [--assume-dials=succeed] [--json] [--diverging N] TRACE\n"
+    "  Runs TRACE's external events through a core with CONFIG.json instead and prints both\n"
+    "  sides' decisions and the first N (10) steps where they differ (docs/trace-format.md).\n";
 
 std::string Scalar(const nlohmann::ordered_json& v) {
   return v.is_string() ? v.get<std::string>() : v.dump();
@@ -124,8 +131,27 @@ int Main(int argc, char** argv) {
   bool check = false;
   bool human = false;
   std::string path;
-  for (const std::string& a : args) {
-    if (a == "--check") {
+  std::string what_if;  // --what-if CONFIG.json
+  WhatIfOptions what_if_options;
+  bool json = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--what-if" && i + 1 < args.size()) {
+      what_if = args[++i];
+    } else if (a == "--assume-dials=succeed") {
+      what_if_options.assume_dials_succeed = true;
+    } else if (a == "--assume-dials=fail") {
+      what_if_options.assume_dials_succeed = false;
+    } else if (a == "--json") {
+      json = true;
+    } else if (a == "--diverging" && i + 1 < args.size()) {
+      size_t n = 0;
+      if (!absl::SimpleAtoi(args[++i], &n) || n > 100'000) {
+        std::fprintf(stderr, "replay: --diverging: a count from 0 to 100000\n");
+        return 2;
+      }
+      what_if_options.max_divergences = n;
+    } else if (a == "--check") {
       check = true;
     } else if (a == "--human") {
       human = true;
@@ -142,9 +168,18 @@ int Main(int argc, char** argv) {
       return 2;
     }
   }
-  if (path.empty() || (check && human)) {
+  if (path.empty() || (check && human) || (!what_if.empty() && (check || human))) {
     std::fputs(kUsage, stderr);
     return 2;
+  }
+  if (!what_if.empty()) {
+    absl::StatusOr<std::string> report = WhatIfFromFiles(what_if, path, what_if_options, json);
+    if (!report.ok()) {
+      std::fprintf(stderr, "replay: %s\n", std::string(report.status().message()).c_str());
+      return 1;
+    }
+    std::fputs(report->c_str(), stdout);
+    return 0;
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
