@@ -131,7 +131,7 @@ void Node::DialFailed(Instant now, uint64_t conn, const std::string& error) {
 }
 
 void Node::StreamOpened(Instant now, uint64_t conn, const std::string& protocol, bool inbound) {
-  Handle(now, connmgr::StreamOpened{ConnectionId{conn}, protocol,
+  Handle(now, connmgr::StreamOpened{ConnectionId{conn}, next_stream_++, protocol,
                                     inbound ? Direction::kInbound : Direction::kOutbound})
       .IgnoreError();
 }

@@ -105,6 +105,7 @@ class Node {
   std::vector<NodeAction> actions_;
   std::vector<Output> outputs_;
   uint64_t next_request_ = 1;
+  uint64_t next_stream_ = 1;  // the simulated multiplexer's stream ids
   uint64_t errors_ = 0;
   uint64_t rejected_ = 0;
 };

@@ -99,7 +99,7 @@ TEST(WhatIfTest, ALowerWatermarkGivesExactlyThePrunesComputedByHand) {
   for (int i = 1; i <= 6; ++i) {
     rec.Connect(Ms(100 * i), absl::StrCat("203.0.113.", i), i);
   }
-  rec.Handle(Ms(700), StreamOpened{ConnectionId{4}, "/chat/1", Direction::kInbound});
+  rec.Handle(Ms(700), StreamOpened{ConnectionId{4}, 1, "/chat/1", Direction::kInbound});
   rec.Handle(Ms(800), TransportClosed{ConnectionId{5}});
   rec.Handle(Ms(900), TransportClosed{ConnectionId{2}});
 
@@ -129,8 +129,8 @@ TEST(WhatIfTest, ARefusedConnectionsLaterInputsAreDroppedNotErrors) {
   Recorder rec(recorded);
   rec.Connect(Ms(1), "198.51.100.7", 1);
   rec.Connect(Ms(2), "203.0.113.9", 2);
-  rec.Handle(Ms(3), StreamOpened{ConnectionId{1}, "/chat/1", Direction::kInbound});
-  rec.Handle(Ms(4), StreamClosed{ConnectionId{1}, "/chat/1", Direction::kInbound});
+  rec.Handle(Ms(3), StreamOpened{ConnectionId{1}, 1, "/chat/1", Direction::kInbound});
+  rec.Handle(Ms(4), StreamClosed{ConnectionId{1}, 1, "/chat/1", Direction::kInbound});
   rec.Handle(Ms(5), TransportClosed{ConnectionId{1}});
 
   Config deny = recorded;
