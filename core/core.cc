@@ -458,8 +458,8 @@ void Core::EnforcePeerLimit(ConnectionId opened, const PeerId& peer, Instant now
   }
 }
 
-void Core::MaybeTrim(Instant now, bool ignore_silence) {
-  for (ConnectionId id : pruner_.ChooseTrim(now, ignore_silence)) {
+void Core::MaybeTrim(Instant now, Pruner::TrimMode mode) {
+  for (ConnectionId id : pruner_.ChooseTrim(now, mode)) {
     StartClosing(*table_.Find(id), CloseReason::kPruned, now);
   }
 }
@@ -477,9 +477,14 @@ absl::StatusOr<ConnectionId> Core::On(Instant now, const UpdateConfig& in) {
   dialer_.ConfigChanged();
   pruner_.ConfigChanged(diversity_was_on);
   outbox_.Count(Counter::kConfigUpdates);
-  if (lower_limit) MaybeTrim(now, /*ignore_silence=*/true);
+  if (lower_limit) MaybeTrim(now, Pruner::TrimMode::kLimitLowered);
   dialer_.Pump(now);
   reconnector_.HandleResults(now);
+  return ConnectionId{};
+}
+
+absl::StatusOr<ConnectionId> Core::On(Instant now, const TrimOpenConnections&) {
+  MaybeTrim(now, Pruner::TrimMode::kToLowWatermarkNow);
   return ConnectionId{};
 }
 

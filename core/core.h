@@ -98,6 +98,7 @@ class Core : private DialerHost {
   absl::StatusOr<ConnectionId> On(Instant now, const CloseRequest& in);
   absl::StatusOr<ConnectionId> On(Instant now, const TimerExpired& in);
   absl::StatusOr<ConnectionId> On(Instant now, const UpdateConfig& in);
+  absl::StatusOr<ConnectionId> On(Instant now, const TrimOpenConnections& in);
   absl::StatusOr<ConnectionId> On(Instant now, const DenyAddress& in);
   absl::StatusOr<ConnectionId> On(Instant now, const UndenyAddress& in);
   absl::StatusOr<ConnectionId> On(Instant now, const AllowAddress& in);
@@ -134,7 +135,7 @@ class Core : private DialerHost {
   // Closes one of the peer's connections while it has more than max_connections_per_peer open.
   void EnforcePeerLimit(ConnectionId opened, const PeerId& peer, Instant now);
   // Closes what the pruner chose, when open connections exceed the high watermark.
-  void MaybeTrim(Instant now, bool ignore_silence = false);
+  void MaybeTrim(Instant now, Pruner::TrimMode mode = Pruner::TrimMode::kOverHighWatermark);
 
   Config config_;
   Instant last_now_ = Instant::FromNanoseconds(std::numeric_limits<int64_t>::min());

@@ -457,6 +457,16 @@ struct UpdateConfig {
   friend bool operator==(const UpdateConfig&, const UpdateConfig&) = default;
 };
 
+// Trims now (go-libp2p's TrimOpenConns): while more than the low watermark are open, closes
+// the lowest-valued prunable connections down to it, ignoring the silence period. Busy
+// connections are closed only above max_connections, as in any trim.
+struct TrimOpenConnections {
+  static constexpr absl::string_view kKind = "trim_open_connections";
+  template <typename Self, typename Visitor>
+  static void Fields(Self&, Visitor&&) {}
+  friend bool operator==(const TrimOpenConnections&, const TrimOpenConnections&) = default;
+};
+
 // The caller's timer for `Core::NextDeadline()` fired. Calling it early is a no-op.
 struct TimerExpired {
   static constexpr absl::string_view kKind = "timer_expired";
@@ -475,7 +485,7 @@ using Input =
                  PlaceStream, ReserveMemory, ReleaseMemory, ConnectionSecured, DenyAddress,
                  UndenyAddress, AllowAddress, UnallowAddress, DenyPeer, UndenyPeer, DialRequest,
                  CancelDial, DialSucceeded, DialFailed, DnsAnswered, DnsFailed, SetPeerAddresses,
-                 UpdateConfig>;
+                 UpdateConfig, TrimOpenConnections>;
 
 // The trace-format name of an input kind ("inbound_connection", ...).
 absl::string_view InputName(const Input& input);

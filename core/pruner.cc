@@ -42,11 +42,13 @@ uint64_t Pruner::GroupRank(uint64_t netgroup) const {
   return Mix64(Mix64(netgroup ^ config_.random_seed) + config_.random_seed);
 }
 
-std::vector<ConnectionId> Pruner::ChooseTrim(Instant now, bool ignore_silence) {
+std::vector<ConnectionId> Pruner::ChooseTrim(Instant now, TrimMode mode) {
   const uint64_t open = table_.open_count();
-  const uint64_t high = config_.effective_high_watermark();
-  if (open <= high) return {};
-  if (!ignore_silence && now < last_trim_ + config_.silence_period) {
+  const uint64_t threshold = mode == TrimMode::kToLowWatermarkNow
+                                 ? config_.effective_low_watermark()
+                                 : config_.effective_high_watermark();
+  if (open <= threshold) return {};
+  if (mode == TrimMode::kOverHighWatermark && now < last_trim_ + config_.silence_period) {
     trim_deadline_ = last_trim_ + config_.silence_period;
     return {};
   }

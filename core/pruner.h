@@ -32,11 +32,16 @@ class Pruner {
   void Unindex(Connection& c);
   void ReindexPeer(const PeerId& peer);
 
-  // When open connections exceed the high watermark, chooses what to close to get to the low
-  // watermark (and, by choosing busy ones too, to max_connections), emits ConnectionsPruned and
-  // returns the choice in prune order. At most once per silence period unless `ignore_silence`;
-  // a trim held back by it is due at NextDeadline().
-  std::vector<ConnectionId> ChooseTrim(Instant now, bool ignore_silence = false);
+  enum class TrimMode : uint8_t {
+    kOverHighWatermark,  // when open connections exceed the high watermark, once per silence
+                         // period (a trim held back by it is due at NextDeadline())
+    kLimitLowered,       // the same, ignoring the silence period (UpdateConfig lowered a limit)
+    kToLowWatermarkNow,  // when they exceed the low watermark, ignoring the silence period
+  };
+  // Chooses what to close to get to the low watermark (and, by choosing busy ones too, to
+  // max_connections), emits ConnectionsPruned and returns the choice in prune order; nothing
+  // when `mode`'s threshold is not exceeded.
+  std::vector<ConnectionId> ChooseTrim(Instant now, TrimMode mode = TrimMode::kOverHighWatermark);
 
   // Which of the peer's open connections to close while it has more than
   // max_connections_per_peer open, `opened` being the one that just opened.

@@ -73,7 +73,19 @@ TEST_F(PrunerTest, SilencePeriodHoldsTheNextTrimAndSetsTheDeadline) {
   pruner_.AdvanceTo(At(30));
   EXPECT_EQ(pruner_.NextDeadline(), Instant::Never());
   EXPECT_EQ(pruner_.ChooseTrim(At(30)).size(), 3u);
-  EXPECT_EQ(pruner_.ChooseTrim(At(31), /*ignore_silence=*/true).size(), 3u);
+  EXPECT_EQ(pruner_.ChooseTrim(At(31), Pruner::TrimMode::kLimitLowered).size(), 3u);
+}
+
+TEST_F(PrunerTest, ATrimNowGoesToTheLowWatermarkFromBelowTheHighOne) {
+  for (int i = 0; i < 4; ++i) Open(i, absl::StrCat("1.0.", i, ".1"), At(i));
+  // 4 open is not over the high watermark (4): no trim of its own...
+  EXPECT_THAT(pruner_.ChooseTrim(At(10)), IsEmpty());
+  // ...but a trim now closes down to the low watermark (2), newest first, inside the silence
+  // period of a trim just made.
+  EXPECT_THAT(pruner_.ChooseTrim(At(10), Pruner::TrimMode::kToLowWatermarkNow),
+              ElementsAre(ConnectionId{4}, ConnectionId{3}));
+  EXPECT_THAT(pruner_.ChooseTrim(At(11), Pruner::TrimMode::kToLowWatermarkNow),
+              ElementsAre(ConnectionId{4}, ConnectionId{3}));  // the table still holds them
 }
 
 TEST_F(PrunerTest, DiversityKeepsOneConnectionOfTheProtectedGroup) {

@@ -94,6 +94,27 @@ TEST_F(PruningTest, OverHighWatermarkTrimsToLowInPruneOrder) {
   EXPECT_EQ(core_->GetMetrics().counter(Counter::kTrims), 1u);
 }
 
+TEST_F(PruningTest, TrimOpenConnectionsTrimsToTheLowWatermarkNowIgnoringTheSilencePeriod) {
+  Config config = Watermarks(10, 4, 2);
+  config.silence_period = Duration::Seconds(60);
+  Reset(config);
+  for (int i = 0; i < 3; ++i) Open(At(i), P(i));  // 3 open: under the high watermark
+  Drain();
+  Do(At(5), TrimOpenConnections{});
+  EXPECT_THAT(Closed(), ElementsAre(std::make_pair(3, CloseReason::kPruned)));
+  Do(At(6), TransportClosed{ConnectionId{3}});
+  Open(At(7), P(3));
+  Open(At(8), P(4));
+  Drain();
+  // 4 open, a trim 3 s ago and a 60 s silence period: a trim now still closes down to 2.
+  Do(At(8), TrimOpenConnections{});
+  EXPECT_THAT(Closed(), ElementsAre(std::make_pair(5, CloseReason::kPruned),
+                                    std::make_pair(4, CloseReason::kPruned)));
+  // At the low watermark, nothing.
+  Do(At(9), TrimOpenConnections{});
+  EXPECT_THAT(Closed(), IsEmpty());
+}
+
 TEST_F(PruningTest, EveryOrderingKey) {
   Reset(Watermarks(10, 5, 5));
   ConnectionId valued = Open(At(0), P(0));   // peer value 10

@@ -1,5 +1,6 @@
 #include "shell/host.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -80,6 +81,19 @@ Host::~Host() {
 
 void Host::Close() {
   if (closed_) return;
+  std::vector<uint64_t> requests;
+  for (const auto& [request, done] : dials_) requests.push_back(request);
+  std::sort(requests.begin(), requests.end());  // a deterministic order for the trace
+  for (uint64_t request : requests) driver_->Submit(CancelDial{request}).IgnoreError();
+  // Dial attempts went with their dials (reconnects' are reset by the shutdown below).
+  std::vector<ConnectionId> live;
+  for (const Connection* c : driver_->core().connections().SortedForInspection()) {
+    if (!c->dial_attempt) live.push_back(c->id);
+  }
+  for (ConnectionId id : live) {
+    driver_->Submit(CloseRequest{id}).IgnoreError();
+    driver_->Submit(TransportClosed{id}).IgnoreError();  // the socket is gone: closed now
+  }
   closed_ = true;
   const std::vector<Multiaddr> addresses = driver_->listen_addresses();
   driver_->Shutdown();
@@ -204,6 +218,32 @@ absl::Status Host::CloseConnection(ConnectionId connection) {
 absl::Status Host::TagPeer(const PeerId& peer, const std::string& tag, int64_t value) {
   return Input(SetPeerTag{peer, tag, value});
 }
+absl::Status Host::AddToPeerTag(const PeerId& peer, const std::string& tag, int64_t delta) {
+  return Input(connmgr::AddToPeerTag{peer, tag, delta});
+}
+absl::Status Host::RegisterDecayingTag(const std::string& tag, Duration interval, DecayPolicy decay,
+                                       BumpPolicy bump) {
+  return Input(connmgr::RegisterDecayingTag{tag, interval, decay, bump});
+}
+absl::Status Host::BumpPeerTag(const PeerId& peer, const std::string& tag, int64_t delta) {
+  return Input(connmgr::BumpPeerTag{peer, tag, delta});
+}
+absl::StatusOr<bool> Host::ReserveMemory(ConnectionId connection, uint64_t bytes,
+                                         uint8_t priority) {
+  if (closed_) return absl::FailedPreconditionError("host: closed");
+  std::vector<Output> produced;
+  absl::Status s =
+      driver_->Submit(connmgr::ReserveMemory{connection, bytes, priority}, &produced).status();
+  if (!s.ok()) return s;
+  for (const Output& o : produced) {
+    if (const auto* answer = std::get_if<MemoryReservation>(&o)) return answer->granted;
+  }
+  return absl::InternalError("reserve memory: the core gave no answer");
+}
+absl::Status Host::ReleaseMemory(ConnectionId connection, uint64_t bytes) {
+  return Input(connmgr::ReleaseMemory{connection, bytes});
+}
+absl::Status Host::TrimOpenConnections() { return Input(connmgr::TrimOpenConnections{}); }
 absl::Status Host::UntagPeer(const PeerId& peer, const std::string& tag) {
   return Input(RemovePeerTag{peer, tag});
 }

@@ -129,10 +129,26 @@ class Host {
     return driver_->RoundTrip(connection);
   }
 
+  // Peer tags: a peer's value, the sum of its tags, orders pruning (docs/design.md, "Peer tags").
   absl::Status TagPeer(const PeerId& peer, const std::string& tag, int64_t value);
+  // Adds `delta` to the tag (creating it at `delta`; saturating).
+  absl::Status AddToPeerTag(const PeerId& peer, const std::string& tag, int64_t delta);
   absl::Status UntagPeer(const PeerId& peer, const std::string& tag);
+  // Registers a decaying tag kind (go-libp2p's decayer): every `interval` each peer's instance
+  // decays by `decay`; BumpPeerTag adds to it by `bump`.
+  absl::Status RegisterDecayingTag(const std::string& tag, Duration interval, DecayPolicy decay,
+                                   BumpPolicy bump);
+  absl::Status BumpPeerTag(const PeerId& peer, const std::string& tag, int64_t delta);
+  // A protected peer's connections are never pruned until its last protection is removed.
   absl::Status Protect(const PeerId& peer, const std::string& tag);
   absl::Status Unprotect(const PeerId& peer, const std::string& tag);
+  // Memory for `connection` (or, with ConnectionId{}, not tied to a connection), charged to the
+  // resource scopes with go-libp2p's priority rule. True when granted; released with
+  // ReleaseMemory, or when the connection ends.
+  absl::StatusOr<bool> ReserveMemory(ConnectionId connection, uint64_t bytes, uint8_t priority);
+  absl::Status ReleaseMemory(ConnectionId connection, uint64_t bytes);
+  // Trims to the low watermark now, ignoring the silence period (go-libp2p's TrimOpenConns).
+  absl::Status TrimOpenConnections();
   // Where to redial `peer` when it has a keep-alive tag (reconnects).
   absl::Status SetPeerAddresses(const PeerId& peer, std::vector<Multiaddr> addresses);
 
@@ -148,11 +164,16 @@ class Host {
   Metrics GetMetrics() const { return driver_->core().GetMetrics(); }
   const Core& core() const { return driver_->core(); }
   const Driver& driver() const { return *driver_; }
+  // Any core input (core/input.h), handed in at the clock's now: for inputs with no call of
+  // their own above. Its outputs are carried out and reach subscribers as usual.
+  absl::Status Submit(const connmgr::Input& input) { return Input(input); }
 
   using EventHandler = std::function<void(const HostEvent&)>;
   void Subscribe(EventHandler handler) { handlers_.push_back(std::move(handler)); }
 
-  // Closes every listener and connection; the host is inert after.
+  // Closes every connection through the core (subscribers see each connection_closed and
+  // peer_disconnected; pending dials end cancelled), then every listener; the host is inert
+  // after.
   void Close();
 
  private:

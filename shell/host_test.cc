@@ -348,5 +348,88 @@ TEST_F(HostTest, ALiveRunsTraceReplaysToTheSameCommands) {
   EXPECT_TRUE(absl::StrContains(recorded, "\"out\":\"connections_pruned\""));
 }
 
+// Connects `n` dialer hosts to `server` and waits until `server` sees them all.
+class HostApiTest : public HostTest {
+ protected:
+  void ConnectDialers(Host& server, uint32_t first, uint32_t count, uint32_t server_n) {
+    const Multiaddr where = ListenLocal(server).WithPeerId(server.peer());
+    for (uint32_t n = first; n < first + count; ++n) {
+      dialers_.push_back(MakeHost(n));
+      bool done = false;
+      ASSERT_TRUE(dialers_.back()->Dial(where, [&](const DialResult&) { done = true; }).ok());
+      ASSERT_TRUE(RunUntil([&] { return done && connected_[server_n].size() == n - first + 1; }));
+    }
+  }
+  std::vector<std::unique_ptr<Host>> dialers_;
+};
+
+TEST_F(HostApiTest, TagCallsSetTheValuesPruningUses) {
+  auto a = MakeHost(1);
+  ASSERT_TRUE(a->TagPeer(NthPeer(7), "score", 10).ok());
+  ASSERT_TRUE(a->AddToPeerTag(NthPeer(7), "score", 5).ok());
+  EXPECT_EQ(a->core().tags().Value(NthPeer(7)), 15);
+  ASSERT_TRUE(a->RegisterDecayingTag("recent", Duration::Seconds(1), DecayPolicy::Fixed(1),
+                                     BumpPolicy::Sum())
+                  .ok());
+  ASSERT_TRUE(a->BumpPeerTag(NthPeer(7), "recent", 4).ok());
+  EXPECT_EQ(a->core().tags().Value(NthPeer(7)), 19);
+  ASSERT_TRUE(a->UntagPeer(NthPeer(7), "score").ok());
+  EXPECT_EQ(a->core().tags().Value(NthPeer(7)), 4);
+  EXPECT_EQ(a->BumpPeerTag(NthPeer(7), "unregistered", 1).code(), absl::StatusCode::kNotFound);
+  ASSERT_TRUE(a->Protect(NthPeer(7), "mine").ok());
+  EXPECT_TRUE(a->core().tags().IsProtected(NthPeer(7)));
+  ASSERT_TRUE(a->Unprotect(NthPeer(7), "mine").ok());
+  EXPECT_FALSE(a->core().tags().IsProtected(NthPeer(7)));
+}
+
+TEST_F(HostApiTest, ReserveMemoryAnswersGrantedOrRefusedAndReleases) {
+  Config config;
+  config.system_scope.memory_bytes = 1000;
+  auto a = MakeHost(1, config);
+  EXPECT_EQ(a->ReserveMemory(ConnectionId{}, 600, 255).value(), true);
+  EXPECT_EQ(a->ReserveMemory(ConnectionId{}, 600, 255).value(), false);  // 1200 > 1000
+  EXPECT_EQ(a->GetMetrics().memory_bytes, 600u);
+  ASSERT_TRUE(a->ReleaseMemory(ConnectionId{}, 600).ok());
+  EXPECT_EQ(a->GetMetrics().memory_bytes, 0u);
+  EXPECT_EQ(a->ReleaseMemory(ConnectionId{}, 1).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(a->ReserveMemory(ConnectionId{42}, 1, 0).status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(HostApiTest, TrimOpenConnectionsClosesDownToTheLowWatermark) {
+  Config config;
+  config.high_watermark = 10;
+  config.low_watermark = 1;
+  auto a = MakeHost(1, config);
+  ConnectDialers(*a, 2, 3, 1);
+  EXPECT_EQ(a->core().connections().open_count(), 3u);
+  ASSERT_TRUE(a->TrimOpenConnections().ok());
+  EXPECT_EQ(a->core().connections().open_count(), 1u);
+  EXPECT_EQ(a->GetMetrics().counter(Counter::kPruned), 2u);
+  // The two newest dialers see their connection closed.
+  ASSERT_TRUE(
+      RunUntil([&] { return disconnected_[3].size() == 1 && disconnected_[4].size() == 1; }));
+  EXPECT_TRUE(disconnected_[2].empty());
+}
+
+TEST_F(HostApiTest, CloseEmitsACloseEventForEveryConnection) {
+  auto a = MakeHost(1);
+  ConnectDialers(*a, 2, 2, 1);
+  std::vector<CloseReason> closed;
+  a->Subscribe([&](const HostEvent& e) {
+    if (const auto* c = std::get_if<ConnectionClosed>(&e)) closed.push_back(c->reason);
+  });
+  a->Close();
+  EXPECT_THAT(closed, ElementsAre(CloseReason::kRequested, CloseReason::kRequested));
+  EXPECT_THAT(disconnected_[1], ElementsAre(NthPeer(2), NthPeer(3)));
+  EXPECT_EQ(a->TagPeer(NthPeer(2), "x", 1).code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(HostApiTest, SubmitReachesAnyInput) {
+  auto a = MakeHost(1);
+  ASSERT_TRUE(a->Submit(DenyPeer{NthPeer(9)}).ok());
+  EXPECT_TRUE(a->core().IsPeerDenied(NthPeer(9)));
+  EXPECT_EQ(a->Submit(CloseRequest{ConnectionId{77}}).code(), absl::StatusCode::kNotFound);
+}
+
 }  // namespace
 }  // namespace connmgr::shell
