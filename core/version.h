@@ -1,7 +1,7 @@
 // The version of connmgr: the single source of it. CMake (CMakeLists.txt), the pkg-config files
 // and `connmgr_node --version` read it from here.
 //
-//   std::printf("connmgr %s\n", connmgr::kVersion);   // "connmgr 0.2.0"
+//   std::string agent = absl::StrCat("connmgr/", connmgr::kVersion);   // "connmgr/0.2.0"
 //   #if CONNMGR_VERSION_MAJOR == 0 && CONNMGR_VERSION_MINOR < 3 ...
 //
 // connmgr follows semantic versioning (CHANGELOG.md); before 1.0 a minor release may change the
