@@ -26,13 +26,14 @@ std::string LiveTableHeader() {
 std::string LiveTableRow(double seconds, const Metrics& m, absl::string_view note) {
   const uint64_t pending = m.connections(Direction::kInbound, ConnectionState::kPending) +
                            m.connections(Direction::kOutbound, ConnectionState::kPending);
-  std::string row = absl::StrFormat(
-      "%7.1fs  %5d/%-5d  %4d  %5d  %6d  %12d/%-6d  %6d   %s", seconds,
-      m.connections(Direction::kInbound, ConnectionState::kOpen),
-      m.connections(Direction::kOutbound, ConnectionState::kOpen), pending, m.peers,
-      m.counter(Counter::kPruned), m.counter(Counter::kDialAttempts),
-      m.counter(Counter::kDialAttemptsFailed), m.counter(Counter::kReconnectAttempts),
-      NonZero<RejectReason>(m.rejected_by_reason, RejectReasonName));
+  std::string row =
+      absl::StrFormat("%7.1fs  %5d/%-5d  %4d  %5d  %6d  %5d  %5d/%-6d  %6d   %s", seconds,
+                      m.connections(Direction::kInbound, ConnectionState::kOpen),
+                      m.connections(Direction::kOutbound, ConnectionState::kOpen), pending, m.peers,
+                      m.counter(Counter::kPruned), m.counter(Counter::kDialRequests),
+                      m.counter(Counter::kDialAttempts), m.counter(Counter::kDialAttemptsFailed),
+                      m.counter(Counter::kReconnectAttempts),
+                      NonZero<RejectReason>(m.rejected_by_reason, RejectReasonName));
   if (!note.empty()) absl::StrAppend(&row, "   | ", note);
   return row;
 }

@@ -27,10 +27,27 @@ Metrics Sample() {
 
 TEST(LiveTableTest, RowShowsCountsAndOnlyTheReasonsThatHappened) {
   EXPECT_EQ(LiveTableRow(1.0, Sample(), "peer restarted"),
-            "    1.0s      5/2         1      7       4             2/1            3   "
+            "    1.0s      5/2         1      7       4      0      2/1            3   "
             "denied=3 rate_limit_ip=2   | peer restarted");
   EXPECT_EQ(LiveTableRow(0.5, Metrics{}),
-            "    0.5s      0/0         0      0       0             0/0            0   -");
+            "    0.5s      0/0         0      0       0      0      0/0            0   -");
+}
+
+// Every column under its header holds a number: "dials" (dial requests) was once left blank.
+TEST(LiveTableTest, EveryColumnIsFilledUnderItsHeader) {
+  Metrics m = Sample();
+  m.counters[static_cast<int>(Counter::kDialRequests)] = 4;
+  const std::string header = LiveTableHeader();
+  const std::string row = LiveTableRow(1.0, m);
+  EXPECT_EQ(row,
+            "    1.0s      5/2         1      7       4      4      2/1            3   "
+            "denied=3 rate_limit_ip=2");
+  // Each header word ends where its value ends (right-aligned), up to "reconn".
+  for (const char* column : {"time", "pend", "peers", "pruned", "dials", "tried", "reconn"}) {
+    const size_t end = header.find(column) + std::string(column).size();
+    ASSERT_LT(end, row.size()) << column;
+    EXPECT_NE(row[end - 1], ' ') << column << " has no value under it:\n" << header << "\n" << row;
+  }
 }
 
 TEST(LiveTableTest, SummaryNamesEveryReason) {

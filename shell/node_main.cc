@@ -10,8 +10,12 @@
 // per second until SIGINT or SIGTERM, then a summary. --config reads the JSON config file format
 // (docs/configuration.md); --metrics-port serves Prometheus text at
 // http://127.0.0.1:N/metrics; --trace records every core input and output (docs/trace-format.md).
+// A flag that does not apply to the mode (the demo, or a node with --listen/--dial) is refused
+// by name; relative paths are read from the directory the command ran from, under `bazel run`
+// too (BUILD_WORKING_DIRECTORY).
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -25,6 +29,7 @@
 #include "boost/asio/io_context.hpp"
 #include "boost/asio/signal_set.hpp"
 #include "boost/asio/steady_timer.hpp"
+#include "core/version.h"
 #include "shell/ares_lookup.h"
 #include "shell/crypto/identity_file.h"
 #include "shell/crypto/keys.h"
@@ -41,6 +46,7 @@ namespace {
 constexpr char kUsage[] =
     "usage: connmgr_node                     run the built-in demo (about 20 s)\n"
     "       connmgr_node --demo-seconds N     the demo for N seconds\n"
+    "       connmgr_node --version | --help\n"
     "       connmgr_node --listen MULTIADDR [--listen ...] [--dial MULTIADDR ...]\n"
     "                    [--config FILE] [--metrics-port N] [--trace FILE]\n"
     "                    [--peer-seed N] [--dns-server HOST:PORT]\n"
@@ -54,7 +60,9 @@ constexpr char kUsage[] =
     "  --dns-server    ask this DNS server instead of /etc/resolv.conf\n"
     "  --identity      this node's private key file (libp2p PrivateKey protobuf), created with\n"
     "                  mode 0600 on first run: the same peer id after every restart\n"
-    "  --key-type      the type of a new key (default ed25519); an existing file must match\n";
+    "  --key-type      the type of a new key (default ed25519); an existing file must match\n"
+    "Every flag but --demo-seconds needs --listen or --dial (a node, not the demo). Relative\n"
+    "paths are read from the directory the command ran from.\n";
 
 struct NodeArgs {
   std::vector<Multiaddr> listen;
@@ -68,6 +76,14 @@ struct NodeArgs {
   std::optional<std::string> identity_file;
   std::optional<crypto::KeyType> key_type;
 };
+
+// `path` as the user meant it: a relative path is relative to the directory the command ran
+// from, which under `bazel run` is BUILD_WORKING_DIRECTORY (the process runs in its runfiles).
+std::string UserPath(const std::string& path) {
+  const char* dir = std::getenv("BUILD_WORKING_DIRECTORY");
+  if (path.empty() || path[0] == '/' || dir == nullptr || *dir == '\0') return path;
+  return absl::StrCat(dir, "/", path);
+}
 
 absl::StatusOr<NodeArgs> ParseArgs(int argc, char** argv) {
   NodeArgs args;
@@ -88,10 +104,14 @@ absl::StatusOr<NodeArgs> ParseArgs(int argc, char** argv) {
       s = multiaddr(args.listen);
     } else if (flag == "--dial") {
       s = multiaddr(args.dial);
+      if (s.ok() && !args.dial.back().peer_id().has_value()) {
+        s = absl::InvalidArgumentError(
+            absl::StrCat("--dial ", value, ": needs the peer, /p2p/<peer id> at the end"));
+      }
     } else if (flag == "--config") {
-      args.config_file = value;
+      args.config_file = UserPath(value);
     } else if (flag == "--trace") {
-      args.trace_file = value;
+      args.trace_file = UserPath(value);
     } else if (flag == "--dns-server") {
       args.dns_server = value;
     } else if (flag == "--metrics-port") {
@@ -106,7 +126,7 @@ absl::StatusOr<NodeArgs> ParseArgs(int argc, char** argv) {
         s = absl::InvalidArgumentError("--peer-seed: expected a number");
       args.peer_seed = seed;
     } else if (flag == "--identity") {
-      args.identity_file = value;
+      args.identity_file = UserPath(value);
     } else if (flag == "--key-type") {
       absl::StatusOr<crypto::KeyType> type = crypto::ParseKeyTypeName(value);
       if (type.ok()) args.key_type = *type;
@@ -124,6 +144,26 @@ absl::StatusOr<NodeArgs> ParseArgs(int argc, char** argv) {
   }
   if (args.peer_seed && (args.identity_file || args.key_type)) {
     return absl::InvalidArgumentError("--peer-seed: not with --identity or --key-type");
+  }
+  // Each mode refuses the flags it would otherwise ignore.
+  const bool node = !args.listen.empty() || !args.dial.empty();
+  if (node && args.demo_seconds) {
+    return absl::InvalidArgumentError(
+        "--demo-seconds: only for the demo (without --listen/--dial)");
+  }
+  if (!node) {
+    for (const auto& [flag, given] : {std::pair{"--config", args.config_file.has_value()},
+                                      std::pair{"--metrics-port", args.metrics_port.has_value()},
+                                      std::pair{"--trace", args.trace_file.has_value()},
+                                      std::pair{"--peer-seed", args.peer_seed.has_value()},
+                                      std::pair{"--dns-server", args.dns_server.has_value()},
+                                      std::pair{"--identity", args.identity_file.has_value()},
+                                      std::pair{"--key-type", args.key_type.has_value()}}) {
+      if (given) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            flag, ": only for a node (add --listen MULTIADDR); the demo has its own settings"));
+      }
+    }
   }
   if (args.listen.empty() && !args.dial.empty()) {
     args.listen.push_back(Multiaddr::Parse("/ip4/127.0.0.1/tcp/0").value());
@@ -234,7 +274,10 @@ int RunNode(const NodeArgs& args) {
       std::cout << "dial " << a.ToString() << ": " << DialOutcomeName(r.outcome)
                 << (r.detail.empty() ? "" : absl::StrCat(" (", r.detail, ")")) << "\n";
     });
-    if (!s.ok()) std::cerr << "connmgr_node: dial " << a.ToString() << ": " << s.message() << "\n";
+    if (!s.ok()) {
+      std::cerr << "connmgr_node: --dial " << a.ToString() << ": " << s.message() << "\n";
+      return 2;
+    }
   }
   std::cout << "\n" << LiveTableHeader() << std::endl;
 
@@ -265,9 +308,16 @@ int RunNode(const NodeArgs& args) {
 
 int main(int argc, char** argv) {
   using namespace connmgr::shell;  // NOLINT
-  if (argc == 2 && (std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h")) {
-    std::fputs(kUsage, stdout);
-    return 0;
+  for (int i = 1; i < argc; ++i) {
+    const std::string flag = argv[i];
+    if (flag == "--help" || flag == "-h") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    if (flag == "--version") {
+      std::printf("connmgr_node %s\n", connmgr::kVersion);
+      return 0;
+    }
   }
   absl::StatusOr<NodeArgs> args = ParseArgs(argc, argv);
   if (!args.ok()) {

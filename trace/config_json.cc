@@ -231,6 +231,23 @@ absl::Status Decode(const Json& v, absl::string_view key, ScopeLimits* out) {
   return DecodeObject(v, key, [&](auto&& visit) { VisitScopeFields(*out, visit); });
 }
 
+// "config: not valid JSON at line L, column C: what is wrong", where the parser stopped at
+// byte `byte` (1-based: the last byte it read) of `text`.
+absl::Status JsonSyntaxError(absl::string_view text, size_t byte, absl::string_view what) {
+  const size_t offset = std::min(byte == 0 ? 0 : byte - 1, text.size());
+  const absl::string_view before = text.substr(0, offset);
+  const size_t line = 1 + std::count(before.begin(), before.end(), '\n');
+  const size_t line_start = before.rfind('\n');
+  const size_t column = offset - (line_start == absl::string_view::npos ? 0 : line_start + 1) + 1;
+  // nlohmann's message: "[json.exception.parse_error.101] parse error at line 2, column 5:
+  // syntax error while parsing ..."; keep what follows its position.
+  const size_t at = what.find("column ");
+  const size_t colon = at == absl::string_view::npos ? at : what.find(": ", at);
+  const absl::string_view detail = colon == absl::string_view::npos ? what : what.substr(colon + 2);
+  return absl::InvalidArgumentError(
+      absl::StrCat("config: not valid JSON at line ", line, ", column ", column, ": ", detail));
+}
+
 }  // namespace
 
 OrderedJson ConfigToJson(const Config& config) {
@@ -267,9 +284,13 @@ absl::StatusOr<Config> ConfigFromJson(const Json& object) {
 }
 
 absl::StatusOr<Config> ParseConfigJson(absl::string_view text) {
-  Json object = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
-  if (object.is_discarded()) {
-    return absl::InvalidArgumentError("config: not valid JSON");
+  Json object;
+  try {
+    object = Json::parse(text.begin(), text.end());
+  } catch (const Json::parse_error& e) {
+    return JsonSyntaxError(text, e.byte, e.what());
+  } catch (const Json::exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat("config: not valid JSON: ", e.what()));
   }
   return ConfigFromJson(object);
 }

@@ -7,7 +7,8 @@
 // preset named by an optional "preset" key, core/presets.h), an unknown key is an error that
 // suggests the nearest known one. Durations are strings ("10s", "250ms", "1m30s"),
 // rates are objects {"count": 5, "interval": "1s", "burst": 5}, IP lists hold CIDR strings.
-// The result is validated: any error names the key and the rule.
+// The result is validated: any error names the key and the rule; text that is not JSON gives the
+// line and column where it stops being JSON.
 #ifndef CONNMGR_TRACE_CONFIG_JSON_H_
 #define CONNMGR_TRACE_CONFIG_JSON_H_
 

@@ -75,7 +75,12 @@ INSTANTIATE_TEST_SUITE_P(
     Errors, ConfigJsonErrorTest,
     testing::Values(
         BadConfig{"[1]", "config: (top level): expected a JSON object"},
-        BadConfig{"{", "config: not valid JSON"},
+        BadConfig{"{",
+                  "config: not valid JSON at line 1, column 2: syntax error while parsing "
+                  "object key - unexpected end of input; expected string literal"},
+        BadConfig{"{\n  \"max_connections\": 5,\n  \"low_watermark\" 4\n}",
+                  "config: not valid JSON at line 3, column 19: syntax error while parsing "
+                  "object separator - unexpected number literal; expected ':'"},
         BadConfig{R"({"max_conections": 5})",
                   "config: max_conections: unknown key; did you mean \"max_connections\"?"},
         BadConfig{R"({"frobnicate": 5})", "config: frobnicate: unknown key"},

@@ -3,12 +3,18 @@
 //   replay TRACE            the replayed trace, JSON Lines (byte-identical for a trace this
 //                           build recorded)
 //   replay --check TRACE    exit 1 at the first line where the replay differs from TRACE
-//   replay --human TRACE    a readable timeline and a metrics summary
+//   replay --human TRACE    a readable timeline (seconds since the trace's first instant) and a
+//                           metrics summary
 //   replay --what-if CONFIG.json TRACE   what another config would have decided
 //                           (trace/what_if.h; --assume-dials=succeed, --json, --diverging N)
+//
+// Relative paths are read from the directory the command ran from, under `bazel run` too
+// (BUILD_WORKING_DIRECTORY).
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,10 +36,20 @@ constexpr char kUsage[] =
     "  Replays TRACE (JSON Lines, docs/trace-format.md) through the connmgr core and prints\n"
     "  the trace it produces.\n"
     "  --check  compare the replay with TRACE; exit 1 at the first differing line\n"
-    "  --human  print a readable timeline and a metrics summary\n"
+    "  --human  print a readable timeline, in seconds since the trace's first instant, and a\n"
+    "           metrics summary\n"
     "usage: replay --what-if CONFIG.json [--assume-dials=succeed] [--json] [--diverging N] TRACE\n"
     "  Runs TRACE's external events through a core with CONFIG.json instead and prints both\n"
-    "  sides' decisions and the first N (10) steps where they differ (docs/trace-format.md).\n";
+    "  sides' decisions and the first N (10) steps where they differ (docs/trace-format.md).\n"
+    "  Relative paths are read from the directory the command ran from.\n";
+
+// `path` as the user meant it: relative to the directory the command ran from, which under
+// `bazel run` is BUILD_WORKING_DIRECTORY (the process runs in its runfiles directory).
+std::string UserPath(const std::string& path) {
+  const char* dir = std::getenv("BUILD_WORKING_DIRECTORY");
+  if (path.empty() || path[0] == '/' || dir == nullptr || *dir == '\0') return path;
+  return absl::StrCat(dir, "/", path);
+}
 
 std::string Scalar(const nlohmann::ordered_json& v) {
   return v.is_string() ? v.get<std::string>() : v.dump();
@@ -52,8 +68,10 @@ std::string ConfigChanges(const nlohmann::ordered_json& before,
 }
 
 // The header shows only what differs from the defaults, an update_config what it changes
-// (against the config last shown); other lines show their fields.
-std::string HumanLine(absl::string_view line, nlohmann::ordered_json& shown_config) {
+// (against the config last shown); other lines show their fields. Times are seconds since
+// `first`, the trace's first instant (set from the first timed line).
+std::string HumanLine(absl::string_view line, nlohmann::ordered_json& shown_config,
+                      std::optional<int64_t>& first) {
   auto o = nlohmann::ordered_json::parse(line);
   if (o.contains("connmgr_trace")) {
     shown_config = o["config"];
@@ -66,7 +84,8 @@ std::string HumanLine(absl::string_view line, nlohmann::ordered_json& shown_conf
     o["config"] = changes.empty() ? " (no change)" : changes.substr(1);
   }
   const int64_t t = o["t"].get<int64_t>();
-  std::string out = absl::StrFormat("%9.3fs  ", static_cast<double>(t) / 1e9);
+  if (!first) first = t;
+  std::string out = absl::StrFormat("%9.3fs  ", static_cast<double>(t - *first) / 1e9);
   if (o.contains("in")) {
     absl::StrAppend(&out, "> ", Scalar(o["in"]));
   } else if (o.contains("out")) {
@@ -137,7 +156,7 @@ int Main(int argc, char** argv) {
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "--what-if" && i + 1 < args.size()) {
-      what_if = args[++i];
+      what_if = UserPath(args[++i]);
     } else if (a == "--assume-dials=succeed") {
       what_if_options.assume_dials_succeed = true;
     } else if (a == "--assume-dials=fail") {
@@ -162,7 +181,7 @@ int Main(int argc, char** argv) {
       std::fprintf(stderr, "replay: unknown option %s\n%s", a.c_str(), kUsage);
       return 2;
     } else if (path.empty()) {
-      path = a;
+      path = UserPath(a);
     } else {
       std::fprintf(stderr, "replay: one trace at a time\n%s", kUsage);
       return 2;
@@ -189,11 +208,12 @@ int Main(int argc, char** argv) {
 
   std::vector<std::string> replayed;
   nlohmann::ordered_json shown_config;
+  std::optional<int64_t> first_instant;
   TraceReplayer replayer([&](absl::string_view line) {
     if (check) {
       replayed.emplace_back(line);
     } else if (human) {
-      std::printf("%s\n", HumanLine(line, shown_config).c_str());
+      std::printf("%s\n", HumanLine(line, shown_config, first_instant).c_str());
     } else {
       std::printf("%.*s\n", static_cast<int>(line.size()), line.data());
     }

@@ -18,7 +18,7 @@ namespace {
 constexpr absl::string_view kCounterHelp[] = {
     "Inputs handed to the core, accepted or not.",
     "Inputs refused with an error status (unknown id, wrong state, ...).",
-    "Inputs refused because the input queue was full.",
+    "Inputs refused because max_output_queue outputs waited undrained (the output queue was full).",
     "Inputs whose time was before the previous input's.",
     "Inbound connections accepted.",
     "Inbound connections rejected, by reason.",
