@@ -121,7 +121,7 @@ bool ParseV6(absl::string_view text, uint8_t* out) {
   for (int g = 0; g < count; ++g) {
     words[gap >= 0 && g >= gap ? 8 - tail + (g - gap) : g] = groups[g];
   }
-  for (int w = 0; w < 8; ++w) {
+  for (size_t w = 0; w < 8; ++w) {
     out[2 * w] = static_cast<uint8_t>(words[w] >> 8);
     out[2 * w + 1] = static_cast<uint8_t>(words[w]);
   }
@@ -137,7 +137,7 @@ std::string V4Text(const uint8_t* b) {
 // (::/96, other than :: and ::1's run) address ends in dotted-quad form.
 std::string V6Text(const uint8_t* b) {
   std::array<uint16_t, 8> words;
-  for (int w = 0; w < 8; ++w) words[w] = static_cast<uint16_t>((b[2 * w] << 8) | b[2 * w + 1]);
+  for (size_t w = 0; w < 8; ++w) words[w] = static_cast<uint16_t>((b[2 * w] << 8) | b[2 * w + 1]);
   int best = -1;  // the longest run of zero groups, -1 for none
   int best_length = 0;
   for (int w = 0; w < 8;) {

@@ -214,7 +214,7 @@ int PrintMismatches(const IpAddress& ip) {
 
 IpAddress V6FromWords(const std::array<uint16_t, 8>& words) {
   std::array<uint8_t, 16> bytes;
-  for (int i = 0; i < 8; ++i) {
+  for (size_t i = 0; i < 8; ++i) {
     bytes[2 * i] = static_cast<uint8_t>(words[i] >> 8);
     bytes[2 * i + 1] = static_cast<uint8_t>(words[i]);
   }
