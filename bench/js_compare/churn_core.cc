@@ -313,7 +313,7 @@ int main(int argc, char** argv) {
   for (uint64_t k = 0; k < runs; ++k) {
     const connmgr::Result r = connmgr::RunOnce(w);
     std::fprintf(stderr, "churn_core: run %llu: %.3f s, %.0f inputs/s, %llu prunes\n",
-                 static_cast<unsigned long long>(k + 1), r.seconds,
+                 static_cast<unsigned long long>(k) + 1, r.seconds,
                  static_cast<double>(w.events.size()) / r.seconds,
                  static_cast<unsigned long long>(r.prunes));
     if (k == 0 || r.seconds < best.seconds) best = r;
