@@ -375,7 +375,7 @@ bool NextTrustedComponent(absl::string_view* rest, Protocol* protocol, absl::str
 
 }  // namespace
 
-Multiaddr::Multiaddr(std::vector<MultiaddrComponent> components) {
+Multiaddr::Multiaddr(const std::vector<MultiaddrComponent>& components) {
   for (const MultiaddrComponent& component : components) AppendComponent(component, &bytes_);
 }
 
