@@ -47,8 +47,7 @@ class AresResolverTest : public ::testing::Test {
     options.servers = {responder_.server()};
     options.timeout = timeout;
     options.tries = tries;
-    absl::StatusOr<std::unique_ptr<AresResolver>> resolver =
-        AresResolver::Create(io_, std::move(options));
+    absl::StatusOr<std::unique_ptr<AresResolver>> resolver = AresResolver::Create(io_, options);
     EXPECT_TRUE(resolver.ok()) << resolver.status();
     return resolver.ok() ? std::move(*resolver) : nullptr;
   }
