@@ -187,7 +187,7 @@ void BM_ChurnPolicy(benchmark::State& state) {
     }
   }
   const std::vector<Multiaddr> remotes = AdmittedRemotes(4096, deny_set, rng);
-  const Multiaddr refill = remotes[0];
+  const Multiaddr& refill = remotes[0];
   const PeerId peer = NumberedPeer(static_cast<uint64_t>(live) + 1);
   (void)core->Handle(now, SetPeerTag{peer, "score", 100});
   Drain(*core);
@@ -363,6 +363,7 @@ void BM_Admission(benchmark::State& state) {
     cycle(Multiaddr::Parse("/ip4/" + RandomV4(rng).ToString() + "/tcp/1").value());
   }
   std::vector<Multiaddr> probes;
+  probes.reserve(4096);
   for (int i = 0; i < 4096; ++i) {
     probes.push_back(Multiaddr::Parse("/ip4/" + RandomV4(rng).ToString() + "/tcp/1").value());
   }

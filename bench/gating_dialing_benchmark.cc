@@ -36,6 +36,7 @@ void BM_DenyListLookup(benchmark::State& state) {
   SplitMix64 rng(1);
   IpPrefixSet set = FilledSet(state.range(0), rng);
   std::vector<IpAddress> probes;
+  probes.reserve(1024);
   for (int i = 0; i < 1024; ++i) probes.push_back(i % 2 ? RandomV4(rng) : RandomV6(rng));
   size_t i = 0, hits = 0;
   for (auto _ : state) hits += set.Contains(probes[i++ & 1023]);
@@ -75,6 +76,7 @@ void BM_InboundAdmission(benchmark::State& state) {
   std::unique_ptr<Core> core = Core::Create(config).value();
   const Multiaddr local = Multiaddr::Parse("/ip4/10.0.0.1/tcp/4001").value();
   std::vector<Multiaddr> remotes;
+  remotes.reserve(1024);
   for (int i = 0; i < 1024; ++i) {
     remotes.push_back(Multiaddr::Parse("/ip4/" + RandomV4(rng).ToString() + "/tcp/1").value());
   }

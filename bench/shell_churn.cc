@@ -76,7 +76,8 @@ double ThreadCpuSeconds() {
 
 class Client {
  public:
-  Client(tcp::endpoint server, int slots, bool handshake) : server_(server), handshake_(handshake) {
+  Client(const tcp::endpoint& server, int slots, bool handshake)
+      : server_(server), handshake_(handshake) {
     for (int i = 0; i < slots; ++i) {
       slots_.push_back(std::make_unique<Slot>(io_, Greeting(NumberedPeer(1000 + i))));
     }
@@ -255,7 +256,7 @@ struct Result {
 };
 
 // Runs the client against `server` for warm-up + `seconds`, turning `io` on this thread.
-Result Measure(asio::io_context& io, tcp::endpoint server, bool handshake, int slots,
+Result Measure(asio::io_context& io, const tcp::endpoint& server, bool handshake, int slots,
                double seconds) {
   Client client(server, slots, handshake);
   client.Start();

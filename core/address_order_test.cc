@@ -16,12 +16,14 @@ const std::string kAliceSuffix = "/p2p/QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DW
 
 std::vector<std::string> Texts(const std::vector<DialAddressInfo>& v) {
   std::vector<std::string> out;
+  out.reserve(v.size());
   for (const DialAddressInfo& a : v) out.push_back(a.address.WithoutPeerId().ToString());
   return out;
 }
 
 std::vector<DialAddressInfo> Infos(const std::vector<std::string>& texts) {
   std::vector<DialAddressInfo> out;
+  out.reserve(texts.size());
   for (const std::string& t : texts) out.push_back({Addr(t), false});
   return out;
 }

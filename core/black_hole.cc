@@ -38,8 +38,7 @@ absl::string_view BlackHoleStateName(BlackHoleState s) {
   return "unknown";
 }
 
-BlackHoleDetector::BlackHoleDetector(BlackHoleOptions options)
-    : options_(Sanitized(std::move(options))) {
+BlackHoleDetector::BlackHoleDetector(BlackHoleOptions options) : options_(Sanitized(options)) {
   for (Counter& c : counters_) c.ring.assign((options_.window + 63) / 64, 0);
 }
 

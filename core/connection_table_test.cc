@@ -60,6 +60,7 @@ TEST_F(ConnectionTableTest, PeerIndexKeepsIdOrder) {
 TEST_F(ConnectionTableTest, P90IsNearestRankOverOpenConnections) {
   EXPECT_EQ(table_.StreamsPerConnectionP90(), 0u);
   std::vector<ConnectionId> ids;
+  ids.reserve(10);
   for (int i = 0; i < 10; ++i) ids.push_back(AddOpen(kAlice));
   for (int i = 0; i < 10; ++i) AddStreams(ids[i], i);  // 0..9 streams
   EXPECT_EQ(table_.StreamsPerConnectionP90(), 8u);     // 9 of 10 carry at most 8

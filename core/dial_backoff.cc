@@ -17,7 +17,7 @@ DialBackoffOptions Sanitized(DialBackoffOptions o) {
 
 }  // namespace
 
-DialBackoff::DialBackoff(DialBackoffOptions options) : options_(Sanitized(std::move(options))) {}
+DialBackoff::DialBackoff(DialBackoffOptions options) : options_(Sanitized(options)) {}
 
 Duration DialBackoff::BackoffAfter(uint32_t failures) const {
   if (failures == 0) return Duration::Zero();

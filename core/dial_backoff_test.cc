@@ -39,6 +39,7 @@ TEST(DialBackoffTest, ScheduleAfterOneToTwentyFailures) {
     now = backoff.BackedOffUntil(kAlice, kTcp1);
   }
   std::vector<int64_t> expected;
+  expected.reserve(kDefaultScheduleSeconds.size());
   for (int64_t s : kDefaultScheduleSeconds) expected.push_back(s * kSecond);
   EXPECT_EQ(formula, expected);
   EXPECT_EQ(recorded, expected);

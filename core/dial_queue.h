@@ -2,9 +2,10 @@
 // the indexes that let a new request find the job it must join (same peer, or a shared address).
 //
 //   DialQueue queue(/*max_jobs=*/500);
-//   DialJob& job = queue.Add(peer, /*priority=*/75, now);
-//   queue.AddJoiner(job, request, deadline);
-//   queue.IndexAddress(job, address);
+//   if (queue.full()) ...                         // refuse the request
+//   DialJob& job = queue.Add(peer, /*priority=*/75, /*force=*/false, now);
+//   queue.AddJoiner(job, DialJoiner{request, deadline, /*internal=*/false});
+//   queue.AddCandidate(job, address, /*max_candidates=*/25);  // FindByAddress finds the job
 //   while (queue.running() < max_parallel) {
 //     DialJob* next = queue.StartNext();          // highest priority, FIFO within a priority
 //     if (next == nullptr) break;

@@ -19,9 +19,10 @@ const PeerId kCarol = Peer("QmNnooDu7bfjPFoTZYxMNLWUQJyrVwtbZg5gBMjTezGAJN");
 class DialTest : public CoreTest {
  protected:
   absl::StatusOr<ConnectionId> Dial(Instant now, uint64_t request, const PeerId& peer,
-                                    std::vector<std::string> addresses, uint32_t priority = 50,
-                                    bool force = false) {
+                                    const std::vector<std::string>& addresses,
+                                    uint32_t priority = 50, bool force = false) {
     std::vector<Multiaddr> addrs;
+    addrs.reserve(addresses.size());
     for (const std::string& a : addresses) addrs.push_back(Addr(a));
     return core_->Handle(now, DialRequest{request, peer, addrs, priority, force, Duration::Zero()});
   }

@@ -82,9 +82,9 @@ std::optional<std::string> DecodeBits(absl::string_view text, const std::array<i
   uint32_t buffer = 0;
   int buffered = 0;
   for (char c : text) {
-    const int digit = digits[static_cast<uint8_t>(c)];
+    const int8_t digit = digits[static_cast<uint8_t>(c)];  // -1: not a digit
     if (digit < 0) return std::nullopt;
-    buffer = ((buffer << bits) | static_cast<uint32_t>(digit)) & 0xffff;
+    buffer = ((buffer << bits) | static_cast<uint8_t>(digit)) & 0xffff;
     buffered += bits;
     if (buffered >= 8) {
       buffered -= 8;
@@ -128,9 +128,9 @@ std::optional<std::string> Base58Decode(absl::string_view text) {
   std::vector<uint8_t> bytes;
   bytes.reserve(text.size());
   for (size_t i = ones; i < text.size(); ++i) {
-    const int digit = kBase58Digits[static_cast<uint8_t>(text[i])];
+    const int8_t digit = kBase58Digits[static_cast<uint8_t>(text[i])];  // -1: not a digit
     if (digit < 0) return std::nullopt;
-    uint32_t carry = static_cast<uint32_t>(digit);
+    uint32_t carry = static_cast<uint8_t>(digit);
     for (uint8_t& byte : bytes) {
       carry += uint32_t{byte} * 58;
       byte = static_cast<uint8_t>(carry & 0xff);

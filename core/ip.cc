@@ -1,7 +1,5 @@
 #include "core/ip.h"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <cstring>
 #include <vector>
@@ -15,8 +13,8 @@
 namespace connmgr {
 namespace {
 
-// Longest text inet_pton could accept: "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255".
-constexpr size_t kMaxAddressChars = INET6_ADDRSTRLEN - 1;
+// Longest address text there is: "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255".
+constexpr size_t kMaxAddressChars = 45;
 // The multiaddr form is the longest prefix text: "/ip6/" + address + "/ipcidr/128".
 constexpr size_t kMaxPrefixChars = 5 + kMaxAddressChars + 11;
 
@@ -46,6 +44,131 @@ std::optional<int> ParseLength(absl::string_view text, int max) {
   return value;
 }
 
+// Dotted-quad IPv4 text: four decimal numbers 0 to 255, no leading zeros ("0" itself is one),
+// nothing else. Writes 4 bytes to `out`.
+bool ParseV4(absl::string_view text, uint8_t* out) {
+  int parts = 0;
+  size_t i = 0;
+  while (parts < 4) {
+    int value = 0;
+    size_t digits = 0;
+    for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i, ++digits) {
+      if (digits == 1 && value == 0) return false;  // a leading zero
+      value = value * 10 + (text[i] - '0');
+      if (value > 255) return false;
+    }
+    if (digits == 0) return false;
+    out[parts++] = static_cast<uint8_t>(value);
+    if (parts == 4) break;
+    if (i == text.size() || text[i] != '.') return false;
+    ++i;
+  }
+  return i == text.size();
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// IPv6 text (RFC 4291 section 2.2): eight groups of 1 to 4 hex digits split by ':', one "::"
+// standing for one or more zero groups, and optionally a dotted-quad IPv4 address as the last
+// two groups. Writes 16 bytes to `out`.
+bool ParseV6(absl::string_view text, uint8_t* out) {
+  std::array<uint16_t, 8> groups{};
+  int count = 0;
+  int gap = -1;  // where "::" stands, as a group index
+  size_t i = 0;
+  if (absl::StartsWith(text, "::")) {
+    gap = 0;
+    i = 2;
+  } else if (absl::StartsWith(text, ":")) {
+    return false;
+  }
+  while (i < text.size()) {
+    const size_t end = std::min(text.find(':', i), text.size());
+    const absl::string_view token = text.substr(i, end - i);
+    if (token.find('.') != absl::string_view::npos) {  // the IPv4 tail: last, and two groups
+      uint8_t v4[4];
+      if (end != text.size() || count > 6 || !ParseV4(token, v4)) return false;
+      groups[count++] = static_cast<uint16_t>((v4[0] << 8) | v4[1]);
+      groups[count++] = static_cast<uint16_t>((v4[2] << 8) | v4[3]);
+      break;
+    }
+    if (token.empty() || token.size() > 4 || count == 8) return false;
+    uint16_t value = 0;
+    for (char c : token) {
+      const int digit = HexValue(c);
+      if (digit < 0) return false;
+      value = static_cast<uint16_t>((value << 4) | digit);
+    }
+    groups[count++] = value;
+    if (end == text.size()) break;
+    if (end + 1 < text.size() && text[end + 1] == ':') {  // "::"
+      if (gap >= 0) return false;
+      gap = count;
+      i = end + 2;
+    } else {
+      i = end + 1;
+      if (i == text.size()) return false;  // a trailing single ':'
+    }
+  }
+  if (gap >= 0 ? count > 7 : count != 8) return false;
+  std::array<uint16_t, 8> words{};
+  const int tail = count - std::max(gap, 0);
+  for (int g = 0; g < count; ++g) {
+    words[gap >= 0 && g >= gap ? 8 - tail + (g - gap) : g] = groups[g];
+  }
+  for (size_t w = 0; w < 8; ++w) {
+    out[2 * w] = static_cast<uint8_t>(words[w] >> 8);
+    out[2 * w + 1] = static_cast<uint8_t>(words[w]);
+  }
+  return true;
+}
+
+std::string V4Text(const uint8_t* b) {
+  return absl::StrCat(int{b[0]}, ".", int{b[1]}, ".", int{b[2]}, ".", int{b[3]});
+}
+
+// RFC 5952 text: lowercase hex without leading zeros; the longest run of two or more zero groups
+// (the first of equal runs) is "::"; an IPv4-mapped (::ffff:0:0/96) or IPv4-compatible
+// (::/96, other than :: and ::1's run) address ends in dotted-quad form.
+std::string V6Text(const uint8_t* b) {
+  std::array<uint16_t, 8> words;
+  for (size_t w = 0; w < 8; ++w) words[w] = static_cast<uint16_t>((b[2 * w] << 8) | b[2 * w + 1]);
+  int best = -1;  // the longest run of zero groups, -1 for none
+  int best_length = 0;
+  for (int w = 0; w < 8;) {
+    if (words[w] != 0) {
+      ++w;
+      continue;
+    }
+    int end = w;
+    while (end < 8 && words[end] == 0) ++end;
+    if (end - w > best_length) {
+      best = w;
+      best_length = end - w;
+    }
+    w = end;
+  }
+  if (best_length < 2) best = -1;
+  const bool v4_tail = best == 0 && (best_length == 6 || (best_length == 5 && words[5] == 0xffff));
+  std::string text;
+  for (int w = 0; w < 8; ++w) {
+    if (w == best) {
+      text += "::";
+      w += best_length - 1;
+      continue;
+    }
+    if (!text.empty() && text.back() != ':') text += ':';
+    if (w == 6 && v4_tail) return absl::StrCat(text, V4Text(b + 12));
+    absl::StrAppend(&text, absl::Hex(words[w]));
+  }
+  return text;
+}
+
 }  // namespace
 
 absl::StatusOr<IpAddress> IpAddress::Parse(absl::string_view text) {
@@ -55,15 +178,14 @@ absl::StatusOr<IpAddress> IpAddress::Parse(absl::string_view text) {
                                                    text.size() > 64 ? "..." : "",
                                                    "\" is not an IP address"));
   }
-  const std::string terminated(text);
   IpAddress address;
   if (v6) {
     address.size_ = 16;
-    if (inet_pton(AF_INET6, terminated.c_str(), address.bytes_.data()) != 1) {
+    if (!ParseV6(text, address.bytes_.data())) {
       return absl::InvalidArgumentError(
           absl::StrCat("\"", absl::CHexEscape(text), "\" is not an IPv6 address"));
     }
-  } else if (inet_pton(AF_INET, terminated.c_str(), address.bytes_.data()) != 1) {
+  } else if (!ParseV4(text, address.bytes_.data())) {
     return absl::InvalidArgumentError(
         absl::StrCat("\"", absl::CHexEscape(text), "\" is not an IPv4 address"));
   }
@@ -120,11 +242,7 @@ bool IpAddress::IsPrivate() const {
 }
 
 std::string IpAddress::ToString() const {
-  char buffer[INET6_ADDRSTRLEN] = {};
-  if (inet_ntop(is_v4() ? AF_INET : AF_INET6, bytes_.data(), buffer, sizeof(buffer)) == nullptr) {
-    return "";  // cannot happen: the buffer fits every address
-  }
-  return buffer;
+  return is_v4() ? V4Text(bytes_.data()) : V6Text(bytes_.data());
 }
 
 IpPrefix::IpPrefix(const IpAddress& network, int length) {

@@ -4,9 +4,11 @@
 //   absl::StatusOr<IpAddress> ip = IpAddress::Parse("::ffff:192.168.1.7");
 //   if (lan.ok() && ip.ok() && lan->Contains(*ip)) ...  // true: IPv4-mapped addresses count
 //
-// Text is parsed with inet_pton and printed with inet_ntop, so IPv6 prints in the RFC 5952
-// form ("2001:db8::1", lowercase, longest zero run compressed). Addresses order IPv4 before
-// IPv6, then by bytes; prefixes order by network, then length.
+// Text is parsed and printed here (no inet_pton/inet_ntop: the core includes no system network
+// header), accepting exactly what glibc's inet_pton accepts and printing what its inet_ntop
+// prints, which core/ip_test.cc checks: IPv6 prints in the RFC 5952 form ("2001:db8::1",
+// lowercase, the first longest zero run compressed, "::ffff:1.2.3.4" for IPv4-mapped).
+// Addresses order IPv4 before IPv6, then by bytes; prefixes order by network, then length.
 #ifndef CONNMGR_CORE_IP_H_
 #define CONNMGR_CORE_IP_H_
 

@@ -1,6 +1,11 @@
 #include "core/ip.h"
 
+#include <arpa/inet.h>  // the reference the core's own text conversion is checked against
+
+#include <array>
+#include <cstring>
 #include <ostream>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -168,6 +173,176 @@ TEST(IpAddressTest, OrderingAndHash) {
   }
   EXPECT_NE(Ip("1.2.3.4"), Ip("::ffff:1.2.3.4"));
   EXPECT_TRUE(absl::VerifyTypeImplementsAbslHashCorrectly(sorted));
+}
+
+// The reference: what glibc's inet_pton makes of `text`, as the IpAddress Parse should return.
+std::optional<IpAddress> InetPton(const std::string& text) {
+  std::array<uint8_t, 16> bytes{};
+  if (text.find(':') != std::string::npos) {
+    if (inet_pton(AF_INET6, text.c_str(), bytes.data()) != 1) return std::nullopt;
+    return IpAddress::V6(bytes);
+  }
+  if (inet_pton(AF_INET, text.c_str(), bytes.data()) != 1) return std::nullopt;
+  return IpAddress::V4({bytes[0], bytes[1], bytes[2], bytes[3]});
+}
+
+std::string InetNtop(const IpAddress& ip) {
+  char buffer[INET6_ADDRSTRLEN] = {};
+  EXPECT_NE(inet_ntop(ip.is_v4() ? AF_INET : AF_INET6, ip.bytes().data(), buffer, sizeof(buffer)),
+            nullptr);
+  return buffer;
+}
+
+// Parse accepts exactly what inet_pton accepts, with the same bytes; counts the mismatches.
+int ParseMismatches(const std::string& text) {
+  const absl::StatusOr<IpAddress> ours = IpAddress::Parse(text);
+  const std::optional<IpAddress> reference = InetPton(text);
+  if (ours.ok() == reference.has_value() && (!ours.ok() || *ours == *reference)) return 0;
+  ADD_FAILURE() << "\"" << text << "\": Parse " << (ours.ok() ? ours->ToString() : "fails")
+                << ", inet_pton " << (reference.has_value() ? reference->ToString() : "fails");
+  return 1;
+}
+
+// ToString prints what inet_ntop prints, and Parse reads it back; counts the mismatches.
+int PrintMismatches(const IpAddress& ip) {
+  const std::string reference = InetNtop(ip);
+  const absl::StatusOr<IpAddress> back = IpAddress::Parse(ip.ToString());
+  if (ip.ToString() == reference && back.ok() && *back == ip) return 0;
+  ADD_FAILURE() << "ToString \"" << ip.ToString() << "\", inet_ntop \"" << reference << "\"";
+  return 1;
+}
+
+IpAddress V6FromWords(const std::array<uint16_t, 8>& words) {
+  std::array<uint8_t, 16> bytes;
+  for (size_t i = 0; i < 8; ++i) {
+    bytes[2 * i] = static_cast<uint8_t>(words[i] >> 8);
+    bytes[2 * i + 1] = static_cast<uint8_t>(words[i]);
+  }
+  return IpAddress::V6(bytes);
+}
+
+// Every string of up to 7 characters over an alphabet of IPv6 and IPv4 syntax ("::", ":::",
+// "1::", "::1.", "1.0.0.1", "F:0::1", ...): Parse and inet_pton agree on each (960 800 strings).
+TEST(IpTextVsInetTest, ParseAgreesOnEveryShortString) {
+  const std::string alphabet = ":.019fG";
+  int mismatches = 0, strings = 0;
+  std::string text;
+  for (size_t length = 0; length <= 7 && mismatches < 10; ++length) {
+    std::vector<size_t> digit(length, 0);
+    for (bool more = true; more && mismatches < 10;) {
+      text.resize(length);
+      for (size_t i = 0; i < length; ++i) text[i] = alphabet[digit[i]];
+      mismatches += ParseMismatches(text);
+      ++strings;
+      more = false;
+      for (size_t i = 0; i < length && !more; ++i) {
+        more = ++digit[i] < alphabet.size();
+        if (!more) digit[i] = 0;
+      }
+    }
+  }
+  EXPECT_EQ(mismatches, 0);
+  EXPECT_EQ(strings, 960800);  // 1 + 7 + 7^2 + ... + 7^7
+}
+
+// Every decimal token of up to 4 digits as each octet of a dotted quad, alone and as the IPv4
+// tail of an IPv6 address: leading zeros, 255 and 256, 0 and 00.
+TEST(IpTextVsInetTest, ParseAgreesOnEveryOctetToken) {
+  std::vector<std::string> tokens = {""};
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    if (tokens[i].size() == 4) continue;
+    for (char c = '0'; c <= '9'; ++c) tokens.push_back(tokens[i] + c);
+  }
+  ASSERT_EQ(tokens.size(), 11111u);
+  int mismatches = 0;
+  for (const std::string& token : tokens) {
+    for (int position = 0; position < 4 && mismatches < 10; ++position) {
+      std::string quad;
+      for (int i = 0; i < 4; ++i) quad += (i > 0 ? "." : "") + (i == position ? token : "7");
+      mismatches += ParseMismatches(quad);
+      mismatches += ParseMismatches("::ffff:" + quad);
+      mismatches += ParseMismatches("1:2:3:4:5:6:" + quad);
+    }
+  }
+  EXPECT_EQ(mismatches, 0);
+}
+
+// Random texts built from IPv6 pieces (groups of 0 to 5 hex digits in mixed case, ':' and "::",
+// dotted quads with octets up to 300 and leading zeros): 300 000 of them, fixed seed.
+TEST(IpTextVsInetTest, ParseAgreesOnRandomAddressLikeTexts) {
+  std::mt19937_64 rng(20261205);
+  auto below = [&rng](uint64_t n) { return static_cast<int>(rng() % n); };
+  const std::string hex = "0123456789abcdefABCDEF";
+  int mismatches = 0, accepted = 0;
+  for (int n = 0; n < 300000 && mismatches < 10; ++n) {
+    std::string text;
+    const int pieces = 1 + below(12);
+    for (int p = 0; p < pieces; ++p) {
+      switch (below(8)) {
+        case 0:
+          text += "::";
+          break;
+        case 1: {
+          for (int i = 0; i < 4; ++i) {
+            const int octet = below(4) == 0 ? below(301) : below(10);
+            text +=
+                (i > 0 ? "." : "") + std::string(below(8) == 0 ? "0" : "") + std::to_string(octet);
+          }
+          break;
+        }
+        default: {
+          const int digits = below(12) == 0 ? 5 : below(5);
+          for (int i = 0; i < digits; ++i) text += hex[below(hex.size())];
+          break;
+        }
+      }
+      if (p + 1 < pieces && below(5) != 0) text += ':';
+    }
+    mismatches += ParseMismatches(text);
+    accepted += InetPton(text).has_value();
+  }
+  EXPECT_EQ(mismatches, 0);
+  EXPECT_GT(accepted, 10000);  // the generator reaches valid texts too
+}
+
+// Every pattern of zero and non-zero groups (256), each with 40 random fillings of the non-zero
+// groups, plus the IPv4-mapped (::ffff:0:0/96) and IPv4-compatible (::/96) forms: ToString is
+// inet_ntop's text (RFC 5952) and parses back.
+TEST(IpTextVsInetTest, PrintAgreesOnEveryZeroRunPattern) {
+  std::mt19937_64 rng(5952);
+  int mismatches = 0;
+  for (int pattern = 0; pattern < 256 && mismatches < 10; ++pattern) {
+    for (int fill = 0; fill < 40; ++fill) {
+      std::array<uint16_t, 8> words{};
+      for (int i = 0; i < 8; ++i) {
+        if ((pattern >> i & 1) == 0) continue;
+        const uint16_t r = static_cast<uint16_t>(rng());
+        words[i] = fill % 4 == 0 ? static_cast<uint16_t>(1 + r % 15) : (r == 0 ? 1 : r);
+      }
+      mismatches += PrintMismatches(V6FromWords(words));
+      if (pattern < 4) {  // the low 32 bits as an IPv4 tail
+        words = {0, 0, 0, 0, 0, 0xffff, words[0], words[1]};
+        mismatches += PrintMismatches(V6FromWords(words));
+        words[5] = 0;
+        mismatches += PrintMismatches(V6FromWords(words));
+      }
+    }
+  }
+  for (int octet = 0; octet < 256; ++octet) {
+    const uint8_t b = static_cast<uint8_t>(octet);
+    mismatches += PrintMismatches(IpAddress::V4({b, 0, 0, 0}));
+    mismatches += PrintMismatches(IpAddress::V4({1, b, 2, b}));
+    mismatches += PrintMismatches(IpAddress::V4({0, 0, b, 255}));
+    mismatches += PrintMismatches(V6FromWords({0, 0, 0, 0, 0, 0xffff, b, 0}));
+    mismatches +=
+        PrintMismatches(V6FromWords({0, 0, 0, 0, 0, 0, static_cast<uint16_t>(b << 8), 1}));
+  }
+  EXPECT_EQ(mismatches, 0);
+  EXPECT_EQ(IpAddress::V6({0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}).ToString(), "::1");
+  EXPECT_EQ(Ip("::102:304").ToString(), "::1.2.3.4");  // IPv4-compatible, as inet_ntop prints
+  EXPECT_EQ(Ip("::ffff:0:0").ToString(), "::ffff:0.0.0.0");
+  EXPECT_EQ(Ip("0:0:0:0:0:ffff:0:1").ToString(), "::ffff:0.0.0.1");
+  EXPECT_EQ(Ip("1:0:0:0:0:ffff:0:1").ToString(), "1::ffff:0:1");
 }
 
 TEST(IpPrefixTest, ParseForms) {

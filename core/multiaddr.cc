@@ -375,7 +375,7 @@ bool NextTrustedComponent(absl::string_view* rest, Protocol* protocol, absl::str
 
 }  // namespace
 
-Multiaddr::Multiaddr(std::vector<MultiaddrComponent> components) {
+Multiaddr::Multiaddr(const std::vector<MultiaddrComponent>& components) {
   for (const MultiaddrComponent& component : components) AppendComponent(component, &bytes_);
 }
 
@@ -450,7 +450,7 @@ absl::StatusOr<Multiaddr> Multiaddr::Parse(absl::string_view text) {
     }
     components.push_back(std::move(component));
   }
-  return Multiaddr(std::move(components));
+  return Multiaddr(components);
 }
 
 absl::StatusOr<Multiaddr> Multiaddr::FromBytes(absl::string_view bytes) {
@@ -519,7 +519,7 @@ absl::StatusOr<Multiaddr> Multiaddr::FromBytes(absl::string_view bytes) {
     }
     components.push_back(std::move(component));
   }
-  return Multiaddr(std::move(components));
+  return Multiaddr(components);
 }
 
 std::string Multiaddr::ToString() const {
@@ -666,7 +666,7 @@ Multiaddr Multiaddr::WithPeerId(const PeerId& peer) const {
   }
   std::vector<MultiaddrComponent> with_peer = parts;
   with_peer.push_back({Protocol::kP2p, std::string(peer.bytes())});
-  return Multiaddr(std::move(with_peer));
+  return Multiaddr(with_peer);
 }
 
 Multiaddr Multiaddr::WithoutPeerId() const {

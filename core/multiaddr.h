@@ -157,7 +157,7 @@ class Multiaddr {
   }
 
  private:
-  explicit Multiaddr(std::vector<MultiaddrComponent> components);
+  explicit Multiaddr(const std::vector<MultiaddrComponent>& components);
 
   std::string bytes_;  // the binary form, validated on the way in
 };

@@ -151,8 +151,7 @@ TEST(MultiaddrTest, RoundTripsEveryProtocol) {
       "/ip4/10.0.0.0/ipcidr/8",
       "/ip6/2001:db8::/ipcidr/255",
       "/dns/xn--bcher-kva.example/tcp/80/http",
-      "/dns4/b\xc3\xbc"
-      "cher.example/tcp/443/https",
+      "/dns4/bücher.example/tcp/443/https",
       "/dns6/example.com/udp/443/quic-v1/webtransport",
       "/dnsaddr/bootstrap.libp2p.io/p2p/QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N",
       "/ip4/1.2.3.4/tcp/443/tls/sni/example.com/ws",

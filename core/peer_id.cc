@@ -112,7 +112,7 @@ absl::StatusOr<PeerId> PeerId::Parse(absl::string_view text) {
     return error(problem);
   }
   if (std::string problem = MultihashProblem(multihash); !problem.empty()) return error(problem);
-  return PeerId(std::move(multihash));
+  return PeerId(multihash);
 }
 
 absl::StatusOr<PeerId> PeerId::FromBytes(absl::string_view multihash) {

@@ -13,8 +13,11 @@
 // O(k log n) however many connections are exempt.
 //
 //   PruneIndex index;
-//   index.Upsert(id, PruneKey{value, streams, Direction::kInbound, opened_at, id},
-//   PruneTier::kIdle); std::vector<ConnectionId> victims = index.First(PruneTier::kIdle, 3);
+//   PruneEntry entry;  // the connection's place in the index, kept in its record
+//   index.Upsert(entry, PruneKey{value, streams, Direction::kInbound, opened_at, id},
+//                PruneTier::kIdle);
+//   std::vector<ConnectionId> victims = index.First(PruneTier::kIdle, 3);
+//   index.Erase(entry);  // when the connection closes or becomes exempt
 #ifndef CONNMGR_CORE_PRUNE_INDEX_H_
 #define CONNMGR_CORE_PRUNE_INDEX_H_
 

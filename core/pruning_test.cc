@@ -60,7 +60,7 @@ class PruningTest : public testing::Test {
                             absl::string_view remote = "/ip4/5.6.7.8/tcp/1") {
     return core_->Handle(now, OutboundConnection{Addr(remote), kLocal, peer}).value();
   }
-  void Do(Instant now, Input input) { ASSERT_TRUE(core_->Handle(now, input).ok()); }
+  void Do(Instant now, const Input& input) { ASSERT_TRUE(core_->Handle(now, input).ok()); }
 
   const Multiaddr kLocal = Addr("/ip4/10.0.0.1/tcp/4001");
   std::unique_ptr<Core> core_;

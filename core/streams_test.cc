@@ -43,6 +43,7 @@ TEST_F(StreamsTest, RoundRobinCyclesAndSkipsAConnectionThatStartsClosing) {
   const ConnectionId b = OpenOutbound(At(1), kAlice);
   const ConnectionId c = OpenOutbound(At(1), kAlice);
   std::vector<ConnectionId> order;
+  order.reserve(4);
   for (int i = 0; i < 4; ++i) order.push_back(Place(At(2), kAlice));
   EXPECT_THAT(order, ElementsAre(a, b, c, a));
   ASSERT_TRUE(core_->Handle(At(3), CloseRequest{b}).ok());

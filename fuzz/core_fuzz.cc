@@ -36,8 +36,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   config.max_connections_per_peer = 1 + bytes.Next() % 4;
   config.max_inbound_connections = bytes.Next() % (config.max_connections + 1);
   config.reject_outbound_over_max = bytes.Next() & 1;
-  config.grace_period = connmgr::Duration::Milliseconds(bytes.Next() * 20);
-  config.silence_period = connmgr::Duration::Milliseconds((bytes.Next() % 4) * 500);
+  config.grace_period = connmgr::Duration::Milliseconds(int64_t{bytes.Next()} * 20);
+  config.silence_period = connmgr::Duration::Milliseconds(int64_t{bytes.Next() % 4} * 500);
   config.max_incoming_pending_connections = 1 + bytes.Next() % 8;
   config.inbound_upgrade_timeout = connmgr::Duration::Milliseconds(1 + bytes.Next() * 40);
   config.connection_close_timeout = connmgr::Duration::Milliseconds(1 + bytes.Next() * 10);

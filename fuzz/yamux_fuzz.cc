@@ -15,8 +15,8 @@ void Drive(connmgr::mux::YamuxRole role, const uint8_t* data, size_t size) {
   connmgr::mux::YamuxLimits limits;
   limits.max_inbound_streams = 8;
   limits.max_outbound_streams = 8;
-  limits.max_queued_bytes_per_stream = 64 * 1024;
-  limits.max_queued_bytes_per_session = 256 * 1024;
+  limits.max_queued_bytes_per_stream = size_t{64} * 1024;
+  limits.max_queued_bytes_per_session = size_t{256} * 1024;
   auto session = connmgr::mux::YamuxSession::Create(role, limits).value();
   connmgr::Instant now = connmgr::Instant::FromNanoseconds(0);
   size_t at = 0;

@@ -93,7 +93,7 @@ class Demo {
     peers_.resize(kPeers);
     for (int i = 0; i < kScoredPeers; ++i) {
       const PeerId peer = DemoPeer('p', static_cast<uint8_t>(i));
-      hub_->TagPeer(peer, "score", 10 * (i + 1)).IgnoreError();
+      hub_->TagPeer(peer, "score", int64_t{10} * (i + 1)).IgnoreError();
     }
     out_ << "connmgr demo: a hub node at " << hub_address_.ToString() << " and "
          << kPeers + kKeepAlive + kHostile + 1 << " other nodes on loopback, "
@@ -186,7 +186,7 @@ class Demo {
     }
   }
 
-  void Note(std::string note) {
+  void Note(const std::string& note) {
     if (!notes_.empty()) notes_ += ", ";
     notes_ += note;
   }

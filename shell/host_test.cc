@@ -273,7 +273,7 @@ TEST_F(HostTest, StreamsAreSpreadOverThePeersConnectionsRoundRobin) {
   EXPECT_EQ(b->GetMetrics().streams_outbound, 4u);
   absl::Status missing;
   b->OpenStream(NthPeer(99), "/chat/1.0.0",
-                [&](absl::StatusOr<Host::StreamRef> r) { missing = r.status(); });
+                [&](const absl::StatusOr<Host::StreamRef>& r) { missing = r.status(); });
   EXPECT_EQ(missing.code(), absl::StatusCode::kNotFound);
   ASSERT_TRUE(b->CloseStream(placed[0]).ok());
   EXPECT_EQ(b->GetMetrics().streams_outbound, 3u);

@@ -148,7 +148,7 @@ class JsPeer {
                                   [this](const boost::system::error_code& ec, size_t n) {
                                     if (ec) return;
                                     std::string line(n, '\0');
-                                    buffer_.sgetn(line.data(), n);
+                                    buffer_.sgetn(line.data(), static_cast<std::streamsize>(n));
                                     Json j = Json::parse(line, nullptr, /*allow_exceptions=*/false);
                                     if (!j.is_discarded()) {
                                       if (j.value("event", "") == "ready") {
@@ -246,7 +246,7 @@ TEST_F(InteropTest, ConnmgrDialsAJsPeerPingsItAndTheyIdentifyEachOther) {
   ASSERT_EQ(r.outcome, DialOutcome::kConnected) << r.detail;
   ASSERT_TRUE(js->WaitEvent("connect").has_value());
   std::optional<absl::StatusOr<Duration>> rtt;
-  host->Ping(PeerId::Parse(js->peer).value(), [&](absl::StatusOr<Duration> d) { rtt = d; });
+  host->Ping(PeerId::Parse(js->peer).value(), [&](const absl::StatusOr<Duration>& d) { rtt = d; });
   ASSERT_TRUE(RunUntil([&] { return rtt.has_value(); }));
   ASSERT_TRUE(rtt->ok()) << rtt->status();
   EXPECT_GT(**rtt, Duration::Zero());
@@ -361,7 +361,7 @@ TEST_F(InteropTest, StreamsToAJsPeerAreSpreadOverItsConnections) {
   }
   EXPECT_THAT(per_connection, ::testing::ElementsAre(2, 2));
   std::string echoed;
-  host->OnStreamData([&](Host::StreamRef, std::string bytes) { echoed += bytes; });
+  host->OnStreamData([&](Host::StreamRef, const std::string& bytes) { echoed += bytes; });
   ASSERT_TRUE(host->WriteStream(streams[0], "hello from connmgr").ok());
   ASSERT_TRUE(RunUntil([&] { return echoed == "hello from connmgr"; }));
 }

@@ -203,7 +203,7 @@ TEST_F(Libp2pTest, PingMeasuresTheRoundTrip) {
   auto b = MakeHost(2);
   ASSERT_EQ(Connect(*b, *a).outcome, DialOutcome::kConnected);
   std::optional<absl::StatusOr<Duration>> rtt;
-  b->Ping(a->peer(), [&](absl::StatusOr<Duration> d) { rtt = d; });
+  b->Ping(a->peer(), [&](const absl::StatusOr<Duration>& d) { rtt = d; });
   ASSERT_TRUE(RunUntil([&] { return rtt.has_value(); }));
   ASSERT_TRUE(rtt->ok()) << rtt->status();
   EXPECT_GT(**rtt, Duration::Zero());
@@ -219,12 +219,12 @@ TEST_F(Libp2pTest, AnApplicationStreamIsNegotiatedCountedAndCarriesBytes) {
   auto b = MakeHost(2);
   ASSERT_EQ(Connect(*b, *a).outcome, DialOutcome::kConnected);
   std::optional<absl::StatusOr<Host::StreamRef>> opened;
-  b->OpenStream(a->peer(), kEcho, [&](absl::StatusOr<Host::StreamRef> r) { opened = r; });
+  b->OpenStream(a->peer(), kEcho, [&](const absl::StatusOr<Host::StreamRef>& r) { opened = r; });
   ASSERT_TRUE(RunUntil([&] { return opened.has_value(); }));
   ASSERT_TRUE(opened->ok()) << opened->status();
   std::string echoed;
-  b->OnStreamData([&](Host::StreamRef, std::string bytes) { echoed += bytes; });
-  const std::string big(300 * 1024, 'x');  // more than one Yamux window
+  b->OnStreamData([&](Host::StreamRef, const std::string& bytes) { echoed += bytes; });
+  const std::string big(size_t{300} * 1024, 'x');  // more than one Yamux window
   ASSERT_TRUE(b->WriteStream(**opened, big).ok());
   ASSERT_TRUE(RunUntil([&] { return echoed.size() == big.size(); }));
   EXPECT_EQ(echoed, big);
@@ -344,7 +344,7 @@ TEST_F(Libp2pTest, AStreamOverTheLimitIsRefusedAndReset) {
   std::vector<absl::StatusOr<Host::StreamRef>> results;
   for (int i = 0; i < 2; ++i) {
     b->OpenStream(a->peer(), kEcho,
-                  [&](absl::StatusOr<Host::StreamRef> r) { results.push_back(r); });
+                  [&](const absl::StatusOr<Host::StreamRef>& r) { results.push_back(r); });
   }
   ASSERT_TRUE(RunUntil([&] { return results.size() == 2; }));
   ASSERT_TRUE(results[0].ok()) << results[0].status();

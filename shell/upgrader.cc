@@ -6,6 +6,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "boost/asio/read.hpp"
 #include "boost/asio/write.hpp"
 
@@ -139,10 +140,10 @@ struct Handshake : std::enable_shared_from_this<Handshake> {
     Finish();
   }
 
-  void Fail(std::string why) {
+  void Fail(absl::string_view why) {
     if (failed) return;
     failed = true;
-    result = absl::UnavailableError(std::move(why));
+    result = absl::UnavailableError(why);
   }
 
   void Finish() {

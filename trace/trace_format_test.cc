@@ -215,7 +215,7 @@ std::string RecordScriptedRun() {
   std::string trace;
   TraceWriter writer(config, [&](absl::string_view line) { absl::StrAppend(&trace, line, "\n"); });
   const Multiaddr local = Addr("/ip4/10.0.0.1/tcp/4001");
-  auto handle = [&](int64_t ms, Input input) { (void)writer.Handle(*core, At(ms), input); };
+  auto handle = [&](int64_t ms, const Input& input) { (void)writer.Handle(*core, At(ms), input); };
   handle(0, InboundConnection{Addr("/ip4/1.2.3.4/tcp/1"), local});
   handle(1, InboundConnection{Addr("/ip4/1.2.3.5/tcp/1"), local});
   handle(2, InboundConnection{Addr("/ip4/1.2.3.6/tcp/1"), local});  // over the pending limit

@@ -230,7 +230,7 @@ struct AresResolver::SocketWatch {
 };
 
 absl::StatusOr<std::unique_ptr<AresResolver>> AresResolver::Create(boost::asio::io_context& io,
-                                                                   AresOptions options) {
+                                                                   const AresOptions& options) {
   if (options.timeout < std::chrono::milliseconds(1) || options.timeout > kMaxTimeout) {
     return absl::InvalidArgumentError(
         absl::StrCat("DNS timeout must be 1 ms to ", kMaxTimeout.count(), " ms"));

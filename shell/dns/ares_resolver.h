@@ -78,7 +78,7 @@ class AresResolver {
   using Callback = std::function<void(absl::StatusOr<Answer>)>;
 
   static absl::StatusOr<std::unique_ptr<AresResolver>> Create(boost::asio::io_context& io,
-                                                              AresOptions options);
+                                                              const AresOptions& options);
   ~AresResolver();
   AresResolver(const AresResolver&) = delete;
   AresResolver& operator=(const AresResolver&) = delete;

@@ -47,8 +47,7 @@ class AresResolverTest : public ::testing::Test {
     options.servers = {responder_.server()};
     options.timeout = timeout;
     options.tries = tries;
-    absl::StatusOr<std::unique_ptr<AresResolver>> resolver =
-        AresResolver::Create(io_, std::move(options));
+    absl::StatusOr<std::unique_ptr<AresResolver>> resolver = AresResolver::Create(io_, options);
     EXPECT_TRUE(resolver.ok()) << resolver.status();
     return resolver.ok() ? std::move(*resolver) : nullptr;
   }
@@ -218,7 +217,7 @@ TEST_F(AresResolverTest, CancelAllCallsEveryCallbackOnceFromTheIoContext) {
   std::vector<absl::Status> statuses(kQueries);
   for (int i = 0; i < kQueries; ++i) {
     resolver->Query(absl::StrCat("q", i, ".test"), DnsRecordType::kTxt,
-                    [&, i](absl::StatusOr<AresResolver::Answer> answer) {
+                    [&, i](const absl::StatusOr<AresResolver::Answer>& answer) {
                       ++calls[i];
                       statuses[i] = answer.status();
                     });
@@ -248,7 +247,7 @@ TEST_F(AresResolverTest, DestroyingWithQueriesInFlightCancelsThem) {
   std::vector<absl::Status> statuses(kQueries);
   for (int i = 0; i < kQueries; ++i) {
     resolver->Query(absl::StrCat("q", i, ".test"), DnsRecordType::kA,
-                    [&, i](absl::StatusOr<AresResolver::Answer> answer) {
+                    [&, i](const absl::StatusOr<AresResolver::Answer>& answer) {
                       ++calls[i];
                       statuses[i] = answer.status();
                     });
@@ -271,7 +270,7 @@ TEST_F(AresResolverTest, NoFileDescriptorLeakOverManyResolvers) {
     ASSERT_NE(resolver, nullptr);
     int calls = 0;
     resolver->Query("node.test", DnsRecordType::kA,
-                    [&](absl::StatusOr<AresResolver::Answer>) { ++calls; });
+                    [&](const absl::StatusOr<AresResolver::Answer>&) { ++calls; });
     if (cycle % 2 == 0) {
       ASSERT_TRUE(RunUntil([&] { return calls == 1; })) << cycle;
       resolver.reset();
@@ -292,7 +291,7 @@ TEST_F(AresResolverTest, RejectsBadNamesAndTooManyQueries) {
   auto resolver = AresResolver::Create(io_, options);
   ASSERT_TRUE(resolver.ok()) << resolver.status();
   std::vector<absl::Status> statuses;
-  auto record = [&](absl::StatusOr<AresResolver::Answer> answer) {
+  auto record = [&](const absl::StatusOr<AresResolver::Answer>& answer) {
     statuses.push_back(answer.status());
   };
   (*resolver)->Query(std::string(300, 'a'), DnsRecordType::kA, record);

@@ -30,8 +30,8 @@
 namespace connmgr {
 
 struct MetricsHttpLimits {
-  size_t max_request_head_bytes = 8 * 1024;  // request line + headers + blank line; more: 431
-  size_t max_connections = 64;               // accepted beyond this: closed at once
+  size_t max_request_head_bytes = 8'192;  // request line + headers + blank line; more: 431
+  size_t max_connections = 64;            // accepted beyond this: closed at once
   // From accept to the end of the request head; then the connection is closed without answer.
   std::chrono::milliseconds read_timeout{5000};
   // To send the answer and see the client close its side; then the connection is closed.

@@ -301,8 +301,9 @@ TEST_F(MetricsHttpEndpointTest, GarbageGetsAnErrorOrAClose) {
   auto endpoint = StartEndpoint();
   ASSERT_NE(endpoint, nullptr);
   SplitMix64 rng(20240601);
-  const std::vector<std::string> fragments = {"GET", " ", "/metrics", "HTTP/1.1", "\r\n", "\n",
-                                              "\r",  "?", ":",        "\x00",     "\xff", "POST"};
+  const std::vector<std::string> fragments = {
+      "GET", " ", "/metrics", "HTTP/1.1",           "\r\n", "\n",
+      "\r",  "?", ":",        std::string(1, '\0'), "\xff", "POST"};
   for (int round = 0; round < 200; ++round) {
     std::string garbage;
     const uint64_t length = rng.Below(4) == 0 ? rng.Below(16) : rng.Below(20000);
@@ -387,6 +388,7 @@ TEST_F(MetricsHttpEndpointTest, ClientThatNeverReadsIsClosedAtTheWriteDeadline) 
   limits.write_timeout = milliseconds(200);
   const std::string huge_body(64 << 20, 'x');  // more than loopback's socket buffers hold
   absl::StatusOr<std::unique_ptr<MetricsHttpEndpoint>> endpoint = MetricsHttpEndpoint::Start(
+      // NOLINTNEXTLINE(performance-no-automatic-move): a captured reference, copied on purpose.
       io_, "127.0.0.1", 0, [&] { return huge_body; }, limits);
   ASSERT_TRUE(endpoint.ok()) << endpoint.status();
   tcp::socket client(io_);

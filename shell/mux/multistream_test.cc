@@ -164,14 +164,10 @@ TEST(MultistreamTest, MalformedMessagesAreRefused) {
       std::string("\x81\x08", 2),      // 1025 bytes, over the limit
       std::string("\x80\x80\x01", 3),  // a third varint byte: far over the limit
       std::string("\x83\x00", 2),      // non-minimal varint
-      "\x03"
-      "abc",  // does not end in a newline
-      "\x04"
-      "a\nb\n",  // newline inside
-      "\x03"
-      "\xc3\x28\n",  // invalid UTF-8
-      "\x04"
-      "\xed\xa0\x80\n",  // UTF-16 surrogate
+      "\003abc",                       // does not end in a newline
+      "\004a\nb\n",                    // newline inside
+      "\003\xc3\x28\n",                // invalid UTF-8
+      "\004\xed\xa0\x80\n",            // UTF-16 surrogate
   };
   for (const std::string& bytes : malformed) {
     absl::string_view in = bytes;

@@ -91,8 +91,8 @@ struct YamuxLimits {
   uint32_t max_data_frame_bytes = 16 * 1024;
   // Written bytes waiting for the peer's window (bytes the window takes at once do not
   // count); Write fails past either bound.
-  size_t max_queued_bytes_per_stream = 1024 * 1024;
-  size_t max_queued_bytes_per_session = 16 * 1024 * 1024;
+  size_t max_queued_bytes_per_stream = size_t{1024} * 1024;
+  size_t max_queued_bytes_per_session = size_t{16} * 1024 * 1024;
   // Pings sent and not answered yet.
   uint32_t max_outstanding_pings = 16;
 };

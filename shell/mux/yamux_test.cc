@@ -171,7 +171,7 @@ TEST(YamuxSessionTest, FlowControlMakesProgressOnlyThroughWindowUpdates) {
   Peer server(YamuxRole::kServer);
   server.reads_immediately = false;
   const uint32_t id = client.session.OpenStream().value();
-  const std::string data = Pattern(2 * kInitialStreamWindowBytes, 7);
+  const std::string data = Pattern(size_t{2} * kInitialStreamWindowBytes, 7);
   ASSERT_TRUE(client.session.Write(id, data).ok());
   Pump(client, server);
   // Without reads the server grants nothing: exactly one window went through.
@@ -366,7 +366,7 @@ TEST(YamuxSessionTest, ResetDropsTheStreamOnBothSides) {
   Peer client(YamuxRole::kClient);
   Peer server(YamuxRole::kServer);
   const uint32_t id = client.session.OpenStream().value();
-  ASSERT_TRUE(client.session.Write(id, Pattern(2 * kInitialStreamWindowBytes, 1)).ok());
+  ASSERT_TRUE(client.session.Write(id, Pattern(size_t{2} * kInitialStreamWindowBytes, 1)).ok());
   Deliver(server, client.session.TakeOutput(), Ms(0));
   ASSERT_TRUE(server.session.Write(id, "in flight").ok());
   const std::string in_flight = server.session.TakeOutput();

@@ -16,7 +16,7 @@
 //   }
 //   PeerId remote = handshake.remote_peer();
 //   TransportCiphers ciphers = handshake.Split();
-//   TransportDecoder decoder(std::move(ciphers.receive));
+//   TransportDecoder decoder(ciphers.receive);
 //   decoder.Decode(handshake.TakeLeftover(), &plaintext);   // bytes that came with message 3
 //
 // PollSend must be drained after each HandleReceived, including the one that makes done()

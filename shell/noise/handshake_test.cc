@@ -67,8 +67,8 @@ TEST_F(HandshakeTest, FullHandshakeThenTransportBothWays) {
 
   // The initiator's first transport frame rides in the same chunk as message 3.
   TransportCiphers alice_ciphers = initiator.Split();
-  TransportEncoder alice_sends(std::move(alice_ciphers.send));
-  TransportDecoder alice_receives(std::move(alice_ciphers.receive));
+  TransportEncoder alice_sends(alice_ciphers.send);
+  TransportDecoder alice_receives(alice_ciphers.receive);
   std::string alice_wire = message3;
   ASSERT_TRUE(alice_sends.Encode("hello bob", &alice_wire).ok());
 
@@ -80,8 +80,8 @@ TEST_F(HandshakeTest, FullHandshakeThenTransportBothWays) {
   EXPECT_EQ(initiator.handshake_hash(), responder.handshake_hash());
 
   TransportCiphers bob_ciphers = responder.Split();
-  TransportEncoder bob_sends(std::move(bob_ciphers.send));
-  TransportDecoder bob_receives(std::move(bob_ciphers.receive));
+  TransportEncoder bob_sends(bob_ciphers.send);
+  TransportDecoder bob_receives(bob_ciphers.receive);
   std::string bob_plaintext;
   ASSERT_TRUE(bob_receives.Decode(responder.TakeLeftover(), &bob_plaintext).ok());
   EXPECT_EQ(bob_plaintext, "hello bob");

@@ -40,7 +40,7 @@ inline constexpr size_t kMaxProtobufVarintBytes = 10;
 inline constexpr uint32_t kMaxProtobufFieldNumber = (uint32_t{1} << 29) - 1;
 // The largest message a reader accepts unless told otherwise; every libp2p message we parse
 // fits in one Noise message (65535 bytes).
-inline constexpr size_t kDefaultMaxProtobufMessageBytes = 64 * 1024;
+inline constexpr size_t kDefaultMaxProtobufMessageBytes = size_t{64} * 1024;
 
 // Appends the shortest encoding of `value`.
 void AppendProtobufVarint(uint64_t value, std::string* out);

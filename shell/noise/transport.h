@@ -56,7 +56,7 @@ class FrameReader {
 
 class TransportEncoder {
  public:
-  explicit TransportEncoder(CipherState send) : cipher_(std::move(send)) {}
+  explicit TransportEncoder(const CipherState& send) : cipher_(send) {}
 
   // Encrypts `plaintext` into ceil(size / kMaxPlaintextBytesPerFrame) frames appended to
   // `*wire`; empty plaintext appends nothing. kResourceExhausted, appending nothing, if the
@@ -73,7 +73,7 @@ class TransportEncoder {
 
 class TransportDecoder {
  public:
-  explicit TransportDecoder(CipherState receive) : cipher_(std::move(receive)) {}
+  explicit TransportDecoder(const CipherState& receive) : cipher_(receive) {}
 
   // Feeds received bytes, in any chunking, and appends the plaintext of every frame they
   // complete to `*plaintext`. On a frame that fails authentication (kDataLoss), is shorter

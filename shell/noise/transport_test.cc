@@ -10,7 +10,7 @@
 namespace connmgr::noise {
 namespace {
 
-constexpr size_t k200KiB = 200 * 1024;
+constexpr size_t k200KiB = 204'800;
 
 CipherState::Key TestKey() {
   return UnhexArray<kCipherKeyBytes>(
