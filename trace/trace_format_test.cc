@@ -120,11 +120,12 @@ TEST(TraceFormatTest, LinesHaveTheDocumentedShape) {
       EncodeTraceInput(At(6), SetPeerTag{kAlice, "keep-alive", 1}),
       R"({"t":6000000,"in":"set_peer_tag","peer":"QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N",)"
       R"("tag":"keep-alive","value":1})");
-  EXPECT_EQ(EncodeTraceOutput(
-                At(7), ResetStream{ConnectionId{2}, 1, "/ipfs/ping/1.0.0", Direction::kInbound,
-                                   StreamRejectReason::kConnectionStreamLimit}),
-            R"({"t":7000000,"out":"reset_stream","conn":2,"stream":1,"protocol":"/ipfs/ping/1.0.0",)"
-            R"("direction":"inbound","reason":"connection_stream_limit"})");
+  EXPECT_EQ(
+      EncodeTraceOutput(At(7),
+                        ResetStream{ConnectionId{2}, 1, "/ipfs/ping/1.0.0", Direction::kInbound,
+                                    StreamRejectReason::kConnectionStreamLimit}),
+      R"({"t":7000000,"out":"reset_stream","conn":2,"stream":1,"protocol":"/ipfs/ping/1.0.0",)"
+      R"("direction":"inbound","reason":"connection_stream_limit"})");
   EXPECT_EQ(EncodeTraceOutput(
                 At(8), StreamPlaced{kAlice, ConnectionId{}, PlacementOutcome::kNotConnected}),
             R"({"t":8000000,"out":"stream_placed",)"
@@ -181,7 +182,7 @@ INSTANTIATE_TEST_SUITE_P(
                 "stream_opened: \"stream\": missing"},
         BadLine{
             R"({"t":1,"in":"stream_opened","conn":1,"stream":3,"protocol":"/p","direction":"up"})",
-                "stream_opened: \"direction\": expected \"inbound\" or \"outbound\""},
+            "stream_opened: \"direction\": expected \"inbound\" or \"outbound\""},
         BadLine{R"({"t":1,"in":"connection_upgraded","conn":1,"peer":"nobody"})",
                 "connection_upgraded: \"peer\": " +
                     std::string(PeerId::Parse("nobody").status().message())},
