@@ -121,5 +121,21 @@ TEST_F(DialScheduleTest, QuicOverTcp) {
   EXPECT_EQ(log_, (Log{{0, "/ip4/127.0.0.1/udp/20000/quic-v1"}}));
 }
 
+TEST_F(DialScheduleTest, NothingInFlightStartsTheWholeNextDelayGroup) {
+  // Issue 23, item 4 (go-libp2p's dialQueue.NextBatch): QUIC ports 2 and 3 share the 250 ms
+  // slot, so when port 1 fails at 100 ms both start; TCP keeps its own slot at 500 ms.
+  const std::string q1 = "/ip4/1.2.3.4/udp/1/quic-v1", q2 = "/ip4/1.2.3.4/udp/2/quic-v1",
+                    q3 = "/ip4/1.2.3.4/udp/3/quic-v1", t1 = "/ip4/1.2.3.4/tcp/1";
+  Start(Duration::Milliseconds(30), {t1, q3, q2, q1});
+  FailAt(100, q1);
+  EXPECT_EQ(log_, (Log{{0, q1}, {100, q2}, {100, q3}}));
+  TimerAt(250);  // the slot the two were ranked for: nothing left to start there
+  FailAt(300, q2);
+  EXPECT_EQ(log_, (Log{{0, q1}, {100, q2}, {100, q3}}));
+  EXPECT_EQ(core_->NextDeadline(), Ms(500));
+  TimerAt(500);
+  EXPECT_EQ(log_, (Log{{0, q1}, {100, q2}, {100, q3}, {500, t1}}));
+}
+
 }  // namespace
 }  // namespace connmgr
