@@ -481,6 +481,14 @@ struct AttemptResult : HandInput {
   }
 };
 
+// Where a keep-alive peer is redialled (the tag commands give peers the "keep-alive" tag).
+struct SetAddresses : HandInput {
+  explicit SetAddresses(const Model& m) {
+    at = m.now;
+    input = SetPeerAddresses{*rc::gen::elementOf(Peers()), PickDialAddresses()};
+  }
+};
+
 // Moves the model's clock: small steps, jumps past every deadline, and steps backwards (which
 // the core must clamp). The next inputs carry the new instant.
 struct AdvanceTime : CoreCommand {
@@ -561,7 +569,11 @@ Config SmallConfig() {
   c.dial_timeout = Duration::Milliseconds(*rc::gen::element<int64_t>(10'000, 1'500));
   c.address_dial_timeout =
       std::min(c.dial_timeout, Duration::Milliseconds(*rc::gen::element<int64_t>(6'000, 400)));
-  c.black_hole_detection = false;  // not modelled (core/black_hole_test.cc)
+  c.black_hole_detection = false;
+  c.reconnect_retries = *rc::gen::element<uint32_t>(5, 2, 0);
+  c.reconnect_jitter_percent = *rc::gen::element<uint32_t>(10, 0);
+  c.max_parallel_reconnects =
+      *rc::gen::element<uint32_t>(5, 1);  // not modelled (core/black_hole_test.cc)
   RC_ASSERT(c.Validate().ok());
   return c;
 }
@@ -581,11 +593,11 @@ RC_GTEST_PROP(CoreStateMachineTest, MatchesReferenceAndKeepsInvariants, ()) {
   }
   rc::state::check(
       model, sut,
-      rc::state::gen::execOneOfWithArgs<Inbound, Outbound, Upgrade, CloseByTransport,
-                                        CloseByRequest, OpenStream, CloseStream, Timer, AdvanceTime,
-                                        SetTag, RemoveTag, Protect, Unprotect, RegisterDecaying,
-                                        Bump, AddToTag, Place, Reserve, Release, Secure, ChangeList,
-                                        Dial, Dial, Cancel, AttemptResult, AttemptResult>());
+      rc::state::gen::execOneOfWithArgs<
+          Inbound, Outbound, Upgrade, CloseByTransport, CloseByRequest, OpenStream, CloseStream,
+          Timer, AdvanceTime, SetTag, RemoveTag, Protect, Unprotect, RegisterDecaying, Bump,
+          AddToTag, Place, Reserve, Release, Secure, ChangeList, Dial, Dial, Cancel, AttemptResult,
+          AttemptResult, SetAddresses, SetAddresses>());
 }
 
 }  // namespace

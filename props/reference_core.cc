@@ -173,6 +173,8 @@ void ReferenceCore::Open(Conn& c, const PeerId& peer, Instant now, std::vector<O
   backoffs_.erase(std::remove_if(backoffs_.begin(), backoffs_.end(),
                                  [&](const Backoff& b) { return b.peer == peer; }),
                   backoffs_.end());
+  // A connection from the peer ends a reconnect that is only waiting.
+  if (Reconnect* r = ReconnectOf(peer); r != nullptr && !r->dialling) EndReconnect(peer);
   c.state = ConnectionState::kOpen;
   c.upgraded = true;
   c.peer = peer;
@@ -425,6 +427,13 @@ void ReferenceCore::Finish(ConnectionId id, CloseReason reason, std::vector<Outp
   out->push_back(ConnectionClosed{id, reason});
   if (gone.upgraded && PeerConnectionCount(gone.peer) == 0) {
     round_robin_.erase(gone.peer);
+    // Redial a keep-alive peer whose addresses are known.
+    const bool known = std::any_of(peer_addresses_.begin(), peer_addresses_.end(),
+                                   [&](const auto& p) { return p.first == gone.peer; });
+    if (config_.reconnect_retries > 0 && tags_.HasKeepAlive(gone.peer) &&
+        ReconnectOf(gone.peer) == nullptr && known) {
+      ScheduleReconnect(gone.peer, 0, last_now_, ReconnectWait(0));
+    }
     Count(Counter::kPeersDisconnected);
     out->push_back(PeerDisconnected{gone.peer});
   }
@@ -849,6 +858,9 @@ absl::StatusCode ReferenceCore::Handle(Instant now, const Input& input, std::vec
       AttemptFailed(*c, error.empty() ? "failed" : error, now, out);
     }
     if (code == Code::kOk) *id = attempt;
+  } else if (const auto* in = std::get_if<SetPeerAddresses>(&input)) {
+    HandleSetPeerAddresses(now, *in, &code);
+    if (code == Code::kOk && !in->addresses.empty()) MaybeStartReconnect(in->peer, now, out);
   } else if (!std::holds_alternative<TimerExpired>(input)) {
   } else {  // TimerExpired
     for (;;) {
@@ -883,7 +895,15 @@ absl::StatusCode ReferenceCore::Handle(Instant now, const Input& input, std::vec
       std::holds_alternative<SetPeerTag>(input) || std::holds_alternative<BumpPeerTag>(input) ||
       std::holds_alternative<AddToPeerTag>(input) || std::holds_alternative<RemovePeerTag>(input) ||
       std::holds_alternative<ProtectPeer>(input) || std::holds_alternative<UnprotectPeer>(input);
-  if (tag_input && code == Code::kOk) MaybeTrim(now, out);
+  if (tag_input && code == Code::kOk) {
+    MaybeTrim(now, out);
+    // A keep-alive tag on a peer that is not connected starts a reconnect.
+    std::visit(
+        [&](const auto& in) {
+          if constexpr (requires { in.peer; }) MaybeStartReconnect(in.peer, now, out);
+        },
+        input);
+  }
   if (code != Code::kOk) Count(Counter::kInputErrors);
   return code;
 }
@@ -1343,6 +1363,7 @@ void ReferenceCore::EndJob(uint64_t job_id, Instant now, std::optional<DialOutco
   for (const Joiner& j : job.joiners) {
     dial_timers_.erase({j.deadline, j.internal ? 3 : 0, j.request});
     if (outcome && !j.internal) DialResultOut(j.request, job.peer, c, *outcome, detail, out);
+    if (j.internal) reconnect_results_.push_back({job.peer, outcome && c != ConnectionId{}});
   }
   if (outcome) Count(Counter::kDialJobsFinished);
   for (const Planned& p : job.plan) {
@@ -1355,6 +1376,7 @@ void ReferenceCore::EndJob(uint64_t job_id, Instant now, std::optional<DialOutco
   waiting_for_slot_.erase(job.id);
   Pump(now, out);
   RetryWaiting(now, out);
+  HandleReconnectResults(now, out);
 }
 
 void ReferenceCore::RetryWaiting(Instant now, std::vector<Output>* out) {
@@ -1410,12 +1432,192 @@ void ReferenceCore::FireDialTimers(Instant now, std::vector<Output>* out) {
       if (job->joiners.empty()) EndJob(job->id, now, std::nullopt, ConnectionId{}, "", out);
     } else if (t.kind == 1) {
       if (Job* job = JobOf(t.id); job != nullptr && job->state == 2) DialNext(*job, now, out);
+    } else if (t.kind == 2) {
+      FireReconnect(t.id, now, out);
+    } else {
+      Reconnect* r = ReconnectById(t.id);
+      if (r == nullptr) continue;
+      const PeerId peer = r->peer;
+      reconnect_results_.push_back({peer, false});
+      for (Job& job : jobs_) {
+        if (job.peer != peer) continue;
+        auto j = std::find_if(job.joiners.begin(), job.joiners.end(),
+                              [&](const Joiner& x) { return x.internal && x.request == t.id; });
+        if (j != job.joiners.end()) job.joiners.erase(j);
+        if (job.joiners.empty()) EndJob(job.id, now, std::nullopt, ConnectionId{}, "", out);
+        break;
+      }
+      HandleReconnectResults(now, out);
     }
   }
   backoffs_.erase(
       std::remove_if(backoffs_.begin(), backoffs_.end(),
                      [&](const Backoff& b) { return b.until + config_.dial_backoff_max <= now; }),
       backoffs_.end());
+}
+
+// --- Reconnects --------------------------------------------------------------------------------
+
+ReferenceCore::Reconnect* ReferenceCore::ReconnectOf(const PeerId& peer) {
+  for (Reconnect& r : reconnects_) {
+    if (r.peer == peer) return &r;
+  }
+  return nullptr;
+}
+
+ReferenceCore::Reconnect* ReferenceCore::ReconnectById(uint64_t id) {
+  for (Reconnect& r : reconnects_) {
+    if (r.id == id) return &r;
+  }
+  return nullptr;
+}
+
+void ReferenceCore::HandleSetPeerAddresses(Instant, const SetPeerAddresses& in,
+                                           absl::StatusCode* code) {
+  if (in.peer.is_empty() || in.addresses.size() > config_.max_peer_addrs_to_dial) {
+    *code = Code::kInvalidArgument;
+    return;
+  }
+  auto it = std::find_if(peer_addresses_.begin(), peer_addresses_.end(),
+                         [&](const auto& p) { return p.first == in.peer; });
+  if (in.addresses.empty()) {
+    if (it != peer_addresses_.end()) peer_addresses_.erase(it);
+    return;
+  }
+  if (it == peer_addresses_.end()) {
+    if (peer_addresses_.size() >= config_.max_tagged_peers) {
+      *code = Code::kResourceExhausted;
+      return;
+    }
+    peer_addresses_.push_back({in.peer, in.addresses});
+  } else {
+    it->second = in.addresses;
+  }
+}
+
+void ReferenceCore::MaybeStartReconnect(const PeerId& peer, Instant now, std::vector<Output>* out) {
+  if (config_.reconnect_retries == 0 || !tags_.HasKeepAlive(peer)) return;
+  const bool open = std::any_of(conns_.begin(), conns_.end(), [&](const Conn& c) {
+    return c.state == ConnectionState::kOpen && c.peer == peer;
+  });
+  if (ReconnectOf(peer) != nullptr || open) return;
+  if (std::none_of(peer_addresses_.begin(), peer_addresses_.end(),
+                   [&](const auto& p) { return p.first == peer; })) {
+    return;
+  }
+  ScheduleReconnect(peer, 0, now, Duration::Zero());
+  FireDialTimers(now, out);  // due now: dial at once
+}
+
+Duration ReferenceCore::ReconnectWait(uint32_t attempt) {
+  // retry_interval × factor^attempt, capped at max_wait, ± jitter_percent.
+  Duration wait = config_.reconnect_retry_interval;
+  for (uint32_t i = 0; i < attempt && wait < config_.reconnect_max_wait; ++i) {
+    wait = wait * static_cast<int64_t>(config_.reconnect_backoff_factor);
+  }
+  wait = std::min(wait, config_.reconnect_max_wait);
+  const int64_t percent = config_.reconnect_jitter_percent;
+  if (percent == 0) return wait;
+  const int64_t offset = static_cast<int64_t>(rng_.Below(2 * percent + 1)) - percent;
+  return wait + Duration::Nanoseconds(wait.nanoseconds() / 100 * offset);
+}
+
+void ReferenceCore::ScheduleReconnect(const PeerId& peer, uint32_t attempt, Instant now,
+                                      Duration wait) {
+  const uint64_t id = next_reconnect_id_++;
+  reconnects_.push_back({peer, id, attempt, now + wait, false});
+  dial_timers_.insert({now + wait, 2, id});
+}
+
+void ReferenceCore::FireReconnect(uint64_t id, Instant now, std::vector<Output>* out) {
+  Reconnect* r = ReconnectById(id);
+  if (r == nullptr) return;
+  const PeerId peer = r->peer;
+  if (reconnects_in_flight_ >= config_.max_parallel_reconnects) {
+    reconnect_waiting_.insert({r->due, id});
+    return;
+  }
+  auto addresses = std::find_if(peer_addresses_.begin(), peer_addresses_.end(),
+                                [&](const auto& p) { return p.first == peer; });
+  if (addresses == peer_addresses_.end()) {
+    reconnect_results_.push_back({peer, false});
+    HandleReconnectResults(now, out);
+    return;
+  }
+  r->dialling = true;
+  ++reconnects_in_flight_;
+  Count(Counter::kReconnectAttempts);
+  Job* job = nullptr;
+  for (Job& j : jobs_) {
+    if (j.peer == peer) job = &j;
+  }
+  if (job == nullptr) {
+    if (jobs_.size() >= config_.max_dial_queue_length) {
+      --reconnects_in_flight_;
+      r->dialling = false;
+      reconnect_results_.push_back({peer, false});
+      HandleReconnectResults(now, out);
+      return;
+    }
+    Job fresh;
+    fresh.id = next_job_++;
+    fresh.peer = peer;
+    fresh.priority = config_.default_dial_priority;
+    fresh.sequence = next_job_sequence_++;
+    for (const Multiaddr& a : addresses->second) {
+      const Multiaddr full = a.WithPeerId(peer);
+      if (fresh.candidates.size() < kMaxDialCandidates &&
+          std::find(fresh.candidates.begin(), fresh.candidates.end(), full) ==
+              fresh.candidates.end()) {
+        fresh.candidates.push_back(full);
+      }
+    }
+    jobs_.push_back(std::move(fresh));
+    job = &jobs_.back();
+  }
+  job->joiners.push_back({id, now + config_.dial_timeout, true});
+  dial_timers_.insert({now + config_.dial_timeout, 3, id});
+  Pump(now, out);
+}
+
+void ReferenceCore::HandleReconnectResults(Instant now, std::vector<Output>* out) {
+  while (!reconnect_results_.empty()) {
+    const auto [peer, connected] = reconnect_results_.front();
+    reconnect_results_.erase(reconnect_results_.begin());
+    Reconnect* r = ReconnectOf(peer);
+    if (r == nullptr) continue;
+    const Reconnect state = *r;
+    if (state.dialling) --reconnects_in_flight_;
+    EndReconnect(peer);
+    if (connected) continue;
+    // Known core bug (issue 23, the lead's to fix): a reconnect that failed on the peer's only
+    // address backs that address off for dial_backoff_base (5 s), so the next reconnect, due
+    // after reconnect_retry_interval × factor (2 s), finds it backed off and ends backed_off.
+    // This mirrors the current core; encode the intended rule here once it is decided.
+    if (state.attempt + 1 >= config_.reconnect_retries) {
+      tags_.RemoveKeepAliveTags(peer);
+      peer_addresses_.erase(std::find_if(peer_addresses_.begin(), peer_addresses_.end(),
+                                         [&](const auto& p) { return p.first == peer; }));
+      Count(Counter::kReconnectsFailed);
+      out->push_back(ReconnectFailed{peer, state.attempt + 1});
+      continue;
+    }
+    ScheduleReconnect(peer, state.attempt + 1, now, ReconnectWait(state.attempt + 1));
+  }
+  while (!reconnect_waiting_.empty() && reconnects_in_flight_ < config_.max_parallel_reconnects) {
+    const uint64_t id = reconnect_waiting_.begin()->second;
+    reconnect_waiting_.erase(reconnect_waiting_.begin());
+    FireReconnect(id, now, out);
+  }
+}
+
+void ReferenceCore::EndReconnect(const PeerId& peer) {
+  auto it = std::find_if(reconnects_.begin(), reconnects_.end(),
+                         [&](const Reconnect& r) { return r.peer == peer; });
+  if (it == reconnects_.end()) return;
+  dial_timers_.erase({it->due, 2, it->id});
+  reconnect_waiting_.erase({it->due, it->id});
+  reconnects_.erase(it);
 }
 
 }  // namespace connmgr

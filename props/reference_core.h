@@ -26,6 +26,7 @@
 #include "core/metrics.h"
 #include "core/output.h"
 #include "core/peer_tags.h"
+#include "core/random.h"
 #include "core/types.h"
 
 namespace connmgr {
@@ -68,7 +69,9 @@ class ReferenceCore {
         deny_(config_.deny_list),
         denied_peers_(config_.denied_peers.begin(), config_.denied_peers.end()),
         tags_(PeerTagsLimits{config_.max_tags_per_peer, config_.max_tagged_peers,
-                             config_.keep_alive_tag_prefix}) {}
+                             config_.keep_alive_tag_prefix}) {
+    rng_ = SplitMix64(config_.random_seed);
+  }
 
   // Like Core::Handle; the outputs are appended to `outputs`, the created or named connection
   // is stored in `id`.
@@ -189,6 +192,32 @@ class ReferenceCore {
   uint64_t next_backoff_sequence_ = 0;
   std::set<DialTimer> dial_timers_;
   std::array<uint64_t, kDialOutcomeCount> dial_outcomes_{};
+
+  // --- Reconnects (docs/design.md, "Reconnects") ---
+  struct Reconnect {
+    PeerId peer;
+    uint64_t id;
+    uint32_t attempt;
+    Instant due;
+    bool dialling = false;
+  };
+  void HandleSetPeerAddresses(Instant now, const SetPeerAddresses& in, absl::StatusCode* code);
+  void MaybeStartReconnect(const PeerId& peer, Instant now, std::vector<Output>* out);
+  void ScheduleReconnect(const PeerId& peer, uint32_t attempt, Instant now, Duration wait);
+  Duration ReconnectWait(uint32_t attempt);
+  void FireReconnect(uint64_t id, Instant now, std::vector<Output>* out);
+  void HandleReconnectResults(Instant now, std::vector<Output>* out);
+  void EndReconnect(const PeerId& peer);
+  Reconnect* ReconnectOf(const PeerId& peer);
+  Reconnect* ReconnectById(uint64_t id);
+
+  std::vector<std::pair<PeerId, std::vector<Multiaddr>>> peer_addresses_;
+  std::vector<Reconnect> reconnects_;
+  uint64_t next_reconnect_id_ = 1;
+  uint32_t reconnects_in_flight_ = 0;
+  std::set<std::pair<Instant, uint64_t>> reconnect_waiting_;  // (due, id)
+  std::vector<std::pair<PeerId, bool>> reconnect_results_;    // (peer, connected), FIFO
+  SplitMix64 rng_{0};
 
  public:
   // For the model test's generator: live dial attempts, lowest id first.
