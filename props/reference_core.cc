@@ -1596,8 +1596,9 @@ void ReferenceCore::HandleReconnectResults(Instant now, std::vector<Output>* out
     // This mirrors the current core; encode the intended rule here once it is decided.
     if (state.attempt + 1 >= config_.reconnect_retries) {
       tags_.RemoveKeepAliveTags(peer);
-      peer_addresses_.erase(std::find_if(peer_addresses_.begin(), peer_addresses_.end(),
-                                         [&](const auto& p) { return p.first == peer; }));
+      peer_addresses_.erase(std::remove_if(peer_addresses_.begin(), peer_addresses_.end(),
+                                           [&](const auto& p) { return p.first == peer; }),
+                            peer_addresses_.end());
       Count(Counter::kReconnectsFailed);
       out->push_back(ReconnectFailed{peer, state.attempt + 1});
       continue;
