@@ -619,7 +619,9 @@ RC_GTEST_PROP(CoreStateMachineTest, MatchesReferenceAndKeepsInvariants, ()) {
 
 // Dialing alone: the same comparison with only the dial, reconnect and clock commands, so
 // failures in a row, backoffs and reconnect waits build up within one case.
+// One case in three runs, to keep the test within ~1.5x its former time.
 RC_GTEST_PROP(CoreStateMachineTest, DialingMatchesReference, ()) {
+  if (*rc::gen::inRange(0, 3) != 0) return;
   const Config config = SmallConfig();
   Model model(config);
   Sut sut(config);
