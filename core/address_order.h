@@ -28,10 +28,13 @@ struct DialAddressInfo {
   friend bool operator==(const DialAddressInfo&, const DialAddressInfo&) = default;
 };
 
-// js-libp2p's default order, first dialled first: non-loopback before loopback, public before
-// private, direct before relayed, certified before not, then by transport — TCP, WSS, WS,
-// WebRTC, WebRTC-direct, WebTransport, anything else (QUIC included: js-libp2p has none) —
-// and finally by binary form, so equal keys still have one order.
+// js-libp2p's default order (its defaultAddressSorter), first dialled first: non-loopback before
+// loopback, public before private, direct before circuit-relay, certified before not, then by
+// transport — TCP, WSS, WS, WebRTC, WebRTC-direct, WebTransport, anything else (QUIC and
+// circuit-relay addresses included, as in js-libp2p) — and finally by binary form, so equal
+// keys still have one order (js-libp2p keeps the given order there: a deliberate difference).
+// A WebRTC address signalled over a relay (/p2p-circuit/webrtc) is a WebRTC address, not a
+// circuit-relay one, as in js-libp2p.
 bool DefaultAddressLess(const DialAddressInfo& a, const DialAddressInfo& b);
 // A user ordering replaces the default: a strict weak order.
 using AddressLess = std::function<bool(const DialAddressInfo&, const DialAddressInfo&)>;
@@ -64,10 +67,14 @@ absl::StatusOr<PreparedAddresses> PrepareDialAddresses(const PeerId& peer,
                                                        size_t max_addresses,
                                                        const AddressFilters& filters);
 
+// go-libp2p's constants (p2p/net/swarm/dial_ranker.go). The Core sets the first two from
+// ranked_public_delay and ranked_private_delay; all zero is go-libp2p's NoDelayDialRanker.
 struct RankedDelays {
-  Duration public_delay = Duration::Milliseconds(250);
-  Duration private_delay = Duration::Milliseconds(30);
-  Duration relay_delay = Duration::Milliseconds(500);
+  Duration public_delay = Duration::Milliseconds(250);  // QUIC and TCP steps, public
+  Duration private_delay = Duration::Milliseconds(30);  // QUIC and TCP steps, private
+  Duration relay_delay = Duration::Milliseconds(500);   // relays, when a public address exists
+  Duration public_other_delay = Duration::Seconds(1);   // other transports, after QUIC/TCP
+  Duration private_other_delay = Duration::Milliseconds(100);
 };
 
 struct ScheduledAddress {
@@ -76,12 +83,19 @@ struct ScheduledAddress {
   friend bool operator==(const ScheduledAddress&, const ScheduledAddress&) = default;
 };
 
-// go-libp2p's happy-eyeballs ranking. Addresses split into private (and loopback), public and
-// relayed groups; within a group with step d (private_delay, else public_delay): QUIC first,
-// IPv6 before IPv4 but with the first IPv4 address second (happy eyeballs): the first at 0, the
-// second at d, the rest at 2d; then TCP (plain, WS, WSS) the same way starting d after the last
-// QUIC; then anything else d after that. Relayed addresses start relay_delay late when a public
-// direct address exists. The result is sorted by (delay, given order).
+// go-libp2p's DefaultDialRanker. Addresses split into relayed (any /p2p-circuit), private (the
+// first component a private or loopback IP), public (any other with an IP) and the rest. A
+// group with step d and other-delay o is sorted by (QUIC-v1 IPv6, QUIC-draft-29 IPv6, QUIC-v1
+// IPv4, QUIC-draft-29 IPv4, WebTransport IPv6, WebTransport IPv4, TCP IPv6, TCP IPv4 — each by
+// lowest port —, WebRTC-direct, anything else), keeping the given order among equals. Then
+// happy eyeballs: when the first QUIC address is IPv6 the first IPv4 QUIC one moves second,
+// and the same for TCP. QUIC addresses go at 0, d, then 2d (d when there was no IPv4 move);
+// TCP ones the same way, starting d after the last QUIC one; anything else o after the last
+// QUIC or TCP one. Private groups use private_delay and private_other_delay, the others
+// public_delay and public_other_delay; relays start relay_delay late when a public address
+// exists. The rest go public_other_delay after the last address of the last non-empty group.
+// The result is sorted by delay; equal delays keep the ranked order (private, public, relayed,
+// rest; within a group as sorted), which is the order they are dialled in.
 std::vector<ScheduledAddress> RankAddresses(absl::Span<const DialAddressInfo> addresses,
                                             const RankedDelays& delays);
 

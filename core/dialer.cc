@@ -239,12 +239,21 @@ void Dialer::DialNext(DialJob& job, Instant now) {
   };
   std::optional<Instant> next_due;
   bool waiting = false;
+  // Ranked with nothing in flight: the whole next delay group starts at once (go-libp2p's
+  // dial worker does the same). The plan is sorted by delay.
+  Instant horizon = now;
+  if (ranked && job.in_flight == 0) {
+    for (const PlannedAddress& p : job.plan) {
+      if (p.attempt != ConnectionId{} || p.done) continue;
+      horizon = std::max(now, job.dialling_since + p.delay);
+      break;
+    }
+  }
   for (PlannedAddress& p : job.plan) {
     if (p.attempt != ConnectionId{} || p.done) continue;
-    // Sequential: one at a time. Ranked: each at its delay, and the next one at once when
-    // nothing is in flight (go-libp2p's ranker does the same).
+    // Sequential: one at a time. Ranked: each at its delay.
     const Instant due = ranked ? job.dialling_since + p.delay : now;
-    if (job.in_flight > 0 && (!ranked || due > now)) {
+    if (job.in_flight > 0 && (!ranked || due > horizon)) {
       if (ranked && (!next_due || due < *next_due)) next_due = due;
       if (!ranked) break;
       continue;

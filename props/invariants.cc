@@ -52,12 +52,70 @@ absl::Status InvariantChecker::Check(const Core& core, Instant now, const Input&
       }
     }
   }
+  if (absl::Status s = CheckDials(core, now, input, result, outputs); !s.ok()) return s;
   if (std::holds_alternative<TimerExpired>(input) && core.NextDeadline() <= latest_now_) {
     return Broken("timers are in the future after TimerExpired",
                   absl::StrCat("next deadline ", core.NextDeadline().nanoseconds(), " <= now ",
                                latest_now_.nanoseconds()));
   }
   return CheckAggregates(core, trimmed_at_once);
+}
+
+absl::Status InvariantChecker::CheckDials(const Core& core, Instant, const Input& input,
+                                          const absl::StatusOr<ConnectionId>& result,
+                                          const std::vector<Output>& outputs) {
+  const Instant now = latest_now_;  // the core clamps a clock that steps back
+  if (const auto* dial = std::get_if<DialRequest>(&input); dial != nullptr && result.ok()) {
+    waiting_dials_[dial->request] =
+        now + (dial->timeout == Duration::Zero() ? config_.dial_timeout : dial->timeout);
+  }
+  for (const Output& o : outputs) {
+    if (const auto* r = std::get_if<DialResult>(&o)) {
+      if (waiting_dials_.erase(r->request) == 0) {
+        return Broken("every dial ends in exactly one dial_result",
+                      absl::StrCat("a result for request ", r->request, ", which is not waiting"));
+      }
+    } else if (const auto* f = std::get_if<DialAttemptFailed>(&o)) {
+      Failures& e = failures_[{f->peer, f->address.ToBytes()}];
+      // The core's entry may have expired (after until + max): count afresh, which only
+      // loosens the check.
+      const bool maybe_expired = e.in_a_row > 0 && now >= e.last + e.backoff + e.max;
+      e.in_a_row = maybe_expired ? 1 : e.in_a_row + 1;
+      const int64_t prior = e.in_a_row - 1;
+      const Duration backoff =
+          std::min(config_.dial_backoff_base + config_.dial_backoff_step * (prior * prior),
+                   config_.dial_backoff_max);
+      e.last = now;
+      e.backoff = backoff;
+      e.max = config_.dial_backoff_max;
+    } else if (const auto* d = std::get_if<DialAddress>(&o)) {
+      auto it = failures_.find({d->peer, d->address.ToBytes()});
+      // Evicted entries (more pairs than max_backoff_entries) may be redialled at once.
+      if (it != failures_.end() && failures_.size() <= config_.max_backoff_entries &&
+          now < it->second.last + it->second.backoff) {
+        return Broken("a failed address is not dialled again before its backoff ends",
+                      absl::StrCat(d->address.ToString(), " after ", it->second.in_a_row,
+                                   " failures in a row"));
+      }
+    } else if (const auto* opened = std::get_if<ConnectionOpened>(&o)) {
+      // Any new connection to the peer clears its backoff.
+      for (auto it = failures_.begin(); it != failures_.end();) {
+        it = it->first.first == opened->peer ? failures_.erase(it) : std::next(it);
+      }
+    }
+  }
+  for (const auto& [request, deadline] : waiting_dials_) {
+    if (core.NextDeadline() > deadline) {
+      return Broken("a waiting dial's deadline is armed",
+                    absl::StrCat("request ", request, " waits past the next deadline"));
+    }
+  }
+  loosest_parallel_dials_ = std::max(loosest_parallel_dials_, config_.max_parallel_dials);
+  if (const Metrics m = core.GetMetrics(); m.dials_running > loosest_parallel_dials_) {
+    return Broken("at most max_parallel_dials run",
+                  absl::StrCat(m.dials_running, " > ", loosest_parallel_dials_));
+  }
+  return absl::OkStatus();
 }
 
 bool InvariantChecker::Exempt(const Core& core, const Connection& c) {

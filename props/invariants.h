@@ -11,6 +11,7 @@
 
 #include <vector>
 
+#include "absl/container/btree_map.h"
 #include "absl/container/btree_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -26,7 +27,8 @@ class InvariantChecker {
   explicit InvariantChecker(const Config& config)
       : config_(config),
         loosest_pending_limit_(config.max_incoming_pending_connections),
-        loosest_stream_limit_(config.max_streams_per_connection) {}
+        loosest_stream_limit_(config.max_streams_per_connection),
+        loosest_parallel_dials_(config.max_parallel_dials) {}
 
   // Call with the state of `core` before the input (for admission checks), then after.
   void Before(const Core& core);
@@ -38,6 +40,13 @@ class InvariantChecker {
   absl::Status CheckOutputs(Instant now, const Input& input,
                             const absl::StatusOr<ConnectionId>& result,
                             const std::vector<Output>& outputs);
+  // Dialing: every accepted DialRequest ends in exactly one dial_result, and while it waits its
+  // deadline is armed; at most max_parallel_dials run; a failed (peer, address) is not
+  // dialled again before the backoff its failures in a row earned ends, by the documented
+  // formula (docs/design.md, "Dialing", 8): so backoff never shortens.
+  absl::Status CheckDials(const Core& core, Instant now, const Input& input,
+                          const absl::StatusOr<ConnectionId>& result,
+                          const std::vector<Output>& outputs);
   // `trimmed_at_once`: the input lowered the limits, so no silence period holds a trim back.
   absl::Status CheckAggregates(const Core& core, bool trimmed_at_once) const;
   // May never be pruned: protected peer, allow-listed remote, grace period.
@@ -54,6 +63,15 @@ class InvariantChecker {
   absl::btree_set<ConnectionId> live_;      // accepted or opened, not yet closed
   absl::btree_set<ConnectionId> finished_;  // closed or rejected
   absl::btree_set<PeerId> connected_peers_;
+  absl::btree_map<uint64_t, Instant> waiting_dials_;  // request -> its deadline
+  uint32_t loosest_parallel_dials_;
+  struct Failures {
+    uint32_t in_a_row = 0;
+    Instant last = Instant::Never();
+    Duration backoff;  // after the last failure
+    Duration max;      // dial_backoff_max then: the entry may expire after last + backoff + max
+  };
+  absl::btree_map<std::pair<PeerId, std::string>, Failures> failures_;  // (peer, address bytes)
 };
 
 // Takes every output the core has queued.

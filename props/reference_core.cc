@@ -169,6 +169,12 @@ size_t ReferenceCore::OpenCount(std::optional<Direction> d) const {
 }
 
 void ReferenceCore::Open(Conn& c, const PeerId& peer, Instant now, std::vector<Output>* out) {
+  // Any new connection to the peer clears its dial backoff.
+  backoffs_.erase(std::remove_if(backoffs_.begin(), backoffs_.end(),
+                                 [&](const Backoff& b) { return b.peer == peer; }),
+                  backoffs_.end());
+  // A connection from the peer ends a reconnect that is only waiting.
+  if (Reconnect* r = ReconnectOf(peer); r != nullptr && !r->dialling) EndReconnect(peer);
   c.state = ConnectionState::kOpen;
   c.upgraded = true;
   c.peer = peer;
@@ -421,9 +427,64 @@ void ReferenceCore::Finish(ConnectionId id, CloseReason reason, std::vector<Outp
   out->push_back(ConnectionClosed{id, reason});
   if (gone.upgraded && PeerConnectionCount(gone.peer) == 0) {
     round_robin_.erase(gone.peer);
+    // Redial a keep-alive peer whose addresses are known.
+    const bool known = std::any_of(peer_addresses_.begin(), peer_addresses_.end(),
+                                   [&](const auto& p) { return p.first == gone.peer; });
+    if (config_.reconnect_retries > 0 && tags_.HasKeepAlive(gone.peer) &&
+        ReconnectOf(gone.peer) == nullptr && known) {
+      ScheduleReconnect(gone.peer, 0, last_now_, ReconnectWait(0));
+    }
     Count(Counter::kPeersDisconnected);
     out->push_back(PeerDisconnected{gone.peer});
   }
+}
+
+ReferenceCore::Conn ReferenceCore::NewOutbound(ConnectionId id, const Multiaddr& remote,
+                                               Instant now) const {
+  Conn c;
+  c.id = id;
+  c.direction = Direction::kOutbound;
+  c.state = ConnectionState::kPending;
+  c.created_at = now;
+  c.relayed = remote.is_relayed();
+  c.ip = remote.ip();
+  if (c.ip) c.ip = c.ip->Unmapped();
+  c.uses_fd = !remote.is_relayed() && remote.transport() != Transport::kMemory;
+  c.netgroup = NetGroup(remote);
+  c.remote = remote;
+  return c;
+}
+
+bool ReferenceCore::AdmitOutbound(Conn& c, const PeerId& peer, Instant now,
+                                  std::vector<Output>* out) {
+  std::optional<std::string> gate_rule = DenyRule(c.ip);
+  if (!gate_rule && denied_peers_.contains(peer)) gate_rule = "denied_peers";
+  c.allow_listed = !gate_rule && AllowListed(c.remote);
+  const bool over = (config_.max_outbound_connections != 0 &&
+                     OpenCount(Direction::kOutbound) >= config_.max_outbound_connections) ||
+                    (config_.reject_outbound_over_max && OpenCount() >= config_.max_connections);
+  std::optional<ScopeDenied> denied;
+  if (!gate_rule && !over && !c.allow_listed) {
+    denied = CheckScope(0, nullptr, Direction::kOutbound, c.uses_fd);
+    if (!denied) denied = CheckScope(2, &peer, Direction::kOutbound, c.uses_fd);
+    if (!denied) c.charge = 2;
+  }
+  if (gate_rule) {
+    Gate(c, GateStage::kUpgraded, *gate_rule, now, out);
+    return false;
+  }
+  if (over && !c.allow_listed) {
+    Close(c, CloseReason::kOutboundLimit, now, out);
+    return false;
+  }
+  if (denied) {
+    denied->connection = c.id;
+    out->push_back(*denied);
+    Close(c, CloseReason::kResourceLimit, now, out);
+    return false;
+  }
+  Open(c, peer, now, out);
+  return true;
 }
 
 absl::StatusCode ReferenceCore::Handle(Instant now, const Input& input, std::vector<Output>* out,
@@ -510,48 +571,15 @@ absl::StatusCode ReferenceCore::Handle(Instant now, const Input& input, std::vec
       code = Code::kInvalidArgument;
     } else {
       *id = ConnectionId{next_id_++};
-      Conn c;
-      c.id = *id;
-      c.direction = Direction::kOutbound;
-      c.state = ConnectionState::kPending;
-      c.created_at = now;
-      c.relayed = in->remote.is_relayed();
-      c.ip = in->remote.ip();
-      if (c.ip) c.ip = c.ip->Unmapped();
-      std::optional<std::string> gate_rule = DenyRule(c.ip);
-      if (!gate_rule && denied_peers_.contains(in->peer)) gate_rule = "denied_peers";
-      c.allow_listed = !gate_rule && AllowListed(in->remote);
-      const bool over =
-          (config_.max_outbound_connections != 0 &&
-           OpenCount(Direction::kOutbound) >= config_.max_outbound_connections) ||
-          (config_.reject_outbound_over_max && OpenCount() >= config_.max_connections);
-      c.uses_fd = !in->remote.is_relayed() && in->remote.transport() != Transport::kMemory;
-      c.netgroup = NetGroup(in->remote);
-      std::optional<ScopeDenied> denied;
-      if (!gate_rule && !over && !c.allow_listed) {
-        denied = CheckScope(0, nullptr, Direction::kOutbound, c.uses_fd);
-        if (!denied) denied = CheckScope(2, &in->peer, Direction::kOutbound, c.uses_fd);
-        if (!denied) c.charge = 2;
-      }
-      conns_.push_back(c);
+      conns_.push_back(NewOutbound(*id, in->remote, now));
       Count(Counter::kOutboundRegistered);
-      if (gate_rule) {
-        Gate(conns_.back(), GateStage::kUpgraded, *gate_rule, now, out);
-      } else if (over && !c.allow_listed) {
-        Close(conns_.back(), CloseReason::kOutboundLimit, now, out);
-      } else if (denied) {
-        denied->connection = *id;
-        out->push_back(*denied);
-        Close(conns_.back(), CloseReason::kResourceLimit, now, out);
-      } else {
-        Open(conns_.back(), in->peer, now, out);
-      }
+      AdmitOutbound(conns_.back(), in->peer, now, out);
     }
   } else if (const auto* in = std::get_if<ConnectionUpgraded>(&input)) {
     Conn* c = Find(in->connection);
     if (c == nullptr) {
       code = Missing(in->connection);
-    } else if (c->state != ConnectionState::kPending) {
+    } else if (c->dial_attempt || c->state != ConnectionState::kPending) {
       code = Code::kFailedPrecondition;
     } else if (in->peer.is_empty()) {
       code = Code::kInvalidArgument;
@@ -578,6 +606,8 @@ absl::StatusCode ReferenceCore::Handle(Instant now, const Input& input, std::vec
     Conn* c = Find(in->connection);
     if (c == nullptr) {
       code = Missing(in->connection) == Code::kFailedPrecondition ? Code::kOk : Code::kNotFound;
+    } else if (c->dial_attempt) {
+      AttemptFailed(*c, "transport closed", now, out);
     } else {
       Finish(c->id,
              c->state == ConnectionState::kClosing ? c->close_reason : CloseReason::kTransport,
@@ -588,6 +618,8 @@ absl::StatusCode ReferenceCore::Handle(Instant now, const Input& input, std::vec
     Conn* c = Find(in->connection);
     if (c == nullptr) {
       code = Missing(in->connection) == Code::kFailedPrecondition ? Code::kOk : Code::kNotFound;
+    } else if (c->dial_attempt) {
+      code = Code::kFailedPrecondition;
     } else if (c->state != ConnectionState::kClosing) {
       Close(*c, CloseReason::kRequested, now, out);
     }
@@ -649,7 +681,7 @@ absl::StatusCode ReferenceCore::Handle(Instant now, const Input& input, std::vec
     Conn* c = Find(in->connection);
     if (c == nullptr) {
       code = Missing(in->connection);
-    } else if (c->state != ConnectionState::kPending || c->secured) {
+    } else if (c->dial_attempt || c->state != ConnectionState::kPending || c->secured) {
       code = Code::kFailedPrecondition;
     } else if (in->peer.is_empty()) {
       code = Code::kInvalidArgument;
@@ -792,6 +824,43 @@ absl::StatusCode ReferenceCore::Handle(Instant now, const Input& input, std::vec
                                : tags_.Bump(in->peer, in->tag, in->delta, now).code();
   } else if (const auto* in = std::get_if<RegisterDecayingTag>(&input)) {
     code = tags_.RegisterDecayingTag(in->tag, in->interval, in->decay, in->bump, now).code();
+  } else if (const auto* in = std::get_if<DialRequest>(&input)) {
+    HandleDialRequest(now, *in, out, id, &code);
+  } else if (const auto* in = std::get_if<CancelDial>(&input)) {
+    Job* job = JobWaitingFor(in->request);
+    if (job == nullptr) {
+      code = Code::kNotFound;
+    } else {
+      auto j = std::find_if(job->joiners.begin(), job->joiners.end(), [&](const Joiner& x) {
+        return !x.internal && x.request == in->request;
+      });
+      dial_timers_.erase({j->deadline, 0, j->request});
+      job->joiners.erase(j);
+      DialResultOut(in->request, job->peer, ConnectionId{}, DialOutcome::kCancelled, "cancelled",
+                    out);
+      if (job->joiners.empty()) EndJob(job->id, now, std::nullopt, ConnectionId{}, "", out);
+    }
+  } else if (std::holds_alternative<DialSucceeded>(input) ||
+             std::holds_alternative<DialFailed>(input)) {
+    const bool success = std::holds_alternative<DialSucceeded>(input);
+    const ConnectionId attempt = success ? std::get<DialSucceeded>(input).connection
+                                         : std::get<DialFailed>(input).connection;
+    Conn* c = Find(attempt);
+    if (c == nullptr) {
+      // A closed connection (a cancelled attempt): ignored.
+      code = Missing(attempt) == Code::kFailedPrecondition ? Code::kOk : Code::kNotFound;
+    } else if (!c->dial_attempt || JobOfAttempt(attempt) == nullptr) {
+      code = Code::kFailedPrecondition;
+    } else if (success) {
+      DialSucceededIn(now, *c, out);
+    } else {
+      const std::string& error = std::get<DialFailed>(input).error;
+      AttemptFailed(*c, error.empty() ? "failed" : error, now, out);
+    }
+    if (code == Code::kOk) *id = attempt;
+  } else if (const auto* in = std::get_if<SetPeerAddresses>(&input)) {
+    HandleSetPeerAddresses(now, *in, &code);
+    if (code == Code::kOk && !in->addresses.empty()) MaybeStartReconnect(in->peer, now, out);
   } else if (!std::holds_alternative<TimerExpired>(input)) {
   } else {  // TimerExpired
     for (;;) {
@@ -803,7 +872,10 @@ absl::StatusCode ReferenceCore::Handle(Instant now, const Input& input, std::vec
         }
       }
       if (due == nullptr) break;
-      if (due->state == ConnectionState::kPending) {
+      if (due->dial_attempt) {
+        due->deadline = Instant::Never();
+        AttemptFailed(*due, "timeout", now, out);
+      } else if (due->state == ConnectionState::kPending) {
         Close(*due, CloseReason::kUpgradeTimeout, now, out);
       } else if (due->state == ConnectionState::kOpen) {
         due->in_grace = false;
@@ -814,6 +886,7 @@ absl::StatusCode ReferenceCore::Handle(Instant now, const Input& input, std::vec
         Finish(due->id, due->close_reason, out);
       }
     }
+    FireDialTimers(now, out);
     tags_.AdvanceTo(now);
     if (trim_deadline_ <= now) trim_deadline_ = Instant::Never();
     MaybeTrim(now, out);
@@ -822,7 +895,15 @@ absl::StatusCode ReferenceCore::Handle(Instant now, const Input& input, std::vec
       std::holds_alternative<SetPeerTag>(input) || std::holds_alternative<BumpPeerTag>(input) ||
       std::holds_alternative<AddToPeerTag>(input) || std::holds_alternative<RemovePeerTag>(input) ||
       std::holds_alternative<ProtectPeer>(input) || std::holds_alternative<UnprotectPeer>(input);
-  if (tag_input && code == Code::kOk) MaybeTrim(now, out);
+  if (tag_input && code == Code::kOk) {
+    MaybeTrim(now, out);
+    // A keep-alive tag on a peer that is not connected starts a reconnect.
+    std::visit(
+        [&](const auto& in) {
+          if constexpr (requires { in.peer; }) MaybeStartReconnect(in.peer, now, out);
+        },
+        input);
+  }
   if (code != Code::kOk) Count(Counter::kInputErrors);
   return code;
 }
@@ -830,6 +911,8 @@ absl::StatusCode ReferenceCore::Handle(Instant now, const Input& input, std::vec
 Instant ReferenceCore::NextDeadline() const {
   Instant next = std::min(trim_deadline_, tags_.NextDeadline());
   for (const Conn& c : conns_) next = std::min(next, c.deadline);
+  if (!dial_timers_.empty()) next = std::min(next, dial_timers_.begin()->at);
+  for (const Backoff& b : backoffs_) next = std::min(next, b.until + config_.dial_backoff_max);
   return next;
 }
 
@@ -863,7 +946,679 @@ Metrics ReferenceCore::ExpectedMetrics() const {
   m.placements_by_outcome = placements_;
   m.memory_bytes = transient_memory_;
   for (const Conn& c : conns_) m.memory_bytes += c.memory;
+  m.dial_outcomes = dial_outcomes_;
+  for (const Job& j : jobs_) (j.state == 0 ? m.dials_queued : m.dials_running) += 1;
+  m.dial_backoff_entries = backoffs_.size();
   return m;
+}
+
+// --- Dialing -----------------------------------------------------------------------------------
+
+namespace {
+
+constexpr size_t kMaxDialCandidates = 64;
+
+// js-libp2p's default order, as docs/design.md states it: the key, then the binary form.
+std::tuple<bool, bool, bool, bool, int, std::string> JsKey(const Multiaddr& a) {
+  const std::optional<IpAddress> ip = a.ip();
+  const bool webrtc = a.transport() == Transport::kWebRtc;
+  const bool circuit = a.is_relayed() && !webrtc;
+  int rank = 6;
+  if (!circuit) {
+    const std::vector<Transport> order = {Transport::kTcp,          Transport::kWss,
+                                          Transport::kWs,           Transport::kWebRtc,
+                                          Transport::kWebRtcDirect, Transport::kWebTransport};
+    for (size_t i = 0; i < order.size(); ++i) {
+      if (a.transport() == order[i]) rank = static_cast<int>(i);
+    }
+  }
+  return {ip && ip->IsLoopback(),
+          ip && ip->IsPrivate(),
+          circuit,
+          /*!certified=*/true,
+          rank,
+          a.ToBytes()};
+}
+
+bool Has(const Multiaddr& a, Protocol p) {
+  for (const MultiaddrComponent& c : a.components()) {
+    if (c.protocol == p) return true;
+  }
+  return false;
+}
+
+int FirstPort(const Multiaddr& a, Protocol p) {
+  for (const MultiaddrComponent& c : a.components()) {
+    if (c.protocol == p)
+      return (static_cast<uint8_t>(c.value[0]) << 8) | static_cast<uint8_t>(c.value[1]);
+  }
+  return 0;
+}
+
+// go-libp2p's ranker as docs/design.md and core/address_order.h state it, spelled out per
+// transport list: (address, delay) in dial order.
+std::vector<std::pair<Multiaddr, Duration>> RankNaively(const std::vector<Multiaddr>& addresses,
+                                                        Duration public_step,
+                                                        Duration private_step) {
+  const Duration relay_delay = Duration::Milliseconds(500);
+  const Duration public_other = Duration::Seconds(1), private_other = Duration::Milliseconds(100);
+  auto quic = [](const Multiaddr& a) {
+    return Has(a, Protocol::kQuic) || Has(a, Protocol::kQuicV1);
+  };
+  auto tcp = [](const Multiaddr& a) { return Has(a, Protocol::kTcp); };
+  auto score = [&](const Multiaddr& a) {
+    // QUIC-v1, draft-29, WebTransport, TCP, WebRTC-direct, the rest; IPv6 first; lowest port.
+    const int v4 = Has(a, Protocol::kIp4) ? 1 : 0;
+    if (Has(a, Protocol::kWebTransport))
+      return std::make_tuple(2, v4, FirstPort(a, Protocol::kUdp));
+    if (Has(a, Protocol::kQuic))
+      return std::make_tuple(v4 == 0 ? 0 : 1, 1, FirstPort(a, Protocol::kUdp));
+    if (Has(a, Protocol::kQuicV1))
+      return std::make_tuple(v4 == 0 ? 0 : 1, 0, FirstPort(a, Protocol::kUdp));
+    if (tcp(a)) return std::make_tuple(3, v4, FirstPort(a, Protocol::kTcp));
+    if (Has(a, Protocol::kWebRtcDirect)) return std::make_tuple(4, 0, 0);
+    return std::make_tuple(5, 0, 0);
+  };
+  std::vector<std::pair<Multiaddr, Duration>> out;
+  auto group = [&](std::vector<Multiaddr> g, Duration step, Duration other, Duration offset) {
+    std::stable_sort(g.begin(), g.end(),
+                     [&](const Multiaddr& x, const Multiaddr& y) { return score(x) < score(y); });
+    std::vector<Multiaddr> q, t, rest;
+    for (const Multiaddr& a : g) (quic(a) ? q : tcp(a) ? t : rest).push_back(a);
+    // Happy eyeballs: an IPv6 first moves the first IPv4 one second.
+    auto eyeballs = [](std::vector<Multiaddr>& v) {
+      if (v.empty() || !Has(v[0], Protocol::kIp6)) return false;
+      for (size_t j = 1; j < v.size(); ++j) {
+        if (!Has(v[j], Protocol::kIp4)) continue;
+        const Multiaddr moved = v[j];
+        v.erase(v.begin() + j);
+        v.insert(v.begin() + 1, moved);
+        return true;
+      }
+      return false;
+    };
+    const bool eq = eyeballs(q), et = eyeballs(t);
+    auto at = [&](size_t k, bool moved) {
+      return k == 0 ? Duration::Zero() : k == 1 || !moved ? step : step * 2;
+    };
+    Duration last = Duration::Zero();
+    for (size_t k = 0; k < q.size(); ++k) out.push_back({q[k], offset + (last = at(k, eq))});
+    const Duration tcp_start = q.empty() ? Duration::Zero() : last + step;
+    for (size_t k = 0; k < t.size(); ++k) {
+      out.push_back({t[k], offset + (last = tcp_start + at(k, et))});
+    }
+    for (const Multiaddr& a : rest) out.push_back({a, offset + last + other});
+  };
+  std::vector<Multiaddr> private_, public_, relayed, no_ip;
+  for (const Multiaddr& a : addresses) {
+    const std::vector<MultiaddrComponent> parts = a.components();
+    size_t first = !parts.empty() && parts[0].protocol == Protocol::kIp6Zone ? 1 : 0;
+    const bool ip_first = first < parts.size() && (parts[first].protocol == Protocol::kIp4 ||
+                                                   parts[first].protocol == Protocol::kIp6);
+    if (a.is_relayed()) {
+      relayed.push_back(a);
+    } else if (ip_first && a.ip()->IsPrivate()) {
+      private_.push_back(a);
+    } else if (a.ip()) {
+      public_.push_back(a);
+    } else {
+      no_ip.push_back(a);
+    }
+  }
+  group(private_, private_step, private_other, Duration::Zero());
+  group(public_, public_step, public_other, Duration::Zero());
+  group(relayed, public_step, public_other, public_.empty() ? Duration::Zero() : relay_delay);
+  const Duration last = out.empty() ? Duration::Zero() : out.back().second;
+  for (const Multiaddr& a : no_ip) out.push_back({a, last + public_other});
+  std::stable_sort(out.begin(), out.end(),
+                   [](const auto& x, const auto& y) { return x.second < y.second; });
+  return out;
+}
+
+}  // namespace
+
+ReferenceCore::Job* ReferenceCore::JobOf(uint64_t job_id) {
+  for (Job& j : jobs_) {
+    if (j.id == job_id) return &j;
+  }
+  return nullptr;
+}
+
+ReferenceCore::Job* ReferenceCore::JobOfAttempt(ConnectionId attempt) {
+  for (Job& j : jobs_) {
+    for (const Planned& p : j.plan) {
+      if (p.attempt == attempt && !p.done) return &j;
+    }
+  }
+  return nullptr;
+}
+
+ReferenceCore::Job* ReferenceCore::JobWaitingFor(uint64_t request) {
+  for (Job& j : jobs_) {
+    for (const Joiner& x : j.joiners) {
+      if (!x.internal && x.request == request) return &j;
+    }
+  }
+  return nullptr;
+}
+
+std::vector<ConnectionId> ReferenceCore::DialAttempts() const {
+  std::vector<ConnectionId> ids;
+  for (const Conn& c : conns_) {
+    if (c.dial_attempt) ids.push_back(c.id);
+  }
+  return ids;
+}
+
+size_t ReferenceCore::PendingOutbound() const {
+  return std::count_if(conns_.begin(), conns_.end(), [](const Conn& c) {
+    return c.direction == Direction::kOutbound && c.state == ConnectionState::kPending;
+  });
+}
+
+void ReferenceCore::DialResultOut(uint64_t request, const PeerId& peer, ConnectionId c,
+                                  DialOutcome o, std::string detail, std::vector<Output>* out) {
+  ++dial_outcomes_[static_cast<int>(o)];
+  out->push_back(DialResult{request, peer, c, o, std::move(detail)});
+}
+
+void ReferenceCore::HandleDialRequest(Instant now, const DialRequest& in, std::vector<Output>* out,
+                                      ConnectionId* id, absl::StatusCode* code) {
+  if (in.peer.is_empty() || in.request == 0 || JobWaitingFor(in.request) != nullptr ||
+      in.timeout < Duration::Zero() || in.addresses.size() > kMaxDialCandidates) {
+    *code = Code::kInvalidArgument;
+    return;
+  }
+  Count(Counter::kDialRequests);
+  if (!in.force) {
+    // Reuse an open connection: direct before relayed, lowest id; a relayed one only when no
+    // direct address is asked for.
+    const Conn* best = nullptr;
+    for (const Conn& c : conns_) {
+      if (c.state != ConnectionState::kOpen || c.peer != in.peer) continue;
+      if (best == nullptr ||
+          std::make_pair(c.relayed, c.id) < std::make_pair(best->relayed, best->id)) {
+        best = &c;
+      }
+    }
+    const bool direct_wanted = std::any_of(in.addresses.begin(), in.addresses.end(),
+                                           [](const Multiaddr& a) { return !a.is_relayed(); });
+    if (best != nullptr && !(best->relayed && direct_wanted)) {
+      *id = best->id;
+      DialResultOut(in.request, in.peer, best->id, DialOutcome::kExistingConnection, "", out);
+      return;
+    }
+  }
+  if (denied_peers_.contains(in.peer)) {
+    DialResultOut(in.request, in.peer, ConnectionId{}, DialOutcome::kDenied, "denied_peers", out);
+    return;
+  }
+  const Instant deadline =
+      now + (in.timeout == Duration::Zero() ? config_.dial_timeout : in.timeout);
+  Job* job = nullptr;
+  for (Job& j : jobs_) {
+    if (j.peer == in.peer) job = &j;
+  }
+  if (job != nullptr) {
+    Count(Counter::kDialsJoined);
+  } else {
+    if (jobs_.size() >= config_.max_dial_queue_length) {
+      Count(Counter::kDialsRefusedQueueFull);
+      *code = Code::kResourceExhausted;
+      return;
+    }
+    Job fresh;
+    fresh.id = next_job_++;
+    fresh.peer = in.peer;
+    fresh.priority = in.priority;
+    fresh.sequence = next_job_sequence_++;
+    jobs_.push_back(std::move(fresh));
+    job = &jobs_.back();
+  }
+  job->joiners.push_back({in.request, deadline, false});
+  if (job->state == 0) {
+    for (const Multiaddr& a : in.addresses) {
+      const Multiaddr full = a.WithPeerId(in.peer);
+      if (job->candidates.size() < kMaxDialCandidates &&
+          std::find(job->candidates.begin(), job->candidates.end(), full) ==
+              job->candidates.end()) {
+        job->candidates.push_back(full);
+      }
+    }
+  }
+  dial_timers_.insert({deadline, 0, in.request});
+  Pump(now, out);
+}
+
+void ReferenceCore::Pump(Instant now, std::vector<Output>* out) {
+  for (;;) {
+    const size_t running =
+        std::count_if(jobs_.begin(), jobs_.end(), [](const Job& j) { return j.state != 0; });
+    if (running >= config_.max_parallel_dials) return;
+    Job* next = nullptr;
+    for (Job& j : jobs_) {
+      if (j.state != 0) continue;
+      if (next == nullptr ||
+          std::make_pair(-static_cast<int64_t>(j.priority), j.sequence) <
+              std::make_pair(-static_cast<int64_t>(next->priority), next->sequence)) {
+        next = &j;
+      }
+    }
+    if (next == nullptr) return;
+    next->state = 1;
+    next->resolved = next->candidates;
+    PlanJob(*next, now, out);
+  }
+}
+
+void ReferenceCore::PlanJob(Job& job, Instant now, std::vector<Output>* out) {
+  std::vector<Multiaddr> kept;
+  size_t denied = 0, backed_off = 0;
+  for (const Multiaddr& a : job.resolved) {
+    if (std::optional<PeerId> named = a.peer_id(); named && *named != job.peer) continue;
+    const Multiaddr full = a.WithPeerId(job.peer);
+    if (std::find(kept.begin(), kept.end(), full) == kept.end()) kept.push_back(full);
+  }
+  std::vector<Multiaddr> usable;
+  for (const Multiaddr& a : kept) {
+    std::optional<IpAddress> ip = a.ip();
+    if (ip) ip = ip->Unmapped();
+    if (DenyRule(ip)) {
+      ++denied;
+    } else if (BackedOff(job.peer, a, now)) {
+      ++backed_off;
+    } else {
+      usable.push_back(a);
+    }
+  }
+  if (usable.empty()) {
+    DialOutcome outcome = DialOutcome::kBackedOff;
+    std::string detail;
+    if (kept.empty()) {
+      outcome = DialOutcome::kNoAddresses;
+      detail = "no addresses for " + job.peer.ToString();
+    } else if (denied == kept.size()) {
+      outcome = DialOutcome::kDenied;
+      detail = "all " + std::to_string(denied) + " addresses are denied";
+    } else if (backed_off == kept.size()) {
+      detail = "all " + std::to_string(backed_off) + " addresses are backed off";
+    } else {
+      detail = "no address left: " + std::to_string(denied) + " denied, " +
+               std::to_string(backed_off) + " backed off";
+    }
+    if (!job.last_error.empty()) detail += "; " + job.last_error;
+    EndJob(job.id, now, outcome, ConnectionId{}, std::move(detail), out);
+    return;
+  }
+  std::sort(usable.begin(), usable.end(),
+            [](const Multiaddr& a, const Multiaddr& b) { return JsKey(a) < JsKey(b); });
+  if (usable.size() > config_.max_peer_addrs_to_dial) usable.resize(config_.max_peer_addrs_to_dial);
+  job.state = 2;
+  job.since = now;
+  if (config_.dial_strategy == DialStrategy::kRanked) {
+    for (const auto& [a, delay] :
+         RankNaively(usable, config_.ranked_public_delay, config_.ranked_private_delay)) {
+      job.plan.push_back({a, delay, ConnectionId{}, false});
+    }
+  } else {
+    for (const Multiaddr& a : usable)
+      job.plan.push_back({a, Duration::Zero(), ConnectionId{}, false});
+  }
+  DialNext(job, now, out);
+}
+
+void ReferenceCore::DialNext(Job& job, Instant now, std::vector<Output>* out) {
+  const bool ranked = config_.dial_strategy == DialStrategy::kRanked;
+  // Ranked: each address at its delay; with nothing in flight the lowest remaining delay is
+  // due now. Sequential: one at a time.
+  Instant horizon = now;
+  if (ranked && job.in_flight == 0) {
+    Instant lowest = Instant::Never();
+    for (const Planned& p : job.plan) {
+      if (p.attempt == ConnectionId{} && !p.done) lowest = std::min(lowest, job.since + p.delay);
+    }
+    if (lowest != Instant::Never()) horizon = std::max(now, lowest);
+  }
+  std::optional<Instant> next_due;
+  bool waiting = false;
+  for (Planned& p : job.plan) {
+    if (p.attempt != ConnectionId{} || p.done) continue;
+    const Instant due = ranked ? job.since + p.delay : now;
+    if (job.in_flight > 0 && (!ranked || due > horizon)) {
+      if (!ranked) break;
+      if (!next_due || due < *next_due) next_due = due;
+      continue;
+    }
+    if (PendingOutbound() >= config_.max_outbound_pending_connections) {
+      waiting = true;
+      break;
+    }
+    Conn c = NewOutbound(ConnectionId{next_id_++}, p.address, now);
+    c.dial_attempt = true;
+    c.deadline = now + config_.address_dial_timeout;
+    p.attempt = c.id;
+    ++job.in_flight;
+    conns_.push_back(c);
+    Count(Counter::kDialAttempts);
+    out->push_back(DialAddress{c.id, job.peer, p.address});
+  }
+  if (job.in_flight == 0 && !waiting) {
+    EndJob(job.id, now, DialOutcome::kFailed, ConnectionId{},
+           "all " + std::to_string(job.plan.size()) + " addresses failed; last: " + job.last_error,
+           out);
+    return;
+  }
+  if (waiting && job.in_flight == 0) waiting_for_slot_.insert(job.id);
+  if (next_due) dial_timers_.insert({*next_due, 1, job.id});
+}
+
+void ReferenceCore::AttemptFailed(Conn& attempt, std::string error, Instant now,
+                                  std::vector<Output>* out) {
+  const ConnectionId id = attempt.id;
+  const Multiaddr address = attempt.remote;
+  Job& job = *JobOfAttempt(id);
+  const uint64_t job_id = job.id;
+  Count(Counter::kDialAttemptsFailed);
+  out->push_back(DialAttemptFailed{id, job.peer, address, error});
+  RecordFailure(job.peer, address, now);
+  Finish(id, CloseReason::kDialFailed, out);
+  Job& same = *JobOf(job_id);
+  --same.in_flight;
+  for (Planned& p : same.plan) {
+    if (p.attempt == id) p.done = true;
+  }
+  same.last_error = std::move(error);
+  DialNext(same, now, out);
+  RetryWaiting(now, out);
+}
+
+void ReferenceCore::DialSucceededIn(Instant now, Conn& attempt, std::vector<Output>* out) {
+  const ConnectionId id = attempt.id;
+  Job& job = *JobOfAttempt(id);
+  const uint64_t job_id = job.id;
+  const PeerId peer = job.peer;
+  attempt.deadline = Instant::Never();
+  attempt.dial_attempt = false;
+  --job.in_flight;
+  for (Planned& p : job.plan) {
+    if (p.attempt == id) p.done = true;
+  }
+  const bool opened = AdmitOutbound(attempt, peer, now, out);
+  if (JobOf(job_id) == nullptr) return;
+  if (opened) {
+    EndJob(job_id, now, DialOutcome::kConnected, id, "", out);
+  } else {
+    Job& same = *JobOf(job_id);
+    same.last_error = "connection " + std::to_string(id.value) +
+                      " refused: " + std::string(CloseReasonName(Find(id)->close_reason));
+    DialNext(same, now, out);
+  }
+}
+
+void ReferenceCore::EndJob(uint64_t job_id, Instant now, std::optional<DialOutcome> outcome,
+                           ConnectionId c, std::string detail, std::vector<Output>* out) {
+  auto it = std::find_if(jobs_.begin(), jobs_.end(), [&](const Job& j) { return j.id == job_id; });
+  const Job job = *it;
+  jobs_.erase(it);
+  for (const Joiner& j : job.joiners) {
+    dial_timers_.erase({j.deadline, j.internal ? 3 : 0, j.request});
+    if (outcome && !j.internal) DialResultOut(j.request, job.peer, c, *outcome, detail, out);
+    if (j.internal) reconnect_results_.push_back({job.peer, outcome && c != ConnectionId{}});
+  }
+  if (outcome) Count(Counter::kDialJobsFinished);
+  for (const Planned& p : job.plan) {
+    if (p.attempt == ConnectionId{} || p.done) continue;
+    Conn* attempt = Find(p.attempt);
+    if (attempt == nullptr || !attempt->dial_attempt) continue;
+    out->push_back(CancelDialAttempt{p.attempt});
+    Finish(p.attempt, CloseReason::kDialCancelled, out);
+  }
+  waiting_for_slot_.erase(job.id);
+  Pump(now, out);
+  RetryWaiting(now, out);
+  HandleReconnectResults(now, out);
+}
+
+void ReferenceCore::RetryWaiting(Instant now, std::vector<Output>* out) {
+  while (!waiting_for_slot_.empty() &&
+         PendingOutbound() < config_.max_outbound_pending_connections) {
+    const uint64_t job_id = *waiting_for_slot_.begin();
+    waiting_for_slot_.erase(waiting_for_slot_.begin());
+    if (Job* job = JobOf(job_id); job != nullptr && job->in_flight == 0) DialNext(*job, now, out);
+  }
+}
+
+bool ReferenceCore::BackedOff(const PeerId& peer, const Multiaddr& a, Instant now) const {
+  for (const Backoff& b : backoffs_) {
+    if (b.peer == peer && b.address == a) return now < b.until;
+  }
+  return false;
+}
+
+void ReferenceCore::RecordFailure(const PeerId& peer, const Multiaddr& a, Instant now) {
+  auto it = std::find_if(backoffs_.begin(), backoffs_.end(),
+                         [&](const Backoff& b) { return b.peer == peer && b.address == a; });
+  if (it == backoffs_.end()) {
+    while (backoffs_.size() >= std::max<uint32_t>(config_.max_backoff_entries, 1)) {
+      backoffs_.erase(std::min_element(
+          backoffs_.begin(), backoffs_.end(), [](const Backoff& x, const Backoff& y) {
+            return std::tie(x.until, x.sequence) < std::tie(y.until, y.sequence);
+          }));
+    }
+    backoffs_.push_back({peer, a, 0, now, 0});
+    it = backoffs_.end() - 1;
+  }
+  ++it->failures;
+  // 5 s, then 5 s + 1 s × (n−1)² after the n-th failure in a row, at most 5 min.
+  const int64_t prior = it->failures - 1;
+  it->until =
+      now + std::min(config_.dial_backoff_base + config_.dial_backoff_step * (prior * prior),
+                     config_.dial_backoff_max);
+  it->sequence = next_backoff_sequence_++;
+}
+
+void ReferenceCore::FireDialTimers(Instant now, std::vector<Output>* out) {
+  while (!dial_timers_.empty() && dial_timers_.begin()->at <= now) {
+    const DialTimer t = *dial_timers_.begin();
+    dial_timers_.erase(dial_timers_.begin());
+    if (t.kind == 0) {
+      Job* job = JobWaitingFor(t.id);
+      if (job == nullptr) continue;
+      job->joiners.erase(
+          std::find_if(job->joiners.begin(), job->joiners.end(),
+                       [&](const Joiner& x) { return !x.internal && x.request == t.id; }));
+      DialResultOut(t.id, job->peer, ConnectionId{}, DialOutcome::kTimeout,
+                    "the request's dial timeout passed", out);
+      if (job->joiners.empty()) EndJob(job->id, now, std::nullopt, ConnectionId{}, "", out);
+    } else if (t.kind == 1) {
+      if (Job* job = JobOf(t.id); job != nullptr && job->state == 2) DialNext(*job, now, out);
+    } else if (t.kind == 2) {
+      FireReconnect(t.id, now, out);
+    } else {
+      Reconnect* r = ReconnectById(t.id);
+      if (r == nullptr) continue;
+      const PeerId peer = r->peer;
+      reconnect_results_.push_back({peer, false});
+      for (Job& job : jobs_) {
+        if (job.peer != peer) continue;
+        auto j = std::find_if(job.joiners.begin(), job.joiners.end(),
+                              [&](const Joiner& x) { return x.internal && x.request == t.id; });
+        if (j != job.joiners.end()) job.joiners.erase(j);
+        if (job.joiners.empty()) EndJob(job.id, now, std::nullopt, ConnectionId{}, "", out);
+        break;
+      }
+      HandleReconnectResults(now, out);
+    }
+  }
+  backoffs_.erase(
+      std::remove_if(backoffs_.begin(), backoffs_.end(),
+                     [&](const Backoff& b) { return b.until + config_.dial_backoff_max <= now; }),
+      backoffs_.end());
+}
+
+// --- Reconnects --------------------------------------------------------------------------------
+
+ReferenceCore::Reconnect* ReferenceCore::ReconnectOf(const PeerId& peer) {
+  for (Reconnect& r : reconnects_) {
+    if (r.peer == peer) return &r;
+  }
+  return nullptr;
+}
+
+ReferenceCore::Reconnect* ReferenceCore::ReconnectById(uint64_t id) {
+  for (Reconnect& r : reconnects_) {
+    if (r.id == id) return &r;
+  }
+  return nullptr;
+}
+
+void ReferenceCore::HandleSetPeerAddresses(Instant, const SetPeerAddresses& in,
+                                           absl::StatusCode* code) {
+  if (in.peer.is_empty() || in.addresses.size() > config_.max_peer_addrs_to_dial) {
+    *code = Code::kInvalidArgument;
+    return;
+  }
+  auto it = std::find_if(peer_addresses_.begin(), peer_addresses_.end(),
+                         [&](const auto& p) { return p.first == in.peer; });
+  if (in.addresses.empty()) {
+    if (it != peer_addresses_.end()) peer_addresses_.erase(it);
+    return;
+  }
+  if (it == peer_addresses_.end()) {
+    if (peer_addresses_.size() >= config_.max_tagged_peers) {
+      *code = Code::kResourceExhausted;
+      return;
+    }
+    peer_addresses_.push_back({in.peer, in.addresses});
+  } else {
+    it->second = in.addresses;
+  }
+}
+
+void ReferenceCore::MaybeStartReconnect(const PeerId& peer, Instant now, std::vector<Output>* out) {
+  if (config_.reconnect_retries == 0 || !tags_.HasKeepAlive(peer)) return;
+  const bool open = std::any_of(conns_.begin(), conns_.end(), [&](const Conn& c) {
+    return c.state == ConnectionState::kOpen && c.peer == peer;
+  });
+  if (ReconnectOf(peer) != nullptr || open) return;
+  if (std::none_of(peer_addresses_.begin(), peer_addresses_.end(),
+                   [&](const auto& p) { return p.first == peer; })) {
+    return;
+  }
+  ScheduleReconnect(peer, 0, now, Duration::Zero());
+  FireDialTimers(now, out);  // due now: dial at once
+}
+
+Duration ReferenceCore::ReconnectWait(uint32_t attempt) {
+  // retry_interval × factor^attempt, capped at max_wait, ± jitter_percent.
+  Duration wait = config_.reconnect_retry_interval;
+  for (uint32_t i = 0; i < attempt && wait < config_.reconnect_max_wait; ++i) {
+    wait = wait * static_cast<int64_t>(config_.reconnect_backoff_factor);
+  }
+  wait = std::min(wait, config_.reconnect_max_wait);
+  const int64_t percent = config_.reconnect_jitter_percent;
+  if (percent == 0) return wait;
+  const int64_t offset = static_cast<int64_t>(rng_.Below(2 * percent + 1)) - percent;
+  return wait + Duration::Nanoseconds(wait.nanoseconds() / 100 * offset);
+}
+
+void ReferenceCore::ScheduleReconnect(const PeerId& peer, uint32_t attempt, Instant now,
+                                      Duration wait) {
+  const uint64_t id = next_reconnect_id_++;
+  reconnects_.push_back({peer, id, attempt, now + wait, false});
+  dial_timers_.insert({now + wait, 2, id});
+}
+
+void ReferenceCore::FireReconnect(uint64_t id, Instant now, std::vector<Output>* out) {
+  Reconnect* r = ReconnectById(id);
+  if (r == nullptr) return;
+  const PeerId peer = r->peer;
+  if (reconnects_in_flight_ >= config_.max_parallel_reconnects) {
+    reconnect_waiting_.insert({r->due, id});
+    return;
+  }
+  auto addresses = std::find_if(peer_addresses_.begin(), peer_addresses_.end(),
+                                [&](const auto& p) { return p.first == peer; });
+  if (addresses == peer_addresses_.end()) {
+    reconnect_results_.push_back({peer, false});
+    HandleReconnectResults(now, out);
+    return;
+  }
+  r->dialling = true;
+  ++reconnects_in_flight_;
+  Count(Counter::kReconnectAttempts);
+  Job* job = nullptr;
+  for (Job& j : jobs_) {
+    if (j.peer == peer) job = &j;
+  }
+  if (job == nullptr) {
+    if (jobs_.size() >= config_.max_dial_queue_length) {
+      --reconnects_in_flight_;
+      r->dialling = false;
+      reconnect_results_.push_back({peer, false});
+      HandleReconnectResults(now, out);
+      return;
+    }
+    Job fresh;
+    fresh.id = next_job_++;
+    fresh.peer = peer;
+    fresh.priority = config_.default_dial_priority;
+    fresh.sequence = next_job_sequence_++;
+    for (const Multiaddr& a : addresses->second) {
+      const Multiaddr full = a.WithPeerId(peer);
+      if (fresh.candidates.size() < kMaxDialCandidates &&
+          std::find(fresh.candidates.begin(), fresh.candidates.end(), full) ==
+              fresh.candidates.end()) {
+        fresh.candidates.push_back(full);
+      }
+    }
+    jobs_.push_back(std::move(fresh));
+    job = &jobs_.back();
+  }
+  job->joiners.push_back({id, now + config_.dial_timeout, true});
+  dial_timers_.insert({now + config_.dial_timeout, 3, id});
+  Pump(now, out);
+}
+
+void ReferenceCore::HandleReconnectResults(Instant now, std::vector<Output>* out) {
+  while (!reconnect_results_.empty()) {
+    const auto [peer, connected] = reconnect_results_.front();
+    reconnect_results_.erase(reconnect_results_.begin());
+    Reconnect* r = ReconnectOf(peer);
+    if (r == nullptr) continue;
+    const Reconnect state = *r;
+    if (state.dialling) --reconnects_in_flight_;
+    EndReconnect(peer);
+    if (connected) continue;
+    // Known core bug (issue 23, the lead's to fix): a reconnect that failed on the peer's only
+    // address backs that address off for dial_backoff_base (5 s), so the next reconnect, due
+    // after reconnect_retry_interval × factor (2 s), finds it backed off and ends backed_off.
+    // This mirrors the current core; encode the intended rule here once it is decided.
+    if (state.attempt + 1 >= config_.reconnect_retries) {
+      tags_.RemoveKeepAliveTags(peer);
+      peer_addresses_.erase(std::remove_if(peer_addresses_.begin(), peer_addresses_.end(),
+                                           [&](const auto& p) { return p.first == peer; }),
+                            peer_addresses_.end());
+      Count(Counter::kReconnectsFailed);
+      out->push_back(ReconnectFailed{peer, state.attempt + 1});
+      continue;
+    }
+    ScheduleReconnect(peer, state.attempt + 1, now, ReconnectWait(state.attempt + 1));
+  }
+  while (!reconnect_waiting_.empty() && reconnects_in_flight_ < config_.max_parallel_reconnects) {
+    const uint64_t id = reconnect_waiting_.begin()->second;
+    reconnect_waiting_.erase(reconnect_waiting_.begin());
+    FireReconnect(id, now, out);
+  }
+}
+
+void ReferenceCore::EndReconnect(const PeerId& peer) {
+  auto it = std::find_if(reconnects_.begin(), reconnects_.end(),
+                         [&](const Reconnect& r) { return r.peer == peer; });
+  if (it == reconnects_.end()) return;
+  dial_timers_.erase({it->due, 2, it->id});
+  reconnect_waiting_.erase({it->due, it->id});
+  reconnects_.erase(it);
 }
 
 }  // namespace connmgr

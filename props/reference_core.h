@@ -8,7 +8,8 @@
 // exact unit tests of its own (core/peer_tags_test.cc); what is checked here is how the core
 // uses them (ranking, protection, trims after decay, timers).
 // It does not model the output-queue bound or the 1024-name protocol cap: the generators stay
-// well inside both.
+// well inside both. Dialing is modelled without a gater and with black-hole detection off
+// (core/black_hole_test.cc covers it); the model test's config turns it off.
 #ifndef CONNMGR_PROPS_REFERENCE_CORE_H_
 #define CONNMGR_PROPS_REFERENCE_CORE_H_
 
@@ -25,6 +26,7 @@
 #include "core/metrics.h"
 #include "core/output.h"
 #include "core/peer_tags.h"
+#include "core/random.h"
 #include "core/types.h"
 
 namespace connmgr {
@@ -57,6 +59,8 @@ class ReferenceCore {
     std::optional<IpAddress> ip;  // unmapped remote IP
     bool source_charged = false;
     bool secured = false;
+    bool dial_attempt = false;  // a dial's attempt: pending outbound until it succeeds
+    Multiaddr remote;
   };
 
   explicit ReferenceCore(Config config)
@@ -65,7 +69,9 @@ class ReferenceCore {
         deny_(config_.deny_list),
         denied_peers_(config_.denied_peers.begin(), config_.denied_peers.end()),
         tags_(PeerTagsLimits{config_.max_tags_per_peer, config_.max_tagged_peers,
-                             config_.keep_alive_tag_prefix}) {}
+                             config_.keep_alive_tag_prefix}) {
+    rng_ = SplitMix64(config_.random_seed);
+  }
 
   // Like Core::Handle; the outputs are appended to `outputs`, the created or named connection
   // is stored in `id`.
@@ -83,6 +89,10 @@ class ReferenceCore {
   absl::StatusCode Missing(ConnectionId id) const;
   size_t PeerConnectionCount(const PeerId& peer) const;
   void Open(Conn& c, const PeerId& peer, Instant now, std::vector<Output>* out);
+  Conn NewOutbound(ConnectionId id, const Multiaddr& remote, Instant now) const;
+  // Gates, limits and scopes of an outbound connection that arrives upgraded; opens it or
+  // starts closing it. True when it opened.
+  bool AdmitOutbound(Conn& c, const PeerId& peer, Instant now, std::vector<Output>* out);
   void Close(Conn& c, CloseReason reason, Instant now, std::vector<Output>* out);
   void Finish(ConnectionId id, CloseReason reason, std::vector<Output>* out);
   void Count(Counter c, uint64_t n = 1) { counters_[static_cast<int>(c)] += n; }
@@ -112,6 +122,108 @@ class ReferenceCore {
   void Gate(Conn& c, GateStage stage, std::string rule, Instant now, std::vector<Output>* out);
   void HandlePlaceStream(const PlaceStream& in, std::vector<Output>* out, ConnectionId* id);
 
+  // --- Dialing (docs/design.md, "Dialing"): plain vectors, full scans, full sorts. ---
+  struct Joiner {
+    uint64_t request;
+    Instant deadline;
+    bool internal;  // a reconnect's
+  };
+  struct Planned {
+    Multiaddr address;
+    Duration delay;
+    ConnectionId attempt;
+    bool done = false;
+  };
+  struct Job {
+    uint64_t id;
+    PeerId peer;
+    uint32_t priority;
+    uint64_t sequence;
+    int state = 0;  // 0 queued, 1 resolving, 2 dialling
+    std::vector<Joiner> joiners;
+    std::vector<Multiaddr> candidates;
+    std::vector<Multiaddr> resolved;
+    std::vector<Planned> plan;
+    Instant since = Instant::Never();
+    int in_flight = 0;
+    std::string last_error;
+  };
+  struct Backoff {
+    PeerId peer;
+    Multiaddr address;
+    uint32_t failures;
+    Instant until;
+    uint64_t sequence;
+  };
+  // Dial timers as the core keeps them: (instant, kind, id), kind 0 a request's deadline, 1 a
+  // ranked job's next slot (kept after the job ends: it then fires and does nothing).
+  struct DialTimer {
+    Instant at;
+    int kind;
+    uint64_t id;
+    friend auto operator<=>(const DialTimer&, const DialTimer&) = default;
+  };
+
+  void HandleDialRequest(Instant now, const DialRequest& in, std::vector<Output>* out,
+                         ConnectionId* id, absl::StatusCode* code);
+  Job* JobOf(uint64_t job_id);
+  Job* JobOfAttempt(ConnectionId attempt);
+  Job* JobWaitingFor(uint64_t request);
+  void DialResultOut(uint64_t request, const PeerId& peer, ConnectionId c, DialOutcome o,
+                     std::string detail, std::vector<Output>* out);
+  void Pump(Instant now, std::vector<Output>* out);
+  void PlanJob(Job& job, Instant now, std::vector<Output>* out);
+  void DialNext(Job& job, Instant now, std::vector<Output>* out);
+  void AttemptFailed(Conn& attempt, std::string error, Instant now, std::vector<Output>* out);
+  void EndJob(uint64_t job_id, Instant now, std::optional<DialOutcome> outcome, ConnectionId c,
+              std::string detail, std::vector<Output>* out);
+  void RetryWaiting(Instant now, std::vector<Output>* out);
+  void DialSucceededIn(Instant now, Conn& attempt, std::vector<Output>* out);
+  bool BackedOff(const PeerId& peer, const Multiaddr& a, Instant now) const;
+  void RecordFailure(const PeerId& peer, const Multiaddr& a, Instant now);
+  void FireDialTimers(Instant now, std::vector<Output>* out);
+  size_t PendingOutbound() const;
+
+  std::vector<Job> jobs_;
+  uint64_t next_job_ = 1;
+  uint64_t next_job_sequence_ = 0;
+  std::set<uint64_t> waiting_for_slot_;  // job ids, lowest first
+  std::vector<Backoff> backoffs_;
+  uint64_t next_backoff_sequence_ = 0;
+  std::set<DialTimer> dial_timers_;
+  std::array<uint64_t, kDialOutcomeCount> dial_outcomes_{};
+
+  // --- Reconnects (docs/design.md, "Reconnects") ---
+  struct Reconnect {
+    PeerId peer;
+    uint64_t id;
+    uint32_t attempt;
+    Instant due;
+    bool dialling = false;
+  };
+  void HandleSetPeerAddresses(Instant now, const SetPeerAddresses& in, absl::StatusCode* code);
+  void MaybeStartReconnect(const PeerId& peer, Instant now, std::vector<Output>* out);
+  void ScheduleReconnect(const PeerId& peer, uint32_t attempt, Instant now, Duration wait);
+  Duration ReconnectWait(uint32_t attempt);
+  void FireReconnect(uint64_t id, Instant now, std::vector<Output>* out);
+  void HandleReconnectResults(Instant now, std::vector<Output>* out);
+  void EndReconnect(const PeerId& peer);
+  Reconnect* ReconnectOf(const PeerId& peer);
+  Reconnect* ReconnectById(uint64_t id);
+
+  std::vector<std::pair<PeerId, std::vector<Multiaddr>>> peer_addresses_;
+  std::vector<Reconnect> reconnects_;
+  uint64_t next_reconnect_id_ = 1;
+  uint32_t reconnects_in_flight_ = 0;
+  std::set<std::pair<Instant, uint64_t>> reconnect_waiting_;  // (due, id)
+  std::vector<std::pair<PeerId, bool>> reconnect_results_;    // (peer, connected), FIFO
+  SplitMix64 rng_{0};
+
+ public:
+  // For the model test's generator: live dial attempts, lowest id first.
+  std::vector<ConnectionId> DialAttempts() const;
+
+ private:
   Config config_;
   std::vector<IpPrefix> allow_;
   std::vector<IpPrefix> deny_;
