@@ -343,6 +343,13 @@ struct Timer : HandInput {
   }
 };
 
+struct TrimNow : HandInput {
+  explicit TrimNow(const Model& m) {
+    at = m.now;
+    input = TrimOpenConnections{};
+  }
+};
+
 const std::vector<std::string>& TagNames() {
   static const auto* tags = new std::vector<std::string>{"score", "keep-alive", "app", ""};
   return *tags;
@@ -616,7 +623,7 @@ RC_GTEST_PROP(CoreStateMachineTest, MatchesReferenceAndKeepsInvariants, ()) {
           Inbound, Outbound, Upgrade, CloseByTransport, CloseByRequest, OpenStream, CloseStream,
           Timer, AdvanceTime, SetTag, RemoveTag, Protect, Unprotect, RegisterDecaying, Bump,
           AddToTag, Place, Reserve, Release, Secure, ChangeList, Dial, Dial, Cancel, AttemptResult,
-          AttemptResult, SetAddresses, SetAddresses>());
+          AttemptResult, SetAddresses, SetAddresses, TrimNow>());
 }
 
 // Dialing alone: the same comparison with only the dial, reconnect and clock commands, so

@@ -345,10 +345,13 @@ void ReferenceCore::HandlePlaceStream(const PlaceStream& in, std::vector<Output>
   out->push_back(StreamPlaced{in.peer, *id, outcome});
 }
 
-void ReferenceCore::MaybeTrim(Instant now, std::vector<Output>* out) {
+void ReferenceCore::MaybeTrim(Instant now, std::vector<Output>* out, bool now_to_low) {
   const size_t open = OpenCount();
-  if (open <= config_.effective_high_watermark()) return;
-  if (now < last_trim_ + config_.silence_period) {
+  if (open <=
+      (now_to_low ? config_.effective_low_watermark() : config_.effective_high_watermark())) {
+    return;
+  }
+  if (!now_to_low && now < last_trim_ + config_.silence_period) {
     trim_deadline_ = last_trim_ + config_.silence_period;
     return;
   }
@@ -487,6 +490,9 @@ bool ReferenceCore::AdmitOutbound(Conn& c, const PeerId& peer, Instant now,
   return true;
 }
 
+// One naive chain over every input kind on purpose, so that the reference reads as the
+// specification it checks the core against.
+// NOLINTNEXTLINE(readability-function-size)
 absl::StatusCode ReferenceCore::Handle(Instant now, const Input& input, std::vector<Output>* out,
                                        ConnectionId* id) {
   if (now < last_now_) {
@@ -861,6 +867,8 @@ absl::StatusCode ReferenceCore::Handle(Instant now, const Input& input, std::vec
   } else if (const auto* in = std::get_if<SetPeerAddresses>(&input)) {
     HandleSetPeerAddresses(now, *in, &code);
     if (code == Code::kOk && !in->addresses.empty()) MaybeStartReconnect(in->peer, now, out);
+  } else if (std::holds_alternative<TrimOpenConnections>(input)) {
+    MaybeTrim(now, out, /*now_to_low=*/true);
   } else if (!std::holds_alternative<TimerExpired>(input)) {
   } else {  // TimerExpired
     for (;;) {

@@ -103,7 +103,8 @@ class ReferenceCore {
   size_t OpenCount(std::optional<Direction> d = std::nullopt) const;
   void EnforcePeerLimit(ConnectionId opened, const PeerId& peer, Instant now,
                         std::vector<Output>* out);
-  void MaybeTrim(Instant now, std::vector<Output>* out);
+  // `now_to_low`: a trim_open_connections (to the low watermark, no silence period).
+  void MaybeTrim(Instant now, std::vector<Output>* out, bool now_to_low = false);
   // The first limit of `scope` (kind 1: transient, 2: peer) that one more connection would
   // break, as a ScopeDenied; scope 0 is the system scope.
   std::optional<ScopeDenied> CheckScope(int scope, const PeerId* peer, Direction d,
