@@ -75,7 +75,7 @@ class DialerTest : public ::testing::Test {
     outbox_->queue().clear();
     return out;
   }
-  DialRequest Request(uint64_t id, std::vector<std::string> addresses) {
+  DialRequest Request(uint64_t id, const std::vector<std::string>& addresses) {
     DialRequest r{id, kPeer, {}, 50, false, Duration::Zero()};
     for (const std::string& a : addresses) r.addresses.push_back(Addr(a));
     return r;

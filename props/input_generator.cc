@@ -130,7 +130,7 @@ struct InputGenerator::FieldPicker {
   void Pick(absl::string_view, uint32_t& v) { v = gen.Byte() + (gen.Byte() & 1); }  // to 256
   void Pick(absl::string_view key, Duration& v) {
     if (key == "timeout") {
-      v = Duration::Milliseconds(gen.Byte() * 20);
+      v = Duration::Milliseconds(int64_t{gen.Byte()} * 20);
     } else if (key == "ttl") {
       v = Duration::Seconds(gen.Byte() % 8);
     } else {
@@ -230,8 +230,8 @@ Config InputGenerator::ChangedConfig() {
       c.stream_placement = v & 0x80 ? StreamPlacement::kLeastLoaded : StreamPlacement::kRoundRobin;
       break;
     case 9:
-      c.silence_period = Duration::Milliseconds((v % 4) * 500);
-      c.grace_period = Duration::Milliseconds(v * 20);
+      c.silence_period = Duration::Milliseconds(int64_t{v % 4} * 500);
+      c.grace_period = Duration::Milliseconds(int64_t{v} * 20);
       break;
     case 10:
       c.random_seed = v;  // not runtime-changeable: refused unless unchanged

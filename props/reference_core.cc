@@ -1039,7 +1039,7 @@ std::vector<std::pair<Multiaddr, Duration>> RankNaively(const std::vector<Multia
       for (size_t j = 1; j < v.size(); ++j) {
         if (!Has(v[j], Protocol::kIp4)) continue;
         const Multiaddr moved = v[j];
-        v.erase(v.begin() + j);
+        v.erase(v.begin() + static_cast<ptrdiff_t>(j));
         v.insert(v.begin() + 1, moved);
         return true;
       }
@@ -1364,7 +1364,7 @@ void ReferenceCore::DialSucceededIn(Instant now, Conn& attempt, std::vector<Outp
 }
 
 void ReferenceCore::EndJob(uint64_t job_id, Instant now, std::optional<DialOutcome> outcome,
-                           ConnectionId c, std::string detail, std::vector<Output>* out) {
+                           ConnectionId c, const std::string& detail, std::vector<Output>* out) {
   auto it = std::find_if(jobs_.begin(), jobs_.end(), [&](const Job& j) { return j.id == job_id; });
   const Job job = *it;
   jobs_.erase(it);
@@ -1590,7 +1590,9 @@ void ReferenceCore::FireReconnect(uint64_t id, Instant now, std::vector<Output>*
 
 void ReferenceCore::HandleReconnectResults(Instant now, std::vector<Output>* out) {
   while (!reconnect_results_.empty()) {
-    const auto [peer, connected] = reconnect_results_.front();
+    // Copies, not a structured binding: lambdas below capture `peer` (clang 14 refuses that).
+    const PeerId peer = reconnect_results_.front().first;
+    const bool connected = reconnect_results_.front().second;
     reconnect_results_.erase(reconnect_results_.begin());
     Reconnect* r = ReconnectOf(peer);
     if (r == nullptr) continue;

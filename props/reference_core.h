@@ -177,7 +177,7 @@ class ReferenceCore {
   void DialNext(Job& job, Instant now, std::vector<Output>* out);
   void AttemptFailed(Conn& attempt, std::string error, Instant now, std::vector<Output>* out);
   void EndJob(uint64_t job_id, Instant now, std::optional<DialOutcome> outcome, ConnectionId c,
-              std::string detail, std::vector<Output>* out);
+              const std::string& detail, std::vector<Output>* out);
   void RetryWaiting(Instant now, std::vector<Output>* out);
   void DialSucceededIn(Instant now, Conn& attempt, std::vector<Output>* out);
   bool BackedOff(const PeerId& peer, const Multiaddr& a, Instant now) const;

@@ -346,7 +346,7 @@ void Driver::StartSession(const std::shared_ptr<Socket>& s) {
     Submit(StreamClosed{s->id, stream, protocol, direction}).IgnoreError();
     if (stream_events_) stream_events_(s->id, stream, protocol, direction, false);
   };
-  events.closed = [this, alive = alive_, weak](absl::Status) {
+  events.closed = [this, alive = alive_, weak](const absl::Status&) {
     std::shared_ptr<Socket> s = weak.lock();
     if (!*alive || stopped_ || s == nullptr || s->closed) return;
     Drop(s->id, /*reset=*/false);
@@ -461,7 +461,7 @@ void Driver::StartDial(const DialAddress& dial) {
       });
 }
 
-void Driver::Hold(std::shared_ptr<Socket> s, Duration hold) {
+void Driver::Hold(const std::shared_ptr<Socket>& s, Duration hold) {
   s->closed = true;  // no longer a connection: its handlers stop
   if (hold <= Duration::Zero() || held_.size() >= options_.max_held_rejects) {
     CloseQuietly(*s->socket, /*reset=*/false);

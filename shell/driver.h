@@ -135,7 +135,7 @@ class Driver {
   bool CountStream(const std::shared_ptr<Socket>& s, StreamId stream, const std::string& protocol,
                    Direction direction);
   void StartDial(const DialAddress& dial);
-  void Hold(std::shared_ptr<Socket> s, Duration hold);
+  void Hold(const std::shared_ptr<Socket>& s, Duration hold);
   // Removes the socket from the table and closes it; `reset` sends RST (linger 0).
   void Drop(ConnectionId id, bool reset);
 

@@ -466,7 +466,7 @@ TEST_P(InteropKeysTest, DialsBothWaysIdentifiesAndPings) {
                                             ? "Ed25519"
                                             : crypto::KeyTypeName(c.our_type));
   std::optional<absl::StatusOr<Duration>> rtt;
-  host->Ping(js_peer, [&](absl::StatusOr<Duration> d) { rtt = d; });
+  host->Ping(js_peer, [&](const absl::StatusOr<Duration>& d) { rtt = d; });
   ASSERT_TRUE(RunUntil([&] { return rtt.has_value(); }));
   EXPECT_TRUE(rtt->ok()) << rtt->status();
   const Json hangup = js.Command("hangup " + host->peer().ToString());

@@ -25,7 +25,7 @@ namespace {
 using boost::asio::ip::tcp;
 
 constexpr size_t kPingPayloadBytes = 32;
-constexpr size_t kMaxIdentifyBytes = 64 * 1024;
+constexpr size_t kMaxIdentifyBytes = size_t{64} * 1024;
 constexpr size_t kMaxIdentifyItems = 128;
 
 // The socket's bytes: one read loop handing chunks to the current handler, and queued writes.
@@ -93,7 +93,7 @@ class Wire : public std::enable_shared_from_this<Wire> {
   std::shared_ptr<tcp::socket> socket_;
   BytesHandler on_bytes_;
   EndHandler on_end_;
-  std::array<char, 64 * 1024> buffer_;
+  std::array<char, size_t{64} * 1024> buffer_;
   std::deque<std::string> queue_;
   size_t queued_bytes_ = 0;
   bool writing_ = false;
@@ -113,8 +113,8 @@ class SecureChannel {
 
 class NoiseChannel : public SecureChannel {
  public:
-  explicit NoiseChannel(noise::TransportCiphers ciphers)
-      : encoder_(std::move(ciphers.send)), decoder_(std::move(ciphers.receive)) {}
+  explicit NoiseChannel(const noise::TransportCiphers& ciphers)
+      : encoder_(ciphers.send), decoder_(ciphers.receive) {}
   absl::Status Encode(absl::string_view plaintext, std::string* wire) override {
     return encoder_.Encode(plaintext, wire);
   }
@@ -332,7 +332,7 @@ class Libp2pSession : public Session {
     }
   }
 
-  static void HandleEvent(const std::shared_ptr<State>& s, mux::YamuxEvent e) {
+  static void HandleEvent(const std::shared_ptr<State>& s, const mux::YamuxEvent& e) {
     using Kind = mux::YamuxEvent::Kind;
     switch (e.kind) {
       case Kind::kStreamOpened: {
@@ -394,7 +394,8 @@ class Libp2pSession : public Session {
     }
   }
 
-  static void OnSelected(const std::shared_ptr<State>& s, StreamId id, std::string leftover) {
+  static void OnSelected(const std::shared_ptr<State>& s, StreamId id,
+                         const std::string& leftover) {
     StreamState* st = &s->streams[id];
     st->selected = true;
     if (st->direction == Direction::kInbound) {
@@ -513,7 +514,7 @@ class Libp2pSession : public Session {
   }
 
   // The stream is over: tell whoever waits for it, and the driver if it counted it.
-  static void EndStream(const std::shared_ptr<State>& s, StreamId id, absl::Status why) {
+  static void EndStream(const std::shared_ptr<State>& s, StreamId id, const absl::Status& why) {
     auto it = s->streams.find(id);
     if (it == s->streams.end()) return;
     StreamState st = std::move(it->second);
@@ -754,7 +755,7 @@ class UpgradeRun : public std::enable_shared_from_this<UpgradeRun> {
     Send(std::move(wire));
   }
 
-  void Finish(std::string leftover) {
+  void Finish(const std::string& leftover) {
     phase_ = Phase::kDone;
     absl::StatusOr<mux::YamuxSession> yamux = mux::YamuxSession::Create(
         direction_ == Direction::kOutbound ? mux::YamuxRole::kClient : mux::YamuxRole::kServer,
@@ -896,7 +897,8 @@ absl::Status ValidateLibp2pOptions(const Libp2pOptions& options) {
                                                      "\" is not ", kNoiseProtocol, " or ",
                                                      kTlsProtocol));
     }
-    if (std::find(security.begin(), security.begin() + i, security[i]) != security.begin() + i) {
+    const auto seen = security.begin() + static_cast<ptrdiff_t>(i);
+    if (std::find(security.begin(), seen, security[i]) != seen) {
       return absl::InvalidArgumentError(
           absl::StrCat("security_protocols: ", security[i], " is listed twice"));
     }

@@ -154,18 +154,18 @@ TEST_F(Libp2pTest, HostsConnectOverTlsWithEveryKeyType) {
     return true;
   }));
   std::optional<absl::StatusOr<Duration>> rtt;
-  hosts[0]->Ping(hosts[1]->peer(), [&](absl::StatusOr<Duration> d) { rtt = d; });
+  hosts[0]->Ping(hosts[1]->peer(), [&](const absl::StatusOr<Duration>& d) { rtt = d; });
   ASSERT_TRUE(RunUntil([&] { return rtt.has_value(); }));
   EXPECT_TRUE(rtt->ok()) << rtt->status();
 
   std::optional<absl::StatusOr<Host::StreamRef>> opened;
   hosts[2]->OpenStream(hosts[3]->peer(), kEcho,
-                       [&](absl::StatusOr<Host::StreamRef> r) { opened = r; });
+                       [&](const absl::StatusOr<Host::StreamRef>& r) { opened = r; });
   ASSERT_TRUE(RunUntil([&] { return opened.has_value(); }));
   ASSERT_TRUE(opened->ok()) << opened->status();
   std::string echoed;
-  hosts[2]->OnStreamData([&](Host::StreamRef, std::string bytes) { echoed += bytes; });
-  const std::string big(200 * 1024, 't');  // many TLS records
+  hosts[2]->OnStreamData([&](Host::StreamRef, const std::string& bytes) { echoed += bytes; });
+  const std::string big(size_t{200} * 1024, 't');  // many TLS records
   ASSERT_TRUE(hosts[2]->WriteStream(**opened, big).ok());
   ASSERT_TRUE(RunUntil([&] { return echoed.size() == big.size(); }));
   EXPECT_EQ(echoed, big);
@@ -262,28 +262,30 @@ TEST_F(Libp2pTest, ProtocolHandlersReceiveTheirOwnStreams) {
   constexpr char kCount[] = "/connmgr/count/1.0.0";
   Host* raw = server.get();
   std::vector<std::string> log;
-  ASSERT_TRUE(server
-                  ->Handle(kUpper, {[&](Host::StreamRef, const PeerId& peer) {
-                                      log.push_back("upper opened by " + peer.ToString());
-                                    },
-                                    [&, raw](Host::StreamRef ref, std::string bytes) {
-                                      for (char& ch : bytes) ch = absl::ascii_toupper(ch);
-                                      raw->WriteStream(ref, bytes).IgnoreError();
-                                      raw->CloseStream(ref).IgnoreError();
-                                    },
-                                    [&](Host::StreamRef) { log.push_back("upper closed"); }})
-                  .ok());
+  ASSERT_TRUE(
+      server
+          ->Handle(kUpper, {[&](Host::StreamRef, const PeerId& peer) {
+                              log.push_back("upper opened by " + peer.ToString());
+                            },
+                            [&, raw](Host::StreamRef ref, std::string bytes) {  // NOLINT(performance-unnecessary-value-param):
+                                                                                // changed in place
+                              for (char& ch : bytes) ch = absl::ascii_toupper(ch);
+                              raw->WriteStream(ref, std::move(bytes)).IgnoreError();
+                              raw->CloseStream(ref).IgnoreError();
+                            },
+                            [&](Host::StreamRef) { log.push_back("upper closed"); }})
+          .ok());
   size_t counted = 0;
   ASSERT_TRUE(server
                   ->Handle(kCount, {nullptr,
-                                    [&, raw](Host::StreamRef ref, std::string bytes) {
+                                    [&, raw](Host::StreamRef ref, const std::string& bytes) {
                                       counted += bytes.size();
                                       raw->WriteStream(ref, std::to_string(counted)).IgnoreError();
                                     },
                                     nullptr})
                   .ok());
   bool shared_callback_called = false;
-  server->OnStreamData([&](Host::StreamRef, std::string) { shared_callback_called = true; });
+  server->OnStreamData([&](Host::StreamRef, const std::string&) { shared_callback_called = true; });
   EXPECT_EQ(server->Handle(kPingProtocol, {}).code(), absl::StatusCode::kAlreadyExists);
   EXPECT_EQ(server->Handle("", {}).code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(server->Handle("/a\nb", {}).code(), absl::StatusCode::kInvalidArgument);
@@ -295,10 +297,11 @@ TEST_F(Libp2pTest, ProtocolHandlersReceiveTheirOwnStreams) {
 
   std::string upper_reply, count_reply;
   std::optional<absl::StatusOr<Host::StreamRef>> upper;
-  client->OnStreamData([&](Host::StreamRef ref, std::string bytes) {
+  client->OnStreamData([&](Host::StreamRef ref, const std::string& bytes) {
     (upper.has_value() && upper->ok() && ref == **upper ? upper_reply : count_reply) += bytes;
   });
-  client->OpenStream(server->peer(), kUpper, [&](absl::StatusOr<Host::StreamRef> r) { upper = r; });
+  client->OpenStream(server->peer(), kUpper,
+                     [&](const absl::StatusOr<Host::StreamRef>& r) { upper = r; });
   ASSERT_TRUE(RunUntil([&] { return upper.has_value(); }));
   ASSERT_TRUE(upper->ok()) << upper->status();
   ASSERT_TRUE(client->WriteStream(**upper, "shout").ok());
@@ -309,7 +312,8 @@ TEST_F(Libp2pTest, ProtocolHandlersReceiveTheirOwnStreams) {
   EXPECT_EQ(log[1], "upper closed");
 
   std::optional<absl::StatusOr<Host::StreamRef>> count;
-  client->OpenStream(server->peer(), kCount, [&](absl::StatusOr<Host::StreamRef> r) { count = r; });
+  client->OpenStream(server->peer(), kCount,
+                     [&](const absl::StatusOr<Host::StreamRef>& r) { count = r; });
   ASSERT_TRUE(RunUntil([&] { return count.has_value(); }));
   ASSERT_TRUE(count->ok()) << count->status();
   ASSERT_TRUE(client->WriteStream(**count, "1234567").ok());
@@ -322,7 +326,7 @@ TEST_F(Libp2pTest, ProtocolHandlersReceiveTheirOwnStreams) {
   for (const std::string& protocol : {std::string("/connmgr/other/1.0.0"), std::string(kCount)}) {
     std::optional<absl::StatusOr<Host::StreamRef>> refused;
     client->OpenStream(server->peer(), protocol,
-                       [&](absl::StatusOr<Host::StreamRef> r) { refused = r; });
+                       [&](const absl::StatusOr<Host::StreamRef>& r) { refused = r; });
     ASSERT_TRUE(RunUntil([&] { return refused.has_value(); }));
     EXPECT_FALSE(refused->ok()) << protocol;
   }

@@ -180,6 +180,8 @@ noise::Ed25519Identity NodeIdentity(std::optional<uint64_t> seed) {
   return noise::Ed25519Identity::FromSeed(bytes);
 }
 
+// The node's setup, step by step as the flags ask for it.
+// NOLINTNEXTLINE(readability-function-size)
 int RunNode(const NodeArgs& args) {
   boost::asio::io_context io;
   HostOptions options;

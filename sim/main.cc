@@ -58,10 +58,9 @@ int Main(int argc, char** argv) {
     if (a == "--help" || a == "-h") {
       std::fputs(kUsage, stdout);
       return 0;
-    } else if (a == "--scenario" && value(&scenario)) {
-    } else if (a == "--svg" && value(&svg)) {
-    } else if (a == "--trace" && value(&trace)) {
-    } else if (a == "--variant" && value(&variant)) {
+    } else if ((a == "--scenario" && value(&scenario)) || (a == "--svg" && value(&svg)) ||
+               (a == "--trace" && value(&trace)) || (a == "--variant" && value(&variant))) {
+      // the value is stored
     } else if (a == "--set" && value(&v)) {
       overrides.push_back(v);
     } else if (a == "--seed" && value(&v)) {

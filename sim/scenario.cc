@@ -118,7 +118,8 @@ absl::StatusOr<Scenario> ScenarioFromJson(const Json& object) {
   if (s.maintain_interval < Duration::Milliseconds(100)) {
     return KeyError("maintain_interval", "must be at least 100ms");
   }
-  if (s.duration > Duration::Minutes(24 * 60)) return KeyError("duration", "must be at most 24h");
+  if (s.duration > Duration::Minutes(int64_t{24} * 60))
+    return KeyError("duration", "must be at most 24h");
   if (s.outage_percent > 100) return KeyError("outage_percent", "must be at most 100");
   if (s.attack_rate > 10'000) return KeyError("attack_rate", "must be at most 10000");
   if (s.attacker_addresses == 0 || s.attacker_addresses > 65'536) {

@@ -523,7 +523,8 @@ void Simulation::Sample(int64_t now) {
     open_sum += open;
     open_max = std::max(open_max, open);
   }
-  const double mean_open = alive > 1 ? static_cast<double>(open_sum) / (alive - 1) : 0;
+  const double mean_open =
+      alive > 1 ? static_cast<double>(open_sum) / static_cast<double>(alive - 1) : 0;
   const int64_t component_permille = alive > 0 ? largest * 1000 / alive : 0;
   const int64_t bucket = now / kBucketNs;
   int64_t recent_arrivals = 0;  // at node 0 over the last sample interval
@@ -563,6 +564,9 @@ void Simulation::Sample(int64_t now) {
   }
 }
 
+// The event loop, one case per event kind: kept whole so that the order of events reads in one
+// place.
+// NOLINTNEXTLINE(readability-function-size)
 absl::StatusOr<RunResult> Simulation::Run() {
   // Addresses: node i is the only node in its IPv4 /16 ((20 + i / 256).(i % 256).0.1).
   {
@@ -687,7 +691,9 @@ absl::StatusOr<RunResult> Simulation::Run() {
   fig("connections_pruned", static_cast<int64_t>(pruned_));
   fig("core_errors", static_cast<int64_t>(core_errors_));
   fig("mean_connections_x10",
-      samples_judged_ > 0 ? static_cast<int64_t>(sum_mean_peers_ * 10 / samples_judged_) : 0);
+      samples_judged_ > 0
+          ? static_cast<int64_t>(sum_mean_peers_ * 10 / static_cast<double>(samples_judged_))
+          : 0);
   fig("max_connections_at_a_node", max_open_);
   fig("min_largest_component_permille", min_component_permille_);
   if (s_.loss_per_mille > 0) fig("lost_first_packets", static_cast<int64_t>(lost_packets_));
@@ -864,7 +870,8 @@ std::string RenderSvg(const std::vector<RunResult>& runs) {
                                             "stroke-width=\"1.5\" stroke-dasharray=\"%s\" "
                                             "points=\"%s\"/>\n",
                                             color, dash, points));
-      const double ly = kTop + plot_h + 36 + 16 * (legend / 2);
+      const int legend_row = legend / 2;
+      const double ly = kTop + plot_h + 36 + 16.0 * legend_row;
       const double lx = kLeft + (legend % 2) * plot_w / 2;
       ++legend;
       std::string label = r.series[i].first;

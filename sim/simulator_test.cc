@@ -18,7 +18,8 @@ namespace {
 using ::testing::HasSubstr;
 
 // Runs the scenario file's variants (only those named in `only`, when given).
-std::vector<RunResult> RunFile(const std::string& name, std::vector<std::string> overrides = {},
+std::vector<RunResult> RunFile(const std::string& name,
+                               const std::vector<std::string>& overrides = {},
                                std::optional<uint32_t> trace_node = std::nullopt,
                                std::vector<std::string> only = {}) {
   absl::StatusOr<std::vector<Scenario>> scenarios =

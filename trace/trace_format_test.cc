@@ -65,6 +65,7 @@ std::vector<Input> EveryInputKind() {
         c.high_watermark = 200;  // invalid: a refused update must still round-trip
         return c;
       }()},
+      TrimOpenConnections{},
   };
 }
 

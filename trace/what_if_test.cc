@@ -97,7 +97,7 @@ TEST(WhatIfTest, ALowerWatermarkGivesExactlyThePrunesComputedByHand) {
   recorded.max_connections = 10;
   Recorder rec(recorded);
   for (int i = 1; i <= 6; ++i) {
-    rec.Connect(Ms(100 * i), absl::StrCat("203.0.113.", i), i);
+    rec.Connect(Ms(int64_t{100} * i), absl::StrCat("203.0.113.", i), i);
   }
   rec.Handle(Ms(700), StreamOpened{ConnectionId{4}, 1, "/chat/1", Direction::kInbound});
   rec.Handle(Ms(800), TransportClosed{ConnectionId{5}});

@@ -19,7 +19,7 @@ using ::testing::HasSubstr;
 
 std::string TempPath(const std::string& name) {
   const char* dir = std::getenv("TEST_TMPDIR");
-  const std::string path = absl::StrCat(dir != nullptr ? dir : "/tmp", "/", name);
+  std::string path = absl::StrCat(dir != nullptr ? dir : "/tmp", "/", name);
   unlink(path.c_str());
   return path;
 }

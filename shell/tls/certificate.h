@@ -28,7 +28,7 @@ namespace connmgr::tls {
 inline constexpr char kExtensionOid[] = "1.3.6.1.4.1.53594.1.1";
 inline constexpr char kSignaturePrefix[] = "libp2p-tls-handshake:";
 // The longest certificate accepted from a peer (an RSA-8192 host key makes one of about 2.5 kB).
-inline constexpr size_t kMaxCertificateBytes = 8 * 1024;
+inline constexpr size_t kMaxCertificateBytes = size_t{8} * 1024;
 // The longest SignedKey accepted: a PublicKey protobuf and a signature, each at their limits.
 inline constexpr size_t kMaxSignedKeyBytes =
     crypto::kMaxPublicKeyBytes + crypto::kMaxSignatureBytes + 16;

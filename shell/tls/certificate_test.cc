@@ -69,7 +69,7 @@ TEST(CertificateTest, ValidityWindowIsChecked) {
   const std::string der = Certificate::Create(identity)->Der();
   const int64_t now = static_cast<int64_t>(std::time(nullptr));
   EXPECT_TRUE(VerifyCertificateDer(der, now).ok());
-  EXPECT_THAT(VerifyCertificateDer(der, now - 2 * 3600).status().message(),
+  EXPECT_THAT(VerifyCertificateDer(der, now - int64_t{2} * 3600).status().message(),
               HasSubstr("not valid yet"));
   EXPECT_THAT(VerifyCertificateDer(der, now + 101LL * 365 * 86400).status().message(),
               HasSubstr("expired"));

@@ -17,7 +17,7 @@ namespace {
 // ALPN's wire form: one length byte, then the name.
 constexpr unsigned char kAlpnWire[] = {6, 'l', 'i', 'b', 'p', '2', 'p'};
 // A TLS record's plaintext is at most 16 KiB.
-constexpr size_t kRecordBytes = 16 * 1024;
+constexpr size_t kRecordBytes = size_t{16} * 1024;
 
 int SessionIndex() {
   static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
