@@ -1255,7 +1255,7 @@ void ReferenceCore::PlanJob(Job& job, Instant now, std::vector<Output>* out) {
                std::to_string(backed_off) + " backed off";
     }
     if (!job.last_error.empty()) detail += "; " + job.last_error;
-    EndJob(job.id, now, outcome, ConnectionId{}, std::move(detail), out);
+    EndJob(job.id, now, outcome, ConnectionId{}, detail, out);
     return;
   }
   std::sort(usable.begin(), usable.end(),

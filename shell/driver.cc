@@ -210,7 +210,7 @@ struct Driver::CommandCarrier {
     if (it == d.sockets_.end()) return;
     std::shared_ptr<Socket> s = it->second;
     d.sockets_.erase(it);
-    d.Hold(std::move(s), reject.hold);
+    d.Hold(s, reject.hold);
   }
   void operator()(const CloseConnection& close) const {
     d.Drop(close.connection, /*reset=*/false);

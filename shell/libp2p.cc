@@ -328,7 +328,7 @@ class Libp2pSession : public Session {
     if (s->options->plaintext_tap) s->options->plaintext_tap(plaintext);
     for (mux::YamuxEvent& e : s->yamux.Feed(plaintext, SteadyNow())) {
       if (s->closed) return;
-      HandleEvent(s, std::move(e));
+      HandleEvent(s, e);
     }
   }
 
@@ -380,7 +380,7 @@ class Libp2pSession : public Session {
       case mux::NegotiationState::kSelected: {
         st.protocol = negotiation->selected_protocol();
         std::string leftover = negotiation->TakeLeftover();
-        return OnSelected(s, id, std::move(leftover));
+        return OnSelected(s, id, leftover);
       }
       case mux::NegotiationState::kAllRefused:
       case mux::NegotiationState::kFailed: {
