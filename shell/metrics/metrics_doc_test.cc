@@ -24,7 +24,6 @@ struct Family {
   std::string type;
   std::set<std::string> labels;
   std::string help;
-  friend bool operator==(const Family&, const Family&) = default;
 };
 
 std::string Row(const std::string& name, const Family& f) {
