@@ -230,7 +230,8 @@ void RankGroup(absl::Span<const DialAddressInfo> addresses, std::vector<size_t> 
   const size_t n = group.size();
   // Moves the element at `from` to `to` (to < from), shifting the ones between.
   auto move_to = [&](size_t from, size_t to) {
-    std::rotate(group.begin() + to, group.begin() + from, group.begin() + from + 1);
+    const auto at = [&](size_t i) { return group.begin() + static_cast<ptrdiff_t>(i); };
+    std::rotate(at(to), at(from), at(from + 1));
   };
   bool eyeballs_quic = false, eyeballs_tcp = false;
   size_t after_quic = 0;

@@ -320,6 +320,7 @@ const std::string kJsR = "QmNnooDu7bfjPFoTZYxMNLWUQJyrVwtbZg5gBMjTezGAJN";
 
 std::vector<std::string> FullTexts(const std::vector<DialAddressInfo>& v) {
   std::vector<std::string> out;
+  out.reserve(v.size());
   for (const DialAddressInfo& a : v) out.push_back(a.address.ToString());
   return out;
 }
@@ -339,6 +340,7 @@ void ExpectJsOrder(const std::vector<DialAddressInfo>& in,
   do {
     if (n++ % stride != 0) continue;
     std::vector<DialAddressInfo> sorted;
+    sorted.reserve(order.size());
     for (size_t i : order) sorted.push_back(in[i]);
     std::sort(sorted.begin(), sorted.end(), DefaultAddressLess);
     ASSERT_EQ(FullTexts(sorted), expected);

@@ -31,6 +31,7 @@ class DialScheduleTest : public testing_util::CoreTest {
     config.ranked_private_delay = private_step;
     Reset(config);
     std::vector<Multiaddr> parsed;
+    parsed.reserve(addresses.size());
     for (const std::string& a : addresses) parsed.push_back(Addr(a));
     ASSERT_TRUE(
         core_->Handle(Ms(0), DialRequest{1, kAlice, parsed, 50, false, Duration::Zero()}).ok());

@@ -442,6 +442,7 @@ std::vector<Multiaddr> PickDialAddresses() {
   const int n = *rc::gen::element(0, 1, 1, 2, 2, 3, 4);
   // Often from the first one or three only, so one address fails again and again.
   const size_t pool = *rc::gen::element<size_t>(1, 3, DialAddresses().size());
+  out.reserve(static_cast<size_t>(n));
   for (int i = 0; i < n; ++i) {
     out.push_back(Multiaddr::Parse(DialAddresses()[*rc::gen::inRange<size_t>(0, pool)]).value());
   }
