@@ -262,19 +262,19 @@ TEST_F(Libp2pTest, ProtocolHandlersReceiveTheirOwnStreams) {
   constexpr char kCount[] = "/connmgr/count/1.0.0";
   Host* raw = server.get();
   std::vector<std::string> log;
-  ASSERT_TRUE(
-      server
-          ->Handle(kUpper, {[&](Host::StreamRef, const PeerId& peer) {
-                              log.push_back("upper opened by " + peer.ToString());
-                            },
-                            [&, raw](Host::StreamRef ref, std::string bytes) {  // NOLINT(performance-unnecessary-value-param):
-                                                                                // changed in place
-                              for (char& ch : bytes) ch = absl::ascii_toupper(ch);
-                              raw->WriteStream(ref, std::move(bytes)).IgnoreError();
-                              raw->CloseStream(ref).IgnoreError();
-                            },
-                            [&](Host::StreamRef) { log.push_back("upper closed"); }})
-          .ok());
+  ASSERT_TRUE(server
+                  ->Handle(kUpper, {[&](Host::StreamRef, const PeerId& peer) {
+                                      log.push_back("upper opened by " + peer.ToString());
+                                    },
+                                    // Changed in place: its own copy.
+                                    // NOLINTNEXTLINE(performance-unnecessary-value-param)
+                                    [&, raw](Host::StreamRef ref, std::string bytes) {
+                                      for (char& ch : bytes) ch = absl::ascii_toupper(ch);
+                                      raw->WriteStream(ref, std::move(bytes)).IgnoreError();
+                                      raw->CloseStream(ref).IgnoreError();
+                                    },
+                                    [&](Host::StreamRef) { log.push_back("upper closed"); }})
+                  .ok());
   size_t counted = 0;
   ASSERT_TRUE(server
                   ->Handle(kCount, {nullptr,
