@@ -156,7 +156,7 @@ void Node::DnsAnswered(Instant now, uint64_t query, const std::vector<std::strin
   Handle(now, connmgr::DnsAnswered{query, records, Duration::Minutes(5)}).IgnoreError();
 }
 
-void Node::DnsFailed(Instant now, uint64_t query, const std::string& error) {
+void Node::DnsLookupFailed(Instant now, uint64_t query, const std::string& error) {
   Handle(now, connmgr::DnsFailed{query, error}).IgnoreError();
 }
 

@@ -44,7 +44,7 @@ struct NodeAction {
     kAbort,        // conn: reset; the core already counts it closed
     kDial,         // conn, endpoint, peer: dial this address for this peer
     kCancelDial,   // conn: abandon the attempt
-    kResolveDns,   // query, name: answer with DnsAnswered or DnsFailed
+    kResolveDns,   // query, name: answer with the records or the failure
     kResetStream,  // conn: the stream just reported was refused
     kOpened,       // conn, peer: a connection opened (event)
     kClosed,       // conn: a connection ended (event)
@@ -81,7 +81,7 @@ class Node {
   // Tags `peer` keep-alive and gives the core its address, so the core keeps it connected.
   void KeepAlive(Instant now, const PeerId& peer, Endpoint address);
   void DnsAnswered(Instant now, uint64_t query, const std::vector<std::string>& records);
-  void DnsFailed(Instant now, uint64_t query, const std::string& error);
+  void DnsLookupFailed(Instant now, uint64_t query, const std::string& error);
   void Timer(Instant now);
 
   std::vector<NodeAction> TakeActions() { return std::move(actions_); }

@@ -653,7 +653,7 @@ absl::StatusOr<RunResult> Simulation::Run() {
           if (std::sscanf(name.c_str(), "node%u.si%c", &m, &tail) == 2 && m < s_.nodes) {
             nodes_[e.node].node->DnsAnswered(t, e.x, {IpText(nodes_[m].ip)});
           } else {
-            nodes_[e.node].node->DnsFailed(t, e.x, "NXDOMAIN");
+            nodes_[e.node].node->DnsLookupFailed(t, e.x, "NXDOMAIN");
           }
           Apply(e.node, e.at);
         }
