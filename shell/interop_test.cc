@@ -294,14 +294,19 @@ TEST_F(InteropTest, ConnmgrPrunesAJsPeerAndTheJsSideSeesTheDisconnect) {
   Config config;
   config.max_connections = 4;
   config.high_watermark = 1;
+  // A new connection is pruned only once its grace period ends, so the js side's dial has
+  // finished by then (pruned at once, js's dial raced the close and sometimes failed).
+  config.grace_period = Duration::Milliseconds(500);
   auto host = MakeHost(config);
   const std::string where = Listen(*host);
   auto first = StartJs(4, "");
   auto second = StartJs(5, "");
   ASSERT_TRUE(first->Command("dial " + where).value("ok", false));
   ASSERT_TRUE(RunUntil([&] { return connected_.size() == 1; }));
+  // The first peer is protected: the trim has one candidate, the second peer's connection.
+  ASSERT_TRUE(host->Protect(PeerId::Parse(connected_[0]).value(), "first").ok());
   ASSERT_TRUE(second->Command("dial " + where).value("ok", false));
-  // Over the high watermark of one: the newest connection (the second peer's) is pruned.
+  // Over the high watermark of one once its grace ends: the second peer's connection is pruned.
   const std::optional<Json> gone = second->WaitEvent("disconnect");
   ASSERT_TRUE(gone.has_value());
   EXPECT_EQ((*gone)["peer"], host->peer().ToString());
