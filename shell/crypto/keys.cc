@@ -92,15 +92,6 @@ std::array<unsigned char, 32> Sha256(absl::string_view message) {
   return digest;
 }
 
-std::string DerPublicKey(EVP_PKEY* key) {
-  unsigned char* out = nullptr;
-  const int n = i2d_PUBKEY(key, &out);
-  if (n <= 0) return "";
-  std::string der(reinterpret_cast<const char*>(out), n);
-  OPENSSL_free(out);
-  return der;
-}
-
 std::string DerPrivateKey(EVP_PKEY* key) {
   unsigned char* out = nullptr;
   const int n = i2d_PrivateKey(key, &out);
@@ -524,6 +515,15 @@ absl::StatusOr<std::string> PrivateKey::Sign(absl::string_view message) const {
       return OpensslSign(secret_->pkey, message);
   }
   return absl::InternalError("sign: unknown key type");
+}
+
+std::string DerPublicKey(EVP_PKEY* key) {
+  unsigned char* out = nullptr;
+  const int n = i2d_PUBKEY(key, &out);
+  if (n <= 0) return "";
+  std::string der(reinterpret_cast<const char*>(out), n);
+  OPENSSL_free(out);
+  return der;
 }
 
 }  // namespace connmgr::crypto

@@ -28,6 +28,8 @@
 #include "core/peer_id.h"
 #include "shell/noise/identity.h"
 
+struct evp_pkey_st;  // OpenSSL's EVP_PKEY
+
 namespace connmgr::crypto {
 
 using KeyType = noise::KeyType;
@@ -114,6 +116,10 @@ class PrivateKey {
   PublicKey public_key_;
   std::shared_ptr<const Secret> secret_;
 };
+
+// The SubjectPublicKeyInfo DER of an OpenSSL key (EVP_PKEY), "" if it cannot be encoded: what
+// libp2p signs for RSA and ECDSA keys and for the TLS certificate's key.
+std::string DerPublicKey(evp_pkey_st* key);
 
 }  // namespace connmgr::crypto
 

@@ -30,15 +30,6 @@ absl::string_view View(const ASN1_STRING* s) {
                            static_cast<size_t>(ASN1_STRING_length(s)));
 }
 
-std::string DerPublicKey(EVP_PKEY* key) {
-  unsigned char* out = nullptr;
-  const int n = i2d_PUBKEY(key, &out);
-  if (n <= 0) return "";
-  std::string der(reinterpret_cast<const char*>(out), n);
-  OPENSSL_free(out);
-  return der;
-}
-
 absl::Status Unauthenticated(absl::string_view why) {
   return absl::UnauthenticatedError(absl::StrCat("TLS certificate: ", why));
 }
@@ -122,7 +113,7 @@ absl::StatusOr<Certificate> Certificate::Create(const crypto::PrivateKey& identi
     return absl::InternalError("TLS certificate: OpenSSL could not make a key");
   }
   absl::StatusOr<std::string> signature =
-      identity.Sign(absl::StrCat(kSignaturePrefix, DerPublicKey(key.get())));
+      identity.Sign(absl::StrCat(kSignaturePrefix, crypto::DerPublicKey(key.get())));
   if (!signature.ok()) return signature.status();
   const std::string extension_value =
       EncodeSignedKey(SignedKey{identity.PublicKeyProtobuf(), *signature});
@@ -214,7 +205,7 @@ absl::StatusOr<crypto::PublicKey> VerifyCertificate(X509* certificate, int64_t n
     return absl::Status(host_key.status().code(),
                         absl::StrCat("TLS certificate: ", host_key.status().message()));
   }
-  if (!host_key->Verify(absl::StrCat(kSignaturePrefix, DerPublicKey(certificate_key)),
+  if (!host_key->Verify(absl::StrCat(kSignaturePrefix, crypto::DerPublicKey(certificate_key)),
                         signed_key->signature)) {
     return Unauthenticated("the host key's signature over the certificate key does not verify");
   }
