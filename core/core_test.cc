@@ -67,6 +67,23 @@ TEST_F(CoreTest, LastCloseDisconnectsPeer) {
   EXPECT_EQ(core_->GetMetrics().counter(Counter::kPeersDisconnected), 1u);
 }
 
+TEST_F(CoreTest, TransportCloseKeepsTheShellsReason) {
+  ConnectionId a = OpenInbound(At(1), kAlice);
+  ConnectionId b = OpenInbound(At(1), kBob);
+  ASSERT_TRUE(core_->Handle(At(2), TransportClosed{a, CloseReason::kSlowReader}).ok());
+  EXPECT_THAT(Drain(), ElementsAre(Output(ConnectionClosed{a, CloseReason::kSlowReader}),
+                                   Output(PeerDisconnected{kAlice})));
+  // Reasons only the core gives are refused, and change nothing.
+  absl::StatusOr<ConnectionId> refused =
+      core_->Handle(At(3), TransportClosed{b, CloseReason::kPruned});
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(refused.status().message(),
+            "transport_closed: reason \"pruned\" is the core's to give; the transport reports "
+            "transport, protocol_error, handshake_failed, slow_reader or memory_limit");
+  EXPECT_THAT(Drain(), ElementsAre());
+  EXPECT_EQ(core_->GetMetrics().closed_by_reason[static_cast<int>(CloseReason::kSlowReader)], 1u);
+}
+
 TEST_F(CoreTest, UpgradeTimeoutClosesAtExactInstantThenAbortsAfterCloseTimeout) {
   ConnectionId id = Inbound(At(1));
   Drain();

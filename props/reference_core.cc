@@ -281,17 +281,20 @@ std::optional<ScopeDenied> ReferenceCore::CheckMemoryScope(int scope, const Peer
     }
   }
   const char* name = scope == 0 ? "system" : scope == 1 ? "transient" : "peer";
+  return MemoryOver(name, used, bytes, limits.memory_bytes, priority);
+}
+
+std::optional<ScopeDenied> ReferenceCore::MemoryOver(const char* scope, uint64_t used,
+                                                     uint64_t bytes, uint64_t limit,
+                                                     uint32_t priority) {
   const unsigned __int128 total = static_cast<unsigned __int128>(used) + bytes;
-  if (limits.memory_bytes == 0) {
+  if (limit == 0) {
     if (total > UINT64_MAX)
-      return ScopeDenied{ConnectionId{}, name, "memory_bytes", used, UINT64_MAX};
+      return ScopeDenied{ConnectionId{}, scope, "memory_bytes", used, UINT64_MAX};
     return std::nullopt;
   }
-  const unsigned __int128 allowed =
-      static_cast<unsigned __int128>(limits.memory_bytes) * (priority + 1) / 256;
-  if (total > allowed) {
-    return ScopeDenied{ConnectionId{}, name, "memory_bytes", used, limits.memory_bytes};
-  }
+  const unsigned __int128 allowed = static_cast<unsigned __int128>(limit) * (priority + 1) / 256;
+  if (total > allowed) return ScopeDenied{ConnectionId{}, scope, "memory_bytes", used, limit};
   return std::nullopt;
 }
 
@@ -610,14 +613,21 @@ absl::StatusCode ReferenceCore::Handle(Instant now, const Input& input, std::vec
     }
   } else if (const auto* in = std::get_if<TransportClosed>(&input)) {
     Conn* c = Find(in->connection);
-    if (c == nullptr) {
+    const CloseReason r = in->reason;
+    if (r != CloseReason::kTransport && r != CloseReason::kProtocolError &&
+        r != CloseReason::kHandshakeFailed && r != CloseReason::kSlowReader &&
+        r != CloseReason::kMemoryLimit) {
+      code = Code::kInvalidArgument;
+    } else if (c == nullptr) {
       code = Missing(in->connection) == Code::kFailedPrecondition ? Code::kOk : Code::kNotFound;
     } else if (c->dial_attempt) {
-      AttemptFailed(*c, "transport closed", now, out);
+      AttemptFailed(*c,
+                    r == CloseReason::kTransport
+                        ? std::string("transport closed")
+                        : "transport closed: " + std::string(CloseReasonName(r)),
+                    now, out);
     } else {
-      Finish(c->id,
-             c->state == ConnectionState::kClosing ? c->close_reason : CloseReason::kTransport,
-             out);
+      Finish(c->id, c->state == ConnectionState::kClosing ? c->close_reason : r, out);
     }
     if (code == Code::kOk) *id = in->connection;
   } else if (const auto* in = std::get_if<CloseRequest>(&input)) {
@@ -777,7 +787,11 @@ absl::StatusCode ReferenceCore::Handle(Instant now, const Input& input, std::vec
     } else {
       *id = in->connection;
       std::optional<ScopeDenied> denied;
-      if (c == nullptr || c->charge == 2) {
+      if (c != nullptr) {
+        denied = MemoryOver("connection", c->memory, in->bytes, config_.connection_memory_bytes,
+                            in->priority);
+      }
+      if (!denied && (c == nullptr || c->charge == 2)) {
         denied = CheckMemoryScope(0, nullptr, in->bytes, in->priority);
         if (!denied) {
           denied = c == nullptr ? CheckMemoryScope(1, nullptr, in->bytes, in->priority)
@@ -967,7 +981,7 @@ namespace {
 constexpr size_t kMaxDialCandidates = 64;
 
 // js-libp2p's default order, as docs/design.md states it: the key, then the binary form.
-std::tuple<bool, bool, bool, bool, int, std::string> JsKey(const Multiaddr& a) {
+std::tuple<bool, bool, bool, bool, int, std::string> JsKey(const Multiaddr& a, bool certified) {
   const std::optional<IpAddress> ip = a.ip();
   const bool webrtc = a.transport() == Transport::kWebRtc;
   const bool circuit = a.is_relayed() && !webrtc;
@@ -980,12 +994,7 @@ std::tuple<bool, bool, bool, bool, int, std::string> JsKey(const Multiaddr& a) {
       if (a.transport() == order[i]) rank = static_cast<int>(i);
     }
   }
-  return {ip && ip->IsLoopback(),
-          ip && ip->IsPrivate(),
-          circuit,
-          /*!certified=*/true,
-          rank,
-          a.ToBytes()};
+  return {ip && ip->IsLoopback(), ip && ip->IsPrivate(), circuit, !certified, rank, a.ToBytes()};
 }
 
 bool Has(const Multiaddr& a, Protocol p) {
@@ -1133,7 +1142,8 @@ void ReferenceCore::DialResultOut(uint64_t request, const PeerId& peer, Connecti
 void ReferenceCore::HandleDialRequest(Instant now, const DialRequest& in, std::vector<Output>* out,
                                       ConnectionId* id, absl::StatusCode* code) {
   if (in.peer.is_empty() || in.request == 0 || JobWaitingFor(in.request) != nullptr ||
-      in.timeout < Duration::Zero() || in.addresses.size() > kMaxDialCandidates) {
+      in.timeout < Duration::Zero() || in.addresses.size() > kMaxDialCandidates ||
+      in.certified.size() > kMaxDialCandidates) {
     *code = Code::kInvalidArgument;
     return;
   }
@@ -1191,6 +1201,14 @@ void ReferenceCore::HandleDialRequest(Instant now, const DialRequest& in, std::v
           std::find(job->candidates.begin(), job->candidates.end(), full) ==
               job->candidates.end()) {
         job->candidates.push_back(full);
+      }
+    }
+    for (const Multiaddr& a : in.certified) {
+      const Multiaddr full = a.WithPeerId(in.peer);
+      const auto& cands = job->candidates;
+      if (std::find(cands.begin(), cands.end(), full) != cands.end() &&
+          std::find(job->certified.begin(), job->certified.end(), full) == job->certified.end()) {
+        job->certified.push_back(full);
       }
     }
   }
@@ -1258,8 +1276,12 @@ void ReferenceCore::PlanJob(Job& job, Instant now, std::vector<Output>* out) {
     EndJob(job.id, now, outcome, ConnectionId{}, detail, out);
     return;
   }
-  std::sort(usable.begin(), usable.end(),
-            [](const Multiaddr& a, const Multiaddr& b) { return JsKey(a) < JsKey(b); });
+  auto certified = [&](const Multiaddr& a) {
+    return std::find(job.certified.begin(), job.certified.end(), a) != job.certified.end();
+  };
+  std::sort(usable.begin(), usable.end(), [&](const Multiaddr& a, const Multiaddr& b) {
+    return JsKey(a, certified(a)) < JsKey(b, certified(b));
+  });
   if (usable.size() > config_.max_peer_addrs_to_dial) usable.resize(config_.max_peer_addrs_to_dial);
   job.state = 2;
   job.since = now;

@@ -113,6 +113,8 @@ class ReferenceCore {
   // Like CheckScope, for one more stream in direction `d` (scope 0 or 2).
   std::optional<ScopeDenied> CheckStreamScope(int scope, const PeerId& peer, Direction d) const;
   // Like CheckScope, for `bytes` more memory at `priority` (scope 0, 1 or 2).
+  static std::optional<ScopeDenied> MemoryOver(const char* scope, uint64_t used, uint64_t bytes,
+                                               uint64_t limit, uint32_t priority);
   std::optional<ScopeDenied> CheckMemoryScope(int scope, const PeerId* peer, uint64_t bytes,
                                               uint32_t priority) const;
   // Gating: the most specific deny entry containing `ip` ("deny_list <prefix>").
@@ -143,6 +145,7 @@ class ReferenceCore {
     int state = 0;  // 0 queued, 1 resolving, 2 dialling
     std::vector<Joiner> joiners;
     std::vector<Multiaddr> candidates;
+    std::vector<Multiaddr> certified;
     std::vector<Multiaddr> resolved;
     std::vector<Planned> plan;
     Instant since = Instant::Never();
