@@ -100,8 +100,9 @@ absl::StatusOr<ConnectionId> Core::On(Instant now, const InboundConnection& in) 
   std::optional<IpAddress> ip = in.remote.ip();
   if (ip) ip = ip->Unmapped();
   const bool uses_fd = UsesFileDescriptor(in.remote);
-  Admission::InboundVerdict verdict =
-      admission_.DecideInbound(in.remote, in.local, ip, uses_fd, table_, now);
+  Admission::InboundVerdict verdict = admission_.DecideInbound(
+      in.remote, in.local, ip, uses_fd, table_,
+      [&](uint64_t netgroup) { return pruner_.EvictionVictim(netgroup); }, now);
   if (verdict.reject) {
     ConnectionId id = table_.SkipId();
     if (verdict.gate_rule) {
@@ -113,8 +114,15 @@ absl::StatusOr<ConnectionId> Core::On(Instant now, const InboundConnection& in) 
     outbox_.Emit(RejectConnection{id, *verdict.reject, config_.delayed_reject});
     return id;
   }
+  // Make room first: the victims close before the newcomer's AcceptConnection.
+  for (const auto& [victim, reason] :
+       {std::pair{verdict.evict_pending, CloseReason::kPendingEvicted},
+        std::pair{verdict.evict_open, CloseReason::kEvicted}}) {
+    if (victim) StartClosing(*table_.Find(*victim), reason, now);
+  }
   Connection& c = table_.AddPending(Direction::kInbound, in.remote, in.local, now);
   c.allow_listed = verdict.allow_listed;
+  if (!c.allow_listed) table_.JoinPendingShare(c);
   c.charge = verdict.allow_listed ? ScopeCharge::kNone : ScopeCharge::kTransient;
   c.source_charged = verdict.source_charged;
   timers_.Arm(c, now + config_.inbound_upgrade_timeout);

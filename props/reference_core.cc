@@ -13,16 +13,29 @@ using Code = absl::StatusCode;
 bool BadProtocol(const std::string& p) { return p.empty() || p.size() > 256; }
 
 // docs/design.md: IPv4 /16 or IPv6 /32 (mapped IPv4 as IPv4), 0 without an IP.
-uint64_t NetGroup(const Multiaddr& remote) {
-  std::optional<IpAddress> ip = remote.ip();
-  if (!ip) return 0;
-  IpAddress a = ip->Unmapped();
+uint64_t NetGroupOfIp(const IpAddress& ip) {
+  IpAddress a = ip.Unmapped();
   auto b = a.bytes();
   uint64_t g = a.is_v4() ? 4 : 6;
   const int n = a.is_v4() ? 2 : 4;
   uint64_t prefix = 0;
   for (int i = 0; i < n; ++i) prefix = prefix * 256 + b[i];
   return (g << 32) | prefix;
+}
+
+uint64_t NetGroup(const Multiaddr& remote) {
+  std::optional<IpAddress> ip = remote.ip();
+  return ip ? NetGroupOfIp(*ip) : 0;
+}
+
+// pending_fair_share's source group: IPv4 /24 or IPv6 /48, tagged by family; 0 without an IP.
+uint64_t PendingGroup(const std::optional<IpAddress>& ip) {
+  if (!ip) return 0;
+  auto b = ip->bytes();
+  uint64_t g = ip->is_v4() ? 4 : 6;
+  const int n = ip->is_v4() ? 3 : 6;
+  for (int i = 0; i < n; ++i) g = g * 256 + b[i];
+  return g;
 }
 
 uint64_t Mix(uint64_t z) {
@@ -145,6 +158,89 @@ void ReferenceCore::Gate(Conn& c, GateStage stage, std::string rule, Instant now
                          std::vector<Output>* out) {
   out->push_back(ConnectionGated{c.id, stage, std::move(rule)});
   Close(c, CloseReason::kDenied, now, out);
+}
+
+std::optional<ConnectionId> ReferenceCore::PendingVictim(const std::optional<IpAddress>& ip) const {
+  if (!config_.pending_fair_share || !ip) return std::nullopt;
+  std::map<uint64_t, uint32_t> counts;
+  for (const Conn& c : conns_) {
+    if (c.direction == Direction::kInbound && c.state == ConnectionState::kPending &&
+        !c.allow_listed) {
+      ++counts[PendingGroup(c.ip)];
+    }
+  }
+  std::optional<std::pair<uint32_t, uint64_t>> largest;  // (count, group): the highest
+  for (const auto& [group, count] : counts) {
+    if (!largest || std::make_pair(count, group) > *largest) largest = {count, group};
+  }
+  const uint32_t mine = counts.count(PendingGroup(ip)) ? counts[PendingGroup(ip)] : 0;
+  if (!largest || largest->first < mine + 2) return std::nullopt;
+  std::optional<ConnectionId> oldest;
+  for (const Conn& c : conns_) {
+    if (c.direction == Direction::kInbound && c.state == ConnectionState::kPending &&
+        !c.allow_listed && PendingGroup(c.ip) == largest->second && (!oldest || c.id < *oldest)) {
+      oldest = c.id;
+    }
+  }
+  return oldest;
+}
+
+std::optional<ConnectionId> ReferenceCore::OpenVictim(const std::optional<IpAddress>& ip,
+                                                      Instant now) const {
+  if (!config_.inbound_eviction || !ip) return std::nullopt;
+  const RateLimit& rate = config_.inbound_eviction_rate;
+  if (rate.enabled()) {
+    if (auto it = buckets_.find({5, IpPrefix()}); it != buckets_.end()) {
+      using U = unsigned __int128;
+      const U capacity = static_cast<U>(rate.burst) * rate.interval.nanoseconds();
+      const U elapsed = now > it->second.last
+                            ? static_cast<U>(now.nanoseconds() - it->second.last.nanoseconds())
+                            : 0;
+      const U credit = std::min(capacity, it->second.credit + elapsed * rate.count);
+      if (credit < static_cast<U>(rate.interval.nanoseconds())) return std::nullopt;
+    }
+  }
+  auto inbound_in = [&](uint64_t netgroup) {
+    uint32_t n = 0;
+    for (const Conn& c : conns_) {
+      n += c.state == ConnectionState::kOpen && c.direction == Direction::kInbound &&
+           c.netgroup == netgroup;
+    }
+    return n;
+  };
+  const uint32_t mine = inbound_in(NetGroupOfIp(*ip));
+  std::vector<const Conn*> idle;
+  for (const Conn& c : conns_) {
+    if (Prunable(c) && !Busy(c)) idle.push_back(&c);
+  }
+  std::sort(idle.begin(), idle.end(),
+            [&](const Conn* a, const Conn* b) { return PruneOrder(*a) < PruneOrder(*b); });
+  if (idle.size() > 64) idle.resize(64);
+  for (const Conn* c : idle) {
+    if (c->direction == Direction::kInbound && inbound_in(c->netgroup) >= mine + 2) return c->id;
+  }
+  return std::nullopt;
+}
+
+void ReferenceCore::TakeEvictionToken(Instant now) {
+  const RateLimit& rate = config_.inbound_eviction_rate;
+  if (!rate.enabled()) return;
+  using U = unsigned __int128;
+  const U capacity = static_cast<U>(rate.burst) * rate.interval.nanoseconds();
+  const U cost = static_cast<U>(rate.interval.nanoseconds());
+  auto [it, fresh] = buckets_.try_emplace({5, IpPrefix()}, Bucket{capacity - cost, now});
+  if (fresh) return;
+  const U elapsed =
+      now > it->second.last ? static_cast<U>(now.nanoseconds() - it->second.last.nanoseconds()) : 0;
+  it->second.credit = std::min(capacity, it->second.credit + elapsed * rate.count) - cost;
+  it->second.last = std::max(it->second.last, now);
+}
+
+std::tuple<int64_t, size_t, int, int64_t, int64_t> ReferenceCore::PruneOrder(const Conn& c) const {
+  // Lower value, fewer streams, inbound first, newest first, highest id first.
+  return std::make_tuple(PeerValue(c.peer), c.streams.size(),
+                         c.direction == Direction::kInbound ? 0 : 1, -c.opened_at.nanoseconds(),
+                         -static_cast<int64_t>(c.id.value));
 }
 
 bool ReferenceCore::Busy(const Conn& c) const {
@@ -359,12 +455,7 @@ void ReferenceCore::MaybeTrim(Instant now, std::vector<Output>* out, bool now_to
     return;
   }
   const size_t low = config_.effective_low_watermark();
-  auto key = [&](const Conn* c) {
-    // Lower value, fewer streams, inbound first, newest first, highest id first.
-    return std::make_tuple(PeerValue(c->peer), c->streams.size(),
-                           c->direction == Direction::kInbound ? 0 : 1, -c->opened_at.nanoseconds(),
-                           -static_cast<int64_t>(c->id.value));
-  };
+  auto key = [&](const Conn* c) { return PruneOrder(*c); };
   std::vector<Conn*> idle, busy;
   for (Conn& c : conns_) {
     if (Prunable(c)) (Busy(c) ? busy : idle).push_back(&c);
@@ -522,6 +613,7 @@ absl::StatusCode ReferenceCore::Handle(Instant now, const Input& input, std::vec
       const bool allow_listed = !gate_rule && AllowListed(in->remote);
       std::optional<RejectReason> reject;
       std::optional<ScopeDenied> denied;
+      std::optional<ConnectionId> evict_pending, evict_open;
       bool source_charged = false;
       const bool uses_fd = !in->remote.is_relayed() && in->remote.transport() != Transport::kMemory;
       if (gate_rule) {
@@ -529,12 +621,15 @@ absl::StatusCode ReferenceCore::Handle(Instant now, const Input& input, std::vec
       } else if (allow_listed) {
       } else if (config_.allow_only_mode) {
         reject = RejectReason::kNotAllowed;
-      } else if (pending >= config_.max_incoming_pending_connections) {
+      } else if (pending >= config_.max_incoming_pending_connections &&
+                 !(evict_pending = PendingVictim(ip))) {
         reject = RejectReason::kPendingLimit;
       } else if (config_.max_inbound_connections != 0 &&
-                 OpenCount(Direction::kInbound) >= config_.max_inbound_connections) {
+                 OpenCount(Direction::kInbound) >= config_.max_inbound_connections &&
+                 !(evict_open = OpenVictim(ip, now))) {
         reject = RejectReason::kInboundLimit;
-      } else if (OpenCount() >= config_.max_connections) {
+      } else if (OpenCount() >= config_.max_connections && !evict_open &&
+                 !(evict_open = OpenVictim(ip, now))) {
         reject = RejectReason::kConnectionLimit;
       } else {
         denied = CheckScope(0, nullptr, Direction::kInbound, uses_fd);
@@ -557,6 +652,11 @@ absl::StatusCode ReferenceCore::Handle(Instant now, const Input& input, std::vec
         ++rejected_[static_cast<int>(reason)];
         out->push_back(RejectConnection{*id, reason, config_.delayed_reject});
       } else {
+        if (evict_pending) Close(*Find(*evict_pending), CloseReason::kPendingEvicted, now, out);
+        if (evict_open) {
+          Close(*Find(*evict_open), CloseReason::kEvicted, now, out);
+          TakeEvictionToken(now);
+        }
         Conn c;
         c.id = *id;
         c.direction = Direction::kInbound;
