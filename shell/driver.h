@@ -25,6 +25,12 @@
 //   resolve_dns         ask the DNS lookup, then dns_answered or dns_failed
 // A socket error or EOF on a live connection is transport_closed. Inputs the driver makes while
 // carrying out commands are posted to the io_context, never handled re-entrantly.
+//
+// Each connection's buffers are reserved from the core (shell/connection_memory.h): with
+// conn 0 (the transient scope) while it upgrades, moved to the connection when the core opens
+// it. A connection the shell ends itself is reported with its reason (protocol_error,
+// handshake_failed, slow_reader, memory_limit; shell/close_reason.h) and logged, at most
+// max_close_log_lines per close_log_interval.
 #ifndef CONNMGR_SHELL_DRIVER_H_
 #define CONNMGR_SHELL_DRIVER_H_
 
@@ -38,10 +44,13 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "boost/asio/io_context.hpp"
 #include "boost/asio/ip/tcp.hpp"
 #include "boost/asio/steady_timer.hpp"
 #include "core/core.h"
+#include "shell/connection_memory.h"
+#include "shell/rate_limited_log.h"
 #include "shell/upgrader.h"
 #include "trace/trace_format.h"
 
@@ -60,6 +69,12 @@ struct DriverOptions {
   std::optional<IpAddress> dial_source_ip;  // bind dials to this local address
   size_t max_held_rejects = 1'024;          // beyond, a held reject closes at once
   size_t max_accepts_per_turn = 32;         // accepts per listener before yielding
+  // Messages for the operator (why the shell closed a connection); default: one line each on
+  // stderr.
+  std::function<void(absl::string_view)> log;
+  // Lines saying why the shell closed a connection, at most so many per interval.
+  uint32_t max_close_log_lines = 20;
+  Duration close_log_interval = Duration::Seconds(10);
 };
 
 class Driver {
@@ -131,6 +146,16 @@ class Driver {
   void StartUpgrade(const std::shared_ptr<Socket>& s, Direction direction,
                     std::optional<PeerId> expected);
   void StartSession(const std::shared_ptr<Socket>& s);
+  // Where a connection's memory is charged: conn 0 (the transient scope) while it upgrades,
+  // then the connection itself.
+  ConnectionMemory::Scope MemoryScope(ConnectionId id);
+  // Moves an opened connection's reservation to it; false (and closed with memory_limit) when
+  // the core refuses.
+  bool MoveMemoryToConnection(const std::shared_ptr<Socket>& s);
+  // Ends a connection the shell decided to end, or whose peer went: drops the socket, tells the
+  // core why and logs a reason other than transport.
+  void EndConnection(ConnectionId id, const absl::Status& why);
+  void LogClose(ConnectionId id, CloseReason reason, const absl::Status& why);
   // Hands StreamOpened to the core; false if the core refused (and reset) the stream.
   bool CountStream(const std::shared_ptr<Socket>& s, StreamId stream, const std::string& protocol,
                    Direction direction);
@@ -153,6 +178,7 @@ class Driver {
   std::deque<Output> pending_outputs_;                              // produced, not yet carried out
   bool carrying_out_ = false;
   std::vector<Observer> observers_;
+  RateLimitedLog close_log_;
   StreamDataHandler stream_data_;
   StreamEventHandler stream_events_;
 };

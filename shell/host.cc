@@ -41,6 +41,7 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Create(boost::asio::io_context& io,
   d.dns = std::move(options.dns);
   d.trace = std::move(options.trace);
   d.dial_source_ip = options.dial_source_ip;
+  d.log = std::move(options.log);
   absl::StatusOr<std::unique_ptr<Driver>> driver = Driver::Create(io, std::move(d));
   if (!driver.ok()) return driver.status();
   auto host = std::unique_ptr<Host>(

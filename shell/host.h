@@ -46,6 +46,9 @@ struct HostOptions {
   DnsLookup dns;                            // optional: /dns* and /dnsaddr dials fail without it
   TraceWriter::Sink trace;                  // optional: records every input and output
   std::optional<IpAddress> dial_source_ip;  // bind outgoing sockets to this address
+  // Messages for the operator (why the shell closed a connection, rate-limited); default:
+  // lines on stderr.
+  std::function<void(absl::string_view)> log;
 };
 
 struct StreamEvent {
