@@ -196,10 +196,10 @@ class Demo {
 
   // The slow reader, on its own thread: a libp2p peer that sends on ping streams and never
   // reads the echoes, reconnecting whenever the hub closes it, until the demo stops.
-  void RunSlowReader(Multiaddr hub, PeerId hub_peer) {
+  void RunSlowReader(const Multiaddr& hub, const PeerId& hub_peer) {
     using std::chrono::milliseconds;
     using std::chrono::steady_clock;
-    const std::string payload(16 * 1024, 's');
+    const std::string payload(size_t{16} * 1024, 's');
     while (!stopping_) {
       attack::AttackerOptions options;
       options.seed = 88;
