@@ -3,11 +3,14 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <cstdio>
+#include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "boost/asio/post.hpp"
 #include "shell/endpoint.h"
+#include "shell/fd_budget.h"
 
 namespace connmgr::shell {
 
@@ -25,7 +28,7 @@ struct Driver::Socket {
 struct Driver::Listener {
   Listener(boost::asio::io_context& io) : acceptor(io), retry(io) {}
   tcp::acceptor acceptor;
-  boost::asio::steady_timer retry;  // after an accept error such as EMFILE
+  boost::asio::steady_timer retry;  // the pause after an accept error such as EMFILE
   Multiaddr address;
 };
 
@@ -45,6 +48,29 @@ void CloseQuietly(tcp::socket& socket, bool reset) {
   socket.close(ignored);
 }
 
+// An accept that failed for this one connection (it went away, a firewall refused it): the
+// listener takes the next at once. Anything else (out of descriptors or memory) pauses it.
+bool FailedForThisConnectionOnly(const boost::system::error_code& ec) {
+  return ec == boost::asio::error::connection_aborted ||
+         ec == boost::asio::error::connection_reset || ec == boost::asio::error::would_block ||
+         ec == boost::asio::error::try_again || ec == boost::asio::error::interrupted ||
+         ec == boost::system::errc::protocol_error ||
+         ec == boost::system::errc::operation_not_permitted;
+}
+
+void LogToStderr(absl::string_view line) {
+  std::fprintf(stderr, "%.*s\n", static_cast<int>(line.size()), line.data());
+}
+
+// The held-reject cap when the options leave it unset: the fd budget's share of the limit.
+size_t DefaultMaxHeldRejects(const Config& config) {
+  absl::StatusOr<uint64_t> limit = CurrentFdLimit();
+  constexpr uint64_t kCommonSoftLimit = 1'024;  // if the limit cannot even be read
+  return static_cast<size_t>(DeriveFdBudget(limit.ok() ? *limit : kCommonSoftLimit,
+                                            config.max_outbound_pending_connections)
+                                 .held_rejects);
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Driver>> Driver::Create(boost::asio::io_context& io,
@@ -55,6 +81,9 @@ absl::StatusOr<std::unique_ptr<Driver>> Driver::Create(boost::asio::io_context& 
   if (options.max_accepts_per_turn == 0) {
     return absl::InvalidArgumentError("driver: max_accepts_per_turn: must be at least 1");
   }
+  if (options.accept_pause <= Duration::Zero()) {
+    return absl::InvalidArgumentError("driver: accept_pause: must be positive");
+  }
   absl::StatusOr<std::unique_ptr<Core>> core = Core::Create(options.config, options.gater);
   if (!core.ok()) return core.status();
   return std::unique_ptr<Driver>(new Driver(io, std::move(options), *std::move(core)));
@@ -63,6 +92,9 @@ absl::StatusOr<std::unique_ptr<Driver>> Driver::Create(boost::asio::io_context& 
 Driver::Driver(boost::asio::io_context& io, DriverOptions options, std::unique_ptr<Core> core)
     : io_(io), options_(std::move(options)), core_(std::move(core)), timer_(io) {
   if (options_.trace) trace_.emplace(core_->config(), options_.trace);
+  max_held_rejects_ = options_.max_held_rejects ? *options_.max_held_rejects
+                                                : DefaultMaxHeldRejects(core_->config());
+  if (!options_.log) options_.log = LogToStderr;
 }
 
 Driver::~Driver() {
@@ -259,11 +291,11 @@ void Driver::AcceptNext(const std::shared_ptr<Listener>& listener) {
         if (!*alive || stopped_ || !listener->acceptor.is_open()) return;
         if (ec) {
           if (ec == boost::asio::error::operation_aborted) return;
-          // Out of descriptors or similar: try again shortly rather than spin.
-          listener->retry.expires_after(std::chrono::milliseconds(50));
-          listener->retry.async_wait([this, alive, listener](const boost::system::error_code& e) {
-            if (*alive && !stopped_ && !e) AcceptNext(listener);
-          });
+          if (FailedForThisConnectionOnly(ec)) {
+            AcceptNext(listener);
+          } else {
+            PauseAccepting(listener, ec);
+          }
           return;
         }
         OnAccepted(std::move(socket));
@@ -278,6 +310,29 @@ void Driver::AcceptNext(const std::shared_ptr<Listener>& listener) {
         }
         if (!stopped_ && listener->acceptor.is_open()) AcceptNext(listener);
       });
+}
+
+void Driver::PauseAccepting(const std::shared_ptr<Listener>& listener,
+                            const boost::system::error_code& error) {
+  ++accept_pauses_;
+  // Retrying at once would fail the same way (the connection waits in the backlog): wait.
+  listener->retry.expires_after(std::chrono::nanoseconds(options_.accept_pause.nanoseconds()));
+  listener->retry.async_wait([this, alive = alive_, listener](const boost::system::error_code& e) {
+    if (*alive && !stopped_ && !e && listener->acceptor.is_open()) AcceptNext(listener);
+  });
+  const Instant now = SteadyNow();
+  if (accept_error_logged_at_ != Instant::Never() &&
+      now - accept_error_logged_at_ < options_.accept_error_log_interval) {
+    return;
+  }
+  std::string line =
+      absl::StrCat("connmgr: accept on ", listener->address.ToString(), ": ", error.message(),
+                   "; not accepting for ", options_.accept_pause.nanoseconds() / 1'000'000, " ms");
+  const uint64_t unlogged = accept_pauses_ - accept_pauses_logged_ - 1;
+  if (unlogged > 0) absl::StrAppend(&line, " (", unlogged, " more pauses since the last message)");
+  accept_error_logged_at_ = now;
+  accept_pauses_logged_ = accept_pauses_;
+  options_.log(line);
 }
 
 void Driver::OnAccepted(tcp::socket socket) {
@@ -463,7 +518,7 @@ void Driver::StartDial(const DialAddress& dial) {
 
 void Driver::Hold(const std::shared_ptr<Socket>& s, Duration hold) {
   s->closed = true;  // no longer a connection: its handlers stop
-  if (hold <= Duration::Zero() || held_.size() >= options_.max_held_rejects) {
+  if (hold <= Duration::Zero() || held_.size() >= max_held_rejects_) {
     CloseQuietly(*s->socket, /*reset=*/false);
     return;
   }

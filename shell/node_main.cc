@@ -238,6 +238,11 @@ int RunNode(const NodeArgs& args) {
     return 2;
   }
   std::cout << "peer id " << (*host)->peer().ToString() << "\n";
+  if (const std::optional<FdBudget>& fds = (*host)->fd_budget()) {
+    std::cout << "file descriptors: limit " << fds->limit << "; "
+              << (*host)->core().config().system_scope.file_descriptors << " for connections, "
+              << (*host)->driver().max_held_rejects() << " for held rejects\n";
+  }
   // Peer-supplied text (agent versions, errors quoting the peer) is escaped: shell/event_lines.h.
   (*host)->Subscribe([](const HostEvent& e) {
     if (std::optional<std::string> line = EventLine(e)) std::cout << *line << "\n";
