@@ -1,7 +1,7 @@
 // Printable: text a remote peer chose (an identify agent version, a protocol id, an error that
 // quotes what the peer sent), made safe to print on an operator's terminal or in a log line.
 //
-//   std::cout << "agent \"" << Printable(info.agent_version) << "\"\n";
+//   std::string line = absl::StrCat("agent \"", Printable(info.agent_version), "\"");
 //   Printable("evil\n\x1b[2Jconnected 12D3KooW")  // evil\n\x1b[2Jconnected 12D3KooW, one line
 //
 // The result is one line of printable text that cannot move the cursor, clear the screen,
