@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -51,11 +52,12 @@ void CloseQuietly(tcp::socket& socket, bool reset) {
 // An accept that failed for this one connection (it went away, a firewall refused it): the
 // listener takes the next at once. Anything else (out of descriptors or memory) pauses it.
 bool FailedForThisConnectionOnly(const boost::system::error_code& ec) {
+  // Compared as system errors (not generic conditions) and asio's names for them.
+  const boost::system::error_code protocol_error(EPROTO, boost::system::system_category());
   return ec == boost::asio::error::connection_aborted ||
          ec == boost::asio::error::connection_reset || ec == boost::asio::error::would_block ||
          ec == boost::asio::error::try_again || ec == boost::asio::error::interrupted ||
-         ec == boost::system::errc::protocol_error ||
-         ec == boost::system::errc::operation_not_permitted;
+         ec == boost::asio::error::no_permission || ec == protocol_error;
 }
 
 void LogToStderr(absl::string_view line) {
