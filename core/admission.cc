@@ -55,9 +55,10 @@ Admission::Admission(const Config& config, std::shared_ptr<ConnectionGater> gate
   denied_peers_.insert(config.denied_peers.begin(), config.denied_peers.end());
 }
 
-Admission::InboundVerdict Admission::DecideInbound(const Multiaddr& remote, const Multiaddr& local,
-                                                   const std::optional<IpAddress>& ip, bool uses_fd,
-                                                   const ConnectionTable& table, Instant now) {
+Admission::InboundVerdict Admission::DecideInbound(
+    const Multiaddr& remote, const Multiaddr& local, const std::optional<IpAddress>& ip,
+    bool uses_fd, const ConnectionTable& table,
+    absl::FunctionRef<std::optional<ConnectionId>(uint64_t)> eviction_victim, Instant now) {
   InboundVerdict v;
   // Deny beats allow: the deny list and the gater come first.
   v.gate_rule = DeniedAddressRule(ip);
@@ -66,23 +67,43 @@ Admission::InboundVerdict Admission::DecideInbound(const Multiaddr& remote, cons
       v.gate_rule = absl::StrCat("gater: ", *r);
     }
   }
-  // An allow-listed remote skips every limit below (js-libp2p semantics).
-  v.allow_listed = !v.gate_rule && IsAllowListed(ip);
   if (v.gate_rule) {
     v.reject = RejectReason::kDenied;
-  } else if (v.allow_listed) {
-  } else if (config_.allow_only_mode) {
+    return v;
+  }
+  // An allow-listed remote skips every limit below (js-libp2p semantics).
+  v.allow_listed = IsAllowListed(ip);
+  if (v.allow_listed) return v;
+  if (config_.allow_only_mode) {
     v.reject = RejectReason::kNotAllowed;
-  } else if (table.pending_count(Direction::kInbound) >= config_.max_incoming_pending_connections) {
-    v.reject = RejectReason::kPendingLimit;
-  } else if (config_.max_inbound_connections != 0 &&
-             table.count(Direction::kInbound, ConnectionState::kOpen) >=
-                 config_.max_inbound_connections) {
-    v.reject = RejectReason::kInboundLimit;
+    return v;
+  }
+  if (table.pending_count(Direction::kInbound) >= config_.max_incoming_pending_connections) {
+    if (config_.pending_fair_share && ip) v.evict_pending = table.PendingEvictionVictim(*ip);
+    if (!v.evict_pending) {
+      v.reject = RejectReason::kPendingLimit;
+      return v;
+    }
+  }
+  std::optional<RejectReason> full;
+  if (config_.max_inbound_connections != 0 &&
+      table.count(Direction::kInbound, ConnectionState::kOpen) >= config_.max_inbound_connections) {
+    full = RejectReason::kInboundLimit;
   } else if (table.open_count() >= config_.max_connections) {
-    v.reject = RejectReason::kConnectionLimit;
-  } else if ((v.denial = scopes_.ReserveConnection(Direction::kInbound, uses_fd))) {
-    // Allow-listed remotes are not charged to the scopes (go-libp2p keeps them apart).
+    full = RejectReason::kConnectionLimit;
+  }
+  if (full) {
+    if (config_.inbound_eviction && ip && EvictionTokenAvailable(now)) {
+      v.evict_open = eviction_victim(NetGroupOf(*ip));
+    }
+    if (!v.evict_open) {
+      v.reject = full;
+      v.evict_pending.reset();
+      return v;
+    }
+  }
+  // Allow-listed remotes are not charged to the scopes (go-libp2p keeps them apart).
+  if ((v.denial = scopes_.ReserveConnection(Direction::kInbound, uses_fd))) {
     v.reject = RejectReason::kResourceLimit;
   } else if (ip) {
     // Last, so that an attempt refused for any other reason takes no token.
@@ -94,7 +115,20 @@ Admission::InboundVerdict Admission::DecideInbound(const Multiaddr& remote, cons
       v.source_charged = source_limiter_.Charges(*ip);
     }
   }
+  if (v.reject) {
+    v.evict_pending.reset();
+    v.evict_open.reset();
+  } else if (v.evict_open && config_.inbound_eviction_rate.enabled()) {
+    if (!eviction_bucket_) eviction_bucket_.emplace(config_.inbound_eviction_rate, now);
+    eviction_bucket_->TryTake(now);
+  }
   return v;
+}
+
+bool Admission::EvictionTokenAvailable(Instant now) const {
+  // Before its first eviction the bucket is full.
+  return !config_.inbound_eviction_rate.enabled() || !eviction_bucket_ ||
+         eviction_bucket_->WouldAdmit(now);
 }
 
 Admission::OutboundVerdict Admission::DecideOutbound(const Connection& c, const PeerId& peer,
@@ -212,7 +246,10 @@ void Admission::ReleaseSource(const Connection& c) {
   if (c.source_charged) source_limiter_.Release(*c.remote_ip);
 }
 
-void Admission::ConfigChanged() { source_limiter_.SetOptions(SourceLimiterOptionsFrom(config_)); }
+void Admission::ConfigChanged() {
+  source_limiter_.SetOptions(SourceLimiterOptionsFrom(config_));
+  eviction_bucket_.reset();  // a changed rate starts full again
+}
 
 void Admission::AddMetrics(Metrics& m) const {
   m.rejected_by_reason = rejected_by_reason_;

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "core/config.h"
 #include "core/connection_table.h"
@@ -24,6 +25,7 @@
 #include "core/resource_scopes.h"
 #include "core/source_limiter.h"
 #include "core/time.h"
+#include "core/token_bucket.h"
 
 namespace connmgr {
 
@@ -34,16 +36,22 @@ class Admission {
 
   // The decision on an inbound socket. When it is admitted (no `reject`), its scope charge and
   // source-limiter charge are already taken.
+  // An admitted socket may come with connections to close for it: a pending one of a crowded
+  // source group (pending_fair_share) and an open one chosen by `eviction_victim` for the
+  // newcomer's net group (inbound_eviction, rate limited).
   struct InboundVerdict {
     std::optional<RejectReason> reject;
     std::optional<std::string> gate_rule;  // set when a gate refused it
     std::optional<ScopeDenial> denial;     // set when a scope refused it
+    std::optional<ConnectionId> evict_pending;
+    std::optional<ConnectionId> evict_open;
     bool allow_listed = false;
     bool source_charged = false;
   };
-  InboundVerdict DecideInbound(const Multiaddr& remote, const Multiaddr& local,
-                               const std::optional<IpAddress>& ip, bool uses_fd,
-                               const ConnectionTable& table, Instant now);
+  InboundVerdict DecideInbound(
+      const Multiaddr& remote, const Multiaddr& local, const std::optional<IpAddress>& ip,
+      bool uses_fd, const ConnectionTable& table,
+      absl::FunctionRef<std::optional<ConnectionId>(uint64_t)> eviction_victim, Instant now);
 
   // Why a connection the embedder or the dialer opened may not open, if it may not.
   struct OutboundVerdict {
@@ -101,7 +109,11 @@ class Admission {
   IpPrefixSet allow_set_;
   IpPrefixSet deny_set_;
   absl::flat_hash_set<PeerId> denied_peers_;  // looked up only, never iterated
+  // Whether inbound_eviction_rate allows an eviction now.
+  bool EvictionTokenAvailable(Instant now) const;
+
   SourceLimiter source_limiter_;
+  std::optional<TokenBucket> eviction_bucket_;
   std::array<uint64_t, kRejectReasonCount> rejected_by_reason_{};
 };
 

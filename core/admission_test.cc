@@ -35,8 +35,25 @@ class AdmissionTest : public ::testing::Test {
   }
   Admission::InboundVerdict Decide(absl::string_view ip) {
     const Multiaddr remote = Addr(absl::StrCat("/ip4/", ip, "/tcp/5000"));
-    return admission_->DecideInbound(remote, kLocal, remote.ip(), /*uses_fd=*/true, table_, kNow);
+    return admission_->DecideInbound(
+        remote, kLocal, remote.ip(), /*uses_fd=*/true, table_,
+        [&](uint64_t netgroup) {
+          asked_for_netgroup_ = netgroup;
+          return open_victim_;
+        },
+        now_);
   }
+  // A pending inbound socket in the table, counted in its group's share.
+  ConnectionId Pending(absl::string_view ip) {
+    Connection& c = table_.AddPending(Direction::kInbound,
+                                      Addr(absl::StrCat("/ip4/", ip, "/tcp/5000")), kLocal, now_);
+    table_.JoinPendingShare(c);
+    return c.id;
+  }
+
+  Instant now_ = kNow;
+  std::optional<ConnectionId> open_victim_;
+  std::optional<uint64_t> asked_for_netgroup_;
 
   Config config_;
   ConnectionTable table_{config_.closable_protocols};
@@ -134,6 +151,55 @@ TEST_F(AdmissionTest, FullListsAreRefusedNamingTheInput) {
   EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted);
   EXPECT_TRUE(absl::StartsWith(s.message(), "deny_address: ")) << s;
   EXPECT_EQ(admission_->DenyPeer(PeerId()).message(), "deny_peer: peer must not be empty");
+}
+
+TEST_F(AdmissionTest, FullPendingSlotsMakeRoomForARarerSourceGroup) {
+  config_.max_incoming_pending_connections = 4;
+  config_.inbound_rate_per_ip = {};
+  Make();
+  const ConnectionId a1 = Pending("1.1.1.1");
+  Pending("1.1.1.2");
+  Pending("1.1.1.3");
+  Pending("2.2.2.2");
+  // 1.1.1.0/24 holds 3, the newcomer's group 0: its oldest socket makes room.
+  Admission::InboundVerdict fresh = Decide("3.3.3.3");
+  EXPECT_EQ(fresh.reject, std::nullopt);
+  EXPECT_EQ(fresh.evict_pending, a1);
+  // Two behind is enough (3 against 1); the crowded group's own newcomer is refused.
+  EXPECT_EQ(Decide("2.2.2.9").evict_pending, a1);
+  EXPECT_EQ(Decide("1.1.1.9").reject, RejectReason::kPendingLimit);
+  // Off: js-libp2p's refusal.
+  config_.pending_fair_share = false;
+  EXPECT_EQ(Decide("3.3.3.3").reject, RejectReason::kPendingLimit);
+}
+
+TEST_F(AdmissionTest, AFullTableEvictsOnlyWhenOnAndWithinTheEvictionRate) {
+  config_.max_connections = 1;
+  config_.inbound_rate_per_ip = {};
+  config_.inbound_eviction_rate = {1, Duration::Seconds(10), 2};
+  Make();
+  Connection& open =
+      table_.AddPending(Direction::kInbound, Addr("/ip4/9.9.9.9/tcp/1"), kLocal, kNow);
+  table_.Open(open, kPeer, kNow);
+  open_victim_ = open.id;
+  EXPECT_EQ(Decide("4.4.4.4").reject, RejectReason::kConnectionLimit);  // off by default
+  EXPECT_EQ(asked_for_netgroup_, std::nullopt);
+  config_.inbound_eviction = true;
+  Admission::InboundVerdict first = Decide("4.4.4.4");
+  EXPECT_EQ(first.reject, std::nullopt);
+  EXPECT_EQ(first.evict_open, open.id);
+  EXPECT_EQ(asked_for_netgroup_, NetGroupOf(*IpAddress::Parse("4.4.0.0")));
+  EXPECT_EQ(Decide("4.4.4.5").evict_open, open.id);
+  // The burst of 2 is spent; one more token comes 10 s later.
+  EXPECT_EQ(Decide("4.4.4.6").reject, RejectReason::kConnectionLimit);
+  now_ = kNow + Duration::Seconds(10);
+  EXPECT_EQ(Decide("4.4.4.6").evict_open, open.id);
+  // No victim: refused, and no token taken.
+  open_victim_.reset();
+  now_ = kNow + Duration::Seconds(20);
+  EXPECT_EQ(Decide("4.4.4.7").reject, RejectReason::kConnectionLimit);
+  open_victim_ = open.id;
+  EXPECT_EQ(Decide("4.4.4.8").evict_open, open.id);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <type_traits>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/numeric/int128.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "core/black_hole.h"
@@ -245,6 +246,41 @@ absl::Status ValidateGating(const Config& c) {
   return absl::OkStatus();
 }
 
+// The shell's buffers must fit the memory budgets they are reserved from.
+absl::Status ValidateBuffers(const Config& c) {
+  constexpr uint32_t kYamuxInitialWindow = 256 << 10;  // the spec's; a window never shrinks
+  constexpr uint32_t kMaxWindow = 16 << 20;
+  if (c.stream_receive_window < kYamuxInitialWindow || c.stream_receive_window > kMaxWindow) {
+    return Invalid("stream_receive_window",
+                   absl::StrCat("must be from 262144 (Yamux's initial window) to 16777216",
+                                Got(c.stream_receive_window)));
+  }
+  if (c.max_connection_send_bytes < (64 << 10) || c.max_connection_send_bytes > (256 << 20)) {
+    return Invalid("max_connection_send_bytes", absl::StrCat("must be from 65536 to 268435456",
+                                                             Got(c.max_connection_send_bytes)));
+  }
+  if (c.connection_memory_bytes != 0 && c.connection_memory_bytes < c.stream_receive_window) {
+    return Invalid("connection_memory_bytes",
+                   absl::StrCat("must hold one stream's receive window (stream_receive_window, ",
+                                c.stream_receive_window, ")", Got(c.connection_memory_bytes)));
+  }
+  const uint64_t system = c.system_scope.memory_bytes;
+  if (system != 0 && c.connection_memory_bytes != 0 &&
+      absl::uint128(c.max_connections) * c.connection_memory_bytes > system) {
+    return Invalid("connection_memory_bytes",
+                   absl::StrCat("max_connections * connection_memory_bytes (", c.max_connections,
+                                " * ", c.connection_memory_bytes,
+                                ") must not exceed system_scope.memory_bytes (", system, ")"));
+  }
+  const Duration timeout = c.slow_reader_timeout;
+  if (timeout != Duration::Zero() &&
+      (timeout < Duration::Milliseconds(100) || timeout > Duration::Minutes(10))) {
+    return Invalid("slow_reader_timeout",
+                   absl::StrCat("must be 0 (off) or from 100ms to 10m", GotDuration(timeout)));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status Config::Validate() const {
@@ -252,7 +288,7 @@ absl::Status Config::Validate() const {
   VisitConfigFields(*this, per_type);
   if (!per_type.status.ok()) return per_type.status;
   for (auto check : {ValidateLimits, ValidatePruning, ValidateScopesAgainstManager, ValidateDialing,
-                     ValidateReconnects, ValidateGating}) {
+                     ValidateReconnects, ValidateGating, ValidateBuffers}) {
     if (absl::Status s = check(*this); !s.ok()) return s;
   }
   if (max_output_queue == 0) return Invalid("max_output_queue", "must be at least 1");
@@ -268,6 +304,9 @@ bool IsRuntimeChangeable(absl::string_view name) {
       "max_incoming_pending_connections",
       "max_outbound_pending_connections",
       "reject_outbound_over_max",
+      "pending_fair_share",
+      "inbound_eviction",
+      "inbound_eviction_rate",
       "low_watermark",
       "high_watermark",
       "grace_period",

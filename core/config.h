@@ -51,6 +51,14 @@ struct Config {
   uint32_t max_incoming_pending_connections = 10;  // accepted but not yet upgraded
   uint32_t max_outbound_pending_connections = 100;
   bool reject_outbound_over_max = false;  // js-libp2p never refuses dials; prune instead
+  // When every inbound pending slot is taken, a socket from a source /24 (IPv6 /48) holding at
+  // least two fewer of them evicts the oldest pending socket of the group holding the most.
+  bool pending_fair_share = true;
+  // When the table is full, a new inbound socket from a net group (IPv4 /16, IPv6 /32) holding
+  // at least two fewer open inbound connections evicts the lowest-value idle inbound one of a
+  // larger group (Bitcoin Core style); off: refused at the limit, as js-libp2p does.
+  bool inbound_eviction = false;
+  RateLimit inbound_eviction_rate = {1, Duration::Seconds(1), 5};  // count 0: no rate limit
 
   // --- Pruning ------------------------------------------------------------------------------
   uint32_t low_watermark = 0;                  // 0: same as the high watermark
@@ -132,6 +140,12 @@ struct Config {
   bool limit_loopback_sources = false;         // loopback is exempt unless set (tests, demos)
   Duration delayed_reject = Duration::Zero();  // hold a rejected socket this long; 0: off
 
+  // --- Connection memory and buffers (the shell's, reserved through ReserveMemory) ----------
+  uint64_t connection_memory_bytes = 4 << 20;    // reserved per connection at most; 0: no limit
+  uint32_t stream_receive_window = 256 << 10;    // bytes a stream may receive before we read
+  uint32_t max_connection_send_bytes = 1 << 20;  // queued for sending on one connection
+  Duration slow_reader_timeout = Duration::Seconds(5);  // queued bytes unsent this long; 0: off
+
   // --- Streams ------------------------------------------------------------------------------
   StreamPlacement stream_placement = StreamPlacement::kRoundRobin;
   uint32_t max_streams_per_connection = 1'024;  // 0: no limit (yamux's default window)
@@ -164,6 +178,9 @@ void VisitConfigFieldsOf(Visitor&& visit, ConfigT&... c) {
   visit("max_incoming_pending_connections", c.max_incoming_pending_connections...);
   visit("max_outbound_pending_connections", c.max_outbound_pending_connections...);
   visit("reject_outbound_over_max", c.reject_outbound_over_max...);
+  visit("pending_fair_share", c.pending_fair_share...);
+  visit("inbound_eviction", c.inbound_eviction...);
+  visit("inbound_eviction_rate", c.inbound_eviction_rate...);
   visit("low_watermark", c.low_watermark...);
   visit("high_watermark", c.high_watermark...);
   visit("grace_period", c.grace_period...);
@@ -223,6 +240,10 @@ void VisitConfigFieldsOf(Visitor&& visit, ConfigT&... c) {
   visit("max_tracked_sources", c.max_tracked_sources...);
   visit("limit_loopback_sources", c.limit_loopback_sources...);
   visit("delayed_reject", c.delayed_reject...);
+  visit("connection_memory_bytes", c.connection_memory_bytes...);
+  visit("stream_receive_window", c.stream_receive_window...);
+  visit("max_connection_send_bytes", c.max_connection_send_bytes...);
+  visit("slow_reader_timeout", c.slow_reader_timeout...);
   visit("stream_placement", c.stream_placement...);
   visit("max_streams_per_connection", c.max_streams_per_connection...);
   visit("random_seed", c.random_seed...);

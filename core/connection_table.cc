@@ -29,6 +29,14 @@ uint64_t NetGroupOf(const IpAddress& ip) {
          (uint64_t{b[2]} << 8) | b[3];
 }
 
+uint64_t PendingGroupOf(const IpAddress& ip) {
+  const IpAddress a = ip.Unmapped();
+  const absl::Span<const uint8_t> b = a.bytes();
+  uint64_t group = a.is_v4() ? 4 : 6;
+  for (size_t i = 0; i < (a.is_v4() ? 3u : 6u); ++i) group = (group << 8) | b[i];
+  return group;
+}
+
 bool UsesFileDescriptor(const Multiaddr& remote) {
   return !remote.is_relayed() && remote.transport() != Transport::kMemory;
 }
@@ -79,6 +87,35 @@ absl::StatusOr<Connection*> ConnectionTable::FindLive(absl::string_view input, C
         absl::StrCat(input, ": connection ", id.value, " is already closed"));
   }
   return absl::NotFoundError(absl::StrCat(input, ": no connection ", id.value));
+}
+
+void ConnectionTable::JoinPendingShare(Connection& c) {
+  if (c.fair_pending || c.state != ConnectionState::kPending ||
+      c.direction != Direction::kInbound) {
+    return;
+  }
+  c.fair_pending = true;
+  CountPendingShare(c, +1);
+}
+
+void ConnectionTable::CountPendingShare(const Connection& c, int delta) {
+  const uint64_t group = c.remote_ip ? PendingGroupOf(*c.remote_ip) : 0;
+  if (delta > 0) {
+    pending_by_group_.Add(group);
+    pending_in_group_.insert({group, c.id});
+  } else {
+    pending_by_group_.Remove(group);
+    pending_in_group_.erase({group, c.id});
+  }
+}
+
+std::optional<ConnectionId> ConnectionTable::PendingEvictionVictim(
+    const IpAddress& newcomer) const {
+  const std::optional<GroupCounts::Group> largest = pending_by_group_.Largest();
+  if (!largest || largest->count < pending_by_group_.Count(PendingGroupOf(newcomer)) + 2) {
+    return std::nullopt;
+  }
+  return pending_in_group_.lower_bound({largest->group, ConnectionId{}})->second;
 }
 
 bool ConnectionTable::Open(Connection& c, const PeerId& peer, Instant now) {

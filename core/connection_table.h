@@ -21,6 +21,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "core/group_counts.h"
 #include "core/ip.h"
 #include "core/multiaddr.h"
 #include "core/output.h"
@@ -37,6 +38,10 @@ namespace connmgr {
 uint64_t NetGroupOf(const Multiaddr& remote);
 // The same for an IP (IPv4-mapped addresses count as IPv4).
 uint64_t NetGroupOf(const IpAddress& ip);
+
+// The source group pending inbound sockets share fairly (pending_fair_share): IPv4 /24 or
+// IPv6 /48 (IPv4-mapped addresses count as IPv4).
+uint64_t PendingGroupOf(const IpAddress& ip);
 
 // Relayed connections ride another connection's socket; in-memory ones have none.
 bool UsesFileDescriptor(const Multiaddr& remote);
@@ -76,6 +81,7 @@ struct Connection {
   bool source_charged = false;  // counted by the per-IP limiter: release at the end
   bool secured = false;         // ConnectionSecured passed its gates
   bool dial_attempt = false;    // started by DialAddress, no result yet
+  bool fair_pending = false;    // counted in its source group's share of pending slots
 
   // The remote's IPv4 /16 or IPv6 /32 (0 without an IP), for diversity protection.
   uint64_t netgroup() const { return remote_ip ? NetGroupOf(*remote_ip) : 0; }
@@ -112,6 +118,16 @@ class ConnectionTable {
   }
   // Find for an input: the status names the input and says whether the id is stale.
   absl::StatusOr<Connection*> FindLive(absl::string_view input, ConnectionId id);
+
+  // Counts a pending inbound connection in its source group's share of the pending slots.
+  void JoinPendingShare(Connection& c);
+  // The oldest pending inbound connection of the source group holding the most pending slots,
+  // if that group holds at least two more than `newcomer`'s group (pending_fair_share).
+  std::optional<ConnectionId> PendingEvictionVictim(const IpAddress& newcomer) const;
+  // Open inbound connections whose remote is in `netgroup` (NetGroupOf).
+  uint32_t OpenInboundInNetGroup(uint64_t netgroup) const {
+    return open_inbound_by_netgroup_.Count(netgroup);
+  }
 
   // pending → open. Returns true if this is the peer's first connection in the table.
   bool Open(Connection& c, const PeerId& peer, Instant now);
@@ -151,7 +167,14 @@ class ConnectionTable {
  private:
   void CountState(const Connection& c, int delta) {
     counts_[static_cast<int>(c.direction)][static_cast<int>(c.state)] += delta;
+    if (c.state == ConnectionState::kPending && c.fair_pending) {
+      CountPendingShare(c, delta);
+    } else if (c.state == ConnectionState::kOpen && c.direction == Direction::kInbound) {
+      delta > 0 ? open_inbound_by_netgroup_.Add(c.netgroup())
+                : open_inbound_by_netgroup_.Remove(c.netgroup());
+    }
   }
+  void CountPendingShare(const Connection& c, int delta);
   void CountOpenStreams(uint32_t streams, int delta);
   // The pinned protocols are the closable ones; "(other)" is pinned but never closable.
   bool IsClosable(ProtocolId id) const {
@@ -166,6 +189,9 @@ class ConnectionTable {
   absl::btree_set<std::pair<IpAddress, ConnectionId>> by_ip_;
   std::array<std::array<uint64_t, kLiveStateCount>, kDirectionCount> counts_{};
   absl::btree_map<uint32_t, uint64_t> open_connections_by_stream_count_;
+  GroupCounts pending_by_group_;                                         // fair_pending ones
+  absl::btree_set<std::pair<uint64_t, ConnectionId>> pending_in_group_;  // (group, id)
+  GroupCounts open_inbound_by_netgroup_;
   ProtocolTable protocols_;
 };
 

@@ -39,7 +39,7 @@ Core::Core(Config config, std::shared_ptr<ConnectionGater> gater, AddressLess ad
       admission_(config_, std::move(gater), scopes_),
       pruner_(config_, table_, tags_, outbox_),
       streams_(config_, table_, scopes_, pruner_, outbox_),
-      memory_(table_, scopes_, outbox_),
+      memory_(config_, table_, scopes_, outbox_),
       dialer_(config_, std::move(address_order), table_, timers_, admission_, outbox_, *this),
       reconnector_(config_, table_, tags_, pruner_, dialer_, outbox_) {
   dialer_.set_reconnector(&reconnector_);
@@ -100,8 +100,9 @@ absl::StatusOr<ConnectionId> Core::On(Instant now, const InboundConnection& in) 
   std::optional<IpAddress> ip = in.remote.ip();
   if (ip) ip = ip->Unmapped();
   const bool uses_fd = UsesFileDescriptor(in.remote);
-  Admission::InboundVerdict verdict =
-      admission_.DecideInbound(in.remote, in.local, ip, uses_fd, table_, now);
+  Admission::InboundVerdict verdict = admission_.DecideInbound(
+      in.remote, in.local, ip, uses_fd, table_,
+      [&](uint64_t netgroup) { return pruner_.EvictionVictim(netgroup); }, now);
   if (verdict.reject) {
     ConnectionId id = table_.SkipId();
     if (verdict.gate_rule) {
@@ -113,8 +114,15 @@ absl::StatusOr<ConnectionId> Core::On(Instant now, const InboundConnection& in) 
     outbox_.Emit(RejectConnection{id, *verdict.reject, config_.delayed_reject});
     return id;
   }
+  // Make room first: the victims close before the newcomer's AcceptConnection.
+  for (const auto& [victim, reason] :
+       {std::pair{verdict.evict_pending, CloseReason::kPendingEvicted},
+        std::pair{verdict.evict_open, CloseReason::kEvicted}}) {
+    if (victim) StartClosing(*table_.Find(*victim), reason, now);
+  }
   Connection& c = table_.AddPending(Direction::kInbound, in.remote, in.local, now);
   c.allow_listed = verdict.allow_listed;
+  if (!c.allow_listed) table_.JoinPendingShare(c);
   c.charge = verdict.allow_listed ? ScopeCharge::kNone : ScopeCharge::kTransient;
   c.source_charged = verdict.source_charged;
   timers_.Arm(c, now + config_.inbound_upgrade_timeout);
@@ -277,15 +285,32 @@ absl::StatusOr<ConnectionId> Core::On(Instant now, const DenyPeer& in) {
 }
 
 absl::StatusOr<ConnectionId> Core::On(Instant, const TransportClosed& in) {
+  switch (in.reason) {
+    case CloseReason::kTransport:
+    case CloseReason::kProtocolError:
+    case CloseReason::kHandshakeFailed:
+    case CloseReason::kSlowReader:
+    case CloseReason::kMemoryLimit:
+      break;
+    default:
+      return absl::InvalidArgumentError(
+          absl::StrCat("transport_closed: reason \"", CloseReasonName(in.reason),
+                       "\" is the core's to give; the transport reports transport, protocol_error, "
+                       "handshake_failed, slow_reader or memory_limit"));
+  }
   if (table_.WasClosed(in.connection)) return in.connection;
   absl::StatusOr<Connection*> c = table_.FindLive("transport_closed", in.connection);
   if (!c.ok()) return c.status();
   if ((*c)->dial_attempt) {
-    dialer_.AttemptFailed(**c, "transport closed", last_now_);
+    dialer_.AttemptFailed(**c,
+                          in.reason == CloseReason::kTransport
+                              ? std::string("transport closed")
+                              : absl::StrCat("transport closed: ", CloseReasonName(in.reason)),
+                          last_now_);
     return in.connection;
   }
   const CloseReason reason =
-      (*c)->state == ConnectionState::kClosing ? (*c)->close_reason : CloseReason::kTransport;
+      (*c)->state == ConnectionState::kClosing ? (*c)->close_reason : in.reason;
   timers_.Disarm(**c);
   Finish(in.connection, reason);
   return in.connection;

@@ -67,6 +67,23 @@ TEST_F(CoreTest, LastCloseDisconnectsPeer) {
   EXPECT_EQ(core_->GetMetrics().counter(Counter::kPeersDisconnected), 1u);
 }
 
+TEST_F(CoreTest, TransportCloseKeepsTheShellsReason) {
+  ConnectionId a = OpenInbound(At(1), kAlice);
+  ConnectionId b = OpenInbound(At(1), kBob);
+  ASSERT_TRUE(core_->Handle(At(2), TransportClosed{a, CloseReason::kSlowReader}).ok());
+  EXPECT_THAT(Drain(), ElementsAre(Output(ConnectionClosed{a, CloseReason::kSlowReader}),
+                                   Output(PeerDisconnected{kAlice})));
+  // Reasons only the core gives are refused, and change nothing.
+  absl::StatusOr<ConnectionId> refused =
+      core_->Handle(At(3), TransportClosed{b, CloseReason::kPruned});
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(refused.status().message(),
+            "transport_closed: reason \"pruned\" is the core's to give; the transport reports "
+            "transport, protocol_error, handshake_failed, slow_reader or memory_limit");
+  EXPECT_THAT(Drain(), ElementsAre());
+  EXPECT_EQ(core_->GetMetrics().closed_by_reason[static_cast<int>(CloseReason::kSlowReader)], 1u);
+}
+
 TEST_F(CoreTest, UpgradeTimeoutClosesAtExactInstantThenAbortsAfterCloseTimeout) {
   ConnectionId id = Inbound(At(1));
   Drain();
@@ -114,7 +131,7 @@ TEST_F(CoreTest, PendingLimitRejectsWithoutEnteringTable) {
   // Ten sources: one would meet the per-IP rate limit (5 per second) first.
   for (int i = 0; i < 10; ++i) Inbound(At(1), "/ip4/1.2.3." + std::to_string(i) + "/tcp/5000");
   Drain();
-  ConnectionId rejected = Inbound(At(1), "/ip4/1.2.4.1/tcp/5000");
+  ConnectionId rejected = Inbound(At(1), "/ip4/1.2.3.200/tcp/5000");  // the same /24
   EXPECT_EQ(rejected, ConnectionId{11});
   EXPECT_THAT(Drain(),
               ElementsAre(Output(RejectConnection{rejected, RejectReason::kPendingLimit})));
@@ -126,6 +143,50 @@ TEST_F(CoreTest, PendingLimitRejectsWithoutEnteringTable) {
   EXPECT_EQ(m.rejected(RejectReason::kPendingLimit), 1u);
   EXPECT_EQ(m.counter(Counter::kInboundRejected), 1u);
   EXPECT_EQ(m.connections(Direction::kInbound, ConnectionState::kPending), 10u);
+}
+
+TEST_F(CoreTest, FullPendingSlotsEvictTheOldestOfTheCrowdedGroupForARarerOne) {
+  for (int i = 0; i < 10; ++i) Inbound(At(1), "/ip4/1.2.3." + std::to_string(i) + "/tcp/5000");
+  Drain();
+  ConnectionId fresh = Inbound(At(2), "/ip4/1.2.4.1/tcp/5000");
+  EXPECT_EQ(fresh, ConnectionId{11});
+  EXPECT_THAT(Drain(),
+              ElementsAre(Output(CloseConnection{ConnectionId{1}, CloseReason::kPendingEvicted}),
+                          Output(AcceptConnection{fresh})));
+  ASSERT_TRUE(core_->Handle(At(3), TransportClosed{ConnectionId{1}}).ok());
+  EXPECT_THAT(Drain(),
+              ElementsAre(Output(ConnectionClosed{ConnectionId{1}, CloseReason::kPendingEvicted})));
+  // 1.2.3.0/24 now holds 9 of the 10 slots, 1.2.4.0/24 one: another of 1.2.4.0/24 still
+  // makes room, taking the next oldest.
+  ConnectionId second = Inbound(At(4), "/ip4/1.2.4.2/tcp/5000");
+  EXPECT_THAT(Drain(),
+              ElementsAre(Output(CloseConnection{ConnectionId{2}, CloseReason::kPendingEvicted}),
+                          Output(AcceptConnection{second})));
+}
+
+TEST_F(CoreTest, InboundEvictionDisplacesTheLowestValueIdleInboundOfALargerGroup) {
+  Config config;
+  config.max_connections = 2;
+  config.inbound_eviction = true;
+  Reset(config);
+  const ConnectionId a = Inbound(At(1), "/ip4/5.5.1.1/tcp/5000");
+  ASSERT_TRUE(core_->Handle(At(1), ConnectionUpgraded{a, kAlice}).ok());
+  const ConnectionId b = Inbound(At(2), "/ip4/5.5.1.2/tcp/5000");
+  ASSERT_TRUE(core_->Handle(At(2), ConnectionUpgraded{b, kBob}).ok());
+  Drain();
+  // Same values, no streams: the newer one goes first. 5.5.0.0/16 holds 2, 6.6.0.0/16 none.
+  const ConnectionId fresh = Inbound(At(3), "/ip4/6.6.6.6/tcp/5000");
+  EXPECT_THAT(Drain(), ElementsAre(Output(CloseConnection{b, CloseReason::kEvicted}),
+                                   Output(AcceptConnection{fresh})));
+  // A newcomer of the crowded group itself finds no larger group: refused.
+  ASSERT_TRUE(core_->Handle(At(4), TransportClosed{b}).ok());
+  ASSERT_TRUE(core_->Handle(At(4), ConnectionUpgraded{fresh, kBob}).ok());
+  Drain();
+  EXPECT_THAT(Drain(), ElementsAre());
+  const ConnectionId crowded = Inbound(At(5), "/ip4/5.5.1.3/tcp/5000");
+  EXPECT_THAT(Drain(),
+              ElementsAre(Output(RejectConnection{crowded, RejectReason::kConnectionLimit})));
+  EXPECT_EQ(core_->GetMetrics().closed(CloseReason::kEvicted), 1u);
 }
 
 TEST_F(CoreTest, ConnectionLimitRejectsWhenOpenCountReachesMax) {

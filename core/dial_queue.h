@@ -76,6 +76,7 @@ struct DialJob {
   bool force = false;
   std::vector<DialJoiner> joiners;
   std::vector<Multiaddr> candidates;  // requested addresses, deduplicated, bounded
+  std::vector<Multiaddr> certified;   // candidates from a signed peer record
   std::vector<Multiaddr> resolved;    // candidates after DNS
   std::vector<PlannedAddress> plan;   // prepared and ordered, once resolved
   Instant dialling_since = Instant::Never();

@@ -4,6 +4,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/str_cat.h"
 #include "core/reconnector.h"
 
@@ -61,7 +62,7 @@ absl::StatusOr<ConnectionId> Dialer::On(Instant now, const DialRequest& in) {
   if (in.timeout < Duration::Zero()) {
     return absl::InvalidArgumentError("dial_request: timeout must not be negative");
   }
-  if (in.addresses.size() > kMaxCandidates) {
+  if (in.addresses.size() > kMaxCandidates || in.certified.size() > kMaxCandidates) {
     return absl::InvalidArgumentError(
         absl::StrCat("dial_request: more than ", kMaxCandidates, " addresses"));
   }
@@ -101,6 +102,13 @@ absl::StatusOr<ConnectionId> Dialer::On(Instant now, const DialRequest& in) {
   if (job->state == DialJobState::kQueued) {
     for (const Multiaddr& a : in.addresses) {
       dial_queue_.AddCandidate(*job, a.WithPeerId(in.peer), kMaxCandidates);
+    }
+    for (const Multiaddr& a : in.certified) {
+      const Multiaddr full = a.WithPeerId(in.peer);
+      if (absl::c_linear_search(job->candidates, full) &&
+          !absl::c_linear_search(job->certified, full)) {
+        job->certified.push_back(full);
+      }
     }
   }
   timers_by_due_.insert({deadline, DialTimerKind::kJoinerDeadline, in.request});
@@ -202,8 +210,13 @@ void Dialer::Plan(DialJob& job, Instant now) {
   filters.backed_off = [&](const Multiaddr& a) {
     return dial_backoff_.IsBackedOff(job.peer, a, now) || !black_holes_.Allows(a);
   };
+  std::vector<DialAddressInfo> candidates;
+  candidates.reserve(job.resolved.size());
+  for (const Multiaddr& a : job.resolved) {
+    candidates.push_back(DialAddressInfo{a, absl::c_linear_search(job.certified, a)});
+  }
   absl::StatusOr<PreparedAddresses> prepared =
-      PrepareDialAddresses(job.peer, job.resolved, config_.max_peer_addrs_to_dial, filters);
+      PrepareDialAddresses(job.peer, candidates, config_.max_peer_addrs_to_dial, filters);
   if (!prepared.ok()) {
     DialOutcome outcome = DialOutcome::kNoAddresses;
     if (prepared.status().code() == absl::StatusCode::kPermissionDenied) {

@@ -15,6 +15,7 @@
 #include "core/config.h"
 #include "core/ip.h"
 #include "core/multiaddr.h"
+#include "core/output.h"
 #include "core/peer_id.h"
 #include "core/peer_tags.h"
 #include "core/time.h"
@@ -81,13 +82,17 @@ struct ConnectionSecured {
 };
 
 // The transport reports the connection gone (remote close, error, or the close the core asked
-// for completed). Reporting an already closed connection again is harmless.
+// for completed). Reporting an already closed connection again is harmless. `reason` says why
+// the shell ended it: kTransport (the remote closed it, or a socket error), or one of
+// kProtocolError, kHandshakeFailed, kSlowReader, kMemoryLimit; no other reason is accepted.
 struct TransportClosed {
   ConnectionId connection;
+  CloseReason reason = CloseReason::kTransport;
   static constexpr absl::string_view kKind = "transport_closed";
   template <typename Self, typename Visitor>
   static void Fields(Self& self, Visitor&& v) {
     v("conn", self.connection);
+    v("reason", self.reason, kOmitWhenZero);
   }
   friend bool operator==(const TransportClosed&, const TransportClosed&) = default;
 };
@@ -252,6 +257,9 @@ struct DialRequest {
   uint32_t priority;                 // higher first (default_dial_priority, user_dial_priority)
   bool force;                        // dial even if a connection is open
   Duration timeout;                  // whole dial from now; Duration::Zero(): dial_timeout
+  // Those of `addresses` that come from the peer's signed peer record: dialled before the
+  // others of their class (js-libp2p's sorter). Any other address here is ignored.
+  std::vector<Multiaddr> certified = {};
   static constexpr absl::string_view kKind = "dial_request";
   template <typename Self, typename Visitor>
   static void Fields(Self& self, Visitor&& v) {
@@ -261,6 +269,7 @@ struct DialRequest {
     v("priority", self.priority);
     v("force", self.force);
     v("timeout", self.timeout);
+    v("certified", self.certified, kOmitWhenZero);
   }
   friend bool operator==(const DialRequest&, const DialRequest&) = default;
 };

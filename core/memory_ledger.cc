@@ -25,8 +25,12 @@ absl::StatusOr<ConnectionId> MemoryLedger::On(Instant, const ReserveMemory& in) 
   std::optional<ScopeDenial> denial;
   if (c == nullptr) {
     denial = scopes_.ReserveMemory(in.bytes, priority, nullptr);
-  } else if (c->charge == ScopeCharge::kPeer) {
-    denial = scopes_.ReserveMemory(in.bytes, priority, &c->peer);
+  } else {
+    denial =
+        CheckConnectionMemory(c->memory_bytes, in.bytes, config_.connection_memory_bytes, priority);
+    if (!denial && c->charge == ScopeCharge::kPeer) {
+      denial = scopes_.ReserveMemory(in.bytes, priority, &c->peer);
+    }
   }
   if (denial) {
     EmitScopeDenied(outbox_, in.connection, *denial);

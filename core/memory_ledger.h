@@ -1,12 +1,14 @@
-// Memory reservations (ReserveMemory/ReleaseMemory, go-libp2p's resource manager rule): charged
-// to the system scope and the connection's peer scope, or to the transient scope for memory not
-// tied to a connection; a connection's reservations are released when it ends.
+// Memory reservations (ReserveMemory/ReleaseMemory, go-libp2p's resource manager rule): within
+// the connection's own budget (connection_memory_bytes), charged to the system scope and the
+// connection's peer scope, or to the transient scope for memory not tied to a connection; a
+// connection's reservations are released when it ends.
 #ifndef CONNMGR_CORE_MEMORY_LEDGER_H_
 #define CONNMGR_CORE_MEMORY_LEDGER_H_
 
 #include <cstdint>
 
 #include "absl/status/statusor.h"
+#include "core/config.h"
 #include "core/connection_table.h"
 #include "core/input.h"
 #include "core/outbox.h"
@@ -17,8 +19,8 @@ namespace connmgr {
 class MemoryLedger {
  public:
   // Every argument is the core's own and outlives this object.
-  MemoryLedger(ConnectionTable& table, ResourceScopes& scopes, Outbox& outbox)
-      : table_(table), scopes_(scopes), outbox_(outbox) {}
+  MemoryLedger(const Config& config, ConnectionTable& table, ResourceScopes& scopes, Outbox& outbox)
+      : config_(config), table_(table), scopes_(scopes), outbox_(outbox) {}
 
   // Answers with a MemoryReservation event (after a ScopeDenied when refused).
   absl::StatusOr<ConnectionId> On(Instant now, const ReserveMemory& in);
@@ -30,6 +32,7 @@ class MemoryLedger {
   uint64_t reserved() const { return memory_bytes_; }
 
  private:
+  const Config& config_;
   ConnectionTable& table_;
   ResourceScopes& scopes_;
   Outbox& outbox_;

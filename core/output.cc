@@ -15,8 +15,10 @@ absl::string_view RejectReasonName(RejectReason r) {
 
 absl::string_view CloseReasonName(CloseReason r) {
   static constexpr absl::string_view kNames[] = {
-      "transport",      "requested",      "upgrade_timeout", "pruned",      "peer_limit",
-      "outbound_limit", "resource_limit", "denied",          "dial_failed", "dial_cancelled"};
+      "transport",   "requested",      "upgrade_timeout", "pruned",
+      "peer_limit",  "outbound_limit", "resource_limit",  "denied",
+      "dial_failed", "dial_cancelled", "protocol_error",  "handshake_failed",
+      "slow_reader", "memory_limit",   "pending_evicted", "evicted"};
   static_assert(std::size(kNames) == kCloseReasonCount);
   return kNames[static_cast<int>(r)];
 }

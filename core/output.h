@@ -53,8 +53,16 @@ enum class CloseReason : uint8_t {
   kDenied,          // gated after the handshake, or newly denied (a ConnectionGated event says why)
   kDialFailed,      // a dial attempt failed or timed out (a DialAttemptFailed event says why)
   kDialCancelled,   // a dial attempt was abandoned (CancelDialAttempt)
+  // Reported by the shell with TransportClosed:
+  kProtocolError,    // the peer broke a wire protocol (garbage, a Yamux violation)
+  kHandshakeFailed,  // the security or muxer handshake failed
+  kSlowReader,       // the peer stopped reading what we send (slow_reader_timeout)
+  kMemoryLimit,      // a memory reservation for the connection was refused
+  // Decided by the core:
+  kPendingEvicted,  // a pending inbound connection made room for one from a rarer source group
+  kEvicted,         // an idle inbound connection made room for a new peer (inbound_eviction)
 };
-inline constexpr int kCloseReasonCount = 10;
+inline constexpr int kCloseReasonCount = 16;
 absl::string_view CloseReasonName(CloseReason r);
 
 // Why a reported stream was refused. Names are stable (trace format, metrics).

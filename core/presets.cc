@@ -20,6 +20,7 @@ Config ProductionPreset() {
   c.dial_strategy = DialStrategy::kRanked;
   c.reconnect_jitter_percent = 20;
   c.diversity_protected_connections = 32;
+  c.inbound_eviction = true;  // a table full of idle peers still admits new ones
   return c;
 }
 

@@ -42,6 +42,18 @@ uint64_t Pruner::GroupRank(uint64_t netgroup) const {
   return Mix64(Mix64(netgroup ^ config_.random_seed) + config_.random_seed);
 }
 
+std::optional<ConnectionId> Pruner::EvictionVictim(uint64_t netgroup) const {
+  const uint32_t newcomers = table_.OpenInboundInNetGroup(netgroup);
+  for (ConnectionId id : prune_index_.First(PruneTier::kIdle, kEvictionCandidates)) {
+    const Connection& c = *table_.Find(id);
+    if (c.direction == Direction::kInbound &&
+        table_.OpenInboundInNetGroup(c.netgroup()) >= newcomers + 2) {
+      return id;
+    }
+  }
+  return std::nullopt;
+}
+
 std::vector<ConnectionId> Pruner::ChooseTrim(Instant now, TrimMode mode) {
   const uint64_t open = table_.open_count();
   const uint64_t threshold = mode == TrimMode::kToLowWatermarkNow

@@ -47,6 +47,13 @@ class Pruner {
   // max_connections_per_peer open, `opened` being the one that just opened.
   ConnectionId PeerLimitVictim(ConnectionId opened, const PeerId& peer) const;
 
+  // The connection a new inbound one from `netgroup` may displace when the table is full
+  // (inbound_eviction): the first, in prune order, of the first kEvictionCandidates idle
+  // prunable connections that is inbound and whose net group holds at least two more open
+  // inbound connections than `netgroup`.
+  static constexpr size_t kEvictionCandidates = 64;
+  std::optional<ConnectionId> EvictionVictim(uint64_t netgroup) const;
+
   Instant NextDeadline() const { return trim_deadline_; }
   // The clock reached `now`: a held-back trim's deadline has passed.
   void AdvanceTo(Instant now) {

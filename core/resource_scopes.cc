@@ -177,6 +177,15 @@ ScopeLimits LimitsWithDirections(uint64_t connections, uint64_t streams, uint64_
 
 }  // namespace
 
+std::optional<ScopeDenial> CheckConnectionMemory(uint64_t used, uint64_t bytes, uint64_t limit,
+                                                 uint8_t priority) {
+  ScopeLimits limits;
+  limits.memory_bytes = limit;
+  ScopeUsage usage;
+  usage.memory_bytes = used;
+  return CheckMemory(ScopeKind::kConnection, limits, usage, bytes, priority);
+}
+
 absl::string_view ScopeKindName(ScopeKind kind) {
   switch (kind) {
     case ScopeKind::kSystem:
@@ -185,6 +194,8 @@ absl::string_view ScopeKindName(ScopeKind kind) {
       return "transient";
     case ScopeKind::kPeer:
       return "peer";
+    case ScopeKind::kConnection:
+      return "connection";
   }
   return "unknown";
 }
@@ -369,6 +380,7 @@ ScaledScopeLimits ScaleScopeLimits(uint64_t memory_bytes, uint64_t fd_limit) {
   scaled.peer = LimitsWithDirections(
       std::max<uint64_t>(8, connections / 64), std::max<uint64_t>(256, streams / 64),
       std::max<uint64_t>(8, fds / 64), std::max<uint64_t>(16 * kMiB, memory / 64));
+  scaled.connection_memory_bytes = std::clamp<uint64_t>(memory / connections, 256 * 1024, 4 * kMiB);
   return scaled;
 }
 

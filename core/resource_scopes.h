@@ -47,7 +47,8 @@
 
 namespace connmgr {
 
-enum class ScopeKind : uint8_t { kSystem, kTransient, kPeer };
+// kConnection is one connection's memory budget (connection_memory_bytes), checked first.
+enum class ScopeKind : uint8_t { kSystem, kTransient, kPeer, kConnection };
 
 // In check order (see above).
 enum class Resource : uint8_t {
@@ -61,7 +62,7 @@ enum class Resource : uint8_t {
   kMemory,
 };
 
-// "system", "transient", "peer".
+// "system", "transient", "peer", "connection".
 absl::string_view ScopeKindName(ScopeKind kind);
 // The name of the matching `ScopeLimits` field: "connections_inbound", ..., "memory_bytes".
 absl::string_view ResourceName(Resource resource);
@@ -91,6 +92,11 @@ struct ScopeDenial {
 
   friend bool operator==(const ScopeDenial&, const ScopeDenial&) = default;
 };
+
+// Whether `bytes` more fit one connection's memory budget `limit` (0: none) when it holds
+// `used`, at `priority` as for the scopes.
+std::optional<ScopeDenial> CheckConnectionMemory(uint64_t used, uint64_t bytes, uint64_t limit,
+                                                 uint8_t priority);
 
 // What one scope holds.
 struct ScopeUsage {
@@ -186,6 +192,8 @@ class ResourceScopes {
 //              memory_bytes      max(16 MiB, system / 64)
 //
 // and in every scope the inbound limits are half the total and the outbound limits equal it.
+// Each connection's memory budget (`connection_memory_bytes`) is the system memory shared by
+// the system connections, from 256 KiB (one stream window) to 4 MiB (the default).
 // So system connections >= 300 (the default `max_connections` and watermarks fit) and peer
 // connections >= 8 (the default `max_connections_per_peer`, 3, fits); the result passes
 // `Config::Validate` with every other field at its default. No step overflows.
@@ -193,6 +201,7 @@ struct ScaledScopeLimits {
   ScopeLimits system;
   ScopeLimits transient;
   ScopeLimits peer;
+  uint64_t connection_memory_bytes = 0;
 
   friend bool operator==(const ScaledScopeLimits&, const ScaledScopeLimits&) = default;
 };

@@ -188,6 +188,7 @@ TEST_F(StreamsTest, MemoryIsChargedToThePeerAndReleasedWhenTheConnectionEnds) {
   Config config;
   config.peer_scope.memory_bytes = 1000;
   config.system_scope.memory_bytes = 10'000;
+  config.connection_memory_bytes = 0;  // 300 connections' budgets would not fit 10 000 bytes
   Reset(config);
   const ConnectionId a = OpenOutbound(At(1), kAlice);
   const ConnectionId b = OpenOutbound(At(1), kAlice);
@@ -210,6 +211,28 @@ TEST_F(StreamsTest, MemoryIsChargedToThePeerAndReleasedWhenTheConnectionEnds) {
   Metrics m = core_->GetMetrics();
   EXPECT_EQ(m.counter(Counter::kMemoryReserved), 2u);
   EXPECT_EQ(m.counter(Counter::kMemoryDenied), 2u);
+}
+
+TEST_F(StreamsTest, EachConnectionStaysWithinItsOwnMemoryBudget) {
+  Config config;
+  config.connection_memory_bytes = 256 << 10;
+  Reset(config);
+  const ConnectionId a = OpenOutbound(At(1), kAlice);
+  const ConnectionId b = OpenOutbound(At(1), kAlice);
+  ASSERT_TRUE(core_->Handle(At(2), ReserveMemory{a, 200 << 10, 255}).ok());
+  EXPECT_THAT(Drain(), ElementsAre(Output(MemoryReservation{a, 200 << 10, true})));
+  ASSERT_TRUE(core_->Handle(At(3), ReserveMemory{a, 100 << 10, 255}).ok());
+  EXPECT_THAT(
+      Drain(),
+      ElementsAre(Output(ScopeDenied{a, "connection", "memory_bytes", 200 << 10, 256 << 10}),
+                  Output(MemoryReservation{a, 100 << 10, false})));
+  // The other connection of the same peer has its own budget.
+  ASSERT_TRUE(core_->Handle(At(3), ReserveMemory{b, 100 << 10, 255}).ok());
+  EXPECT_THAT(Drain(), ElementsAre(Output(MemoryReservation{b, 100 << 10, true})));
+  ASSERT_TRUE(core_->Handle(At(4), ReleaseMemory{a, 150 << 10}).ok());
+  ASSERT_TRUE(core_->Handle(At(5), ReserveMemory{a, 100 << 10, 255}).ok());
+  EXPECT_THAT(Drain(), ElementsAre(Output(MemoryReservation{a, 100 << 10, true})));
+  EXPECT_EQ(core_->GetMetrics().memory_bytes, uint64_t{250} << 10);
 }
 
 TEST_F(StreamsTest, TransientMemoryAndReleaseRules) {

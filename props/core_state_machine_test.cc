@@ -553,6 +553,10 @@ Config SmallConfig() {
   c.diversity_protected_connections =
       std::min(c.effective_low_watermark(), *rc::gen::element<uint32_t>(0, 0, 1, 2, 3));
   c.random_seed = *rc::gen::arbitrary<uint64_t>();
+  c.pending_fair_share = *rc::gen::element(true, false);
+  c.inbound_eviction = *rc::gen::element(false, true);
+  c.inbound_eviction_rate = *rc::gen::element(RateLimit{1, Duration::Seconds(1), 5},
+                                              RateLimit{1, Duration::Seconds(2), 1}, RateLimit{});
   if (*rc::gen::inRange(0, 3) == 0) {
     // Small resource scopes, consistent with the watermarks as Validate() requires.
     c.system_scope.connections =
@@ -572,6 +576,9 @@ Config SmallConfig() {
     c.transient_scope.memory_bytes = *rc::gen::element<uint64_t>(0, 2048);
     c.peer_scope.memory_bytes = *rc::gen::element<uint64_t>(0, 3000);
   }
+  // A connection's memory budget; none when the tiny system budget could not hold one each.
+  c.connection_memory_bytes =
+      c.system_scope.memory_bytes != 0 ? 0 : *rc::gen::element<uint64_t>(4 << 20, 256 << 10, 0);
   c.max_streams_per_connection = *rc::gen::element<uint32_t>(0, 1, 2, 3, 1024);
   c.stream_placement =
       *rc::gen::element(StreamPlacement::kRoundRobin, StreamPlacement::kLeastLoaded);

@@ -86,9 +86,14 @@ ConnectionId InputGenerator::PickConnection() {
 // accept, with empty and out-of-range ones mixed in so that errors are exercised too.
 struct InputGenerator::FieldPicker {
   InputGenerator& gen;
+  std::vector<Multiaddr> addresses = {};  // the input's `addresses`, picked before `certified`
 
   template <typename T>
   void operator()(const char* key, T& field) {
+    Pick(absl::string_view(key), field);
+  }
+  template <typename T>
+  void operator()(const char* key, T& field, OmitWhenZero) {
     Pick(absl::string_view(key), field);
   }
 
@@ -137,8 +142,25 @@ struct InputGenerator::FieldPicker {
       v = Duration::Seconds(1 + gen.Byte() % 3);
     }
   }
-  void Pick(absl::string_view, std::vector<Multiaddr>& v) {
+  void Pick(absl::string_view key, std::vector<Multiaddr>& v) {
+    if (key == "certified") {
+      // Some of the addresses just picked, and now and then one that is not among them.
+      for (const Multiaddr& a : addresses) {
+        if (gen.Byte() & 1) v.push_back(a);
+      }
+      if (gen.Byte() < 16) v.push_back(DialTarget(gen.Byte()));
+      return;
+    }
     for (uint32_t i = 0, n = gen.Byte() % 4; i < n; ++i) v.push_back(DialTarget(gen.Byte()));
+    addresses = v;
+  }
+  void Pick(absl::string_view, CloseReason& v) {
+    // Mostly a plain transport close, sometimes the shell's reasons, rarely one it may not give.
+    static constexpr CloseReason kReasons[] = {
+        CloseReason::kProtocolError, CloseReason::kHandshakeFailed, CloseReason::kSlowReader,
+        CloseReason::kMemoryLimit, CloseReason::kPruned};
+    const uint32_t b = gen.Byte();
+    v = b < 192 ? CloseReason::kTransport : kReasons[b % 5];
   }
   void Pick(absl::string_view, std::vector<std::string>& v) {
     v = {"1.2.3.4", "dnsaddr=/ip4/5.6.7.8/tcp/1"};

@@ -13,16 +13,29 @@ using Code = absl::StatusCode;
 bool BadProtocol(const std::string& p) { return p.empty() || p.size() > 256; }
 
 // docs/design.md: IPv4 /16 or IPv6 /32 (mapped IPv4 as IPv4), 0 without an IP.
-uint64_t NetGroup(const Multiaddr& remote) {
-  std::optional<IpAddress> ip = remote.ip();
-  if (!ip) return 0;
-  IpAddress a = ip->Unmapped();
+uint64_t NetGroupOfIp(const IpAddress& ip) {
+  IpAddress a = ip.Unmapped();
   auto b = a.bytes();
   uint64_t g = a.is_v4() ? 4 : 6;
   const int n = a.is_v4() ? 2 : 4;
   uint64_t prefix = 0;
   for (int i = 0; i < n; ++i) prefix = prefix * 256 + b[i];
   return (g << 32) | prefix;
+}
+
+uint64_t NetGroup(const Multiaddr& remote) {
+  std::optional<IpAddress> ip = remote.ip();
+  return ip ? NetGroupOfIp(*ip) : 0;
+}
+
+// pending_fair_share's source group: IPv4 /24 or IPv6 /48, tagged by family; 0 without an IP.
+uint64_t PendingGroup(const std::optional<IpAddress>& ip) {
+  if (!ip) return 0;
+  auto b = ip->bytes();
+  uint64_t g = ip->is_v4() ? 4 : 6;
+  const int n = ip->is_v4() ? 3 : 6;
+  for (int i = 0; i < n; ++i) g = g * 256 + b[i];
+  return g;
 }
 
 uint64_t Mix(uint64_t z) {
@@ -145,6 +158,89 @@ void ReferenceCore::Gate(Conn& c, GateStage stage, std::string rule, Instant now
                          std::vector<Output>* out) {
   out->push_back(ConnectionGated{c.id, stage, std::move(rule)});
   Close(c, CloseReason::kDenied, now, out);
+}
+
+std::optional<ConnectionId> ReferenceCore::PendingVictim(const std::optional<IpAddress>& ip) const {
+  if (!config_.pending_fair_share || !ip) return std::nullopt;
+  std::map<uint64_t, uint32_t> counts;
+  for (const Conn& c : conns_) {
+    if (c.direction == Direction::kInbound && c.state == ConnectionState::kPending &&
+        !c.allow_listed) {
+      ++counts[PendingGroup(c.ip)];
+    }
+  }
+  std::optional<std::pair<uint32_t, uint64_t>> largest;  // (count, group): the highest
+  for (const auto& [group, count] : counts) {
+    if (!largest || std::make_pair(count, group) > *largest) largest = {count, group};
+  }
+  const uint32_t mine = counts.count(PendingGroup(ip)) ? counts[PendingGroup(ip)] : 0;
+  if (!largest || largest->first < mine + 2) return std::nullopt;
+  std::optional<ConnectionId> oldest;
+  for (const Conn& c : conns_) {
+    if (c.direction == Direction::kInbound && c.state == ConnectionState::kPending &&
+        !c.allow_listed && PendingGroup(c.ip) == largest->second && (!oldest || c.id < *oldest)) {
+      oldest = c.id;
+    }
+  }
+  return oldest;
+}
+
+std::optional<ConnectionId> ReferenceCore::OpenVictim(const std::optional<IpAddress>& ip,
+                                                      Instant now) const {
+  if (!config_.inbound_eviction || !ip) return std::nullopt;
+  const RateLimit& rate = config_.inbound_eviction_rate;
+  if (rate.enabled()) {
+    if (auto it = buckets_.find({5, IpPrefix()}); it != buckets_.end()) {
+      using U = unsigned __int128;
+      const U capacity = static_cast<U>(rate.burst) * rate.interval.nanoseconds();
+      const U elapsed = now > it->second.last
+                            ? static_cast<U>(now.nanoseconds() - it->second.last.nanoseconds())
+                            : 0;
+      const U credit = std::min(capacity, it->second.credit + elapsed * rate.count);
+      if (credit < static_cast<U>(rate.interval.nanoseconds())) return std::nullopt;
+    }
+  }
+  auto inbound_in = [&](uint64_t netgroup) {
+    uint32_t n = 0;
+    for (const Conn& c : conns_) {
+      n += c.state == ConnectionState::kOpen && c.direction == Direction::kInbound &&
+           c.netgroup == netgroup;
+    }
+    return n;
+  };
+  const uint32_t mine = inbound_in(NetGroupOfIp(*ip));
+  std::vector<const Conn*> idle;
+  for (const Conn& c : conns_) {
+    if (Prunable(c) && !Busy(c)) idle.push_back(&c);
+  }
+  std::sort(idle.begin(), idle.end(),
+            [&](const Conn* a, const Conn* b) { return PruneOrder(*a) < PruneOrder(*b); });
+  if (idle.size() > 64) idle.resize(64);
+  for (const Conn* c : idle) {
+    if (c->direction == Direction::kInbound && inbound_in(c->netgroup) >= mine + 2) return c->id;
+  }
+  return std::nullopt;
+}
+
+void ReferenceCore::TakeEvictionToken(Instant now) {
+  const RateLimit& rate = config_.inbound_eviction_rate;
+  if (!rate.enabled()) return;
+  using U = unsigned __int128;
+  const U capacity = static_cast<U>(rate.burst) * rate.interval.nanoseconds();
+  const U cost = static_cast<U>(rate.interval.nanoseconds());
+  auto [it, fresh] = buckets_.try_emplace({5, IpPrefix()}, Bucket{capacity - cost, now});
+  if (fresh) return;
+  const U elapsed =
+      now > it->second.last ? static_cast<U>(now.nanoseconds() - it->second.last.nanoseconds()) : 0;
+  it->second.credit = std::min(capacity, it->second.credit + elapsed * rate.count) - cost;
+  it->second.last = std::max(it->second.last, now);
+}
+
+std::tuple<int64_t, size_t, int, int64_t, int64_t> ReferenceCore::PruneOrder(const Conn& c) const {
+  // Lower value, fewer streams, inbound first, newest first, highest id first.
+  return std::make_tuple(PeerValue(c.peer), c.streams.size(),
+                         c.direction == Direction::kInbound ? 0 : 1, -c.opened_at.nanoseconds(),
+                         -static_cast<int64_t>(c.id.value));
 }
 
 bool ReferenceCore::Busy(const Conn& c) const {
@@ -281,17 +377,20 @@ std::optional<ScopeDenied> ReferenceCore::CheckMemoryScope(int scope, const Peer
     }
   }
   const char* name = scope == 0 ? "system" : scope == 1 ? "transient" : "peer";
+  return MemoryOver(name, used, bytes, limits.memory_bytes, priority);
+}
+
+std::optional<ScopeDenied> ReferenceCore::MemoryOver(const char* scope, uint64_t used,
+                                                     uint64_t bytes, uint64_t limit,
+                                                     uint32_t priority) {
   const unsigned __int128 total = static_cast<unsigned __int128>(used) + bytes;
-  if (limits.memory_bytes == 0) {
+  if (limit == 0) {
     if (total > UINT64_MAX)
-      return ScopeDenied{ConnectionId{}, name, "memory_bytes", used, UINT64_MAX};
+      return ScopeDenied{ConnectionId{}, scope, "memory_bytes", used, UINT64_MAX};
     return std::nullopt;
   }
-  const unsigned __int128 allowed =
-      static_cast<unsigned __int128>(limits.memory_bytes) * (priority + 1) / 256;
-  if (total > allowed) {
-    return ScopeDenied{ConnectionId{}, name, "memory_bytes", used, limits.memory_bytes};
-  }
+  const unsigned __int128 allowed = static_cast<unsigned __int128>(limit) * (priority + 1) / 256;
+  if (total > allowed) return ScopeDenied{ConnectionId{}, scope, "memory_bytes", used, limit};
   return std::nullopt;
 }
 
@@ -356,12 +455,7 @@ void ReferenceCore::MaybeTrim(Instant now, std::vector<Output>* out, bool now_to
     return;
   }
   const size_t low = config_.effective_low_watermark();
-  auto key = [&](const Conn* c) {
-    // Lower value, fewer streams, inbound first, newest first, highest id first.
-    return std::make_tuple(PeerValue(c->peer), c->streams.size(),
-                           c->direction == Direction::kInbound ? 0 : 1, -c->opened_at.nanoseconds(),
-                           -static_cast<int64_t>(c->id.value));
-  };
+  auto key = [&](const Conn* c) { return PruneOrder(*c); };
   std::vector<Conn*> idle, busy;
   for (Conn& c : conns_) {
     if (Prunable(c)) (Busy(c) ? busy : idle).push_back(&c);
@@ -519,6 +613,7 @@ absl::StatusCode ReferenceCore::Handle(Instant now, const Input& input, std::vec
       const bool allow_listed = !gate_rule && AllowListed(in->remote);
       std::optional<RejectReason> reject;
       std::optional<ScopeDenied> denied;
+      std::optional<ConnectionId> evict_pending, evict_open;
       bool source_charged = false;
       const bool uses_fd = !in->remote.is_relayed() && in->remote.transport() != Transport::kMemory;
       if (gate_rule) {
@@ -526,12 +621,15 @@ absl::StatusCode ReferenceCore::Handle(Instant now, const Input& input, std::vec
       } else if (allow_listed) {
       } else if (config_.allow_only_mode) {
         reject = RejectReason::kNotAllowed;
-      } else if (pending >= config_.max_incoming_pending_connections) {
+      } else if (pending >= config_.max_incoming_pending_connections &&
+                 !(evict_pending = PendingVictim(ip))) {
         reject = RejectReason::kPendingLimit;
       } else if (config_.max_inbound_connections != 0 &&
-                 OpenCount(Direction::kInbound) >= config_.max_inbound_connections) {
+                 OpenCount(Direction::kInbound) >= config_.max_inbound_connections &&
+                 !(evict_open = OpenVictim(ip, now))) {
         reject = RejectReason::kInboundLimit;
-      } else if (OpenCount() >= config_.max_connections) {
+      } else if (OpenCount() >= config_.max_connections && !evict_open &&
+                 !(evict_open = OpenVictim(ip, now))) {
         reject = RejectReason::kConnectionLimit;
       } else {
         denied = CheckScope(0, nullptr, Direction::kInbound, uses_fd);
@@ -554,6 +652,11 @@ absl::StatusCode ReferenceCore::Handle(Instant now, const Input& input, std::vec
         ++rejected_[static_cast<int>(reason)];
         out->push_back(RejectConnection{*id, reason, config_.delayed_reject});
       } else {
+        if (evict_pending) Close(*Find(*evict_pending), CloseReason::kPendingEvicted, now, out);
+        if (evict_open) {
+          Close(*Find(*evict_open), CloseReason::kEvicted, now, out);
+          TakeEvictionToken(now);
+        }
         Conn c;
         c.id = *id;
         c.direction = Direction::kInbound;
@@ -610,14 +713,21 @@ absl::StatusCode ReferenceCore::Handle(Instant now, const Input& input, std::vec
     }
   } else if (const auto* in = std::get_if<TransportClosed>(&input)) {
     Conn* c = Find(in->connection);
-    if (c == nullptr) {
+    const CloseReason r = in->reason;
+    if (r != CloseReason::kTransport && r != CloseReason::kProtocolError &&
+        r != CloseReason::kHandshakeFailed && r != CloseReason::kSlowReader &&
+        r != CloseReason::kMemoryLimit) {
+      code = Code::kInvalidArgument;
+    } else if (c == nullptr) {
       code = Missing(in->connection) == Code::kFailedPrecondition ? Code::kOk : Code::kNotFound;
     } else if (c->dial_attempt) {
-      AttemptFailed(*c, "transport closed", now, out);
+      AttemptFailed(*c,
+                    r == CloseReason::kTransport
+                        ? std::string("transport closed")
+                        : "transport closed: " + std::string(CloseReasonName(r)),
+                    now, out);
     } else {
-      Finish(c->id,
-             c->state == ConnectionState::kClosing ? c->close_reason : CloseReason::kTransport,
-             out);
+      Finish(c->id, c->state == ConnectionState::kClosing ? c->close_reason : r, out);
     }
     if (code == Code::kOk) *id = in->connection;
   } else if (const auto* in = std::get_if<CloseRequest>(&input)) {
@@ -777,7 +887,11 @@ absl::StatusCode ReferenceCore::Handle(Instant now, const Input& input, std::vec
     } else {
       *id = in->connection;
       std::optional<ScopeDenied> denied;
-      if (c == nullptr || c->charge == 2) {
+      if (c != nullptr) {
+        denied = MemoryOver("connection", c->memory, in->bytes, config_.connection_memory_bytes,
+                            in->priority);
+      }
+      if (!denied && (c == nullptr || c->charge == 2)) {
         denied = CheckMemoryScope(0, nullptr, in->bytes, in->priority);
         if (!denied) {
           denied = c == nullptr ? CheckMemoryScope(1, nullptr, in->bytes, in->priority)
@@ -967,7 +1081,7 @@ namespace {
 constexpr size_t kMaxDialCandidates = 64;
 
 // js-libp2p's default order, as docs/design.md states it: the key, then the binary form.
-std::tuple<bool, bool, bool, bool, int, std::string> JsKey(const Multiaddr& a) {
+std::tuple<bool, bool, bool, bool, int, std::string> JsKey(const Multiaddr& a, bool certified) {
   const std::optional<IpAddress> ip = a.ip();
   const bool webrtc = a.transport() == Transport::kWebRtc;
   const bool circuit = a.is_relayed() && !webrtc;
@@ -980,12 +1094,7 @@ std::tuple<bool, bool, bool, bool, int, std::string> JsKey(const Multiaddr& a) {
       if (a.transport() == order[i]) rank = static_cast<int>(i);
     }
   }
-  return {ip && ip->IsLoopback(),
-          ip && ip->IsPrivate(),
-          circuit,
-          /*!certified=*/true,
-          rank,
-          a.ToBytes()};
+  return {ip && ip->IsLoopback(), ip && ip->IsPrivate(), circuit, !certified, rank, a.ToBytes()};
 }
 
 bool Has(const Multiaddr& a, Protocol p) {
@@ -1133,7 +1242,8 @@ void ReferenceCore::DialResultOut(uint64_t request, const PeerId& peer, Connecti
 void ReferenceCore::HandleDialRequest(Instant now, const DialRequest& in, std::vector<Output>* out,
                                       ConnectionId* id, absl::StatusCode* code) {
   if (in.peer.is_empty() || in.request == 0 || JobWaitingFor(in.request) != nullptr ||
-      in.timeout < Duration::Zero() || in.addresses.size() > kMaxDialCandidates) {
+      in.timeout < Duration::Zero() || in.addresses.size() > kMaxDialCandidates ||
+      in.certified.size() > kMaxDialCandidates) {
     *code = Code::kInvalidArgument;
     return;
   }
@@ -1191,6 +1301,14 @@ void ReferenceCore::HandleDialRequest(Instant now, const DialRequest& in, std::v
           std::find(job->candidates.begin(), job->candidates.end(), full) ==
               job->candidates.end()) {
         job->candidates.push_back(full);
+      }
+    }
+    for (const Multiaddr& a : in.certified) {
+      const Multiaddr full = a.WithPeerId(in.peer);
+      const auto& cands = job->candidates;
+      if (std::find(cands.begin(), cands.end(), full) != cands.end() &&
+          std::find(job->certified.begin(), job->certified.end(), full) == job->certified.end()) {
+        job->certified.push_back(full);
       }
     }
   }
@@ -1258,8 +1376,12 @@ void ReferenceCore::PlanJob(Job& job, Instant now, std::vector<Output>* out) {
     EndJob(job.id, now, outcome, ConnectionId{}, detail, out);
     return;
   }
-  std::sort(usable.begin(), usable.end(),
-            [](const Multiaddr& a, const Multiaddr& b) { return JsKey(a) < JsKey(b); });
+  auto certified = [&](const Multiaddr& a) {
+    return std::find(job.certified.begin(), job.certified.end(), a) != job.certified.end();
+  };
+  std::sort(usable.begin(), usable.end(), [&](const Multiaddr& a, const Multiaddr& b) {
+    return JsKey(a, certified(a)) < JsKey(b, certified(b));
+  });
   if (usable.size() > config_.max_peer_addrs_to_dial) usable.resize(config_.max_peer_addrs_to_dial);
   job.state = 2;
   job.since = now;

@@ -17,6 +17,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -113,6 +114,13 @@ class ReferenceCore {
   // Like CheckScope, for one more stream in direction `d` (scope 0 or 2).
   std::optional<ScopeDenied> CheckStreamScope(int scope, const PeerId& peer, Direction d) const;
   // Like CheckScope, for `bytes` more memory at `priority` (scope 0, 1 or 2).
+  // pending_fair_share and inbound_eviction, naively: full scans and sorts.
+  std::optional<ConnectionId> PendingVictim(const std::optional<IpAddress>& ip) const;
+  std::optional<ConnectionId> OpenVictim(const std::optional<IpAddress>& ip, Instant now) const;
+  void TakeEvictionToken(Instant now);
+  std::tuple<int64_t, size_t, int, int64_t, int64_t> PruneOrder(const Conn& c) const;
+  static std::optional<ScopeDenied> MemoryOver(const char* scope, uint64_t used, uint64_t bytes,
+                                               uint64_t limit, uint32_t priority);
   std::optional<ScopeDenied> CheckMemoryScope(int scope, const PeerId* peer, uint64_t bytes,
                                               uint32_t priority) const;
   // Gating: the most specific deny entry containing `ip` ("deny_list <prefix>").
@@ -143,6 +151,7 @@ class ReferenceCore {
     int state = 0;  // 0 queued, 1 resolving, 2 dialling
     std::vector<Joiner> joiners;
     std::vector<Multiaddr> candidates;
+    std::vector<Multiaddr> certified;
     std::vector<Multiaddr> resolved;
     std::vector<Planned> plan;
     Instant since = Instant::Never();
@@ -230,7 +239,8 @@ class ReferenceCore {
   std::vector<IpPrefix> deny_;
   std::set<PeerId> denied_peers_;
   // Token buckets by (kind, key prefix): 0 per address, 1 IPv4 /24, 2 IPv6 /56, 3 IPv6 /48,
-  // 4 global. Credit in units of 1/count token-intervals, as documented for TokenBucket.
+  // 4 global, 5 inbound evictions. Credit in units of 1/count token-intervals, as documented for
+  // TokenBucket.
   struct Bucket {
     unsigned __int128 credit;
     Instant last;

@@ -259,6 +259,18 @@ class Fields {
     });
   }
 
+  absl::Status CloseReasonName(const char* key, CloseReason* out) {
+    return Get(key, out, [&](const Json& v, CloseReason* r) {
+      for (int i = 0; i < kCloseReasonCount; ++i) {
+        if (v.is_string() && v.get<std::string>() == connmgr::CloseReasonName(CloseReason(i))) {
+          *r = CloseReason(i);
+          return absl::OkStatus();
+        }
+      }
+      return Error(key, "unknown close reason");
+    });
+  }
+
   absl::Status Direction(const char* key, connmgr::Direction* out) {
     return Get(key, out, [&](const Json& v, connmgr::Direction* d) {
       if (v == "inbound") {
@@ -305,9 +317,17 @@ struct FieldDecoder {
   }
   template <typename T>
   void operator()(const char* key, T& field) {
-    // Version 1 had no stream ids: its streams decode with id 0.
-    if (version < 2 && absl::string_view(key) == "stream") return;
+    // A field newer than the trace keeps its default; present, it is an unknown field.
+    if (version < VersionThatAdded(key)) return;
     status.Update(Decode(key, field));
+  }
+
+  // Input fields added after version 1: stream ids (2), a transport close's reason and a
+  // dial's certified addresses (3).
+  static int VersionThatAdded(absl::string_view key) {
+    if (key == "stream") return 2;
+    if (key == "reason" || key == "certified") return 3;
+    return 1;
   }
 
   absl::Status Decode(const char* key, ConnectionId& v) { return f.Connection(key, &v); }
@@ -323,6 +343,7 @@ struct FieldDecoder {
   absl::Status Decode(const char* key, uint32_t& v) { return f.Uint32(key, &v); }
   absl::Status Decode(const char* key, Duration& v) { return f.DurationText(key, &v); }
   absl::Status Decode(const char* key, connmgr::Direction& v) { return f.Direction(key, &v); }
+  absl::Status Decode(const char* key, CloseReason& v) { return f.CloseReasonName(key, &v); }
   absl::Status Decode(const char*, Config& v) { return f.ConfigObject(&v); }
   absl::Status Decode(const char* key, DecayPolicy& v) {
     absl::Status s = f.Named(key, kDecayKinds, &v.kind);

@@ -29,7 +29,7 @@
 namespace connmgr {
 
 // The version this build writes, and the oldest it still reads (docs/trace-format.md, "Versions").
-inline constexpr int kTraceVersion = 2;
+inline constexpr int kTraceVersion = 3;
 inline constexpr int kOldestTraceVersion = 1;
 // Longer lines are refused: a trace from an untrusted source cannot exhaust memory.
 inline constexpr size_t kMaxTraceLineBytes = 1 << 20;

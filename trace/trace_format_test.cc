@@ -174,7 +174,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadLine{R"({"t":1,"in":"transport_closed","conn":-1})",
                 "transport_closed: \"conn\": expected a positive integer"},
         BadLine{R"({"t":1,"in":"transport_closed","conn":1,"reason":"x"})",
-                "transport_closed: unknown field \"reason\""},
+                "transport_closed: \"reason\": unknown close reason"},
+        BadLine{R"({"t":1,"in":"transport_closed","conn":1,"cause":"x"})",
+                "transport_closed: unknown field \"cause\""},
         BadLine{R"({"t":1,"in":"set_peer_tag","peer":"","tag":"x","value":1.5})",
                 "set_peer_tag: \"value\": expected an integer"},
         BadLine{R"({"t":1,"in":"set_peer_tag","peer":"","tag":"x","value":9223372036854775808})",
@@ -193,10 +195,10 @@ INSTANTIATE_TEST_SUITE_P(
                 std::string(Multiaddr::Parse("/ip4/1.2.3/tcp/1").status().message())}));
 
 TEST(TraceHeaderTest, RejectsWrongVersionAndMissingConfig) {
-  EXPECT_EQ(DecodeTraceHeader(R"({"connmgr_trace":3,"config":{}})").status().message(),
-            "trace version 3 is not supported (this build reads 1 to 2)");
+  EXPECT_EQ(DecodeTraceHeader(R"({"connmgr_trace":4,"config":{}})").status().message(),
+            "trace version 4 is not supported (this build reads 1 to 3)");
   EXPECT_EQ(DecodeTraceHeader(R"({"connmgr_trace":0,"config":{}})").status().message(),
-            "trace version 0 is not supported (this build reads 1 to 2)");
+            "trace version 0 is not supported (this build reads 1 to 3)");
   int version = 0;
   ASSERT_TRUE(DecodeTraceHeader(R"({"connmgr_trace":1,"config":{}})", &version).ok());
   EXPECT_EQ(version, 1);
@@ -207,6 +209,30 @@ TEST(TraceHeaderTest, RejectsWrongVersionAndMissingConfig) {
   EXPECT_EQ(
       DecodeTraceHeader(R"({"connmgr_trace":1,"config":{"max_connections":0}})").status().message(),
       "config: max_connections: must be at least 1");
+}
+
+TEST(TraceVersionTest, VersionThreeFieldsAreRefusedInOlderTraces) {
+  const std::string close = R"({"t":1,"in":"transport_closed","conn":1,"reason":"slow_reader"})";
+  absl::StatusOr<TraceEntry> v3 = DecodeTraceEntry(close, 3);
+  ASSERT_TRUE(v3.ok()) << v3.status();
+  EXPECT_EQ(v3->input, Input(TransportClosed{ConnectionId{1}, CloseReason::kSlowReader}));
+  EXPECT_EQ(DecodeTraceEntry(close, 2).status().message(),
+            "transport_closed: unknown field \"reason\"");
+  const std::string dial =
+      R"({"t":1,"in":"dial_request","request":1,"peer":"QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N",)"
+      R"("addresses":["/ip4/1.2.3.4/tcp/1"],"priority":50,"force":false,"timeout":"0",)"
+      R"("certified":["/ip4/1.2.3.4/tcp/1"]})";
+  absl::StatusOr<TraceEntry> with_certified = DecodeTraceEntry(dial, 3);
+  ASSERT_TRUE(with_certified.ok()) << with_certified.status();
+  ASSERT_TRUE(with_certified->input.has_value());
+  EXPECT_EQ(std::get<DialRequest>(*with_certified->input).certified,
+            std::vector<Multiaddr>{Addr("/ip4/1.2.3.4/tcp/1")});
+  EXPECT_EQ(DecodeTraceEntry(dial, 2).status().message(),
+            "dial_request: unknown field \"certified\"");
+  // Written back, a plain transport close and a dial without certified addresses leave the
+  // fields out, so they read the same in every version.
+  EXPECT_EQ(EncodeTraceInput(Instant::FromNanoseconds(1), TransportClosed{ConnectionId{1}}),
+            R"({"t":1,"in":"transport_closed","conn":1})");
 }
 
 // Drives a core through a scripted run, recording it.

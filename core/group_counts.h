@@ -1,0 +1,61 @@
+// GroupCounts: how many members each group has, with the largest group found in O(log n).
+// Groups are opaque 64-bit keys (a source subnet, a net group); a group with no member holds
+// no entry, so memory follows the groups in use.
+//
+//   GroupCounts counts;
+//   counts.Add(group);
+//   if (auto largest = counts.Largest()) use(largest->group, largest->count);
+//   counts.Remove(group);  // each Remove matches an earlier Add
+#ifndef CONNMGR_CORE_GROUP_COUNTS_H_
+#define CONNMGR_CORE_GROUP_COUNTS_H_
+
+#include <cstdint>
+#include <optional>
+#include <utility>
+
+#include "absl/container/btree_set.h"
+#include "absl/container/flat_hash_map.h"
+
+namespace connmgr {
+
+class GroupCounts {
+ public:
+  struct Group {
+    uint64_t group;
+    uint32_t count;
+  };
+
+  void Add(uint64_t group) { Move(group, +1); }
+  void Remove(uint64_t group) { Move(group, -1); }
+
+  uint32_t Count(uint64_t group) const {
+    auto it = counts_.find(group);
+    return it == counts_.end() ? 0 : it->second;
+  }
+  // The group with the most members; among equals, the highest key.
+  std::optional<Group> Largest() const {
+    if (by_count_.empty()) return std::nullopt;
+    const auto& [count, group] = *by_count_.rbegin();
+    return Group{group, count};
+  }
+  size_t size() const { return counts_.size(); }
+
+ private:
+  void Move(uint64_t group, int delta) {
+    uint32_t& count = counts_[group];
+    if (count != 0) by_count_.erase({count, group});
+    count = static_cast<uint32_t>(static_cast<int64_t>(count) + delta);
+    if (count == 0) {
+      counts_.erase(group);
+    } else {
+      by_count_.insert({count, group});
+    }
+  }
+
+  absl::flat_hash_map<uint64_t, uint32_t> counts_;  // looked up only, never iterated
+  absl::btree_set<std::pair<uint32_t, uint64_t>> by_count_;
+};
+
+}  // namespace connmgr
+
+#endif  // CONNMGR_CORE_GROUP_COUNTS_H_
