@@ -5,7 +5,8 @@
 // times in a row (Noise + Yamux); at least nine must get in. The defence: when the pending
 // slots are full, a newcomer evicts the oldest pending connection of the source group holding
 // the most of them, if that group holds at least 2 more than the newcomer's (reason
-// pending_evicted).
+// pending_evicted; config pending_fair_share). Without it the honest peer got in 0 times of 10,
+// every refusal pending_limit.
 //
 // Bounded: the attacker waits 250 ms before each refill and stops after kMaxAttackerConnects;
 // each honest dial times out after 3 s; the whole run stops after 50 s.
@@ -187,6 +188,8 @@ TEST(PendingSlotsAttackTest, AnHonestPeerGetsInWhileIdleSocketsHogThePendingSlot
 
   EXPECT_GT(m.rejected_by_reason[static_cast<int>(RejectReason::kPendingLimit)], 0u)
       << "the attacker never hit the pending limit";
+  EXPECT_GT(m.closed_by_reason[static_cast<int>(CloseReason::kPendingEvicted)], 0u)
+      << "no idle socket was evicted";
   EXPECT_GE(honest_connected, 9) << "of " << kHonestAttempts;
   node->Close();
 }
