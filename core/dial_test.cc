@@ -214,6 +214,8 @@ TEST_F(DialTest, KeepAlivePeerIsRedialledWithGrowingWaitsThenGivenUp) {
   Config config;
   config.reconnect_jitter_percent = 0;
   config.reconnect_retries = 3;
+  config.dial_backoff_base = Duration::Milliseconds(500);  // shorter than every wait below
+  config.dial_backoff_step = Duration::Zero();
   Reset(config);
   ASSERT_TRUE(core_->Handle(At(0), SetPeerTag{kAlice, "keep-alive-app", 1}).ok());
   // Knowing its address while it is not connected dials it at once (the "at start" dial).
@@ -223,24 +225,59 @@ TEST_F(DialTest, KeepAlivePeerIsRedialledWithGrowingWaitsThenGivenUp) {
   Drain();
   ASSERT_TRUE(core_->Handle(At(10), TransportClosed{ConnectionId{1}}).ok());
   Drain();
-  EXPECT_EQ(core_->NextDeadline(), At(11));  // first wait 1 s
-  Fire(At(11));
-  EXPECT_THAT(Dials(Drain()), ElementsAre(std::make_pair(2u, std::string("/ip4/1.1.1.1/tcp/1"))));
-  ASSERT_TRUE(core_->Handle(At(12), DialFailed{ConnectionId{2}, "refused"}).ok());
-  Drain();
-  EXPECT_EQ(core_->NextDeadline(), At(14));  // then 2 s
-  Fire(At(14));
+  // Waits of 1, 2 and 4 s after each failure, then the peer is given up.
+  for (const auto& [due, attempt] : {std::pair{11, 2u}, {14, 3u}, {19, 4u}}) {
+    EXPECT_EQ(core_->NextDeadline(), At(due));
+    Fire(At(due));
+    EXPECT_THAT(Dials(Drain()),
+                ElementsAre(std::make_pair(attempt, std::string("/ip4/1.1.1.1/tcp/1"))));
+    ASSERT_TRUE(core_->Handle(At(due + 1), DialFailed{ConnectionId{attempt}, "refused"}).ok());
+  }
   std::vector<Output> out = Drain();
-  // The address is backed off (5 s from 12): this attempt fails without dialling.
-  EXPECT_TRUE(Dials(out).empty());
-  EXPECT_EQ(core_->NextDeadline(), At(18));  // then 4 s
-  Fire(At(18));
-  ASSERT_EQ(Dials(Drain()).size(), 1u);
-  ASSERT_TRUE(core_->Handle(At(19), DialFailed{ConnectionId{3}, "refused"}).ok());
-  out = Drain();
   EXPECT_EQ(std::get<ReconnectFailed>(out.back()), (ReconnectFailed{kAlice, 3}));
   EXPECT_FALSE(core_->tags().HasKeepAlive(kAlice));
   EXPECT_EQ(core_->GetMetrics().counter(Counter::kReconnectsFailed), 1u);
+}
+
+TEST_F(DialTest, AReconnectTurnWaitsForTheDialBackoffAndIsNotCountedAsAnAttempt) {
+  // Defaults: waits 1, 2, 4 s; backoff 5 s after the first failure, 6 s after the second.
+  Config config;
+  config.reconnect_jitter_percent = 0;
+  config.reconnect_retries = 3;
+  Reset(config);
+  ASSERT_TRUE(core_->Handle(At(0), SetPeerTag{kAlice, "keep-alive-app", 1}).ok());
+  ASSERT_TRUE(core_->Handle(At(0), SetPeerAddresses{kAlice, {Addr("/ip4/1.1.1.1/tcp/1")}}).ok());
+  Drain();
+  ASSERT_TRUE(core_->Handle(At(1), DialSucceeded{ConnectionId{1}}).ok());
+  ASSERT_TRUE(core_->Handle(At(10), TransportClosed{ConnectionId{1}}).ok());
+  Drain();
+  Fire(At(11));  // attempt 1
+  EXPECT_EQ(Dials(Drain()).size(), 1u);
+  ASSERT_TRUE(core_->Handle(At(12), DialFailed{ConnectionId{2}, "refused"}).ok());
+  Drain();
+  // Attempt 2 is due at 14, but the only address is backed off until 17: it waits, dialling
+  // nothing and reporting nothing.
+  EXPECT_EQ(core_->NextDeadline(), At(14));
+  Fire(At(14));
+  EXPECT_THAT(Drain(), ElementsAre());
+  EXPECT_EQ(core_->NextDeadline(), At(17));
+  Fire(At(17));
+  EXPECT_THAT(Dials(Drain()), ElementsAre(std::make_pair(3u, std::string("/ip4/1.1.1.1/tcp/1"))));
+  ASSERT_TRUE(core_->Handle(At(18), DialFailed{ConnectionId{3}, "refused"}).ok());
+  Drain();
+  // Attempt 3: due at 18 + 4 = 22, backed off until 18 + 6 = 24.
+  EXPECT_EQ(core_->NextDeadline(), At(22));
+  Fire(At(22));
+  EXPECT_THAT(Drain(), ElementsAre());
+  EXPECT_EQ(core_->NextDeadline(), At(24));
+  Fire(At(24));
+  EXPECT_THAT(Dials(Drain()), ElementsAre(std::make_pair(4u, std::string("/ip4/1.1.1.1/tcp/1"))));
+  ASSERT_TRUE(core_->Handle(At(25), DialFailed{ConnectionId{4}, "refused"}).ok());
+  std::vector<Output> out = Drain();
+  EXPECT_EQ(std::get<ReconnectFailed>(out.back()), (ReconnectFailed{kAlice, 3}));
+  const Metrics m = core_->GetMetrics();
+  EXPECT_EQ(m.counter(Counter::kReconnectAttempts), 4u);  // the dial at start, then 3
+  EXPECT_EQ(m.dial_outcomes[static_cast<int>(DialOutcome::kBackedOff)], 0u);
 }
 
 TEST_F(DialTest, ReconnectJitterIsSeededAndBounded) {

@@ -516,6 +516,20 @@ bool Dialer::JoinReconnect(const PeerId& peer, absl::Span<const Multiaddr> addre
   return true;
 }
 
+Instant Dialer::ReconnectDue(const PeerId& peer, absl::Span<const Multiaddr> addresses,
+                             Instant now) {
+  if (dial_queue_.FindByPeer(peer) != nullptr) return now;  // it joins the running dial
+  Instant first_free = Instant::Never();
+  for (const Multiaddr& a : addresses) {
+    if (std::optional<PeerId> named = a.peer_id(); named && *named != peer) continue;
+    const Multiaddr full = a.WithPeerId(peer);
+    if (admission_.DialAddressDenied(peer, full)) continue;
+    if (!dial_backoff_.IsBackedOff(peer, full, now)) return now;
+    first_free = std::min(first_free, dial_backoff_.BackedOffUntil(peer, full));
+  }
+  return first_free == Instant::Never() ? now : first_free;
+}
+
 void Dialer::DropReconnect(const PeerId& peer, uint64_t reconnect, Instant now) {
   DialJob* job = dial_queue_.FindByPeer(peer);
   if (job == nullptr) return;

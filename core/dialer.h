@@ -72,6 +72,9 @@ class Dialer {
   // queue is full (nothing changed).
   bool JoinReconnect(const PeerId& peer, absl::Span<const Multiaddr> addresses, uint64_t reconnect,
                      Instant now);
+  // When a reconnect of `peer` to `addresses` should dial: `now`, unless no dial of the peer
+  // is running and every address not denied is backed off; then when the first backoff ends.
+  Instant ReconnectDue(const PeerId& peer, absl::Span<const Multiaddr> addresses, Instant now);
   // The reconnect's dial deadline passed: it leaves the peer's dial job.
   void DropReconnect(const PeerId& peer, uint64_t reconnect, Instant now);
 

@@ -85,6 +85,14 @@ void Reconnector::Fire(uint64_t reconnect, Instant now) {
     HandleResults(now);
     return;
   }
+  // A turn that would find every address backed off waits for the first backoff to end; it
+  // is not an attempt (it would fail without dialling, using up a retry).
+  if (const Instant due = dialer_.ReconnectDue(peer, addresses->second, now); due > now) {
+    const uint32_t attempt = state.attempt;
+    End(peer);
+    Schedule(peer, attempt, now, due - now);
+    return;
+  }
   state.dialling = true;
   ++in_flight_;
   outbox_.Count(Counter::kReconnectAttempts);

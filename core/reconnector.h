@@ -1,7 +1,9 @@
 // Reconnects of keep-alive peers (docs/design.md, "Reconnects"): the addresses the core keeps
 // for them, and the schedule that redials a keep-alive peer whose last connection closed —
 // retry_interval × factor^k with seeded jitter, at most max_parallel_reconnects at once, until
-// reconnect_retries attempts failed (then its keep-alive tags go: ReconnectFailed).
+// reconnect_retries attempts failed (then its keep-alive tags go: ReconnectFailed). A turn
+// that finds every address of the peer in dial backoff waits until the first backoff ends and
+// does not count as an attempt.
 #ifndef CONNMGR_CORE_RECONNECTOR_H_
 #define CONNMGR_CORE_RECONNECTOR_H_
 

@@ -456,12 +456,22 @@ struct Dial : HandInput {
     at = m.now;
     // Mostly the first peer: failures in a row pile up on one (peer, address).
     const PeerId peer = *rc::gen::inRange(0, 2) == 0 ? Peers()[0] : *rc::gen::elementOf(Peers());
+    std::vector<Multiaddr> addresses = PickDialAddresses();
+    // Some from a signed peer record (sorted first within their class), rarely one not asked.
+    std::vector<Multiaddr> certified;
+    for (const Multiaddr& a : addresses) {
+      if (*rc::gen::inRange(0, 3) == 0) certified.push_back(a);
+    }
+    if (*rc::gen::inRange(0, 10) == 0) {
+      certified.push_back(Multiaddr::Parse(*rc::gen::elementOf(DialAddresses())).value());
+    }
     input = DialRequest{PickRequest(),
                         peer,
-                        PickDialAddresses(),
+                        std::move(addresses),
                         *rc::gen::element<uint32_t>(50, 75, 10),
                         *rc::gen::inRange(0, 8) == 0,
-                        Duration::Milliseconds(*rc::gen::element<int64_t>(0, 0, 700, 20'000, -1))};
+                        Duration::Milliseconds(*rc::gen::element<int64_t>(0, 0, 700, 20'000, -1)),
+                        std::move(certified)};
   }
 };
 

@@ -1674,6 +1674,32 @@ void ReferenceCore::FireReconnect(uint64_t id, Instant now, std::vector<Output>*
     HandleReconnectResults(now, out);
     return;
   }
+  // Every address not denied backed off, and no dial of the peer running: wait for the first
+  // backoff to end; the turn is not an attempt.
+  bool running = false;
+  for (const Job& j : jobs_) running = running || j.peer == peer;
+  Instant first_free = Instant::Never();
+  bool dialable = running;
+  for (const Multiaddr& a : addresses->second) {
+    if (dialable) break;
+    if (std::optional<PeerId> named = a.peer_id(); named && *named != peer) continue;
+    const Multiaddr full = a.WithPeerId(peer);
+    std::optional<IpAddress> ip = full.ip();
+    if (ip && DenyRule(ip->Unmapped())) continue;
+    if (!BackedOff(peer, full, now)) {
+      dialable = true;
+    } else {
+      for (const Backoff& b : backoffs_) {
+        if (b.peer == peer && b.address == full) first_free = std::min(first_free, b.until);
+      }
+    }
+  }
+  if (!dialable && first_free != Instant::Never()) {
+    const uint32_t attempt = r->attempt;
+    EndReconnect(peer);
+    ScheduleReconnect(peer, attempt, now, first_free - now);
+    return;
+  }
   r->dialling = true;
   ++reconnects_in_flight_;
   Count(Counter::kReconnectAttempts);
@@ -1722,10 +1748,6 @@ void ReferenceCore::HandleReconnectResults(Instant now, std::vector<Output>* out
     if (state.dialling) --reconnects_in_flight_;
     EndReconnect(peer);
     if (connected) continue;
-    // Known core bug (issue 23, the lead's to fix): a reconnect that failed on the peer's only
-    // address backs that address off for dial_backoff_base (5 s), so the next reconnect, due
-    // after reconnect_retry_interval × factor (2 s), finds it backed off and ends backed_off.
-    // This mirrors the current core; encode the intended rule here once it is decided.
     if (state.attempt + 1 >= config_.reconnect_retries) {
       tags_.RemoveKeepAliveTags(peer);
       peer_addresses_.erase(std::remove_if(peer_addresses_.begin(), peer_addresses_.end(),

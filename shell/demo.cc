@@ -1,5 +1,6 @@
 #include "shell/demo.h"
 
+#include <array>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -25,6 +26,8 @@ constexpr int kPeers = 20;
 constexpr int kScoredPeers = 5;
 constexpr int kKeepAlive = 3;
 constexpr int kHostile = 4;
+constexpr int kHogAddresses = 6;  // the idle-socket hog: 127.0.77.1-6
+constexpr int kHogSocketsPerAddress = 2;
 
 // A fixed Ed25519 identity per role and index, so a node that restarts keeps its peer id.
 noise::Ed25519Identity DemoIdentity(uint8_t role, uint8_t index) {
@@ -100,7 +103,9 @@ class Demo {
          << options_.length.nanoseconds() / 1'000'000'000
          << " s, all speaking libp2p (Noise, Yamux)\n"
          << "hub limits: max 12 connections, trim from 10 to 8, 2 sockets/s and 2 at once per "
-            "address, deny 127.0.66.0/24\n\n"
+            "address, deny 127.0.66.0/24, 10 pending sockets shared fairly by /24\n"
+         << "attackers: a denied range, a flooder (127.0.0.200) and an idle-socket hog "
+            "(127.0.77.1-6)\n\n"
          << LiveTableHeader() << "\n";
     started_ = std::chrono::steady_clock::now();
     Tick();
@@ -119,6 +124,12 @@ class Demo {
     for (int64_t ms : reconnect_waits_ms_) waits.push_back(absl::StrCat(ms, " ms"));
     out_ << "  keep-alive peers   " << restarts_ << " restarts, back after "
          << (waits.empty() ? "-" : absl::StrJoin(waits, ", ")) << "\n";
+    out_ << "  idle-socket hog    " << hog_sockets_ << " idle sockets from " << kHogAddresses
+         << " addresses: " << m.closed(CloseReason::kPendingEvicted)
+         << " evicted for rarer sources, " << m.closed(CloseReason::kUpgradeTimeout)
+         << " timed out\n"
+         << "  honest dials       " << honest_connected_ << " of " << honest_dials_
+         << " connected while the hog held pending slots\n";
   }
 
   void Stop() {
@@ -127,6 +138,10 @@ class Demo {
     for (auto& h : hostile_) h.reset();
     for (auto& k : keep_alive_) k.host.reset();
     flood_.clear();
+    for (auto& socket : hog_) {
+      boost::system::error_code ignored;
+      socket->close(ignored);
+    }
     if (hub_) hub_->Close();
   }
 
@@ -161,8 +176,54 @@ class Demo {
     return Host::Create(io_, std::move(o)).value();
   }
 
-  void DialHub(Host& host) {
-    host.Dial(hub_address_, [](const DialResult&) {}).IgnoreError();
+  void DialHub(Host& host, bool honest = false) {
+    host.Dial(hub_address_,
+              [this, honest](const DialResult& r) {
+                if (!honest) return;
+                ++honest_dials_;
+                honest_connected_ += r.outcome == DialOutcome::kConnected;
+              })
+        .IgnoreError();
+  }
+
+  // Reads (and drops) what the hub sends a hog socket, to notice when the hub closes it.
+  void WatchHogSocket(int address, const std::shared_ptr<tcp::socket>& socket) {
+    auto buffer = std::make_shared<std::array<char, 256>>();
+    socket->async_read_some(
+        boost::asio::buffer(*buffer),
+        [this, address, socket, buffer](const boost::system::error_code& ec, size_t) {
+          if (ec) {
+            --hog_open_[address];
+          } else {
+            WatchHogSocket(address, socket);
+          }
+        });
+  }
+
+  // The idle-socket hog: each of its addresses keeps kHogSocketsPerAddress sockets open that
+  // never send a byte, opening a new one as soon as the hub closes one.
+  void RefillHog() {
+    for (int a = 0; a < kHogAddresses; ++a) {
+      while (hog_open_[a] < kHogSocketsPerAddress) {
+        auto socket = std::make_shared<tcp::socket>(io_);
+        boost::system::error_code ec;
+        socket->open(tcp::v4(), ec);
+        socket->bind(
+            tcp::endpoint(boost::asio::ip::make_address(absl::StrCat("127.0.77.", a + 1)), 0), ec);
+        if (ec) return;
+        ++hog_open_[a];
+        ++hog_sockets_;
+        socket->async_connect(TcpEndpointOf(hub_address_).value(),
+                              [this, a, socket](const boost::system::error_code& ec) {
+                                if (ec) {
+                                  --hog_open_[a];
+                                } else {
+                                  WatchHogSocket(a, socket);
+                                }
+                              });
+        hog_.push_back(socket);
+      }
+    }
   }
 
   void OnHubEvent(const HostEvent& e) {
@@ -215,12 +276,13 @@ class Demo {
     if (tenth % 5 == 0 && tenth / 5 < kPeers) {
       const int i = tenth / 5;
       peers_[i] = MakeDialer('p', i, absl::StrCat("127.0.0.", 10 + i));
-      DialHub(*peers_[i]);
+      DialHub(*peers_[i], /*honest=*/true);
     } else if (tenth >= kPeers * 5 && tenth % 10 == 3) {
       const int i = kScoredPeers + static_cast<int>(rng_.Next() % (kPeers - kScoredPeers));
       peers_[i] = MakeDialer('p', i, absl::StrCat("127.0.0.", 10 + i));
-      DialHub(*peers_[i]);
+      DialHub(*peers_[i], /*honest=*/true);
     }
+    if (tenth >= 20) RefillHog();
     // Hostile nodes from the denied range, every two seconds.
     if (tenth % 20 == 7) {
       hostile_.resize(kHostile);
@@ -279,7 +341,12 @@ class Demo {
   std::vector<std::unique_ptr<Host>> hostile_;
   std::vector<KeepAlive> keep_alive_;
   std::vector<std::pair<std::shared_ptr<tcp::socket>, int>> flood_;  // (socket, close at)
-  absl::flat_hash_map<PeerId, std::string> names_;                   // looked up only
+  std::vector<std::shared_ptr<tcp::socket>> hog_;
+  std::array<int, kHogAddresses> hog_open_{};
+  int hog_sockets_ = 0;
+  int honest_dials_ = 0;
+  int honest_connected_ = 0;
+  absl::flat_hash_map<PeerId, std::string> names_;  // looked up only
   std::map<int64_t, int> pruned_values_;
   std::vector<int64_t> reconnect_waits_ms_;
   int restarts_ = 0;

@@ -30,6 +30,7 @@ TEST(DemoTest, ShortRunPrintsRowsRejectsAndASummary) {
   EXPECT_TRUE(absl::StrContains(text, "denied=")) << text;  // the hostile range was refused
   EXPECT_TRUE(absl::StrContains(text, "summary (the hub)")) << text;
   EXPECT_TRUE(absl::StrContains(text, "keep-alive peers")) << text;
+  EXPECT_TRUE(absl::StrContains(text, "idle-socket hog")) << text;
 }
 
 }  // namespace

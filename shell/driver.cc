@@ -4,12 +4,13 @@
 #include <array>
 #include <cerrno>
 #include <chrono>
-#include <cstdio>
+#include <iostream>
 #include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "boost/asio/post.hpp"
+#include "shell/close_reason.h"
 #include "shell/endpoint.h"
 #include "shell/fd_budget.h"
 
@@ -22,7 +23,8 @@ struct Driver::Socket {
   ConnectionId id;
   std::shared_ptr<tcp::socket> socket;
   bool closed = false;
-  std::unique_ptr<Session> session;  // after the upgrade
+  std::shared_ptr<ConnectionMemory> memory;  // from the upgrade on
+  std::unique_ptr<Session> session;          // after the upgrade
   std::unique_ptr<boost::asio::steady_timer> hold_timer;
 };
 
@@ -37,6 +39,11 @@ namespace {
 
 std::chrono::steady_clock::time_point SteadyTimeOf(Instant at) {
   return std::chrono::steady_clock::time_point(std::chrono::nanoseconds(at.nanoseconds()));
+}
+
+RateLimitedLog::Sink LogSink(std::function<void(absl::string_view)> log) {
+  if (log) return log;
+  return [](absl::string_view line) { std::cerr << line << std::endl; };
 }
 
 void CloseQuietly(tcp::socket& socket, bool reset) {
@@ -58,10 +65,6 @@ bool FailedForThisConnectionOnly(const boost::system::error_code& ec) {
          ec == boost::asio::error::connection_reset || ec == boost::asio::error::would_block ||
          ec == boost::asio::error::try_again || ec == boost::asio::error::interrupted ||
          ec == boost::asio::error::no_permission || ec == protocol_error;
-}
-
-void LogToStderr(absl::string_view line) {
-  std::fprintf(stderr, "%.*s\n", static_cast<int>(line.size()), line.data());
 }
 
 // The held-reject cap when the options leave it unset: the fd budget's share of the limit.
@@ -92,11 +95,15 @@ absl::StatusOr<std::unique_ptr<Driver>> Driver::Create(boost::asio::io_context& 
 }
 
 Driver::Driver(boost::asio::io_context& io, DriverOptions options, std::unique_ptr<Core> core)
-    : io_(io), options_(std::move(options)), core_(std::move(core)), timer_(io) {
+    : io_(io),
+      options_(std::move(options)),
+      core_(std::move(core)),
+      timer_(io),
+      close_log_(LogSink(options_.log), options_.max_close_log_lines, options_.close_log_interval),
+      accept_log_(LogSink(options_.log), /*max_lines=*/1, options_.accept_error_log_interval) {
   if (options_.trace) trace_.emplace(core_->config(), options_.trace);
   max_held_rejects_ = options_.max_held_rejects ? *options_.max_held_rejects
                                                 : DefaultMaxHeldRejects(core_->config());
-  if (!options_.log) options_.log = LogToStderr;
 }
 
 Driver::~Driver() {
@@ -322,19 +329,10 @@ void Driver::PauseAccepting(const std::shared_ptr<Listener>& listener,
   listener->retry.async_wait([this, alive = alive_, listener](const boost::system::error_code& e) {
     if (*alive && !stopped_ && !e && listener->acceptor.is_open()) AcceptNext(listener);
   });
-  const Instant now = SteadyNow();
-  if (accept_error_logged_at_ != Instant::Never() &&
-      now - accept_error_logged_at_ < options_.accept_error_log_interval) {
-    return;
-  }
-  std::string line =
+  accept_log_.Write(
+      SteadyNow(),
       absl::StrCat("connmgr: accept on ", listener->address.ToString(), ": ", error.message(),
-                   "; not accepting for ", options_.accept_pause.nanoseconds() / 1'000'000, " ms");
-  const uint64_t unlogged = accept_pauses_ - accept_pauses_logged_ - 1;
-  if (unlogged > 0) absl::StrAppend(&line, " (", unlogged, " more pauses since the last message)");
-  accept_error_logged_at_ = now;
-  accept_pauses_logged_ = accept_pauses_;
-  options_.log(line);
+                   "; not accepting for ", options_.accept_pause.nanoseconds() / 1'000'000, " ms"));
 }
 
 void Driver::OnAccepted(tcp::socket socket) {
@@ -356,15 +354,21 @@ void Driver::OnAccepted(tcp::socket socket) {
 
 void Driver::StartUpgrade(const std::shared_ptr<Socket>& s, Direction direction,
                           std::optional<PeerId> expected) {
+  const Config& config = core_->config();
+  s->memory = std::make_shared<ConnectionMemory>(MemoryScope(ConnectionId{}));
+  ConnectionResources resources{s->memory, config.stream_receive_window,
+                                config.max_connection_send_bytes, config.slow_reader_timeout};
   options_.upgrader->Upgrade(
-      s->socket, direction, std::move(expected),
+      s->socket, direction, std::move(expected), std::move(resources),
       [this, alive = alive_, s, direction](absl::StatusOr<Upgraded> upgraded) {
         if (!*alive || stopped_ || s->closed) return;
         const ConnectionId id = s->id;
         if (!upgraded.ok()) {
+          const CloseReason reason = CloseReasonOf(upgraded.status());
+          LogClose(id, reason, upgraded.status());
           Drop(id, /*reset=*/true);
           if (direction == Direction::kInbound) {
-            Submit(TransportClosed{id}).IgnoreError();
+            Submit(TransportClosed{id, reason}).IgnoreError();
           } else {
             Submit(DialFailed{id, std::string(upgraded.status().message())}).IgnoreError();
           }
@@ -377,8 +381,57 @@ void Driver::StartUpgrade(const std::shared_ptr<Socket>& s, Direction direction,
           Submit(DialSucceeded{id}).IgnoreError();
         }
         // Only now: streams the peer opened already may be counted on an open connection.
-        if (!s->closed) StartSession(s);
+        if (!s->closed && MoveMemoryToConnection(s)) StartSession(s);
       });
+}
+
+ConnectionMemory::Scope Driver::MemoryScope(ConnectionId id) {
+  ConnectionMemory::Scope scope;
+  scope.reserve = [this, alive = alive_, id](uint64_t bytes, uint8_t priority) {
+    if (!*alive || stopped_) return false;
+    std::vector<Output> produced;
+    if (!Submit(ReserveMemory{id, bytes, priority}, &produced).ok()) return false;
+    return std::any_of(produced.begin(), produced.end(), [&](const Output& o) {
+      const auto* answer = std::get_if<MemoryReservation>(&o);
+      return answer != nullptr && answer->connection == id && answer->granted;
+    });
+  };
+  scope.release = [this, alive = alive_, id](uint64_t bytes) {
+    if (*alive && !stopped_) Submit(ReleaseMemory{id, bytes}).IgnoreError();
+  };
+  // The core releases a connection's own reservation when it ends, not the transient scope's.
+  scope.released_by_core_at_end = id != ConnectionId{};
+  return scope;
+}
+
+bool Driver::MoveMemoryToConnection(const std::shared_ptr<Socket>& s) {
+  const uint64_t bytes = s->memory->reserved();
+  if (s->memory->MoveTo(MemoryScope(s->id), /*priority=*/255)) return true;
+  EndConnection(s->id, WithCloseReason(absl::ResourceExhaustedError(
+                                           absl::StrCat("the core refused the ", bytes,
+                                                        " bytes of its upgrade to the connection")),
+                                       CloseReason::kMemoryLimit));
+  return false;
+}
+
+void Driver::EndConnection(ConnectionId id, const absl::Status& why) {
+  const CloseReason reason = CloseReasonOf(why);
+  LogClose(id, reason, why);
+  Drop(id, /*reset=*/false);
+  Submit(TransportClosed{id, reason}).IgnoreError();
+}
+
+void Driver::LogClose(ConnectionId id, CloseReason reason, const absl::Status& why) {
+  if (reason == CloseReason::kTransport) return;  // the peer went; nothing the shell decided
+  std::string who = "?";
+  if (const Connection* c = core_->connections().Find(id)) {
+    who = c->remote.ToString();
+    if (!c->peer.is_empty()) absl::StrAppend(&who, " ", c->peer.ToString());
+  }
+  // TODO(lead): the message may quote the peer (a multistream header it sent, say): print it
+  // through Printable() (core/printable.h, from the fd branch) once that is merged.
+  close_log_.Write(SteadyNow(), absl::StrCat("connmgr: closed connection ", id.value, " (", who,
+                                             "): ", CloseReasonName(reason), ": ", why.message()));
 }
 
 void Driver::StartSession(const std::shared_ptr<Socket>& s) {
@@ -403,11 +456,10 @@ void Driver::StartSession(const std::shared_ptr<Socket>& s) {
     Submit(StreamClosed{s->id, stream, protocol, direction}).IgnoreError();
     if (stream_events_) stream_events_(s->id, stream, protocol, direction, false);
   };
-  events.closed = [this, alive = alive_, weak](const absl::Status&) {
+  events.closed = [this, alive = alive_, weak](const absl::Status& why) {
     std::shared_ptr<Socket> s = weak.lock();
     if (!*alive || stopped_ || s == nullptr || s->closed) return;
-    Drop(s->id, /*reset=*/false);
-    Submit(TransportClosed{s->id}).IgnoreError();
+    EndConnection(s->id, why);
   };
   s->session->Start(std::move(events));
 }
@@ -541,6 +593,7 @@ void Driver::Drop(ConnectionId id, bool reset) {
   sockets_.erase(it);
   s->closed = true;
   if (s->session) s->session->Close();
+  if (s->memory) s->memory->End();  // the transient scope's share; the core frees the rest
   CloseQuietly(*s->socket, reset);
 }
 

@@ -25,9 +25,16 @@
 //   cancel_dial_attempt reset the attempt's socket; nothing is reported
 //   resolve_dns         ask the DNS lookup, then dns_answered or dns_failed
 // A socket error or EOF on a live connection is transport_closed. Inputs the driver makes while
-// carrying out commands are posted to the io_context, never handled re-entrantly. When accept
-// fails for want of descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM), the listener stops
-// accepting for accept_pause (a timer) and the driver logs it, at most once per
+// carrying out commands are posted to the io_context, never handled re-entrantly.
+//
+// Each connection's buffers are reserved from the core (shell/connection_memory.h): with
+// conn 0 (the transient scope) while it upgrades, moved to the connection when the core opens
+// it. A connection the shell ends itself is reported with its reason (protocol_error,
+// handshake_failed, slow_reader, memory_limit; shell/close_reason.h) and logged, at most
+// max_close_log_lines per close_log_interval.
+//
+// When accept fails for want of descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM), the
+// listener stops accepting for accept_pause (a timer) and the driver logs it, at most once per
 // accept_error_log_interval.
 #ifndef CONNMGR_SHELL_DRIVER_H_
 #define CONNMGR_SHELL_DRIVER_H_
@@ -47,6 +54,8 @@
 #include "boost/asio/ip/tcp.hpp"
 #include "boost/asio/steady_timer.hpp"
 #include "core/core.h"
+#include "shell/connection_memory.h"
+#include "shell/rate_limited_log.h"
 #include "shell/upgrader.h"
 #include "trace/trace_format.h"
 
@@ -67,12 +76,16 @@ struct DriverOptions {
   // budget's share of the soft RLIMIT_NOFILE in force (DeriveFdBudget, shell/fd_budget.h).
   std::optional<size_t> max_held_rejects;
   size_t max_accepts_per_turn = 32;  // accepts per listener before yielding
+  // Messages for the operator (why the shell closed a connection, a listener pausing);
+  // default: one line each on stderr.
+  std::function<void(absl::string_view)> log;
+  // Lines saying why the shell closed a connection, at most so many per interval.
+  uint32_t max_close_log_lines = 20;
+  Duration close_log_interval = Duration::Seconds(10);
   // After accept fails for want of descriptors or memory: how long the listener stops accepting,
   // and how often at most the driver says so.
   Duration accept_pause = Duration::Milliseconds(100);
   Duration accept_error_log_interval = Duration::Seconds(10);
-  // Messages for the operator (accept paused); default: one line each on stderr.
-  std::function<void(absl::string_view)> log;
 };
 
 class Driver {
@@ -150,6 +163,16 @@ class Driver {
   void StartUpgrade(const std::shared_ptr<Socket>& s, Direction direction,
                     std::optional<PeerId> expected);
   void StartSession(const std::shared_ptr<Socket>& s);
+  // Where a connection's memory is charged: conn 0 (the transient scope) while it upgrades,
+  // then the connection itself.
+  ConnectionMemory::Scope MemoryScope(ConnectionId id);
+  // Moves an opened connection's reservation to it; false (and closed with memory_limit) when
+  // the core refuses.
+  bool MoveMemoryToConnection(const std::shared_ptr<Socket>& s);
+  // Ends a connection the shell decided to end, or whose peer went: drops the socket, tells the
+  // core why and logs a reason other than transport.
+  void EndConnection(ConnectionId id, const absl::Status& why);
+  void LogClose(ConnectionId id, CloseReason reason, const absl::Status& why);
   // Hands StreamOpened to the core; false if the core refused (and reset) the stream.
   bool CountStream(const std::shared_ptr<Socket>& s, StreamId stream, const std::string& protocol,
                    Direction direction);
@@ -172,10 +195,10 @@ class Driver {
   std::deque<Output> pending_outputs_;                              // produced, not yet carried out
   bool carrying_out_ = false;
   std::vector<Observer> observers_;
+  RateLimitedLog close_log_;
+  RateLimitedLog accept_log_;
   size_t max_held_rejects_;
   uint64_t accept_pauses_ = 0;
-  uint64_t accept_pauses_logged_ = 0;
-  Instant accept_error_logged_at_ = Instant::Never();
   StreamDataHandler stream_data_;
   StreamEventHandler stream_events_;
 };

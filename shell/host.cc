@@ -43,13 +43,13 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Create(boost::asio::io_context& io,
   DriverOptions d;
   d.config = std::move(options.config);
   d.max_held_rejects = options.max_held_rejects;
-  d.log = std::move(options.log);
   d.upgrader =
       upgrader != nullptr ? std::move(upgrader) : std::make_shared<PlaintextUpgrader>(options.peer);
   d.gater = std::move(options.gater);
   d.dns = std::move(options.dns);
   d.trace = std::move(options.trace);
   d.dial_source_ip = options.dial_source_ip;
+  d.log = std::move(options.log);
   absl::StatusOr<std::unique_ptr<Driver>> driver = Driver::Create(io, std::move(d));
   if (!driver.ok()) return driver.status();
   auto host = std::unique_ptr<Host>(

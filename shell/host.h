@@ -53,7 +53,8 @@ struct HostOptions {
   bool budget_file_descriptors = true;
   // Refused sockets held open at once (delayed_reject); unset: the budget's share of the limit.
   std::optional<size_t> max_held_rejects;
-  // Messages for the operator (a listener pausing after EMFILE); default: lines on stderr.
+  // Messages for the operator (why the shell closed a connection, a listener pausing after
+  // EMFILE; rate-limited); default: lines on stderr.
   std::function<void(absl::string_view)> log;
 };
 

@@ -385,6 +385,7 @@ TEST_F(HostApiTest, TagCallsSetTheValuesPruningUses) {
 TEST_F(HostApiTest, ReserveMemoryAnswersGrantedOrRefusedAndReleases) {
   Config config;
   config.system_scope.memory_bytes = 1000;
+  config.connection_memory_bytes = 0;  // no connection budget fits a 1000-byte system
   auto a = MakeHost(1, config);
   EXPECT_EQ(a->ReserveMemory(ConnectionId{}, 600, 255).value(), true);
   EXPECT_EQ(a->ReserveMemory(ConnectionId{}, 600, 255).value(), false);  // 1200 > 1000

@@ -11,12 +11,14 @@
 #include "absl/strings/str_join.h"
 #include "boost/asio/steady_timer.hpp"
 #include "boost/asio/write.hpp"
+#include "shell/close_reason.h"
 #include "shell/endpoint.h"
 #include "shell/mux/multistream.h"
 #include "shell/noise/handshake.h"
 #include "shell/noise/protobuf.h"
 #include "shell/noise/transport.h"
 #include "shell/tls/session.h"
+#include "shell/wire.h"
 #include "sodium.h"
 
 namespace connmgr::shell {
@@ -25,81 +27,11 @@ namespace {
 using boost::asio::ip::tcp;
 
 constexpr size_t kPingPayloadBytes = 32;
+// OpenSSL's buffers for one TLS connection (a record each way and the session), which it does
+// not report: counted as this much.
+constexpr uint64_t kTlsBufferEstimateBytes = uint64_t{40} * 1024;
 constexpr size_t kMaxIdentifyBytes = size_t{64} * 1024;
 constexpr size_t kMaxIdentifyItems = 128;
-
-// The socket's bytes: one read loop handing chunks to the current handler, and queued writes.
-class Wire : public std::enable_shared_from_this<Wire> {
- public:
-  using BytesHandler = std::function<void(absl::string_view)>;
-  using EndHandler = std::function<void(absl::Status)>;
-
-  explicit Wire(std::shared_ptr<tcp::socket> socket) : socket_(std::move(socket)) {}
-
-  void SetHandlers(BytesHandler on_bytes, EndHandler on_end) {
-    on_bytes_ = std::move(on_bytes);
-    on_end_ = std::move(on_end);
-  }
-  void StartReading() {
-    if (reading_ || stopped_) return;
-    reading_ = true;
-    Read();
-  }
-  void Send(std::string bytes) {
-    if (stopped_ || bytes.empty()) return;
-    queued_bytes_ += bytes.size();
-    if (queued_bytes_ > kMaxQueuedWireBytes) {
-      return End(absl::ResourceExhaustedError("the peer reads too slowly: write queue full"));
-    }
-    queue_.push_back(std::move(bytes));
-    if (!writing_) WriteNext();
-  }
-  void Stop() { stopped_ = true; }
-  bool stopped() const { return stopped_; }
-  const std::shared_ptr<tcp::socket>& socket() const { return socket_; }
-
- private:
-  void Read() {
-    socket_->async_read_some(
-        boost::asio::buffer(buffer_),
-        [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
-          if (self->stopped_) return;
-          if (ec) return self->End(absl::UnavailableError(ec.message()));
-          BytesHandler handler = self->on_bytes_;  // it may be replaced
-          if (handler) handler(absl::string_view(self->buffer_.data(), n));
-          if (!self->stopped_) self->Read();
-        });
-  }
-  void WriteNext() {
-    writing_ = true;
-    boost::asio::async_write(
-        *socket_, boost::asio::buffer(queue_.front()),
-        [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
-          if (self->stopped_) return;
-          if (ec) return self->End(absl::UnavailableError(ec.message()));
-          self->queued_bytes_ -= self->queue_.front().size();
-          self->queue_.pop_front();
-          self->writing_ = false;
-          if (!self->queue_.empty()) self->WriteNext();
-        });
-  }
-  void End(absl::Status why) {
-    if (stopped_) return;
-    stopped_ = true;
-    EndHandler handler = on_end_;
-    if (handler) handler(std::move(why));
-  }
-
-  std::shared_ptr<tcp::socket> socket_;
-  BytesHandler on_bytes_;
-  EndHandler on_end_;
-  std::array<char, size_t{64} * 1024> buffer_;
-  std::deque<std::string> queue_;
-  size_t queued_bytes_ = 0;
-  bool writing_ = false;
-  bool reading_ = false;
-  bool stopped_ = false;
-};
 
 // The connection's encryption after the handshake: Noise's transport messages or TLS records.
 class SecureChannel {
@@ -109,6 +41,8 @@ class SecureChannel {
   virtual absl::Status Decode(absl::string_view wire, std::string* plaintext) = 0;
   // Bytes the channel itself must send after a Decode (TLS: alerts, key updates).
   virtual std::string TakeOutput() { return ""; }
+  // What the channel holds between calls (a partial frame or record).
+  virtual uint64_t buffered_bytes() const = 0;
 };
 
 class NoiseChannel : public SecureChannel {
@@ -121,6 +55,7 @@ class NoiseChannel : public SecureChannel {
   absl::Status Decode(absl::string_view wire, std::string* plaintext) override {
     return decoder_.Decode(wire, plaintext);
   }
+  uint64_t buffered_bytes() const override { return decoder_.buffered_bytes(); }
 
  private:
   noise::TransportEncoder encoder_;
@@ -139,6 +74,7 @@ class TlsChannel : public SecureChannel {
     return session_->HandleReceived(wire, plaintext);
   }
   std::string TakeOutput() override { return session_->PollSend(); }
+  uint64_t buffered_bytes() const override { return kTlsBufferEstimateBytes; }
 
  private:
   std::unique_ptr<tls::TlsSession> session_;
@@ -172,6 +108,10 @@ class Libp2pSession : public Session {
         },
         [weak](absl::Status why) {
           if (auto s = weak.lock()) Shutdown(s, std::move(why));
+        },
+        [weak] {
+          std::shared_ptr<State> s = weak.lock();
+          return s != nullptr ? Buffers(*s) : Wire::OwnerBuffers{};
         });
   }
   ~Libp2pSession() override { Close(); }
@@ -205,6 +145,9 @@ class Libp2pSession : public Session {
     auto it = state_->streams.find(stream);
     if (it == state_->streams.end() || !it->second.selected) {
       return absl::NotFoundError(absl::StrCat("write: no open stream ", stream));
+    }
+    if (absl::Status admitted = state_->wire->AdmitWrite(bytes.size()); !admitted.ok()) {
+      return admitted;
     }
     absl::Status s = state_->yamux.Write(stream, bytes);
     Flush(state_);
@@ -274,6 +217,7 @@ class Libp2pSession : public Session {
     Events events;
     bool started = false;
     bool closed = false;
+    bool closing = false;           // a go-away is being flushed: nothing more is read or sent
     std::string pending_wire;       // ciphertext that arrived before Start
     std::string pending_plaintext;  // what followed the muxer negotiation
     absl::flat_hash_map<StreamId, StreamState> streams;
@@ -310,8 +254,24 @@ class Libp2pSession : public Session {
     });
   }
 
+  // What the session holds beside the wire's buffers, for the connection's memory account:
+  // the channel's partial frame, Yamux's partial frame, frames and queues, the bytes waiting
+  // for Start, and each stream's negotiation and protocol buffers.
+  static Wire::OwnerBuffers Buffers(const State& s) {
+    uint64_t held = s.channel->buffered_bytes() + s.yamux.buffered_bytes() + s.pending_wire.size() +
+                    s.pending_plaintext.size();
+    for (const auto& [id, st] : s.streams) {
+      held += st.buffer.size() + st.ping_payload.size();
+      if (st.dialer) held += st.dialer->buffered_bytes();
+      if (st.listener) held += st.listener->buffered_bytes();
+    }
+    return {held, s.yamux.queued_bytes()};
+  }
+
+  static bool Active(const State& s) { return !s.closed && !s.closing; }
+
   static void OnWire(const std::shared_ptr<State>& s, absl::string_view bytes) {
-    if (s->closed) return;
+    if (!Active(*s)) return;
     if (!s->started) {
       absl::StrAppend(&s->pending_wire, bytes);
       return;
@@ -319,7 +279,12 @@ class Libp2pSession : public Session {
     std::string plaintext;
     absl::Status decoded = s->channel->Decode(bytes, &plaintext);
     s->wire->Send(s->channel->TakeOutput());
-    if (!decoded.ok()) return Shutdown(s, decoded);
+    if (!decoded.ok()) {
+      return Shutdown(
+          s, WithCloseReason(
+                 absl::Status(decoded.code(), absl::StrCat("secure channel: ", decoded.message())),
+                 CloseReason::kProtocolError));
+    }
     OnPlaintext(s, plaintext);
     Flush(s);
   }
@@ -327,7 +292,7 @@ class Libp2pSession : public Session {
   static void OnPlaintext(const std::shared_ptr<State>& s, absl::string_view plaintext) {
     if (s->options->plaintext_tap) s->options->plaintext_tap(plaintext);
     for (mux::YamuxEvent& e : s->yamux.Feed(plaintext, SteadyNow())) {
-      if (s->closed) return;
+      if (!Active(*s)) return;
       HandleEvent(s, e);
     }
   }
@@ -353,7 +318,7 @@ class Libp2pSession : public Session {
         EndStream(s, e.stream_id, absl::AbortedError("the peer reset the stream"));
         break;
       case Kind::kSessionError:
-        Shutdown(s, e.error);
+        CloseWithGoAway(s, WithCloseReason(e.error, CloseReason::kProtocolError));
         break;
       case Kind::kPingAnswered:
       case Kind::kGoAwayReceived:
@@ -415,7 +380,7 @@ class Libp2pSession : public Session {
       if (s->events.stream_opened) s->events.stream_opened(id, protocol, direction);
     }
     auto it = s->streams.find(id);  // the driver may have reset it (a stream limit)
-    if (it == s->streams.end() || s->closed) return;
+    if (it == s->streams.end() || !Active(*s)) return;
     st = &it->second;
     switch (st->role) {
       case Role::kIdentifyServer: {
@@ -536,7 +501,7 @@ class Libp2pSession : public Session {
       }
       if (ping_done) ping_done(why);
     };
-    if (s->closed) return fail(absl::UnavailableError("the connection closed"));
+    if (!Active(*s)) return fail(absl::UnavailableError("the connection closed"));
     absl::StatusOr<uint32_t> id = s->yamux.OpenStream();
     if (!id.ok()) return fail(id.status());
     absl::StatusOr<mux::MultistreamDialer> dialer = mux::MultistreamDialer::Create({protocol});
@@ -554,12 +519,20 @@ class Libp2pSession : public Session {
   }
 
   static void Flush(const std::shared_ptr<State>& s) {
-    if (s->closed) return;
+    if (!Active(*s)) return;
     const std::string out = s->yamux.TakeOutput();
     if (out.empty()) return;
     std::string wire;
     if (absl::Status st = s->channel->Encode(out, &wire); !st.ok()) return Shutdown(s, st);
     s->wire->Send(std::move(wire));
+  }
+
+  // The peer broke Yamux: the go-away the session queued goes out before the socket shuts.
+  static void CloseWithGoAway(const std::shared_ptr<State>& s, absl::Status why) {
+    if (!Active(*s)) return;
+    Flush(s);
+    s->closing = true;
+    s->wire->CloseAfterFlush(std::move(why));  // then Shutdown, through the wire's end
   }
 
   static void Shutdown(const std::shared_ptr<State>& s, absl::Status why) {
@@ -585,8 +558,11 @@ class UpgradeRun : public std::enable_shared_from_this<UpgradeRun> {
   UpgradeRun(std::shared_ptr<tcp::socket> socket, Direction direction,
              std::optional<PeerId> expected, std::shared_ptr<const Libp2pOptions> options,
              std::function<absl::StatusOr<std::shared_ptr<tls::TlsContext>>()> tls_context,
-             Upgrader::Done done)
-      : wire_(std::make_shared<Wire>(std::move(socket))),
+             const ConnectionResources& resources, Upgrader::Done done)
+      : wire_(std::make_shared<Wire>(
+            std::move(socket), resources.memory,
+            WireLimits{resources.max_send_bytes, resources.slow_reader_timeout})),
+        resources_(resources),
         direction_(direction),
         expected_(std::move(expected)),
         options_(std::move(options)),
@@ -600,7 +576,10 @@ class UpgradeRun : public std::enable_shared_from_this<UpgradeRun> {
     std::shared_ptr<Wire> wire = std::move(wire_);
     weak_wire_ = wire;
     wire->SetHandlers([self](absl::string_view bytes) { self->OnBytes(bytes); },
-                      [self](absl::Status why) { self->Fail(std::move(why)); });
+                      [self](absl::Status why) { self->Fail(std::move(why)); },
+                      [self] {
+                        return Wire::OwnerBuffers{self->HeldBytes(), 0};
+                      });
     // The options were validated when the host was made, so these cannot fail.
     if (direction_ == Direction::kOutbound) {
       security_dialer_.emplace(
@@ -616,6 +595,25 @@ class UpgradeRun : public std::enable_shared_from_this<UpgradeRun> {
 
  private:
   enum class Phase { kSecurity, kNoise, kTls, kMuxer, kDone };
+
+  // What the handshake holds: negotiation buffers, a partial Noise message or TLS's buffers,
+  // the secure channel's partial frame.
+  uint64_t HeldBytes() const {
+    uint64_t held = 0;
+    if (security_dialer_) held += security_dialer_->buffered_bytes();
+    if (security_listener_) held += security_listener_->buffered_bytes();
+    if (handshake_) held += handshake_->buffered_bytes();
+    if (tls_) held += kTlsBufferEstimateBytes;
+    if (channel_) held += channel_->buffered_bytes();
+    if (muxer_dialer_) held += muxer_dialer_->buffered_bytes();
+    if (muxer_listener_) held += muxer_listener_->buffered_bytes();
+    return held;
+  }
+
+  // `why`, marked as the peer's failure to follow a handshake or a protocol.
+  static absl::Status Refused(absl::Status why, CloseReason reason) {
+    return WithCloseReason(std::move(why), reason);
+  }
 
   // Sends on the wire if it still exists (it always does while its handlers run).
   void Send(std::string bytes) {
@@ -656,11 +654,15 @@ class UpgradeRun : public std::enable_shared_from_this<UpgradeRun> {
     Send(n.TakeOutput());
     if (n.state() == mux::NegotiationState::kInProgress) return;
     if (n.state() != mux::NegotiationState::kSelected) {
-      return Fail(absl::UnavailableError(absl::StrCat(
-          "security negotiation: ",
-          n.error().ok() ? absl::StrCat("the peer speaks none of ",
-                                        absl::StrJoin(options_->security_protocols, ", "))
-                         : n.error().message())));
+      // Malformed messages are a protocol error; refusing every protocol fails the handshake.
+      return Fail(Refused(
+          absl::UnavailableError(absl::StrCat(
+              "security negotiation: ",
+              n.error().ok() ? absl::StrCat("the peer speaks none of ",
+                                            absl::StrJoin(options_->security_protocols, ", "))
+                             : n.error().message())),
+          n.state() == mux::NegotiationState::kFailed ? CloseReason::kProtocolError
+                                                      : CloseReason::kHandshakeFailed));
     }
     const std::string leftover = n.TakeLeftover();
     if (n.selected_protocol() == kTlsProtocol) return StartTls(leftover);
@@ -675,7 +677,8 @@ class UpgradeRun : public std::enable_shared_from_this<UpgradeRun> {
 
   void OnNoiseBytes(absl::string_view bytes) {
     if (absl::Status s = handshake_->HandleReceived(bytes); !s.ok()) {
-      return Fail(absl::Status(s.code(), absl::StrCat("noise: ", s.message())));
+      return Fail(Refused(absl::Status(s.code(), absl::StrCat("noise: ", s.message())),
+                          CloseReason::kHandshakeFailed));
     }
     Send(handshake_->PollSend());
     if (!handshake_->done()) return;
@@ -689,12 +692,12 @@ class UpgradeRun : public std::enable_shared_from_this<UpgradeRun> {
   void StartTls(const std::string& leftover) {
     phase_ = Phase::kTls;
     absl::StatusOr<std::shared_ptr<tls::TlsContext>> context = tls_context_();
-    if (!context.ok()) return Fail(context.status());
+    if (!context.ok()) return Fail(Refused(context.status(), CloseReason::kHandshakeFailed));
     absl::StatusOr<std::unique_ptr<tls::TlsSession>> session = tls::TlsSession::Create(
         *std::move(context),
         direction_ == Direction::kOutbound ? tls::TlsRole::kClient : tls::TlsRole::kServer,
         expected_);
-    if (!session.ok()) return Fail(session.status());
+    if (!session.ok()) return Fail(Refused(session.status(), CloseReason::kHandshakeFailed));
     tls_ = *std::move(session);
     Send(tls_->PollSend());
     if (!leftover.empty()) OnTlsBytes(leftover);
@@ -704,7 +707,7 @@ class UpgradeRun : public std::enable_shared_from_this<UpgradeRun> {
     std::string plaintext;
     absl::Status s = tls_->HandleReceived(bytes, &plaintext);
     Send(tls_->PollSend());  // handshake messages, or the alert that says why it failed
-    if (!s.ok()) return Fail(s);
+    if (!s.ok()) return Fail(Refused(s, CloseReason::kHandshakeFailed));
     if (!tls_->done()) return;
     remote_ = tls_->remote_peer();
     channel_ = std::make_unique<TlsChannel>(std::move(tls_));
@@ -727,7 +730,8 @@ class UpgradeRun : public std::enable_shared_from_this<UpgradeRun> {
     absl::Status s = channel_->Decode(bytes, &plaintext);
     Send(channel_->TakeOutput());
     if (!s.ok()) {
-      return Fail(absl::Status(s.code(), absl::StrCat("secure channel: ", s.message())));
+      return Fail(Refused(absl::Status(s.code(), absl::StrCat("secure channel: ", s.message())),
+                          CloseReason::kProtocolError));
     }
     OnMuxerPlaintext(plaintext);
   }
@@ -743,7 +747,13 @@ class UpgradeRun : public std::enable_shared_from_this<UpgradeRun> {
     SendEncrypted(n.TakeOutput());
     if (n.state() == mux::NegotiationState::kInProgress) return;
     if (n.state() != mux::NegotiationState::kSelected) {
-      return Fail(absl::UnavailableError("muxer negotiation: the peer does not speak yamux"));
+      return Fail(
+          n.state() == mux::NegotiationState::kFailed
+              ? Refused(absl::UnavailableError(
+                            absl::StrCat("muxer negotiation: ", n.error().message())),
+                        CloseReason::kProtocolError)
+              : Refused(absl::UnavailableError("muxer negotiation: the peer does not speak yamux"),
+                        CloseReason::kHandshakeFailed));
     }
     Finish(n.TakeLeftover());
   }
@@ -751,15 +761,23 @@ class UpgradeRun : public std::enable_shared_from_this<UpgradeRun> {
   void SendEncrypted(const std::string& plaintext) {
     if (plaintext.empty()) return;
     std::string wire;
-    if (absl::Status s = channel_->Encode(plaintext, &wire); !s.ok()) return Fail(s);
+    if (absl::Status s = channel_->Encode(plaintext, &wire); !s.ok()) {
+      return Fail(Refused(s, CloseReason::kHandshakeFailed));
+    }
     Send(std::move(wire));
   }
 
   void Finish(const std::string& leftover) {
     phase_ = Phase::kDone;
+    // The window and the queue bounds are the core's config; a protocol's answers may queue
+    // past max_send_bytes by what one read brings (reading stops at it), never twice as far.
+    mux::YamuxLimits limits = options_->yamux;
+    limits.receive_window = resources_.stream_receive_window;
+    limits.max_queued_bytes_per_stream = 2 * resources_.max_send_bytes;
+    limits.max_queued_bytes_per_session = 2 * resources_.max_send_bytes;
     absl::StatusOr<mux::YamuxSession> yamux = mux::YamuxSession::Create(
         direction_ == Direction::kOutbound ? mux::YamuxRole::kClient : mux::YamuxRole::kServer,
-        options_->yamux);
+        limits);
     if (!yamux.ok()) return Fail(yamux.status());
     std::shared_ptr<Wire> wire = weak_wire_.lock();
     if (wire == nullptr) return Fail(absl::UnavailableError("the connection closed"));
@@ -783,6 +801,7 @@ class UpgradeRun : public std::enable_shared_from_this<UpgradeRun> {
 
   std::shared_ptr<Wire> wire_;  // until Start
   std::weak_ptr<Wire> weak_wire_;
+  ConnectionResources resources_;
   Direction direction_;
   std::optional<PeerId> expected_;
   std::shared_ptr<const Libp2pOptions> options_;
@@ -910,7 +929,8 @@ Libp2pUpgrader::Libp2pUpgrader(Libp2pOptions options)
     : options_(std::make_shared<const Libp2pOptions>(std::move(options))) {}
 
 void Libp2pUpgrader::Upgrade(std::shared_ptr<tcp::socket> socket, Direction direction,
-                             std::optional<PeerId> expected, Done done) {
+                             std::optional<PeerId> expected, ConnectionResources resources,
+                             Done done) {
   // The TLS context (this node's certificate) is made on the first TLS connection, then kept.
   auto tls_context = [slot = tls_context_,
                       options = options_]() -> absl::StatusOr<std::shared_ptr<tls::TlsContext>> {
@@ -922,8 +942,9 @@ void Libp2pUpgrader::Upgrade(std::shared_ptr<tcp::socket> socket, Direction dire
     }
     return *slot;
   };
-  auto run = std::make_shared<UpgradeRun>(std::move(socket), direction, std::move(expected),
-                                          options_, std::move(tls_context), std::move(done));
+  auto run =
+      std::make_shared<UpgradeRun>(std::move(socket), direction, std::move(expected), options_,
+                                   std::move(tls_context), resources, std::move(done));
   run->Start();
 }
 

@@ -36,8 +36,6 @@ inline constexpr char kIdentifyProtocol[] = "/ipfs/id/1.0.0";
 inline constexpr char kNoiseProtocol[] = "/noise";
 inline constexpr char kTlsProtocol[] = "/tls/1.0.0";
 inline constexpr char kYamuxProtocol[] = "/yamux/1.0.0";
-// Queued outgoing bytes per connection beyond which the peer is too slow and is dropped.
-inline constexpr size_t kMaxQueuedWireBytes = 16 << 20;
 
 // What a peer said about itself in identify.
 struct IdentifyInfo {
@@ -83,6 +81,8 @@ struct Libp2pOptions {
   std::function<std::vector<Multiaddr>()> listen_addresses;
   // Called when a peer's identify answer arrives.
   std::function<void(const PeerId&, const IdentifyInfo&)> on_identify;
+  // Stream counts and frame sizes; the receive window and the queue bounds come from the
+  // core's config (stream_receive_window, max_connection_send_bytes) with each connection.
   mux::YamuxLimits yamux;
   // The security protocols offered (outbound, in this order of preference) and accepted
   // (inbound): kNoiseProtocol and kTlsProtocol, each at most once, at least one. Noise first,
@@ -103,7 +103,7 @@ class Libp2pUpgrader : public Upgrader {
   explicit Libp2pUpgrader(Libp2pOptions options);
 
   void Upgrade(std::shared_ptr<boost::asio::ip::tcp::socket> socket, Direction direction,
-               std::optional<PeerId> expected, Done done) override;
+               std::optional<PeerId> expected, ConnectionResources resources, Done done) override;
 
   PeerId local_peer() const { return options_->identity.peer_id(); }
 

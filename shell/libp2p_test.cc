@@ -8,9 +8,12 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "boost/asio/write.hpp"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "shell/endpoint.h"
 #include "shell/host.h"
+#include "shell/mux/multistream.h"
 #include "shell/test_util.h"
 
 namespace connmgr::shell {
@@ -36,11 +39,13 @@ class Libp2pTest : public ::testing::Test {
     libp2p.security_protocols = std::move(security);
     libp2p.protocols = {kEcho};
     o.libp2p = std::move(libp2p);
+    o.log = [this, seed](absl::string_view line) { log_[seed].emplace_back(line); };
     std::unique_ptr<Host> host = Host::Create(io_, std::move(o)).value();
     Host* raw = host.get();
     host->Subscribe([this, seed](const HostEvent& e) {
       if (const auto* id = std::get_if<IdentifyEvent>(&e)) identified_[seed].push_back(*id);
       if (const auto* st = std::get_if<StreamEvent>(&e)) streams_[seed].push_back(*st);
+      if (const auto* c = std::get_if<ConnectionClosed>(&e)) closes_[seed].push_back(c->reason);
     });
     // Every host echoes what arrives on its echo streams.
     host->OnStreamData([raw](Host::StreamRef ref, std::string bytes) {
@@ -63,6 +68,8 @@ class Libp2pTest : public ::testing::Test {
   boost::asio::io_context io_;
   std::map<uint8_t, std::vector<IdentifyEvent>> identified_;
   std::map<uint8_t, std::vector<StreamEvent>> streams_;
+  std::map<uint8_t, std::vector<CloseReason>> closes_;
+  std::map<uint8_t, std::vector<std::string>> log_;
 };
 
 TEST_F(Libp2pTest, HostsConnectOverNoiseAndYamuxAndIdentifyEachOther) {
@@ -358,6 +365,75 @@ TEST_F(Libp2pTest, AStreamOverTheLimitIsRefusedAndReset) {
            refused_before + 1;
   }));
   EXPECT_EQ(a->GetMetrics().streams_inbound, 1u);
+}
+
+// Each connection reserves what it buffers from its core (shell/connection_memory.h), in 64 KiB
+// chunks, and the core releases it when the connection ends: connmgr_memory_bytes shows it.
+TEST_F(Libp2pTest, EachConnectionReservesItsBuffersAndReleasesThemWhenItEnds) {
+  constexpr uint64_t kChunk = ConnectionMemory::kChunkBytes;
+  auto a = MakeHost(1);
+  auto b = MakeHost(2);
+  ASSERT_EQ(Connect(*b, *a).outcome, DialOutcome::kConnected);
+  const ConnectionId on_b = b->core().connections().PeerConnections(a->peer())[0];
+  const ConnectionId on_a = a->core().connections().PeerConnections(b->peer())[0];
+  // Quiet once identify and the first ping are done both ways.
+  ASSERT_TRUE(RunUntil([&] {
+    for (Host* h : {a.get(), b.get()}) {
+      const Metrics m = h->GetMetrics();
+      if (m.streams_inbound + m.streams_outbound != 0 || m.counter(Counter::kStreamsClosed) < 4) {
+        return false;
+      }
+    }
+    return !identified_[1].empty() && !identified_[2].empty() && a->RoundTrip(on_a) &&
+           b->RoundTrip(on_b);
+  }));
+  // An idle connection holds its 32 KiB read buffer and has one read's headroom (64 KiB)
+  // reserved: two chunks, charged to the connection (nothing is left in the transient scope).
+  EXPECT_EQ(a->core().connections().Find(on_a)->memory_bytes, 2 * kChunk);
+  EXPECT_EQ(b->core().connections().Find(on_b)->memory_bytes, 2 * kChunk);
+  EXPECT_EQ(a->GetMetrics().memory_bytes, 2 * kChunk);
+  EXPECT_EQ(b->GetMetrics().memory_bytes, 2 * kChunk);
+  ASSERT_TRUE(b->CloseConnection(on_b).ok());
+  ASSERT_TRUE(RunUntil(
+      [&] { return a->GetMetrics().memory_bytes == 0 && b->GetMetrics().memory_bytes == 0; }));
+  EXPECT_EQ(a->GetMetrics().counter(Counter::kInputErrors), 0u);  // no misuse
+  EXPECT_EQ(b->GetMetrics().counter(Counter::kInputErrors), 0u);
+}
+
+// Why the shell ends a connection reaches the core (ConnectionClosed's reason) and the log.
+TEST_F(Libp2pTest, ConnectionsTheShellEndsCarryTheirReasonAndAreLogged) {
+  auto a = MakeHost(1);
+  const Multiaddr where = a->Listen(Multiaddr::Parse("/ip4/127.0.0.1/tcp/0").value()).value();
+  const boost::asio::ip::tcp::endpoint endpoint = TcpEndpointOf(where).value();
+  std::vector<std::unique_ptr<boost::asio::ip::tcp::socket>> clients;
+  auto dial = [&](const std::string& bytes) {
+    clients.push_back(std::make_unique<boost::asio::ip::tcp::socket>(io_));
+    clients.back()->connect(endpoint);
+    boost::asio::write(*clients.back(), boost::asio::buffer(bytes));
+  };
+  // Not multistream-select: a length of 71 ('G') whose message does not end in a newline.
+  dial(std::string(200, 'G'));
+  ASSERT_TRUE(RunUntil([&] { return closes_[1].size() == 1; }));
+  EXPECT_EQ(closes_[1][0], CloseReason::kProtocolError);
+  // /noise, then a first handshake message of 5 bytes (an ephemeral key has 32).
+  std::string noise;
+  mux::AppendMultistreamMessage(mux::kMultistreamHeader, &noise);
+  mux::AppendMultistreamMessage(kNoiseProtocol, &noise);
+  dial(noise + std::string("\x00\x05hello", 7));
+  ASSERT_TRUE(RunUntil([&] { return closes_[1].size() == 2; }));
+  EXPECT_EQ(closes_[1][1], CloseReason::kHandshakeFailed);
+  // A peer that just goes is the transport's doing, and not logged.
+  dial("");
+  clients.back()->close();
+  ASSERT_TRUE(RunUntil([&] { return closes_[1].size() == 3; }));
+  EXPECT_EQ(closes_[1][2], CloseReason::kTransport);
+  EXPECT_EQ(a->GetMetrics().closed_by_reason[static_cast<int>(CloseReason::kProtocolError)], 1u);
+  EXPECT_EQ(a->GetMetrics().closed_by_reason[static_cast<int>(CloseReason::kHandshakeFailed)], 1u);
+  ASSERT_EQ(log_[1].size(), 2u);
+  EXPECT_THAT(log_[1][0], HasSubstr("protocol_error: security negotiation:"));
+  EXPECT_THAT(log_[1][1], HasSubstr("handshake_failed: noise:"));
+  EXPECT_THAT(log_[1][1], HasSubstr("/ip4/127.0.0.1/tcp/"));
+  EXPECT_EQ(a->GetMetrics().memory_bytes, 0u);  // their transient reservations went back
 }
 
 TEST_F(Libp2pTest, DialingAnotherPeersAddressFailsTheHandshake) {

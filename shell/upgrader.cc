@@ -9,6 +9,7 @@
 #include "absl/strings/string_view.h"
 #include "boost/asio/read.hpp"
 #include "boost/asio/write.hpp"
+#include "shell/close_reason.h"
 
 namespace connmgr::shell {
 namespace {
@@ -108,12 +109,14 @@ struct Handshake : std::enable_shared_from_this<Handshake> {
       return Finish();
     }
     if (std::string_view(head.data(), kGreetingSize) != kGreeting) {
-      Fail("plaintext: the remote does not speak /connmgr/plaintext/1");
+      Fail("plaintext: the remote does not speak /connmgr/plaintext/1",
+           CloseReason::kHandshakeFailed);
       return Finish();
     }
     const size_t length = static_cast<uint8_t>(head[kGreetingSize]);
     if (length == 0 || length > PeerId::kMaxMultihashBytes) {
-      Fail(absl::StrCat("plaintext: peer id length ", length, " out of range"));
+      Fail(absl::StrCat("plaintext: peer id length ", length, " out of range"),
+           CloseReason::kHandshakeFailed);
       return Finish();
     }
     body.resize(length);
@@ -130,20 +133,21 @@ struct Handshake : std::enable_shared_from_this<Handshake> {
     }
     absl::StatusOr<PeerId> peer = PeerId::FromBytes(body);
     if (!peer.ok()) {
-      Fail(absl::StrCat("plaintext: ", peer.status().message()));
+      Fail(absl::StrCat("plaintext: ", peer.status().message()), CloseReason::kHandshakeFailed);
     } else if (expected && *peer != *expected) {
       Fail(absl::StrCat("plaintext: dialled ", expected->ToString(), " but reached ",
-                        peer->ToString()));
+                        peer->ToString()),
+           CloseReason::kHandshakeFailed);
     } else if (!failed) {
       result = *std::move(peer);
     }
     Finish();
   }
 
-  void Fail(absl::string_view why) {
+  void Fail(absl::string_view why, CloseReason reason = CloseReason::kTransport) {
     if (failed) return;
     failed = true;
-    result = absl::UnavailableError(why);
+    result = WithCloseReason(absl::UnavailableError(why), reason);
   }
 
   void Finish() {
@@ -156,7 +160,7 @@ struct Handshake : std::enable_shared_from_this<Handshake> {
 }  // namespace
 
 void PlaintextUpgrader::Upgrade(std::shared_ptr<boost::asio::ip::tcp::socket> socket, Direction,
-                                std::optional<PeerId> expected, Done done) {
+                                std::optional<PeerId> expected, ConnectionResources, Done done) {
   auto handshake = std::make_shared<Handshake>();
   handshake->socket = std::move(socket);
   handshake->expected = std::move(expected);

@@ -20,6 +20,7 @@
 #include "core/peer_id.h"
 #include "core/time.h"
 #include "core/types.h"
+#include "shell/connection_memory.h"
 
 namespace connmgr::shell {
 
@@ -66,27 +67,41 @@ struct Upgraded {
   std::unique_ptr<Session> session;
 };
 
+// What the driver hands each connection's upgrade: the connection's memory account with the
+// core (transient while it upgrades, the connection's own once it opens) and the buffer budgets
+// from the core's config (docs/configuration.md, "Connection memory and buffers").
+struct ConnectionResources {
+  std::shared_ptr<ConnectionMemory> memory;  // required
+  uint32_t stream_receive_window = 256 * 1024;
+  size_t max_send_bytes = size_t{1} << 20;
+  Duration slow_reader_timeout = Duration::Seconds(5);
+};
+
 class Upgrader {
  public:
   using Done = std::function<void(absl::StatusOr<Upgraded>)>;
   virtual ~Upgrader() = default;
 
   // Runs the handshake on `socket` and calls `done` once, on the socket's executor, with the
-  // remote peer and its session or why it failed. `expected` (outbound) is the peer dialled:
-  // another peer is an error. Closing the socket makes `done` fail. Deadlines are the core's
-  // (upgrade timeout, address dial timeout), not the upgrader's.
+  // remote peer and its session or why it failed (marked with a CloseReason,
+  // shell/close_reason.h, when it was the peer's fault). `expected` (outbound) is the peer
+  // dialled: another peer is an error. The upgrade and then the session hold their buffers
+  // within `resources`. Closing the socket makes `done` fail. Deadlines are the core's (upgrade
+  // timeout, address dial timeout), not the upgrader's.
   virtual void Upgrade(std::shared_ptr<boost::asio::ip::tcp::socket> socket, Direction direction,
-                       std::optional<PeerId> expected, Done done) = 0;
+                       std::optional<PeerId> expected, ConnectionResources resources,
+                       Done done) = 0;
 };
 
 // Each side writes "/connmgr/plaintext/1\n", one length byte and its peer id's multihash, then
-// reads the other's. Its sessions carry no streams: they watch for the end of the connection.
+// reads the other's. Its sessions carry no streams: they watch for the end of the connection,
+// reading into one 1 KiB buffer, and reserve no memory (tests and demos only).
 class PlaintextUpgrader : public Upgrader {
  public:
   explicit PlaintextUpgrader(PeerId local) : local_(std::move(local)) {}
 
   void Upgrade(std::shared_ptr<boost::asio::ip::tcp::socket> socket, Direction direction,
-               std::optional<PeerId> expected, Done done) override;
+               std::optional<PeerId> expected, ConnectionResources resources, Done done) override;
 
   const PeerId& local_peer() const { return local_; }
 

@@ -86,7 +86,7 @@ TEST(SimulatorTest, EclipseDiversityKeepsTwoThirdsOfHonestPeers) {
   EXPECT_EQ(on.figure("attack_accepted"), 184);
   EXPECT_EQ(off.figure("honest_peers_before_attack"), 99);
   EXPECT_EQ(off.figure("honest_kept_percent"), 0);
-  EXPECT_EQ(off.figure("attack_accepted"), 2277);
+  EXPECT_EQ(off.figure("attack_accepted"), 2210);  // fewer: pending_fair_share
 }
 
 TEST(SimulatorTest, EclipseConclusionHoldsOverSeeds) {

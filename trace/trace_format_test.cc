@@ -354,7 +354,8 @@ TEST(TraceVersionTest, VersionOneStreamsDecodeWithIdZeroAndRefuseAStreamField) {
 INSTANTIATE_TEST_SUITE_P(Examples, ExampleTraceTest,
                          testing::Values("examples/tour.jsonl", "examples/misuse.jsonl",
                                          "examples/streams.jsonl", "examples/dialing.jsonl",
-                                         "examples/gating.jsonl", "examples/runtime.jsonl"),
+                                         "examples/gating.jsonl", "examples/runtime.jsonl",
+                                         "examples/reconnect.jsonl"),
                          [](const auto& info) {
                            std::string name = info.param.substr(9);
                            return name.substr(0, name.find('.'));

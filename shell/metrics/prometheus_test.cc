@@ -173,7 +173,13 @@ TEST(FormatPrometheusTest, BreakdownsAreLabelledInEnumOrder) {
             "connmgr_connections_closed_total{reason=\"resource_limit\"} 26\n"
             "connmgr_connections_closed_total{reason=\"denied\"} 27\n"
             "connmgr_connections_closed_total{reason=\"dial_failed\"} 28\n"
-            "connmgr_connections_closed_total{reason=\"dial_cancelled\"} 29\n");
+            "connmgr_connections_closed_total{reason=\"dial_cancelled\"} 29\n"
+            "connmgr_connections_closed_total{reason=\"protocol_error\"} 30\n"
+            "connmgr_connections_closed_total{reason=\"handshake_failed\"} 31\n"
+            "connmgr_connections_closed_total{reason=\"slow_reader\"} 32\n"
+            "connmgr_connections_closed_total{reason=\"memory_limit\"} 33\n"
+            "connmgr_connections_closed_total{reason=\"pending_evicted\"} 34\n"
+            "connmgr_connections_closed_total{reason=\"evicted\"} 35\n");
   EXPECT_EQ(Family(text, "connmgr_streams_rejected_total"),
             "# HELP connmgr_streams_rejected_total Streams rejected, by reason.\n"
             "# TYPE connmgr_streams_rejected_total counter\n"
@@ -336,9 +342,9 @@ TEST(FormatPrometheusTest, EmptySnapshotListsEveryFamilyWithZeroes) {
     ++samples;
     EXPECT_TRUE(absl::EndsWith(line, " 0")) << line;
   }
-  // 6 connections + peers + 2 streams + p90 + 27 plain counters + 11 + 10 + 3 + 4 breakdown
+  // 6 connections + peers + 2 streams + p90 + 27 plain counters + 11 + 16 + 3 + 4 breakdown
   // series + memory + 8 dial outcomes + 5 gauges; no protocol series.
-  EXPECT_EQ(samples, 79);
+  EXPECT_EQ(samples, 85);
   EXPECT_THAT(text, HasSubstr("# TYPE connmgr_protocol_streams gauge\n# HELP "));
 }
 

@@ -71,6 +71,8 @@ class MultistreamNegotiation {
   // After kSelected: the bytes that followed the final negotiation message, which belong to
   // the negotiated protocol. Bytes fed after the selection are appended here too.
   std::string TakeLeftover();
+  // What the negotiation holds: unparsed input (or leftover) and output not yet taken.
+  size_t buffered_bytes() const { return input_.size() + output_.size(); }
 
  protected:
   MultistreamNegotiation() = default;

@@ -10,8 +10,8 @@ namespace connmgr::mux {
 namespace {
 
 constexpr uint32_t kLastStreamId = std::numeric_limits<uint32_t>::max();
-// We grant the peer more window once the application has read this much since the last grant.
-constexpr uint32_t kWindowUpdateThresholdBytes = kInitialStreamWindowBytes / 2;
+// An input buffer emptied with more capacity than this gives its memory back.
+constexpr size_t kKeptInputCapacityBytes = size_t{4} * 1024;
 
 void AppendBigEndian32(uint32_t value, std::string* out) {
   for (int shift = 24; shift >= 0; shift -= 8) {
@@ -68,6 +68,12 @@ absl::StatusOr<YamuxSession> YamuxSession::Create(YamuxRole role, const YamuxLim
                                                    kInitialStreamWindowBytes, ", not ",
                                                    limits.max_data_frame_bytes));
   }
+  if (limits.receive_window < kInitialStreamWindowBytes ||
+      limits.receive_window > kMaxStreamWindowBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("receive_window must be ", kInitialStreamWindowBytes, " to ",
+                     kMaxStreamWindowBytes, ", not ", limits.receive_window));
+  }
   return YamuxSession(role, limits);
 }
 
@@ -93,7 +99,7 @@ std::vector<YamuxEvent> YamuxSession::Feed(absl::string_view bytes, Instant now)
     size_t payload_bytes = 0;
     if (header->type == FrameType::kData) {
       // Checked before waiting for the payload, so the input never holds more than this.
-      if (header->length > kInitialStreamWindowBytes) {
+      if (header->length > limits_.receive_window) {
         ProtocolError(
             absl::StrCat("data frame of ", header->length, " bytes is larger than any window"),
             &events);
@@ -110,6 +116,7 @@ std::vector<YamuxEvent> YamuxSession::Feed(absl::string_view bytes, Instant now)
   } else {
     input_.erase(0, offset);
   }
+  if (input_.empty() && input_.capacity() > kKeptInputCapacityBytes) std::string().swap(input_);
   return events;
 }
 
@@ -163,6 +170,7 @@ void YamuxSession::HandleStreamFrame(const FrameHeader& header, absl::string_vie
     Stream& stream = streams_[id];
     stream.ack_pending = true;
     ++inbound_streams_;
+    GrantWindowBeyondInitial(id, stream);
     YamuxEvent event;
     event.kind = YamuxEvent::Kind::kStreamOpened;
     event.stream_id = id;
@@ -262,6 +270,13 @@ void YamuxSession::ProtocolError(absl::string_view why, std::vector<YamuxEvent>*
   events->push_back(std::move(event));
 }
 
+void YamuxSession::GrantWindowBeyondInitial(uint32_t stream_id, Stream& stream) {
+  const uint32_t extra = limits_.receive_window - kInitialStreamWindowBytes;
+  if (extra == 0) return;
+  SendFrame(FrameType::kWindowUpdate, TakeStreamFlags(stream), stream_id, extra);
+  stream.receive_window += extra;
+}
+
 uint16_t YamuxSession::TakeStreamFlags(Stream& stream) {
   if (!stream.ack_pending) return 0;
   stream.ack_pending = false;
@@ -292,6 +307,7 @@ void YamuxSession::Flush(uint32_t stream_id, Stream& stream) {
     sent_bytes += chunk_bytes;
   }
   stream.send_queue.erase(0, sent_bytes);
+  if (stream.send_queue.empty()) std::string().swap(stream.send_queue);  // its memory too
   queued_bytes_ -= sent_bytes;
   if (stream.fin_requested && !stream.fin_sent && stream.send_queue.empty()) {
     SendFrame(FrameType::kData, TakeStreamFlags(stream) | kFlagFin, stream_id, 0);
@@ -349,7 +365,10 @@ absl::StatusOr<uint32_t> YamuxSession::OpenStream() {
   stream.opened_by_us = true;
   ++outbound_streams_;
   ++unacked_outbound_streams_;
-  SendFrame(FrameType::kWindowUpdate, kFlagSyn, id, 0);
+  // The SYN carries what we grant beyond the initial window.
+  SendFrame(FrameType::kWindowUpdate, kFlagSyn, id,
+            limits_.receive_window - kInitialStreamWindowBytes);
+  stream.receive_window = limits_.receive_window;
   return id;
 }
 
@@ -409,7 +428,7 @@ absl::Status YamuxSession::Consume(uint32_t stream_id, size_t bytes) {
   stream.delivered_unconsumed -= bytes;
   // delivered_unconsumed never exceeds the window, so this fits.
   stream.consumed_since_update += static_cast<uint32_t>(bytes);
-  if (!stream.fin_received && stream.consumed_since_update >= kWindowUpdateThresholdBytes) {
+  if (!stream.fin_received && stream.consumed_since_update >= limits_.receive_window / 2) {
     SendFrame(FrameType::kWindowUpdate, TakeStreamFlags(stream), stream_id,
               stream.consumed_since_update);
     stream.receive_window += stream.consumed_since_update;

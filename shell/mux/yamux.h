@@ -19,11 +19,12 @@
 // window, a stream id that cannot be right) queues GoAway(protocol error), reports
 // kSessionError, and ends the session: later calls fail or do nothing.
 //
-// Memory bounds: input holds at most one frame (header plus kInitialStreamWindowBytes);
-// queued outgoing data is capped per stream and per session (YamuxLimits); data handed out
-// but not yet Consume()d is at most kInitialStreamWindowBytes per stream, so at most
-// max_inbound_streams + max_outbound_streams times that per session. Control frames the
-// session sends on its own (ping answers, refusals) are at most one per frame received.
+// Memory bounds: input holds at most one frame (header plus the receive window); queued
+// outgoing data is capped per stream and per session (YamuxLimits); data handed out but not
+// yet Consume()d is at most the receive window per stream, so at most max_inbound_streams +
+// max_outbound_streams times that per session. Control frames the session sends on its own
+// (ping answers, refusals) are at most one per frame received. buffered_bytes() says what the
+// session holds at any moment, for the caller's memory accounting.
 #ifndef CONNMGR_SHELL_MUX_YAMUX_H_
 #define CONNMGR_SHELL_MUX_YAMUX_H_
 
@@ -46,6 +47,8 @@ inline constexpr uint8_t kYamuxVersion = 0;
 inline constexpr size_t kYamuxHeaderBytes = 12;
 // Every stream starts with this receive window in both directions (spec: 256 KiB).
 inline constexpr uint32_t kInitialStreamWindowBytes = 256 * 1024;
+// The largest receive window a session grants (YamuxLimits::receive_window).
+inline constexpr uint32_t kMaxStreamWindowBytes = 16 * 1024 * 1024;
 
 enum class FrameType : uint8_t { kData = 0, kWindowUpdate = 1, kPing = 2, kGoAway = 3 };
 
@@ -95,6 +98,10 @@ struct YamuxLimits {
   size_t max_queued_bytes_per_session = size_t{16} * 1024 * 1024;
   // Pings sent and not answered yet.
   uint32_t max_outstanding_pings = 16;
+  // The receive window we grant each stream, kInitialStreamWindowBytes to
+  // kMaxStreamWindowBytes: how much the peer may send on it before we read. Beyond the initial
+  // window, the rest is granted with the stream's first frame (SYN or ACK).
+  uint32_t receive_window = kInitialStreamWindowBytes;
 };
 
 struct YamuxEvent {
@@ -139,7 +146,7 @@ class YamuxSession {
   // Sends RST and forgets the stream and its queued data.
   absl::Status Reset(uint32_t stream_id);
   // The application has read `bytes` of the data delivered on the stream. Once half the
-  // initial window has been read since the last update, sends a WindowUpdate for it. A
+  // receive window has been read since the last update, sends a WindowUpdate for it. A
   // stream that is gone ignores this.
   absl::Status Consume(uint32_t stream_id, size_t bytes);
   // Sends a Ping with a fresh opaque value; its answer becomes a kPingAnswered event.
@@ -152,6 +159,11 @@ class YamuxSession {
   std::string TakeOutput();
 
   // --- State ---
+  // What the session holds: the partial frame received, the frames not yet taken, and
+  // written data waiting for the peer's window.
+  size_t buffered_bytes() const { return input_.size() + output_.size() + queued_bytes_; }
+  // Written data waiting for the peer's window, all streams together.
+  size_t queued_bytes() const { return queued_bytes_; }
   bool failed() const { return failed_; }
   size_t stream_count() const { return streams_.size(); }
   bool HasStream(uint32_t stream_id) const { return streams_.contains(stream_id); }
@@ -185,6 +197,8 @@ class YamuxSession {
   void ProtocolError(absl::string_view why, std::vector<YamuxEvent>* events);
   // Sends queued data within the window, then FIN when everything has gone.
   void Flush(uint32_t stream_id, Stream& stream);
+  // Sends the peer's new inbound stream the window we grant beyond the initial one (with ACK).
+  void GrantWindowBeyondInitial(uint32_t stream_id, Stream& stream);
   // Flags every frame we send on `stream` carries: ACK on the first one of an inbound stream.
   uint16_t TakeStreamFlags(Stream& stream);
   void SendFrame(FrameType type, uint16_t flags, uint32_t stream_id, uint32_t length,

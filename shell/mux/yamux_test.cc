@@ -247,6 +247,51 @@ TEST(YamuxSessionTest, OverflowingTheWindowIsAProtocolError) {
   EXPECT_FALSE(server.session.OpenStream().ok());
 }
 
+TEST(YamuxSessionTest, AReceiveWindowBeyondTheInitialOneIsGrantedWithTheFirstFrame) {
+  constexpr uint32_t kWindow = 4 * kInitialStreamWindowBytes;
+  YamuxLimits limits;
+  limits.receive_window = kWindow;
+  // Our own stream: the SYN carries the extra window.
+  YamuxSession client = Session(YamuxRole::kClient, limits);
+  ASSERT_EQ(client.OpenStream().value(), 1u);
+  EXPECT_EQ(Hex(client.TakeOutput()), "0001000100000001000c0000");
+  // The peer's stream: an ACK with the extra window goes out at once.
+  Peer server(YamuxRole::kServer, limits);
+  server.reads_immediately = false;
+  Deliver(server, Frame(FrameType::kWindowUpdate, kFlagSyn, 1, 0), Ms(0));
+  EXPECT_EQ(Hex(server.session.TakeOutput()), "0001000200000001000c0000");
+  // The peer may now send the whole window, in one frame, before we read.
+  Deliver(server, Frame(FrameType::kData, 0, 1, kWindow) + std::string(kWindow, 'w'), Ms(0));
+  EXPECT_EQ(server.received[1].size(), kWindow);
+  EXPECT_FALSE(server.session.failed());
+  EXPECT_EQ(server.session.buffered_bytes(), 0u);
+  // Half the window read grants it again.
+  ASSERT_TRUE(server.session.Consume(1, kWindow / 2).ok());
+  EXPECT_EQ(Hex(server.session.TakeOutput()), "000100000000000100080000");
+  Deliver(server,
+          Frame(FrameType::kData, 0, 1, kWindow / 2 + 1) + std::string(kWindow / 2 + 1, 'z'),
+          Ms(0));
+  EXPECT_TRUE(server.session.failed());  // one byte past the window
+
+  limits.receive_window = kInitialStreamWindowBytes - 1;
+  EXPECT_FALSE(YamuxSession::Create(YamuxRole::kClient, limits).ok());
+  limits.receive_window = kMaxStreamWindowBytes + 1;
+  EXPECT_FALSE(YamuxSession::Create(YamuxRole::kClient, limits).ok());
+}
+
+TEST(YamuxSessionTest, BufferedBytesCountThePartialFrameAndTheQueues) {
+  Peer client(YamuxRole::kClient);
+  const uint32_t id = client.session.OpenStream().value();
+  EXPECT_EQ(client.session.buffered_bytes(), 12u);  // the SYN, not taken yet
+  client.session.TakeOutput();
+  ASSERT_TRUE(client.session.Write(id, std::string(kInitialStreamWindowBytes + 100, 'q')).ok());
+  EXPECT_EQ(client.session.queued_bytes(), 100u);
+  client.session.TakeOutput();
+  EXPECT_EQ(client.session.buffered_bytes(), 100u);
+  Deliver(client, Frame(FrameType::kData, 0, 2, 10).substr(0, 7), Ms(0));  // half a header
+  EXPECT_EQ(client.session.buffered_bytes(), 107u);
+}
+
 TEST(YamuxSessionTest, DataFrameLargerThanAnyWindowFailsAtItsHeader) {
   YamuxSession server = Session(YamuxRole::kServer);
   std::vector<YamuxEvent> events =

@@ -96,6 +96,10 @@ class Handshake {
   // Received bytes that followed the final handshake message: the start of the transport
   // stream, to be fed to the TransportDecoder first.
   std::string TakeLeftover();
+  // What the handshake holds between calls: a partial message, bytes to send, the leftover.
+  size_t buffered_bytes() const {
+    return reader_.buffered_bytes() + to_send_.size() + leftover_.size();
+  }
   // The transport ciphers; only once done(). Call it once: both sides' first nonce is 0.
   TransportCiphers Split() const { return state_->Split(); }
 
