@@ -255,14 +255,18 @@ absl::Status ValidateBuffers(const Config& c) {
                    absl::StrCat("must be from 262144 (Yamux's initial window) to 16777216",
                                 Got(c.stream_receive_window)));
   }
-  if (c.max_connection_send_bytes < (64 << 10) || c.max_connection_send_bytes > (256 << 20)) {
-    return Invalid("max_connection_send_bytes", absl::StrCat("must be from 65536 to 268435456",
+  if (c.max_connection_send_bytes < (16 << 10) || c.max_connection_send_bytes > (256 << 20)) {
+    return Invalid("max_connection_send_bytes", absl::StrCat("must be from 16384 to 268435456",
                                                              Got(c.max_connection_send_bytes)));
   }
-  if (c.connection_memory_bytes != 0 && c.connection_memory_bytes < c.stream_receive_window) {
-    return Invalid("connection_memory_bytes",
-                   absl::StrCat("must hold one stream's receive window (stream_receive_window, ",
-                                c.stream_receive_window, ")", Got(c.connection_memory_bytes)));
+  // One full stream window, a full send queue and the shell's read buffers.
+  const uint64_t needed =
+      uint64_t{c.stream_receive_window} + c.max_connection_send_bytes + ShellConnectionOverhead();
+  if (c.connection_memory_bytes != 0 && c.connection_memory_bytes < needed) {
+    return Invalid(
+        "connection_memory_bytes",
+        absl::StrCat("must hold stream_receive_window + max_connection_send_bytes + ",
+                     ShellConnectionOverhead(), " (", needed, ")", Got(c.connection_memory_bytes)));
   }
   const uint64_t system = c.system_scope.memory_bytes;
   if (system != 0 && c.connection_memory_bytes != 0 &&

@@ -167,6 +167,10 @@ struct Config {
   friend bool operator==(const Config&, const Config&) = default;
 };
 
+// What a connection's memory budget must hold beside its stream window and send queue: the
+// shell's read buffer and reservation headroom (connection_memory_bytes' rule).
+constexpr uint64_t ShellConnectionOverhead() { return 128 << 10; }
+
 // Calls `visit(name, a.field, b.field, ...)` for every field, in declaration order, with the
 // same field of each config given: one config to read or write it, two to compare them.
 template <typename Visitor, typename... ConfigT>

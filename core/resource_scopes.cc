@@ -380,7 +380,11 @@ ScaledScopeLimits ScaleScopeLimits(uint64_t memory_bytes, uint64_t fd_limit) {
   scaled.peer = LimitsWithDirections(
       std::max<uint64_t>(8, connections / 64), std::max<uint64_t>(256, streams / 64),
       std::max<uint64_t>(8, fds / 64), std::max<uint64_t>(16 * kMiB, memory / 64));
-  scaled.connection_memory_bytes = std::clamp<uint64_t>(memory / connections, 256 * 1024, 4 * kMiB);
+  // memory / connections >= 128 MiB / 300 (G = 0): room for a window, buffers and 52 KiB.
+  constexpr uint64_t kWindowAndBuffers = 256 * 1024 + ShellConnectionOverhead();
+  scaled.connection_memory_bytes = std::min<uint64_t>(memory / connections, 4 * kMiB);
+  scaled.max_connection_send_bytes = static_cast<uint32_t>(
+      std::min<uint64_t>(scaled.connection_memory_bytes - kWindowAndBuffers, kMiB));
   return scaled;
 }
 

@@ -193,7 +193,9 @@ class ResourceScopes {
 //
 // and in every scope the inbound limits are half the total and the outbound limits equal it.
 // Each connection's memory budget (`connection_memory_bytes`) is the system memory shared by
-// the system connections, from 256 KiB (one stream window) to 4 MiB (the default).
+// the system connections, at most 4 MiB (the default), and its send queue
+// (`max_connection_send_bytes`) what the budget leaves beside a 256 KiB stream window and the
+// shell's 128 KiB of read buffers, at most 1 MiB (the default).
 // So system connections >= 300 (the default `max_connections` and watermarks fit) and peer
 // connections >= 8 (the default `max_connections_per_peer`, 3, fits); the result passes
 // `Config::Validate` with every other field at its default. No step overflows.
@@ -202,6 +204,7 @@ struct ScaledScopeLimits {
   ScopeLimits transient;
   ScopeLimits peer;
   uint64_t connection_memory_bytes = 0;
+  uint32_t max_connection_send_bytes = 0;
 
   friend bool operator==(const ScaledScopeLimits&, const ScaledScopeLimits&) = default;
 };

@@ -608,7 +608,8 @@ TEST(ScaleScopeLimitsTest, FollowsTheDocumentedFormula) {
   EXPECT_EQ(scaled.system, (ScopeLimits{662, 1324, 1324, 10592, 21184, 21184, 32768, kGiB}));
   EXPECT_EQ(scaled.transient, (ScopeLimits{165, 331, 331, 2648, 5296, 5296, 8192, 256 * kMiB}));
   EXPECT_EQ(scaled.peer, (ScopeLimits{10, 20, 20, 165, 331, 331, 512, 16 * kMiB}));
-  EXPECT_EQ(scaled.connection_memory_bytes, 810'983u);  // 1 GiB / 1324
+  EXPECT_EQ(scaled.connection_memory_bytes, 810'983u);    // 1 GiB / 1324
+  EXPECT_EQ(scaled.max_connection_send_bytes, 417'767u);  // what 256 + 128 KiB leave
 }
 
 TEST(ScaleScopeLimitsTest, SmallMachinesGetTheFloors) {
@@ -617,6 +618,7 @@ TEST(ScaleScopeLimitsTest, SmallMachinesGetTheFloors) {
   EXPECT_EQ(scaled.transient, (ScopeLimits{37, 75, 75, 600, 1200, 1200, 64, 32 * kMiB}));
   EXPECT_EQ(scaled.peer, (ScopeLimits{4, 8, 8, 128, 256, 256, 8, 16 * kMiB}));
   EXPECT_EQ(scaled.connection_memory_bytes, 447'392u);  // 128 MiB / 300
+  EXPECT_EQ(scaled.max_connection_send_bytes, 54'176u);
 }
 
 TEST(ScaleScopeLimitsTest, MoreMemoryAndDescriptorsGiveLargerLimits) {
@@ -664,6 +666,7 @@ TEST(ScaleScopeLimitsTest, ResultPassesConfigValidation) {
       config.transient_scope = scaled.transient;
       config.peer_scope = scaled.peer;
       config.connection_memory_bytes = scaled.connection_memory_bytes;
+      config.max_connection_send_bytes = scaled.max_connection_send_bytes;
       EXPECT_EQ(config.Validate(), absl::OkStatus()) << memory << " bytes, " << fds << " fds";
     }
   }

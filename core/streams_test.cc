@@ -215,24 +215,25 @@ TEST_F(StreamsTest, MemoryIsChargedToThePeerAndReleasedWhenTheConnectionEnds) {
 
 TEST_F(StreamsTest, EachConnectionStaysWithinItsOwnMemoryBudget) {
   Config config;
-  config.connection_memory_bytes = 256 << 10;
+  config.max_connection_send_bytes = 128 << 10;
+  config.connection_memory_bytes = 512 << 10;  // the least: window + send queue + 128 KiB
   Reset(config);
   const ConnectionId a = OpenOutbound(At(1), kAlice);
   const ConnectionId b = OpenOutbound(At(1), kAlice);
-  ASSERT_TRUE(core_->Handle(At(2), ReserveMemory{a, 200 << 10, 255}).ok());
-  EXPECT_THAT(Drain(), ElementsAre(Output(MemoryReservation{a, 200 << 10, true})));
-  ASSERT_TRUE(core_->Handle(At(3), ReserveMemory{a, 100 << 10, 255}).ok());
+  ASSERT_TRUE(core_->Handle(At(2), ReserveMemory{a, 400 << 10, 255}).ok());
+  EXPECT_THAT(Drain(), ElementsAre(Output(MemoryReservation{a, 400 << 10, true})));
+  ASSERT_TRUE(core_->Handle(At(3), ReserveMemory{a, 200 << 10, 255}).ok());
   EXPECT_THAT(
       Drain(),
-      ElementsAre(Output(ScopeDenied{a, "connection", "memory_bytes", 200 << 10, 256 << 10}),
-                  Output(MemoryReservation{a, 100 << 10, false})));
+      ElementsAre(Output(ScopeDenied{a, "connection", "memory_bytes", 400 << 10, 512 << 10}),
+                  Output(MemoryReservation{a, 200 << 10, false})));
   // The other connection of the same peer has its own budget.
-  ASSERT_TRUE(core_->Handle(At(3), ReserveMemory{b, 100 << 10, 255}).ok());
-  EXPECT_THAT(Drain(), ElementsAre(Output(MemoryReservation{b, 100 << 10, true})));
-  ASSERT_TRUE(core_->Handle(At(4), ReleaseMemory{a, 150 << 10}).ok());
-  ASSERT_TRUE(core_->Handle(At(5), ReserveMemory{a, 100 << 10, 255}).ok());
-  EXPECT_THAT(Drain(), ElementsAre(Output(MemoryReservation{a, 100 << 10, true})));
-  EXPECT_EQ(core_->GetMetrics().memory_bytes, uint64_t{250} << 10);
+  ASSERT_TRUE(core_->Handle(At(3), ReserveMemory{b, 200 << 10, 255}).ok());
+  EXPECT_THAT(Drain(), ElementsAre(Output(MemoryReservation{b, 200 << 10, true})));
+  ASSERT_TRUE(core_->Handle(At(4), ReleaseMemory{a, 300 << 10}).ok());
+  ASSERT_TRUE(core_->Handle(At(5), ReserveMemory{a, 200 << 10, 255}).ok());
+  EXPECT_THAT(Drain(), ElementsAre(Output(MemoryReservation{a, 200 << 10, true})));
+  EXPECT_EQ(core_->GetMetrics().memory_bytes, uint64_t{500} << 10);
 }
 
 TEST_F(StreamsTest, TransientMemoryAndReleaseRules) {

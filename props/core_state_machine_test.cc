@@ -587,8 +587,11 @@ Config SmallConfig() {
     c.peer_scope.memory_bytes = *rc::gen::element<uint64_t>(0, 3000);
   }
   // A connection's memory budget; none when the tiny system budget could not hold one each.
+  c.max_connection_send_bytes = *rc::gen::element<uint32_t>(1 << 20, 128 << 10);
   c.connection_memory_bytes =
-      c.system_scope.memory_bytes != 0 ? 0 : *rc::gen::element<uint64_t>(4 << 20, 256 << 10, 0);
+      c.system_scope.memory_bytes != 0
+          ? 0
+          : *rc::gen::element<uint64_t>(4 << 20, c.max_connection_send_bytes + (384 << 10), 0);
   c.max_streams_per_connection = *rc::gen::element<uint32_t>(0, 1, 2, 3, 1024);
   c.stream_placement =
       *rc::gen::element(StreamPlacement::kRoundRobin, StreamPlacement::kLeastLoaded);

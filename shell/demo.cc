@@ -1,10 +1,12 @@
 #include "shell/demo.h"
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -13,6 +15,7 @@
 #include "boost/asio/io_context.hpp"
 #include "boost/asio/steady_timer.hpp"
 #include "core/random.h"
+#include "shell/attack/attacker.h"
 #include "shell/endpoint.h"
 #include "shell/host.h"
 #include "shell/live_table.h"
@@ -104,8 +107,8 @@ class Demo {
          << " s, all speaking libp2p (Noise, Yamux)\n"
          << "hub limits: max 12 connections, trim from 10 to 8, 2 sockets/s and 2 at once per "
             "address, deny 127.0.66.0/24, 10 pending sockets shared fairly by /24\n"
-         << "attackers: a denied range, a flooder (127.0.0.200) and an idle-socket hog "
-            "(127.0.77.1-6)\n\n"
+         << "attackers: a denied range, a flooder (127.0.0.200), an idle-socket hog "
+            "(127.0.77.1-6) and a slow reader (127.0.88.1)\n\n"
          << LiveTableHeader() << "\n";
     started_ = std::chrono::steady_clock::now();
     Tick();
@@ -128,11 +131,16 @@ class Demo {
          << " addresses: " << m.closed(CloseReason::kPendingEvicted)
          << " evicted for rarer sources, " << m.closed(CloseReason::kUpgradeTimeout)
          << " timed out\n"
+         << "  slow reader        " << slow_reader_connections_
+         << " connections that never read: " << m.closed(CloseReason::kSlowReader)
+         << " closed as slow_reader, " << m.closed(CloseReason::kMemoryLimit) << " for memory\n"
          << "  honest dials       " << honest_connected_ << " of " << honest_dials_
-         << " connected while the hog held pending slots\n";
+         << " connected meanwhile\n";
   }
 
   void Stop() {
+    stopping_ = true;
+    if (slow_reader_.joinable()) slow_reader_.join();
     ticker_.cancel();
     for (auto& p : peers_) p.reset();
     for (auto& h : hostile_) h.reset();
@@ -184,6 +192,35 @@ class Demo {
                 honest_connected_ += r.outcome == DialOutcome::kConnected;
               })
         .IgnoreError();
+  }
+
+  // The slow reader, on its own thread: a libp2p peer that sends on ping streams and never
+  // reads the echoes, reconnecting whenever the hub closes it, until the demo stops.
+  void RunSlowReader(Multiaddr hub, PeerId hub_peer) {
+    using std::chrono::milliseconds;
+    using std::chrono::steady_clock;
+    const std::string payload(16 * 1024, 's');
+    while (!stopping_) {
+      attack::AttackerOptions options;
+      options.seed = 88;
+      options.source_ip = "127.0.88.1";
+      options.timeout = milliseconds(2'000);
+      absl::StatusOr<std::unique_ptr<attack::Attacker>> a =
+          attack::Attacker::Connect(hub, hub_peer, options);
+      if (!a.ok()) {
+        std::this_thread::sleep_for(milliseconds(200));
+        continue;
+      }
+      ++slow_reader_connections_;
+      for (uint32_t stream = 1; stream <= 15; stream += 2) {
+        (*a)->OpenStream(stream, "/ipfs/ping/1.0.0", steady_clock::now() + milliseconds(100));
+      }
+      for (uint32_t frame = 0; !stopping_ && !(*a)->PeerClosed(); ++frame) {
+        (*a)->Send(attack::DataFrame(1 + 2 * (frame % 8), payload),
+                   steady_clock::now() + milliseconds(20));
+        std::this_thread::sleep_for(milliseconds(5));
+      }
+    }
   }
 
   // Reads (and drops) what the hub sends a hog socket, to notice when the hub closes it.
@@ -283,6 +320,10 @@ class Demo {
       DialHub(*peers_[i], /*honest=*/true);
     }
     if (tenth >= 20) RefillHog();
+    if (tenth == 30) {
+      slow_reader_ = std::thread(
+          [this, hub = hub_address_, peer = hub_->peer()] { RunSlowReader(hub, peer); });
+    }
     // Hostile nodes from the denied range, every two seconds.
     if (tenth % 20 == 7) {
       hostile_.resize(kHostile);
@@ -344,6 +385,9 @@ class Demo {
   std::vector<std::shared_ptr<tcp::socket>> hog_;
   std::array<int, kHogAddresses> hog_open_{};
   int hog_sockets_ = 0;
+  std::thread slow_reader_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<int> slow_reader_connections_{0};
   int honest_dials_ = 0;
   int honest_connected_ = 0;
   absl::flat_hash_map<PeerId, std::string> names_;  // looked up only

@@ -31,6 +31,7 @@ TEST(DemoTest, ShortRunPrintsRowsRejectsAndASummary) {
   EXPECT_TRUE(absl::StrContains(text, "summary (the hub)")) << text;
   EXPECT_TRUE(absl::StrContains(text, "keep-alive peers")) << text;
   EXPECT_TRUE(absl::StrContains(text, "idle-socket hog")) << text;
+  EXPECT_TRUE(absl::StrContains(text, "slow reader")) << text;
 }
 
 }  // namespace

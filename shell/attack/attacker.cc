@@ -17,10 +17,17 @@
 #include "shell/endpoint.h"
 #include "shell/mux/multistream.h"
 #include "shell/noise/handshake.h"
-#include "shell/test_util.h"
+#include "shell/noise/identity.h"
 
 namespace connmgr::shell::attack {
 namespace {
+
+// The attacker's identity: every seed byte `seed`.
+noise::Ed25519Identity IdentityFromSeed(uint8_t seed) {
+  noise::Ed25519Identity::Seed bytes{};
+  bytes.fill(seed);
+  return noise::Ed25519Identity::FromSeed(bytes);
+}
 
 // Milliseconds left until `deadline` for poll(2): 0 when it passed.
 int MillisecondsLeft(Deadline deadline) {
@@ -112,9 +119,8 @@ absl::Status Attacker::Handshake(const PeerId& node_peer, uint8_t seed, Deadline
     return absl::UnavailableError("the node refused /noise");
   }
   // Noise XX as the initiator.
-  noise::Handshake noise =
-      noise::Handshake::Initiator(crypto::PrivateKey(testing_util::IdentityFrom(seed)),
-                                  noise::HandshakeKeys::Random(), node_peer);
+  noise::Handshake noise = noise::Handshake::Initiator(crypto::PrivateKey(IdentityFromSeed(seed)),
+                                                       noise::HandshakeKeys::Random(), node_peer);
   if (!WriteRaw(noise.PollSend(), deadline)) return absl::DeadlineExceededError("write");
   std::string received = security.TakeLeftover();
   while (!noise.done()) {
