@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "boost/asio/post.hpp"
+#include "core/printable.h"
 #include "shell/close_reason.h"
 #include "shell/endpoint.h"
 #include "shell/fd_budget.h"
@@ -428,10 +429,11 @@ void Driver::LogClose(ConnectionId id, CloseReason reason, const absl::Status& w
     who = c->remote.ToString();
     if (!c->peer.is_empty()) absl::StrAppend(&who, " ", c->peer.ToString());
   }
-  // TODO(lead): the message may quote the peer (a multistream header it sent, say): print it
-  // through Printable() (core/printable.h, from the fd branch) once that is merged.
+  // The message may quote the peer (a multistream header it sent, say): escaped and capped.
+  constexpr size_t kMaxReasonChars = 256;
   close_log_.Write(SteadyNow(), absl::StrCat("connmgr: closed connection ", id.value, " (", who,
-                                             "): ", CloseReasonName(reason), ": ", why.message()));
+                                             "): ", CloseReasonName(reason), ": ",
+                                             Printable(why.message(), kMaxReasonChars)));
 }
 
 void Driver::StartSession(const std::shared_ptr<Socket>& s) {
