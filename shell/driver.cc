@@ -2,14 +2,18 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <chrono>
 #include <iostream>
+#include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "boost/asio/post.hpp"
+#include "core/printable.h"
 #include "shell/close_reason.h"
 #include "shell/endpoint.h"
+#include "shell/fd_budget.h"
 
 namespace connmgr::shell {
 
@@ -28,7 +32,7 @@ struct Driver::Socket {
 struct Driver::Listener {
   Listener(boost::asio::io_context& io) : acceptor(io), retry(io) {}
   tcp::acceptor acceptor;
-  boost::asio::steady_timer retry;  // after an accept error such as EMFILE
+  boost::asio::steady_timer retry;  // the pause after an accept error such as EMFILE
   Multiaddr address;
 };
 
@@ -53,6 +57,26 @@ void CloseQuietly(tcp::socket& socket, bool reset) {
   socket.close(ignored);
 }
 
+// An accept that failed for this one connection (it went away, a firewall refused it): the
+// listener takes the next at once. Anything else (out of descriptors or memory) pauses it.
+bool FailedForThisConnectionOnly(const boost::system::error_code& ec) {
+  // Compared as system errors (not generic conditions) and asio's names for them.
+  const boost::system::error_code protocol_error(EPROTO, boost::system::system_category());
+  return ec == boost::asio::error::connection_aborted ||
+         ec == boost::asio::error::connection_reset || ec == boost::asio::error::would_block ||
+         ec == boost::asio::error::try_again || ec == boost::asio::error::interrupted ||
+         ec == boost::asio::error::no_permission || ec == protocol_error;
+}
+
+// The held-reject cap when the options leave it unset: the fd budget's share of the limit.
+size_t DefaultMaxHeldRejects(const Config& config) {
+  absl::StatusOr<uint64_t> limit = CurrentFdLimit();
+  constexpr uint64_t kCommonSoftLimit = 1'024;  // if the limit cannot even be read
+  return static_cast<size_t>(DeriveFdBudget(limit.ok() ? *limit : kCommonSoftLimit,
+                                            config.max_outbound_pending_connections)
+                                 .held_rejects);
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Driver>> Driver::Create(boost::asio::io_context& io,
@@ -62,6 +86,9 @@ absl::StatusOr<std::unique_ptr<Driver>> Driver::Create(boost::asio::io_context& 
   }
   if (options.max_accepts_per_turn == 0) {
     return absl::InvalidArgumentError("driver: max_accepts_per_turn: must be at least 1");
+  }
+  if (options.accept_pause <= Duration::Zero()) {
+    return absl::InvalidArgumentError("driver: accept_pause: must be positive");
   }
   absl::StatusOr<std::unique_ptr<Core>> core = Core::Create(options.config, options.gater);
   if (!core.ok()) return core.status();
@@ -73,8 +100,11 @@ Driver::Driver(boost::asio::io_context& io, DriverOptions options, std::unique_p
       options_(std::move(options)),
       core_(std::move(core)),
       timer_(io),
-      close_log_(LogSink(options_.log), options_.max_close_log_lines, options_.close_log_interval) {
+      close_log_(LogSink(options_.log), options_.max_close_log_lines, options_.close_log_interval),
+      accept_log_(LogSink(options_.log), /*max_lines=*/1, options_.accept_error_log_interval) {
   if (options_.trace) trace_.emplace(core_->config(), options_.trace);
+  max_held_rejects_ = options_.max_held_rejects ? *options_.max_held_rejects
+                                                : DefaultMaxHeldRejects(core_->config());
 }
 
 Driver::~Driver() {
@@ -271,11 +301,11 @@ void Driver::AcceptNext(const std::shared_ptr<Listener>& listener) {
         if (!*alive || stopped_ || !listener->acceptor.is_open()) return;
         if (ec) {
           if (ec == boost::asio::error::operation_aborted) return;
-          // Out of descriptors or similar: try again shortly rather than spin.
-          listener->retry.expires_after(std::chrono::milliseconds(50));
-          listener->retry.async_wait([this, alive, listener](const boost::system::error_code& e) {
-            if (*alive && !stopped_ && !e) AcceptNext(listener);
-          });
+          if (FailedForThisConnectionOnly(ec)) {
+            AcceptNext(listener);
+          } else {
+            PauseAccepting(listener, ec);
+          }
           return;
         }
         OnAccepted(std::move(socket));
@@ -290,6 +320,20 @@ void Driver::AcceptNext(const std::shared_ptr<Listener>& listener) {
         }
         if (!stopped_ && listener->acceptor.is_open()) AcceptNext(listener);
       });
+}
+
+void Driver::PauseAccepting(const std::shared_ptr<Listener>& listener,
+                            const boost::system::error_code& error) {
+  ++accept_pauses_;
+  // Retrying at once would fail the same way (the connection waits in the backlog): wait.
+  listener->retry.expires_after(std::chrono::nanoseconds(options_.accept_pause.nanoseconds()));
+  listener->retry.async_wait([this, alive = alive_, listener](const boost::system::error_code& e) {
+    if (*alive && !stopped_ && !e && listener->acceptor.is_open()) AcceptNext(listener);
+  });
+  accept_log_.Write(
+      SteadyNow(),
+      absl::StrCat("connmgr: accept on ", listener->address.ToString(), ": ", error.message(),
+                   "; not accepting for ", options_.accept_pause.nanoseconds() / 1'000'000, " ms"));
 }
 
 void Driver::OnAccepted(tcp::socket socket) {
@@ -385,10 +429,11 @@ void Driver::LogClose(ConnectionId id, CloseReason reason, const absl::Status& w
     who = c->remote.ToString();
     if (!c->peer.is_empty()) absl::StrAppend(&who, " ", c->peer.ToString());
   }
-  // TODO(lead): the message may quote the peer (a multistream header it sent, say): print it
-  // through Printable() (core/printable.h, from the fd branch) once that is merged.
+  // The message may quote the peer (a multistream header it sent, say): escaped and capped.
+  constexpr size_t kMaxReasonChars = 256;
   close_log_.Write(SteadyNow(), absl::StrCat("connmgr: closed connection ", id.value, " (", who,
-                                             "): ", CloseReasonName(reason), ": ", why.message()));
+                                             "): ", CloseReasonName(reason), ": ",
+                                             Printable(why.message(), kMaxReasonChars)));
 }
 
 void Driver::StartSession(const std::shared_ptr<Socket>& s) {
@@ -529,7 +574,7 @@ void Driver::StartDial(const DialAddress& dial) {
 
 void Driver::Hold(const std::shared_ptr<Socket>& s, Duration hold) {
   s->closed = true;  // no longer a connection: its handlers stop
-  if (hold <= Duration::Zero() || held_.size() >= options_.max_held_rejects) {
+  if (hold <= Duration::Zero() || held_.size() >= max_held_rejects_) {
     CloseQuietly(*s->socket, /*reset=*/false);
     return;
   }

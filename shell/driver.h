@@ -16,7 +16,8 @@
 //
 // Carrying out (docs/design.md, "The shell"):
 //   accept_connection   upgrade the socket, then connection_upgraded (or transport_closed)
-//   reject_connection   close it, or hold it `hold` first (at most max_held_rejects at once)
+//   reject_connection   close it, or hold it `hold` first (at most max_held_rejects at once;
+//                       unset, they fit the descriptor limit: shell/fd_budget.h)
 //   close_connection    shut the socket down and close it, then transport_closed
 //   abort_connection    reset it (linger 0); nothing is reported
 //   dial_address        connect (from dial_source_ip if set) and upgrade, then dial_succeeded
@@ -31,6 +32,10 @@
 // it. A connection the shell ends itself is reported with its reason (protocol_error,
 // handshake_failed, slow_reader, memory_limit; shell/close_reason.h) and logged, at most
 // max_close_log_lines per close_log_interval.
+//
+// When accept fails for want of descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM), the
+// listener stops accepting for accept_pause (a timer) and the driver logs it, at most once per
+// accept_error_log_interval.
 #ifndef CONNMGR_SHELL_DRIVER_H_
 #define CONNMGR_SHELL_DRIVER_H_
 
@@ -67,14 +72,20 @@ struct DriverOptions {
   DnsLookup dns;                            // optional: without it every lookup fails
   TraceWriter::Sink trace;                  // optional: records the run (trace format)
   std::optional<IpAddress> dial_source_ip;  // bind dials to this local address
-  size_t max_held_rejects = 1'024;          // beyond, a held reject closes at once
-  size_t max_accepts_per_turn = 32;         // accepts per listener before yielding
-  // Messages for the operator (why the shell closed a connection); default: one line each on
-  // stderr.
+  // Refused sockets held open at once; beyond, a held reject closes at once. Unset: the
+  // budget's share of the soft RLIMIT_NOFILE in force (DeriveFdBudget, shell/fd_budget.h).
+  std::optional<size_t> max_held_rejects;
+  size_t max_accepts_per_turn = 32;  // accepts per listener before yielding
+  // Messages for the operator (why the shell closed a connection, a listener pausing);
+  // default: one line each on stderr.
   std::function<void(absl::string_view)> log;
   // Lines saying why the shell closed a connection, at most so many per interval.
   uint32_t max_close_log_lines = 20;
   Duration close_log_interval = Duration::Seconds(10);
+  // After accept fails for want of descriptors or memory: how long the listener stops accepting,
+  // and how often at most the driver says so.
+  Duration accept_pause = Duration::Milliseconds(100);
+  Duration accept_error_log_interval = Duration::Seconds(10);
 };
 
 class Driver {
@@ -123,6 +134,9 @@ class Driver {
   std::vector<Multiaddr> listen_addresses() const;
   size_t sockets() const { return sockets_.size(); }
   size_t held_rejects() const { return held_.size(); }
+  size_t max_held_rejects() const { return max_held_rejects_; }
+  // How many times a listener stopped accepting after a resource error.
+  uint64_t accept_pauses() const { return accept_pauses_; }
 
  private:
   struct Socket;
@@ -142,6 +156,9 @@ class Driver {
   void ArmTimer();
 
   void AcceptNext(const std::shared_ptr<Listener>& listener);
+  // Stops `listener` accepting for accept_pause after `error`, and logs it (rate-limited).
+  void PauseAccepting(const std::shared_ptr<Listener>& listener,
+                      const boost::system::error_code& error);
   void OnAccepted(boost::asio::ip::tcp::socket socket);
   void StartUpgrade(const std::shared_ptr<Socket>& s, Direction direction,
                     std::optional<PeerId> expected);
@@ -179,6 +196,9 @@ class Driver {
   bool carrying_out_ = false;
   std::vector<Observer> observers_;
   RateLimitedLog close_log_;
+  RateLimitedLog accept_log_;
+  size_t max_held_rejects_;
+  uint64_t accept_pauses_ = 0;
   StreamDataHandler stream_data_;
   StreamEventHandler stream_events_;
 };

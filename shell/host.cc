@@ -33,8 +33,16 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Create(boost::asio::io_context& io,
       upgrader = std::make_shared<Libp2pUpgrader>(*std::move(options.libp2p));
   }
   if (options.peer.is_empty()) return absl::InvalidArgumentError("host: peer: required");
+  std::optional<FdBudget> fd_budget;
+  if (options.budget_file_descriptors) {
+    absl::StatusOr<FdLimit> limit = RaiseFdLimit();
+    if (!limit.ok()) return limit.status();
+    fd_budget = DeriveFdBudget(limit->now, options.config.max_outbound_pending_connections);
+    ApplyFdBudget(*fd_budget, &options.config, &options.max_held_rejects);
+  }
   DriverOptions d;
   d.config = std::move(options.config);
+  d.max_held_rejects = options.max_held_rejects;
   d.upgrader =
       upgrader != nullptr ? std::move(upgrader) : std::make_shared<PlaintextUpgrader>(options.peer);
   d.gater = std::move(options.gater);
@@ -48,6 +56,7 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Create(boost::asio::io_context& io,
       new Host(std::move(options.peer), *std::move(driver), std::move(listen_addresses)));
   *host_slot = host.get();
   host->host_slot_ = std::move(host_slot);
+  host->fd_budget_ = fd_budget;
   host->registry_ = std::move(registry);
   return host;
 }

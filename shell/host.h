@@ -31,6 +31,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "shell/driver.h"
+#include "shell/fd_budget.h"
 #include "shell/libp2p.h"
 
 namespace connmgr::shell {
@@ -46,8 +47,14 @@ struct HostOptions {
   DnsLookup dns;                            // optional: /dns* and /dnsaddr dials fail without it
   TraceWriter::Sink trace;                  // optional: records every input and output
   std::optional<IpAddress> dial_source_ip;  // bind outgoing sockets to this address
-  // Messages for the operator (why the shell closed a connection, rate-limited); default:
-  // lines on stderr.
+  // File descriptors (shell/fd_budget.h): Create raises the soft RLIMIT_NOFILE to the hard
+  // limit and derives from it config.system_scope.file_descriptors (when 0) and
+  // max_held_rejects (when unset). Off: the limit and the scope are left as they are.
+  bool budget_file_descriptors = true;
+  // Refused sockets held open at once (delayed_reject); unset: the budget's share of the limit.
+  std::optional<size_t> max_held_rejects;
+  // Messages for the operator (why the shell closed a connection, a listener pausing after
+  // EMFILE; rate-limited); default: lines on stderr.
   std::function<void(absl::string_view)> log;
 };
 
@@ -167,6 +174,8 @@ class Host {
   Metrics GetMetrics() const { return driver_->core().GetMetrics(); }
   const Core& core() const { return driver_->core(); }
   const Driver& driver() const { return *driver_; }
+  // The file descriptor budget Create derived (budget_file_descriptors), or nothing.
+  const std::optional<FdBudget>& fd_budget() const { return fd_budget_; }
   // Any core input (core/input.h), handed in at the clock's now: for inputs with no call of
   // their own above. Its outputs are carried out and reach subscribers as usual.
   absl::Status Submit(const connmgr::Input& input) { return Input(input); }
@@ -202,6 +211,7 @@ class Host {
   absl::flat_hash_map<std::string, std::shared_ptr<ProtocolHandler>> protocol_handlers_;
   absl::flat_hash_map<std::pair<ConnectionId, StreamId>, std::shared_ptr<ProtocolHandler>>
       handled_streams_;
+  std::optional<FdBudget> fd_budget_;
   bool closed_ = false;
 };
 

@@ -436,6 +436,25 @@ TEST_F(Libp2pTest, ConnectionsTheShellEndsCarryTheirReasonAndAreLogged) {
   EXPECT_EQ(a->GetMetrics().memory_bytes, 0u);  // their transient reservations went back
 }
 
+// What the peer sent and the shell quotes in its log line is escaped: no terminal escape, no
+// forged line.
+TEST_F(Libp2pTest, TheCloseLogEscapesWhatThePeerSent) {
+  auto a = MakeHost(1);
+  const Multiaddr where = a->Listen(Multiaddr::Parse("/ip4/127.0.0.1/tcp/0").value()).value();
+  boost::asio::ip::tcp::socket client(io_);
+  client.connect(TcpEndpointOf(where).value());
+  std::string hostile;
+  mux::AppendMultistreamMessage("\x1b[2J/evil\rconnected 12D3KooWForged", &hostile);
+  boost::asio::write(client, boost::asio::buffer(hostile));
+  ASSERT_TRUE(RunUntil([&] { return log_[1].size() == 1; }));
+  EXPECT_THAT(
+      log_[1][0],
+      HasSubstr(
+          R"(protocol_error: security negotiation: dialer sent header \"\x1b[2J/evil\rconnected 12D3KooWForged\", not /multistream/1.0.0)"));
+  EXPECT_EQ(log_[1][0].find('\x1b'), std::string::npos);
+  EXPECT_EQ(log_[1][0].find('\r'), std::string::npos);
+}
+
 TEST_F(Libp2pTest, DialingAnotherPeersAddressFailsTheHandshake) {
   auto a = MakeHost(1);
   auto b = MakeHost(2);

@@ -34,6 +34,7 @@
 #include "shell/crypto/identity_file.h"
 #include "shell/crypto/keys.h"
 #include "shell/demo.h"
+#include "shell/event_lines.h"
 #include "shell/host.h"
 #include "shell/live_table.h"
 #include "shell/metrics/http_endpoint.h"
@@ -213,10 +214,6 @@ int RunNode(const NodeArgs& args) {
     }
     libp2p.identity = *std::move(key);
   }
-  libp2p.on_identify = [](const PeerId& peer, const IdentifyInfo& info) {
-    std::cout << "identify " << peer.ToString() << ": " << info.agent_version << ", "
-              << info.protocols.size() << " protocols\n";
-  };
   options.libp2p = std::move(libp2p);
   AresOptions dns;
   if (args.dns_server) dns.servers = {*args.dns_server};
@@ -241,15 +238,14 @@ int RunNode(const NodeArgs& args) {
     return 2;
   }
   std::cout << "peer id " << (*host)->peer().ToString() << "\n";
+  if (const std::optional<FdBudget>& fds = (*host)->fd_budget()) {
+    std::cout << "file descriptors: limit " << fds->limit << "; "
+              << (*host)->core().config().system_scope.file_descriptors << " for connections, "
+              << (*host)->driver().max_held_rejects() << " for held rejects\n";
+  }
+  // Peer-supplied text (agent versions, errors quoting the peer) is escaped: shell/event_lines.h.
   (*host)->Subscribe([](const HostEvent& e) {
-    if (const auto* c = std::get_if<PeerConnected>(&e)) {
-      std::cout << "connected " << c->peer.ToString() << "\n";
-    } else if (const auto* d = std::get_if<PeerDisconnected>(&e)) {
-      std::cout << "disconnected " << d->peer.ToString() << "\n";
-    } else if (const auto* p = std::get_if<ConnectionsPruned>(&e)) {
-      std::cout << "pruned " << p->pruned.size() << " connections (" << p->open << " open, target "
-                << p->target << ")\n";
-    }
+    if (std::optional<std::string> line = EventLine(e)) std::cout << *line << "\n";
   });
   for (const Multiaddr& a : args.listen) {
     absl::StatusOr<Multiaddr> bound = (*host)->Listen(a);
@@ -272,10 +268,8 @@ int RunNode(const NodeArgs& args) {
     std::cout << "metrics on http://127.0.0.1:" << metrics->port() << "/metrics\n";
   }
   for (const Multiaddr& a : args.dial) {
-    absl::Status s = (*host)->Dial(a, [a](const DialResult& r) {
-      std::cout << "dial " << a.ToString() << ": " << DialOutcomeName(r.outcome)
-                << (r.detail.empty() ? "" : absl::StrCat(" (", r.detail, ")")) << "\n";
-    });
+    absl::Status s =
+        (*host)->Dial(a, [a](const DialResult& r) { std::cout << DialResultLine(a, r) << "\n"; });
     if (!s.ok()) {
       std::cerr << "connmgr_node: --dial " << a.ToString() << ": " << s.message() << "\n";
       return 2;

@@ -3,6 +3,9 @@
 #ifndef CONNMGR_SHELL_TEST_UTIL_H_
 #define CONNMGR_SHELL_TEST_UTIL_H_
 
+#include <fcntl.h>
+#include <sys/resource.h>
+
 #include <chrono>
 #include <functional>
 #include <string>
@@ -37,6 +40,34 @@ inline bool RunUntil(boost::asio::io_context& io, const std::function<bool()>& d
     io.run_for(std::chrono::milliseconds(5));
   }
   return true;
+}
+
+// Sets this process's soft RLIMIT_NOFILE for a scope and restores the one before when it ends.
+// The hard limit is never touched (lowering it could not be undone).
+class ScopedSoftFdLimit {
+ public:
+  explicit ScopedSoftFdLimit(rlim_t soft) {
+    getrlimit(RLIMIT_NOFILE, &saved_);
+    rlimit lowered = saved_;
+    lowered.rlim_cur = soft;
+    ok_ = setrlimit(RLIMIT_NOFILE, &lowered) == 0;
+  }
+  ~ScopedSoftFdLimit() { setrlimit(RLIMIT_NOFILE, &saved_); }
+  ScopedSoftFdLimit(const ScopedSoftFdLimit&) = delete;
+  ScopedSoftFdLimit& operator=(const ScopedSoftFdLimit&) = delete;
+  bool ok() const { return ok_; }
+
+ private:
+  rlimit saved_{};
+  bool ok_ = false;
+};
+
+// The lowest descriptor number this process does not use: a soft limit there makes the next
+// socket, file or accept fail with EMFILE while every open descriptor keeps working.
+inline int LowestFreeFd() {
+  int fd = 0;
+  while (fcntl(fd, F_GETFD) != -1) ++fd;
+  return fd;
 }
 
 }  // namespace connmgr::shell::testing_util

@@ -57,6 +57,18 @@ else
   fail "plain_replay_keeps_times"
 fi
 
+# A dial error is the peer's text (it may quote what the peer sent): the timeline prints it
+# escaped, on one line, never as a terminal escape or a forged line.
+sed 's/"error":"connection refused"/"error":"refused\\n0.000s  > forged\\u001b[2J"/' "$trace" \
+  >"$TEST_TMPDIR/wd/hostile.jsonl"
+if timeout 60 "$replay" --human hostile.jsonl >"$TEST_TMPDIR/hostile.txt" 2>"$TEST_TMPDIR/err" &&
+    grep -qF 'error=refused\n0.000s  > forged\x1b[2J' "$TEST_TMPDIR/hostile.txt" &&
+    ! grep -q $'\x1b' "$TEST_TMPDIR/hostile.txt" && ! grep -q '^0.000s  > forged' "$TEST_TMPDIR/hostile.txt"; then
+  echo "ok   human_escapes_peer_text"
+else
+  fail "human_escapes_peer_text: $(grep -m1 forged "$TEST_TMPDIR/hostile.txt") $(cat "$TEST_TMPDIR/err")"
+fi
+
 if ((failures)); then
   echo "$failures case(s) failed"
   exit 1

@@ -23,6 +23,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "core/metrics.h"
+#include "core/printable.h"
 #include "nlohmann/json.hpp"
 #include "trace/config_json.h"
 #include "trace/trace_format.h"
@@ -51,8 +52,13 @@ std::string UserPath(const std::string& path) {
   return absl::StrCat(dir, "/", path);
 }
 
+// A field as the timeline shows it. Strings may come from remote peers (protocol ids, dial
+// errors quoting what a peer sent): escaped and capped like everything the node prints; other
+// values as JSON, non-ASCII escaped.
 std::string Scalar(const nlohmann::ordered_json& v) {
-  return v.is_string() ? v.get<std::string>() : v.dump();
+  constexpr size_t kMaxFieldChars = 1024;
+  return v.is_string() ? Printable(v.get<std::string>(), kMaxFieldChars)
+                       : v.dump(/*indent=*/-1, /*indent_char=*/' ', /*ensure_ascii=*/true);
 }
 
 // The keys of `config` whose values differ from `before`'s, as " key=value".
@@ -61,7 +67,8 @@ std::string ConfigChanges(const nlohmann::ordered_json& before,
   std::string out;
   for (const auto& [key, value] : config.items()) {
     if (!before.contains(key) || before[key] != value) {
-      absl::StrAppend(&out, " ", key, "=", value.dump());
+      absl::StrAppend(&out, " ", key, "=",
+                      value.dump(/*indent=*/-1, /*indent_char=*/' ', /*ensure_ascii=*/true));
     }
   }
   return out;
@@ -96,7 +103,9 @@ std::string HumanLine(absl::string_view line, nlohmann::ordered_json& shown_conf
   }
   for (const auto& [key, value] : o.items()) {
     if (key == "t" || key == "in" || key == "out") continue;
-    absl::StrAppend(&out, "  ", key, "=", Scalar(value));
+    // An update's config changes were written above, as JSON, from the parsed trace.
+    const bool written_here = key == "config" && value.is_string();
+    absl::StrAppend(&out, "  ", key, "=", written_here ? value.get<std::string>() : Scalar(value));
   }
   return out;
 }
