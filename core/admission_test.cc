@@ -47,7 +47,7 @@ class AdmissionTest : public ::testing::Test {
   ConnectionId Pending(absl::string_view ip) {
     Connection& c = table_.AddPending(Direction::kInbound,
                                       Addr(absl::StrCat("/ip4/", ip, "/tcp/5000")), kLocal, now_);
-    table_.SetInPendingShare(c, true);
+    table_.JoinPendingShare(c);
     return c.id;
   }
 

@@ -89,13 +89,13 @@ absl::StatusOr<Connection*> ConnectionTable::FindLive(absl::string_view input, C
   return absl::NotFoundError(absl::StrCat(input, ": no connection ", id.value));
 }
 
-void ConnectionTable::SetInPendingShare(Connection& c, bool counted) {
-  if (c.fair_pending == counted || c.state != ConnectionState::kPending ||
+void ConnectionTable::JoinPendingShare(Connection& c) {
+  if (c.fair_pending || c.state != ConnectionState::kPending ||
       c.direction != Direction::kInbound) {
     return;
   }
-  c.fair_pending = counted;
-  CountPendingShare(c, counted ? +1 : -1);
+  c.fair_pending = true;
+  CountPendingShare(c, +1);
 }
 
 void ConnectionTable::CountPendingShare(const Connection& c, int delta) {

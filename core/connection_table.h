@@ -119,9 +119,9 @@ class ConnectionTable {
   // Find for an input: the status names the input and says whether the id is stale.
   absl::StatusOr<Connection*> FindLive(absl::string_view input, ConnectionId id);
 
-  // Counts a pending inbound connection in its source group's share of the pending slots, or
-  // stops counting it (allow-listed ones are not counted).
-  void SetInPendingShare(Connection& c, bool counted);
+  // Counts a pending inbound connection admitted through the limits (not allow-listed) in its
+  // source group's share of the pending slots, until it leaves the pending state.
+  void JoinPendingShare(Connection& c);
   // The oldest pending inbound connection of the source group holding the most pending slots,
   // if that group holds at least two more than `newcomer`'s group (pending_fair_share).
   std::optional<ConnectionId> PendingEvictionVictim(const IpAddress& newcomer) const;

@@ -122,7 +122,7 @@ absl::StatusOr<ConnectionId> Core::On(Instant now, const InboundConnection& in) 
   }
   Connection& c = table_.AddPending(Direction::kInbound, in.remote, in.local, now);
   c.allow_listed = verdict.allow_listed;
-  table_.SetInPendingShare(c, !c.allow_listed);
+  if (!c.allow_listed) table_.JoinPendingShare(c);
   c.charge = verdict.allow_listed ? ScopeCharge::kNone : ScopeCharge::kTransient;
   c.source_charged = verdict.source_charged;
   timers_.Arm(c, now + config_.inbound_upgrade_timeout);
@@ -246,7 +246,6 @@ absl::StatusOr<ConnectionId> Core::OnAllowListChange(Instant now, const IpPrefix
   for (ConnectionId id : table_.ConnectionsInPrefix(prefix)) {
     Connection& c = *table_.Find(id);
     c.allow_listed = admission_.IsAllowListed(c.remote_ip);
-    table_.SetInPendingShare(c, !c.allow_listed);
     if (c.state == ConnectionState::kOpen) pruner_.Reindex(c);
   }
   if (!add) MaybeTrim(now);

@@ -165,7 +165,7 @@ std::optional<ConnectionId> ReferenceCore::PendingVictim(const std::optional<IpA
   std::map<uint64_t, uint32_t> counts;
   for (const Conn& c : conns_) {
     if (c.direction == Direction::kInbound && c.state == ConnectionState::kPending &&
-        !c.allow_listed) {
+        c.charge != 0) {
       ++counts[PendingGroup(c.ip)];
     }
   }
@@ -178,7 +178,7 @@ std::optional<ConnectionId> ReferenceCore::PendingVictim(const std::optional<IpA
   std::optional<ConnectionId> oldest;
   for (const Conn& c : conns_) {
     if (c.direction == Direction::kInbound && c.state == ConnectionState::kPending &&
-        !c.allow_listed && PendingGroup(c.ip) == largest->second && (!oldest || c.id < *oldest)) {
+        c.charge != 0 && PendingGroup(c.ip) == largest->second && (!oldest || c.id < *oldest)) {
       oldest = c.id;
     }
   }
