@@ -52,7 +52,14 @@ void Wire::StartReading() {
 }
 
 void Wire::MaybeRead() {
-  if (stopped_ || closing_ || !want_reading_ || reading_) return;
+  if (stopped_ || closing_) return;
+  if (want_reading_ && !reading_) StartReadOrPause();
+  // Also with a read outstanding: what waits to be sent may have changed (a write drained the
+  // queue), and the slow-reader clock must know.
+  ArmTimer();
+}
+
+void Wire::StartReadOrPause() {
   const Instant now = SteadyNow();
   if (unsent_bytes() >= limits_.max_send_bytes) {
     pause_ = Pause::kSendQueueFull;
@@ -71,7 +78,6 @@ void Wire::MaybeRead() {
     memory_wait_since_ = Instant::Never();
     memory_retry_at_ = Instant::Never();
   }
-  ArmTimer();
 }
 
 void Wire::OnRead(const boost::system::error_code& ec, size_t n) {
@@ -198,6 +204,7 @@ void Wire::OnTimer() {
   timer_at_ = Instant::Never();
   if (stopped_) return;
   const Instant now = SteadyNow();
+  slow_reader_.SetWaiting(queued_bytes_ > 0 || pause_ == Pause::kSendQueueFull, now);
   in_handler_ = true;
   if (closing_ && now >= flush_deadline_) {
     FinishClose();

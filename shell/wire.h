@@ -112,6 +112,8 @@ class Wire : public std::enable_shared_from_this<Wire> {
   enum class Pause { kNone, kSendQueueFull, kMemory };
 
   void MaybeRead();
+  // Reads, or records why reading pauses (a full send queue, memory refused).
+  void StartReadOrPause();
   void OnRead(const boost::system::error_code& ec, size_t n);
   void WriteNext();
   void OnWritten(const boost::system::error_code& ec, size_t n);

@@ -131,6 +131,32 @@ TEST_F(WireTest, StopsReadingWhileTheSendQueueIsFullAndClosesASlowReader) {
   EXPECT_EQ(received_, "");  // the full send queue kept it from reading
 }
 
+TEST_F(WireTest, AnIdleConnectionWhoseLastAnswerDrainedIsNoSlowReader) {
+  Connect();
+  WireLimits limits;
+  limits.slow_reader_timeout = Duration::Milliseconds(200);
+  auto wire = MakeWire(limits);
+  Wire* raw = wire.get();
+  // Answers every read at once, from inside the read handler, as the protocols do.
+  wire->SetHandlers([raw](absl::string_view) { raw->Send("pong"); },
+                    [this](absl::Status why) { ended_ = std::move(why); });
+  wire->StartReading();
+  auto idle = [&](std::chrono::milliseconds d) {
+    const auto until = std::chrono::steady_clock::now() + d;
+    RunUntil([&] { return ended_.has_value() || std::chrono::steady_clock::now() >= until; });
+  };
+  // The peer reads each answer at once; between them, silences longer than the timeout.
+  // Nothing ever waits for the socket, so nothing closes.
+  for (int i = 0; i < 3; ++i) {
+    boost::asio::write(*peer_, boost::asio::buffer(std::string("ping")));
+    idle(std::chrono::milliseconds(50));
+    EXPECT_EQ(PeerReads(4), "pong");
+    idle(std::chrono::milliseconds(400));
+    ASSERT_FALSE(ended_.has_value()) << "after answer " << i << ": " << *ended_;
+  }
+  EXPECT_EQ(wire->queued_bytes(), 0u);
+}
+
 TEST_F(WireTest, ReadingWaitsForMemoryAndResumesWhenGranted) {
   Connect();
   ledger_.limit = kChunk;  // the read buffer fits, not one read's headroom
