@@ -40,6 +40,11 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Create(boost::asio::io_context& io,
     fd_budget = DeriveFdBudget(limit->now, options.config.max_outbound_pending_connections);
     ApplyFdBudget(*fd_budget, &options.config, &options.max_held_rejects);
   }
+  std::optional<MemoryBudget> memory_budget;
+  if (options.budget_memory) {
+    memory_budget = DeriveMemoryBudget(PhysicalMemoryBytes(), options.config);
+    ApplyMemoryBudget(*memory_budget, &options.config);
+  }
   DriverOptions d;
   d.config = std::move(options.config);
   d.max_held_rejects = options.max_held_rejects;
@@ -57,6 +62,7 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Create(boost::asio::io_context& io,
   *host_slot = host.get();
   host->host_slot_ = std::move(host_slot);
   host->fd_budget_ = fd_budget;
+  host->memory_budget_ = memory_budget;
   host->registry_ = std::move(registry);
   return host;
 }

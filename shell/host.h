@@ -33,6 +33,7 @@
 #include "shell/driver.h"
 #include "shell/fd_budget.h"
 #include "shell/libp2p.h"
+#include "shell/memory_budget.h"
 
 namespace connmgr::shell {
 
@@ -51,6 +52,9 @@ struct HostOptions {
   // limit and derives from it config.system_scope.file_descriptors (when 0) and
   // max_held_rejects (when unset). Off: the limit and the scope are left as they are.
   bool budget_file_descriptors = true;
+  // Memory (shell/memory_budget.h): Create sets system_scope.memory_bytes, when 0, to an eighth
+  // of the machine's memory and fits the per-connection budget into it.
+  bool budget_memory = true;
   // Refused sockets held open at once (delayed_reject); unset: the budget's share of the limit.
   std::optional<size_t> max_held_rejects;
   // Messages for the operator (why the shell closed a connection, a listener pausing after
@@ -176,6 +180,8 @@ class Host {
   const Driver& driver() const { return *driver_; }
   // The file descriptor budget Create derived (budget_file_descriptors), or nothing.
   const std::optional<FdBudget>& fd_budget() const { return fd_budget_; }
+  // The memory budget Create derived (budget_memory), or nothing.
+  const std::optional<MemoryBudget>& memory_budget() const { return memory_budget_; }
   // Any core input (core/input.h), handed in at the clock's now: for inputs with no call of
   // their own above. Its outputs are carried out and reach subscribers as usual.
   absl::Status Submit(const connmgr::Input& input) { return Input(input); }
@@ -212,6 +218,7 @@ class Host {
   absl::flat_hash_map<std::pair<ConnectionId, StreamId>, std::shared_ptr<ProtocolHandler>>
       handled_streams_;
   std::optional<FdBudget> fd_budget_;
+  std::optional<MemoryBudget> memory_budget_;
   bool closed_ = false;
 };
 
