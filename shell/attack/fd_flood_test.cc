@@ -34,6 +34,7 @@
 #include "boost/asio/steady_timer.hpp"
 #include "core/presets.h"
 #include "gtest/gtest.h"
+#include "shell/attack/honest_peer.h"
 #include "shell/endpoint.h"
 #include "shell/fd_budget.h"
 #include "shell/host.h"
@@ -43,7 +44,6 @@ namespace connmgr::shell {
 namespace {
 
 using boost::asio::ip::tcp;
-using testing_util::IdentityFrom;
 using testing_util::RunUntil;
 
 constexpr char kNodeBinary[] = "shell/connmgr_node";  // in the test's runfiles
@@ -250,25 +250,13 @@ TEST(FdFloodAttackTest, HonestPeersConnectWhileAFloodMeetsTheHeldRejectLimit) {
   std::vector<std::string> failures;
   for (int attempt = 0; attempt < kHonestAttempts; ++attempt) {
     if (std::chrono::steady_clock::now() - started > kMaxFlood) break;
-    HostOptions options;
-    options.config.dial_timeout = Duration::Seconds(3);
-    options.config.address_dial_timeout = Duration::Seconds(3);
-    options.dial_source_ip = IpAddress::Parse("127.9.0.1").value();
-    Libp2pOptions libp2p;
-    libp2p.identity = IdentityFrom(static_cast<uint8_t>(10 + attempt));
-    options.libp2p = std::move(libp2p);
-    std::unique_ptr<Host> honest = Host::Create(io, std::move(options)).value();
-    std::optional<DialResult> result;
-    ASSERT_TRUE(honest->Dial(node_address, [&](const DialResult& r) { result = r; }).ok());
-    ASSERT_TRUE(RunUntil(
-        io, [&] { return result.has_value(); }, std::chrono::seconds(10)));
-    if (result->outcome == DialOutcome::kConnected) {
+    const attack::HonestDial dial =
+        attack::DialAsHonestPeer(io, node_address, "127.9.0.1", static_cast<uint8_t>(10 + attempt));
+    if (dial.connected) {
       ++honest_connected;
     } else {
-      failures.push_back(absl::StrCat(DialOutcomeName(result->outcome), ": ", result->detail));
+      failures.push_back(dial.failure);
     }
-    honest->Close();
-    honest.reset();
     const auto pause_until = std::chrono::steady_clock::now() + kBetweenHonestAttempts;
     RunUntil(io, [&] { return std::chrono::steady_clock::now() >= pause_until; });
   }

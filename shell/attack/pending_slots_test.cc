@@ -21,6 +21,7 @@
 #include "boost/asio/ip/tcp.hpp"
 #include "boost/asio/steady_timer.hpp"
 #include "gtest/gtest.h"
+#include "shell/attack/honest_peer.h"
 #include "shell/endpoint.h"
 #include "shell/host.h"
 #include "shell/live_table.h"
@@ -153,25 +154,12 @@ TEST(PendingSlotsAttackTest, AnHonestPeerGetsInWhileIdleSocketsHogThePendingSlot
   std::vector<std::string> failures;
   for (int attempt = 0; attempt < kHonestAttempts; ++attempt) {
     if (std::chrono::steady_clock::now() - started > kWholeRun) break;
-    HostOptions honest_options;
-    honest_options.config.dial_timeout = Duration::Seconds(3);
-    honest_options.config.address_dial_timeout = Duration::Seconds(3);
-    honest_options.dial_source_ip = IpAddress::Parse("127.9.0.1").value();
-    Libp2pOptions honest_libp2p;
-    honest_libp2p.identity = IdentityFrom(2);
-    honest_options.libp2p = std::move(honest_libp2p);
-    std::unique_ptr<Host> honest = Host::Create(io, std::move(honest_options)).value();
-    std::optional<DialResult> result;
-    ASSERT_TRUE(honest->Dial(node_address, [&](const DialResult& r) { result = r; }).ok());
-    ASSERT_TRUE(RunUntil(
-        io, [&] { return result.has_value(); }, std::chrono::seconds(10)));
-    if (result->outcome == DialOutcome::kConnected) {
+    const attack::HonestDial dial = attack::DialAsHonestPeer(io, node_address, "127.9.0.1", 2);
+    if (dial.connected) {
       ++honest_connected;
     } else {
-      failures.push_back(absl::StrCat(DialOutcomeName(result->outcome), ": ", result->detail));
+      failures.push_back(dial.failure);
     }
-    honest->Close();
-    honest.reset();
     const auto pause_until = std::chrono::steady_clock::now() + kBetweenHonestAttempts;
     RunUntil(io, [&] { return std::chrono::steady_clock::now() >= pause_until; });
   }
