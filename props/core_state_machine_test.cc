@@ -452,10 +452,9 @@ const std::vector<std::string>& DialAddresses() {
 std::vector<Multiaddr> PickDialAddresses() {
   std::vector<Multiaddr> out;
   const int n = *rc::gen::element(0, 1, 1, 2, 2, 3, 4);
-  // Often from the first one or three only, so one address fails again and again; or from
-  // the names and the first address.
-  // 0: the names.
-  const size_t pool = *rc::gen::element<size_t>(1, 3, DialAddresses().size(), 0);
+  // Often from the first one or three only, so one address fails again and again (the
+  // backoff grows); else from every IP address, or (0) from the names and the first address.
+  const size_t pool = *rc::gen::element<size_t>(1, 1, 3, kFirstDnsAddress, 0);
   const size_t from = pool == 0 ? kFirstDnsAddress - 1 : 0;
   const size_t to = pool == 0 ? DialAddresses().size() : pool;
   out.reserve(static_cast<size_t>(n));
