@@ -192,6 +192,10 @@ struct HandInput : CoreCommand {
       return absl::StrCat("metrics: dial backoff entries ", a.dial_backoff_entries, " vs ",
                           e.dial_backoff_entries);
     }
+    if (a.dns_cache_entries != e.dns_cache_entries) {
+      return absl::StrCat("metrics: DNS cache entries ", a.dns_cache_entries, " vs ",
+                          e.dns_cache_entries);
+    }
     return "";
   }
 
@@ -419,7 +423,9 @@ struct Bump : HandInput {
 // --- Dialing ---------------------------------------------------------------------------------
 // Addresses outside every prefix the gating commands touch, so a dial's attempts are never
 // gated while they run; public and private, IPv4 and IPv6, every transport the ranker tells
-// apart, and a relay.
+// apart, a relay, then names to resolve (kFirstDnsAddress on): /dns4, /dns6, /dns (two
+// addresses share a name) and /dnsaddr.
+constexpr size_t kFirstDnsAddress = 11;
 const std::vector<std::string>& DialAddresses() {
   static const auto* addresses = new std::vector<std::string>{
       "/ip4/5.6.7.8/tcp/4001",
@@ -433,6 +439,12 @@ const std::vector<std::string>& DialAddresses() {
       "/ip4/192.168.1.5/tcp/4001",
       "/ip4/192.168.1.5/udp/4001/quic-v1",
       "/ip4/5.6.7.10/tcp/1/p2p/QmNnooDu7bfjPFoTZYxMNLWUQJyrVwtbZg5gBMjTezGAJN/p2p-circuit",
+      "/dns4/a.example/tcp/4001",
+      "/dns4/a.example/udp/4001/quic-v1",
+      "/dns6/b.example/tcp/4001",
+      "/dns/c.example/udp/4002/quic-v1",
+      "/dnsaddr/boot.example",
+      "/dnsaddr/eu.boot.example",
   };
   return *addresses;
 }
@@ -440,11 +452,14 @@ const std::vector<std::string>& DialAddresses() {
 std::vector<Multiaddr> PickDialAddresses() {
   std::vector<Multiaddr> out;
   const int n = *rc::gen::element(0, 1, 1, 2, 2, 3, 4);
-  // Often from the first one or three only, so one address fails again and again.
-  const size_t pool = *rc::gen::element<size_t>(1, 3, DialAddresses().size());
+  // Often from the first one or three only, so one address fails again and again (the
+  // backoff grows); else from every IP address, or (0) from the names and the first address.
+  const size_t pool = *rc::gen::element<size_t>(1, 1, 3, kFirstDnsAddress, 0);
+  const size_t from = pool == 0 ? kFirstDnsAddress - 1 : 0;
+  const size_t to = pool == 0 ? DialAddresses().size() : pool;
   out.reserve(static_cast<size_t>(n));
   for (int i = 0; i < n; ++i) {
-    out.push_back(Multiaddr::Parse(DialAddresses()[*rc::gen::inRange<size_t>(0, pool)]).value());
+    out.push_back(Multiaddr::Parse(DialAddresses()[*rc::gen::inRange<size_t>(from, to)]).value());
   }
   return out;
 }
@@ -510,6 +525,102 @@ struct SetAddresses : HandInput {
   explicit SetAddresses(const Model& m) {
     at = m.now;
     input = SetPeerAddresses{*rc::gen::elementOf(Peers()), PickDialAddresses()};
+  }
+};
+
+// --- DNS -----------------------------------------------------------------------------------------
+// Records for the names above, outside the gated prefixes like the dial addresses, with
+// records of the wrong type or no address.
+const std::vector<std::string>& ARecords() {
+  static const auto* records = new std::vector<std::string>{
+      "5.6.7.8", "5.6.7.11", "192.168.1.5", "2a00::1", "not an ip",
+  };
+  return *records;
+}
+
+const std::vector<std::string>& AaaaRecords() {
+  static const auto* records = new std::vector<std::string>{
+      "2a00::1",
+      "2a00::3",
+      "::ffff:5.6.7.8",
+      "5.6.7.8",
+  };
+  return *records;
+}
+
+// dnsaddr TXT records; "%" stands for a peer id. They point at IPs, at the names above
+// (boot.example at itself: a loop), at a deeper chain, with and without /p2p/, quoted, and
+// malformed.
+const std::vector<std::string>& TxtRecords() {
+  static constexpr char kRelay[] =
+      "/ip4/5.6.7.10/tcp/1/p2p/QmNnooDu7bfjPFoTZYxMNLWUQJyrVwtbZg5gBMjTezGAJN";
+  static const auto* records = new std::vector<std::string>{
+      "dnsaddr=/ip4/5.6.7.8/tcp/4001/p2p/%",
+      "dnsaddr=/ip6/2a00::1/udp/4001/quic-v1/p2p/%",
+      "dnsaddr=/ip4/5.6.7.8/tcp/4001",
+      "dnsaddr=/dns4/a.example/tcp/4001/p2p/%",
+      "dnsaddr=/dns/c.example/udp/4002/quic-v1/p2p/%",
+      "dnsaddr=/dnsaddr/eu.boot.example/p2p/%",
+      "dnsaddr=/dnsaddr/boot.example/p2p/%",
+      "dnsaddr=/dnsaddr/deep.example/p2p/%",
+      "\"dnsaddr=/ip4/192.168.1.5/tcp/4001/p2p/%\"",
+      "dnsaddr=\"/ip4/5.6.7.11/udp/4001/quic-v1/p2p/%\"",
+      std::string("dnsaddr=") + kRelay + "/p2p-circuit/p2p/%",
+      "dnsaddr=/ip4/5.6.7.8/tcp/4001/p2p-circuit/dns4/a.example/p2p/%",
+      "no equals sign",
+      "dnsaddr=not a multiaddr",
+  };
+  return *records;
+}
+
+std::vector<std::string> PickRecords(DnsRecordType type) {
+  const int n = *rc::gen::element(0, 1, 1, 2, 3);
+  std::vector<std::string> out;
+  for (int i = 0; i < n; ++i) {
+    if (type == DnsRecordType::kA) {
+      out.push_back(*rc::gen::elementOf(ARecords()));
+    } else if (type == DnsRecordType::kAaaa) {
+      out.push_back(*rc::gen::elementOf(AaaaRecords()));
+    } else {
+      std::string record = *rc::gen::elementOf(TxtRecords());
+      // Mostly the peer dialled most (the right one then), sometimes another.
+      const PeerId& peer =
+          *rc::gen::inRange(0, 3) != 0 ? Peers()[0] : Peers()[1 + *rc::gen::inRange(0, 2)];
+      if (size_t at = record.find('%'); at != std::string::npos) {
+        record.replace(at, 1, peer.ToString());
+      }
+      out.push_back(std::move(record));
+    }
+  }
+  return out;
+}
+
+// A query to answer: mostly one in flight, sometimes one answered before, never asked, or 0.
+std::pair<uint64_t, DnsRecordType> PickQuery(const Model& m) {
+  const std::vector<ResolveDns>& in_flight = m.reference.DnsQueriesInFlight();
+  if (!in_flight.empty() && *rc::gen::inRange(0, 10) < 8) {
+    const ResolveDns q = *rc::gen::elementOf(in_flight);
+    return {q.query, q.type};
+  }
+  return {*rc::gen::inRange<uint64_t>(0, m.reference.DnsQueriesAsked() + 3),
+          *rc::gen::element(DnsRecordType::kA, DnsRecordType::kAaaa, DnsRecordType::kTxt)};
+}
+
+struct AnswerDns : HandInput {
+  explicit AnswerDns(const Model& m) {
+    at = m.now;
+    const auto [query, type] = PickQuery(m);
+    // TTLs below and above the model's dns_max_ttl (3 s or 1 h), 0 and negative.
+    input = DnsAnswered{query, PickRecords(type),
+                        Duration::Milliseconds(*rc::gen::element<int64_t>(0, 1'000, 5'000, 30'000,
+                                                                          2 * 3'600'000, -1'000))};
+  }
+};
+
+struct FailDns : HandInput {
+  explicit FailDns(const Model& m) {
+    at = m.now;
+    input = DnsFailed{PickQuery(m).first, *rc::gen::element<std::string>("SERVFAIL", "")};
   }
 };
 
@@ -615,6 +726,11 @@ Config SmallConfig() {
   c.reconnect_jitter_percent = *rc::gen::element<uint32_t>(10, 0);
   c.max_parallel_reconnects =
       *rc::gen::element<uint32_t>(5, 1);  // not modelled (core/black_hole_test.cc)
+  // Shallow dnsaddr chains, tiny caches, TTLs capped within the clock's small steps.
+  c.dnsaddr_max_depth = *rc::gen::element<uint32_t>(32, 1, 2, 3);
+  c.dns_cache_max_entries = *rc::gen::element<uint32_t>(1'000, 1, 2);
+  c.dns_negative_ttl = Duration::Milliseconds(*rc::gen::element<int64_t>(10'000, 0, 700));
+  c.dns_max_ttl = *rc::gen::element(Duration::Minutes(60), Duration::Seconds(3));
   RC_ASSERT(c.Validate().ok());
   return c;
 }
@@ -644,10 +760,10 @@ RC_GTEST_PROP(CoreStateMachineTest, MatchesReferenceAndKeepsInvariants, ()) {
           Inbound, Outbound, Upgrade, CloseByTransport, CloseByRequest, OpenStream, CloseStream,
           Timer, AdvanceTime, SetTag, RemoveTag, Protect, Unprotect, RegisterDecaying, Bump,
           AddToTag, Place, Reserve, Release, Secure, ChangeList, Dial, Dial, Cancel, AttemptResult,
-          AttemptResult, SetAddresses, SetAddresses, TrimNow>());
+          AttemptResult, SetAddresses, SetAddresses, TrimNow, AnswerDns, AnswerDns, FailDns>());
 }
 
-// Dialing alone: the same comparison with only the dial, reconnect and clock commands, so
+// Dialing alone: the same comparison with only the dial, DNS, reconnect and clock commands, so
 // failures in a row, backoffs and reconnect waits build up within one case.
 // One case in three runs, to keep the test within ~1.5x its former time.
 RC_GTEST_PROP(CoreStateMachineTest, DialingMatchesReference, ()) {
@@ -658,7 +774,8 @@ RC_GTEST_PROP(CoreStateMachineTest, DialingMatchesReference, ()) {
   rc::state::check(
       model, sut,
       rc::state::gen::execOneOfWithArgs<Dial, Dial, Cancel, AttemptResult, AttemptResult,
-                                        AttemptResult, SetAddresses, SetTag, Timer, AdvanceTime>());
+                                        AttemptResult, SetAddresses, SetTag, Timer, AdvanceTime,
+                                        AnswerDns, AnswerDns, FailDns>());
 }
 
 }  // namespace

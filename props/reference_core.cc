@@ -978,6 +978,11 @@ absl::StatusCode ReferenceCore::Handle(Instant now, const Input& input, std::vec
       AttemptFailed(*c, error.empty() ? "failed" : error, now, out);
     }
     if (code == Code::kOk) *id = attempt;
+  } else if (const auto* in = std::get_if<DnsAnswered>(&input)) {
+    HandleDnsAnswer(now, in->query, {in->records, std::nullopt}, in->ttl, out, &code);
+  } else if (const auto* in = std::get_if<DnsFailed>(&input)) {
+    HandleDnsAnswer(now, in->query, {{}, in->error.empty() ? "failed" : in->error},
+                    Duration::Zero(), out, &code);
   } else if (const auto* in = std::get_if<SetPeerAddresses>(&input)) {
     HandleSetPeerAddresses(now, *in, &code);
     if (code == Code::kOk && !in->addresses.empty()) MaybeStartReconnect(in->peer, now, out);
@@ -1071,6 +1076,7 @@ Metrics ReferenceCore::ExpectedMetrics() const {
   m.dial_outcomes = dial_outcomes_;
   for (const Job& j : jobs_) (j.state == 0 ? m.dials_queued : m.dials_running) += 1;
   m.dial_backoff_entries = backoffs_.size();
+  m.dns_cache_entries = dns_.cache_entries();
   return m;
 }
 
@@ -1332,9 +1338,66 @@ void ReferenceCore::Pump(Instant now, std::vector<Output>* out) {
     }
     if (next == nullptr) return;
     next->state = 1;
-    next->resolved = next->candidates;
-    PlanJob(*next, now, out);
+    const uint64_t job_id = next->id;
+    // Addresses without DNS as they are; each DNS one through its own resolution.
+    std::vector<ResolveDns> asked;
+    for (const Multiaddr& a : next->candidates) {
+      if (!a.dns()) {
+        next->resolved.push_back(a);
+        continue;
+      }
+      next->resolutions.push_back(next_resolution_++);
+      dns_.Start(next->resolutions.back(), a, now, &asked);
+    }
+    Ask(asked, out);
+    DrainDns(now, out);  // may end jobs, this one included
+    if (Job* job = JobOf(job_id); job != nullptr && job->state == 1 && job->resolutions.empty()) {
+      PlanJob(*job, now, out);
+    }
   }
+}
+
+void ReferenceCore::Ask(const std::vector<ResolveDns>& asked, std::vector<Output>* out) {
+  for (const ResolveDns& q : asked) {
+    Count(Counter::kDnsQueries);
+    out->push_back(q);
+  }
+}
+
+void ReferenceCore::DrainDns(Instant now, std::vector<Output>* out) {
+  std::vector<uint64_t> completed;  // jobs, in the order their last resolution finished
+  for (ReferenceDns::Finished& f : dns_.TakeFinished()) {
+    Job* job = nullptr;
+    for (Job& j : jobs_) {
+      if (std::find(j.resolutions.begin(), j.resolutions.end(), f.resolution) !=
+          j.resolutions.end()) {
+        job = &j;
+      }
+    }
+    if (job == nullptr) continue;
+    std::erase(job->resolutions, f.resolution);
+    if (f.error.empty()) {
+      job->resolved.insert(job->resolved.end(), f.addresses.begin(), f.addresses.end());
+    } else {
+      job->last_error = f.error;
+    }
+    if (job->resolutions.empty() && job->state == 1) completed.push_back(job->id);
+  }
+  for (uint64_t id : completed) {
+    if (Job* job = JobOf(id)) PlanJob(*job, now, out);
+  }
+}
+
+void ReferenceCore::HandleDnsAnswer(Instant now, uint64_t query,
+                                    const ReferenceDns::Records& answer, Duration ttl,
+                                    std::vector<Output>* out, absl::StatusCode* code) {
+  std::vector<ResolveDns> asked;
+  if (!dns_.Answer(query, answer, ttl, now, &asked)) {
+    *code = Code::kNotFound;
+    return;
+  }
+  Ask(asked, out);
+  DrainDns(now, out);
 }
 
 void ReferenceCore::PlanJob(Job& job, Instant now, std::vector<Output>* out) {
@@ -1503,6 +1566,7 @@ void ReferenceCore::EndJob(uint64_t job_id, Instant now, std::optional<DialOutco
     out->push_back(CancelDialAttempt{p.attempt});
     Finish(p.attempt, CloseReason::kDialCancelled, out);
   }
+  for (uint64_t r : job.resolutions) dns_.Cancel(r);
   waiting_for_slot_.erase(job.id);
   Pump(now, out);
   RetryWaiting(now, out);

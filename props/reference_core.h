@@ -9,7 +9,8 @@
 // uses them (ranking, protection, trims after decay, timers).
 // It does not model the output-queue bound or the 1024-name protocol cap: the generators stay
 // well inside both. Dialing is modelled without a gater and with black-hole detection off
-// (core/black_hole_test.cc covers it); the model test's config turns it off.
+// (core/black_hole_test.cc covers it); the model test's config turns it off. DNS resolution
+// is props/reference_dns.h's.
 #ifndef CONNMGR_PROPS_REFERENCE_CORE_H_
 #define CONNMGR_PROPS_REFERENCE_CORE_H_
 
@@ -29,6 +30,7 @@
 #include "core/peer_tags.h"
 #include "core/random.h"
 #include "core/types.h"
+#include "props/reference_dns.h"
 
 namespace connmgr {
 
@@ -70,7 +72,8 @@ class ReferenceCore {
         deny_(config_.deny_list),
         denied_peers_(config_.denied_peers.begin(), config_.denied_peers.end()),
         tags_(PeerTagsLimits{config_.max_tags_per_peer, config_.max_tagged_peers,
-                             config_.keep_alive_tag_prefix}) {
+                             config_.keep_alive_tag_prefix}),
+        dns_(config_) {
     rng_ = SplitMix64(config_.random_seed);
   }
 
@@ -153,6 +156,7 @@ class ReferenceCore {
     std::vector<Multiaddr> candidates;
     std::vector<Multiaddr> certified;
     std::vector<Multiaddr> resolved;
+    std::vector<uint64_t> resolutions;  // DNS resolutions not finished
     std::vector<Planned> plan;
     Instant since = Instant::Never();
     int in_flight = 0;
@@ -182,6 +186,12 @@ class ReferenceCore {
   void DialResultOut(uint64_t request, const PeerId& peer, ConnectionId c, DialOutcome o,
                      std::string detail, std::vector<Output>* out);
   void Pump(Instant now, std::vector<Output>* out);
+  // Emits the DNS queries asked.
+  void Ask(const std::vector<ResolveDns>& asked, std::vector<Output>* out);
+  // Hands finished DNS resolutions to their jobs, then plans the jobs they completed.
+  void DrainDns(Instant now, std::vector<Output>* out);
+  void HandleDnsAnswer(Instant now, uint64_t query, const ReferenceDns::Records& answer,
+                       Duration ttl, std::vector<Output>* out, absl::StatusCode* code);
   void PlanJob(Job& job, Instant now, std::vector<Output>* out);
   void DialNext(Job& job, Instant now, std::vector<Output>* out);
   void AttemptFailed(Conn& attempt, std::string error, Instant now, std::vector<Output>* out);
@@ -202,6 +212,7 @@ class ReferenceCore {
   uint64_t next_backoff_sequence_ = 0;
   std::set<DialTimer> dial_timers_;
   std::array<uint64_t, kDialOutcomeCount> dial_outcomes_{};
+  uint64_t next_resolution_ = 1;
 
   // --- Reconnects (docs/design.md, "Reconnects") ---
   struct Reconnect {
@@ -232,6 +243,9 @@ class ReferenceCore {
  public:
   // For the model test's generator: live dial attempts, lowest id first.
   std::vector<ConnectionId> DialAttempts() const;
+  // DNS queries asked and not answered, oldest first; how many were ever asked.
+  const std::vector<ResolveDns>& DnsQueriesInFlight() const { return dns_.in_flight(); }
+  uint64_t DnsQueriesAsked() const { return dns_.queries_asked(); }
 
  private:
   Config config_;
@@ -254,6 +268,7 @@ class ReferenceCore {
   uint64_t next_id_ = 1;
   std::vector<Conn> conns_;
   PeerTags tags_;
+  ReferenceDns dns_;  // after config_, which it reads
   Instant last_trim_ = Instant::FromNanoseconds(std::numeric_limits<int64_t>::min());
   Instant trim_deadline_ = Instant::Never();
   std::array<uint64_t, kCounterCount> counters_{};
