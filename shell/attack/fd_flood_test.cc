@@ -246,20 +246,11 @@ TEST(FdFloodAttackTest, HonestPeersConnectWhileAFloodMeetsTheHeldRejectLimit) {
   RunUntil(io, [&] { return std::chrono::steady_clock::now() >= honest_from; });
   const int descriptors_at_honest_start = node.OpenDescriptors();
 
-  int honest_connected = 0;
-  std::vector<std::string> failures;
-  for (int attempt = 0; attempt < kHonestAttempts; ++attempt) {
-    if (std::chrono::steady_clock::now() - started > kMaxFlood) break;
-    const attack::HonestDial dial =
-        attack::DialAsHonestPeer(io, node_address, "127.9.0.1", static_cast<uint8_t>(10 + attempt));
-    if (dial.connected) {
-      ++honest_connected;
-    } else {
-      failures.push_back(dial.failure);
-    }
-    const auto pause_until = std::chrono::steady_clock::now() + kBetweenHonestAttempts;
-    RunUntil(io, [&] { return std::chrono::steady_clock::now() >= pause_until; });
-  }
+  const attack::HonestTally tally = attack::DialRepeatedlyAsHonestPeer(
+      io, node_address, "127.9.0.1", kHonestAttempts, kBetweenHonestAttempts, started + kMaxFlood,
+      [](int attempt) { return static_cast<uint8_t>(10 + attempt); });
+  const int honest_connected = tally.connected;
+  const std::vector<std::string>& failures = tally.failures;
   const double flood_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   flood.Stop();

@@ -8,10 +8,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "boost/asio/io_context.hpp"
@@ -49,6 +51,32 @@ inline HonestDial DialAsHonestPeer(boost::asio::io_context& io, const Multiaddr&
   }
   honest->Close();
   return out;
+}
+
+struct HonestTally {
+  int connected = 0;
+  std::vector<std::string> failures;
+};
+
+// `attempts` dials one after another, `pause` apart, the i-th with identity seed `seed(i)`,
+// stopping early once `give_up` has passed.
+inline HonestTally DialRepeatedlyAsHonestPeer(boost::asio::io_context& io, const Multiaddr& node,
+                                              const std::string& source_ip, int attempts,
+                                              std::chrono::milliseconds pause,
+                                              std::chrono::steady_clock::time_point give_up,
+                                              const std::function<uint8_t(int)>& seed) {
+  HonestTally tally;
+  for (int i = 0; i < attempts && std::chrono::steady_clock::now() <= give_up; ++i) {
+    HonestDial dial = DialAsHonestPeer(io, node, source_ip, seed(i));
+    if (dial.connected) {
+      ++tally.connected;
+    } else {
+      tally.failures.push_back(std::move(dial.failure));
+    }
+    const auto pause_until = std::chrono::steady_clock::now() + pause;
+    testing_util::RunUntil(io, [&] { return std::chrono::steady_clock::now() >= pause_until; });
+  }
+  return tally;
 }
 
 }  // namespace connmgr::shell::attack

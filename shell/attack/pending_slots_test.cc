@@ -150,19 +150,11 @@ TEST(PendingSlotsAttackTest, AnHonestPeerGetsInWhileIdleSocketsHogThePendingSlot
       << attacker.connects() << " connects\n"
       << MetricsSummary(node->GetMetrics());
 
-  int honest_connected = 0;
-  std::vector<std::string> failures;
-  for (int attempt = 0; attempt < kHonestAttempts; ++attempt) {
-    if (std::chrono::steady_clock::now() - started > kWholeRun) break;
-    const attack::HonestDial dial = attack::DialAsHonestPeer(io, node_address, "127.9.0.1", 2);
-    if (dial.connected) {
-      ++honest_connected;
-    } else {
-      failures.push_back(dial.failure);
-    }
-    const auto pause_until = std::chrono::steady_clock::now() + kBetweenHonestAttempts;
-    RunUntil(io, [&] { return std::chrono::steady_clock::now() >= pause_until; });
-  }
+  const attack::HonestTally tally = attack::DialRepeatedlyAsHonestPeer(
+      io, node_address, "127.9.0.1", kHonestAttempts, kBetweenHonestAttempts, started + kWholeRun,
+      [](int) { return uint8_t{2}; });
+  const int honest_connected = tally.connected;
+  const std::vector<std::string>& failures = tally.failures;
   const Metrics m = node->GetMetrics();
   attacker.Stop();
   const double seconds =
