@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <limits>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -373,6 +374,22 @@ bool NextTrustedComponent(absl::string_view* rest, Protocol* protocol, absl::str
   return true;
 }
 
+// One component of a validated binary form, pointing into it.
+struct ComponentView {
+  Protocol protocol;
+  absl::string_view value;
+};
+// Enough inline room for every address seen in practice; the accessors below run on every
+// connection, so they read the components without a heap allocation.
+using ComponentViews = absl::InlinedVector<ComponentView, 8>;
+
+ComponentViews Views(absl::string_view bytes) {
+  ComponentViews out;
+  ComponentView view;
+  while (NextTrustedComponent(&bytes, &view.protocol, &view.value)) out.push_back(view);
+  return out;
+}
+
 }  // namespace
 
 Multiaddr::Multiaddr(const std::vector<MultiaddrComponent>& components) {
@@ -550,8 +567,7 @@ std::optional<IpAddress> Multiaddr::ip() const {
 }
 
 std::optional<uint16_t> Multiaddr::port() const {
-  const std::vector<MultiaddrComponent> parts = components();
-  for (const MultiaddrComponent& c : parts) {
+  for (const ComponentView& c : Views(bytes_)) {
     if (c.protocol == Protocol::kTcp || c.protocol == Protocol::kUdp) {
       return static_cast<uint16_t>(ReadBigEndian(c.value));
     }
@@ -560,15 +576,14 @@ std::optional<uint16_t> Multiaddr::port() const {
 }
 
 Transport Multiaddr::transport() const {
-  const std::vector<MultiaddrComponent> parts = components();
-  const auto& cs = parts;
+  const ComponentViews cs = Views(bytes_);
   const auto has = [&cs](Protocol p) {
     return std::any_of(cs.begin(), cs.end(),
-                       [p](const MultiaddrComponent& c) { return c.protocol == p; });
+                       [p](const ComponentView& c) { return c.protocol == p; });
   };
   if (has(Protocol::kWebRtc)) return Transport::kWebRtc;
 
-  const auto hop_end = std::find_if(cs.begin(), cs.end(), [](const MultiaddrComponent& c) {
+  const auto hop_end = std::find_if(cs.begin(), cs.end(), [](const ComponentView& c) {
     return c.protocol == Protocol::kP2pCircuit;
   });
   // The next component of the hop after `it` that is not an /sni/.
@@ -620,14 +635,17 @@ Transport Multiaddr::transport() const {
 }
 
 bool Multiaddr::is_relayed() const {
-  const std::vector<MultiaddrComponent> parts = components();
-  return std::any_of(parts.begin(), parts.end(), [](const MultiaddrComponent& c) {
-    return c.protocol == Protocol::kP2pCircuit;
-  });
+  absl::string_view rest = bytes_;
+  Protocol protocol;
+  absl::string_view value;
+  while (NextTrustedComponent(&rest, &protocol, &value)) {
+    if (protocol == Protocol::kP2pCircuit) return true;
+  }
+  return false;
 }
 
 std::optional<PeerId> Multiaddr::peer_id() const {
-  const std::vector<MultiaddrComponent> parts = components();
+  const ComponentViews parts = Views(bytes_);
   for (auto it = parts.rbegin(); it != parts.rend(); ++it) {
     if (it->protocol != Protocol::kP2p) continue;
     absl::StatusOr<PeerId> peer = PeerId::FromBytes(it->value);
@@ -638,14 +656,13 @@ std::optional<PeerId> Multiaddr::peer_id() const {
 }
 
 std::optional<Multiaddr::DnsName> Multiaddr::dns() const {
-  const std::vector<MultiaddrComponent> parts = components();
-  for (const MultiaddrComponent& c : parts) {
+  for (const ComponentView& c : Views(bytes_)) {
     switch (c.protocol) {
       case Protocol::kDns:
       case Protocol::kDns4:
       case Protocol::kDns6:
       case Protocol::kDnsAddr:
-        return DnsName{c.protocol, c.value};
+        return DnsName{c.protocol, std::string(c.value)};
       default:
         break;
     }
