@@ -76,7 +76,7 @@ absl::Status PeerTags::SetTag(const PeerId& peer, absl::string_view tag, int64_t
   PeerState* state = it == peers_.end() ? nullptr : &it->second;
   if (state != nullptr) {
     if (auto t = state->tags.find(tag); t != state->tags.end()) {
-      t->second.value = value;
+      state->SetValue(t->second, value);
       return absl::OkStatus();
     }
   }
@@ -91,7 +91,7 @@ absl::Status PeerTags::AddToTag(const PeerId& peer, absl::string_view tag, int64
   PeerState* state = it == peers_.end() ? nullptr : &it->second;
   if (state != nullptr) {
     if (auto t = state->tags.find(tag); t != state->tags.end()) {
-      t->second.value = SaturatingAdd(t->second.value, delta);
+      state->SetValue(t->second, SaturatingAdd(t->second.value, delta));
       return absl::OkStatus();
     }
   }
@@ -111,7 +111,13 @@ void PeerTags::RemoveTag(const PeerId& peer, absl::string_view tag) {
 
 int64_t PeerTags::Value(const PeerId& peer) const {
   auto it = peers_.find(peer);
-  return it == peers_.end() ? 0 : Sum(it->second);
+  return it == peers_.end() ? 0 : it->second.Value();
+}
+
+PeerTags::Standing PeerTags::StandingOf(const PeerId& peer) const {
+  auto it = peers_.find(peer);
+  if (it == peers_.end()) return Standing{};
+  return Standing{!it->second.protections.empty(), it->second.Value()};
 }
 
 std::optional<int64_t> PeerTags::TagValue(const PeerId& peer, absl::string_view tag) const {
@@ -256,12 +262,13 @@ absl::Status PeerTags::Bump(const PeerId& peer, absl::string_view decaying_tag, 
   latest_ = now;
   // An empty kind has nothing pending: its schedule may skip to now.
   if (kind.holders.empty()) kind.next_tick = kind.FirstTickAfter(now);
+  if (state == nullptr) state = &peers_[peer];
   if (tag == nullptr) {
-    tag = &peers_[peer].tags[std::string(decaying_tag)];
+    tag = &state->tags[std::string(decaying_tag)];
     tag->decaying = true;
     kind.holders.insert(peer);
   }
-  tag->value = ApplyBump(kind.bump, current.value_or(0), delta);
+  state->SetValue(*tag, ApplyBump(kind.bump, current.value_or(0), delta));
   tag->last_bump = now;
   tag->next_tick = kind.FirstTickAfter(now);
   return absl::OkStatus();
@@ -285,12 +292,13 @@ std::vector<PeerId> PeerTags::AdvanceTo(Instant now) {
         ++h;
         continue;
       }
-      if (!value_before.contains(*h)) value_before.emplace(*h, Sum(state));
+      if (!value_before.contains(*h)) value_before.emplace(*h, state.Value());
       if (value.has_value()) {
-        t->second.value = *value;
+        state.SetValue(t->second, *value);
         ++h;
         continue;
       }
+      state.exact_sum -= t->second.value;
       state.tags.erase(t);
       ForgetIfEmpty(it);
       h = kind.holders.erase(h);
@@ -369,11 +377,8 @@ std::optional<int64_t> PeerTags::Decayed(const DecayingKind& kind, const Tag& ta
   return tag.value;
 }
 
-int64_t PeerTags::Sum(const PeerState& state) {
-  // Exact in 128 bits (at most 2^32 tags), then clamped: independent of the order of tags.
-  __int128 sum = 0;
-  for (const auto& [name, tag] : state.tags) sum += tag.value;
-  return static_cast<int64_t>(std::clamp<__int128>(sum, static_cast<__int128>(kInt64Min),
+int64_t PeerTags::PeerState::Value() const {
+  return static_cast<int64_t>(std::clamp<__int128>(exact_sum, static_cast<__int128>(kInt64Min),
                                                    static_cast<__int128>(kInt64Max)));
 }
 
@@ -409,7 +414,9 @@ absl::Status PeerTags::CheckPlainTag(const PeerId& peer, absl::string_view tag) 
 }
 
 void PeerTags::InsertPlainTag(const PeerId& peer, absl::string_view tag, int64_t value) {
-  peers_[peer].tags.emplace(std::string(tag), Tag{value, false, Instant(), Instant()});
+  PeerState& state = peers_[peer];
+  state.tags.emplace(std::string(tag), Tag{value, false, Instant(), Instant()});
+  state.exact_sum += value;
   ++plain_tag_holders_.try_emplace(std::string(tag), 0).first->second;
 }
 
@@ -420,6 +427,7 @@ void PeerTags::EraseTag(const PeerId& peer, PeerState& state,
   } else if (auto h = plain_tag_holders_.find(it->first); --h->second == 0) {
     plain_tag_holders_.erase(h);
   }
+  state.exact_sum -= it->second.value;
   state.tags.erase(it);
 }
 

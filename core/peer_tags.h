@@ -137,6 +137,13 @@ class PeerTags {
   bool Unprotect(const PeerId& peer, absl::string_view tag);
   bool IsProtected(const PeerId& peer) const;
 
+  // What pruning needs of a peer, in one lookup: IsProtected and Value.
+  struct Standing {
+    bool is_protected = false;
+    int64_t value = 0;
+  };
+  Standing StandingOf(const PeerId& peer) const;
+
   // --- Keep-alive ---
   // Whether the peer holds a tag (plain or decaying) whose name starts with the keep-alive
   // prefix. O(log tags).
@@ -182,7 +189,16 @@ class PeerTags {
   struct PeerState {
     absl::btree_map<std::string, Tag> tags;
     absl::btree_set<std::string> protections;
+    // The sum of the tags' values, exact in 128 bits (at most 2^32 tags), kept as they change.
+    __int128 exact_sum = 0;
+
     bool empty() const { return tags.empty() && protections.empty(); }
+    // The sum clamped to int64: independent of the order of tags.
+    int64_t Value() const;
+    void SetValue(Tag& tag, int64_t value) {
+      exact_sum += static_cast<__int128>(value) - tag.value;
+      tag.value = value;
+    }
   };
   struct DecayingKind {
     Duration interval;
@@ -216,7 +232,6 @@ class PeerTags {
   void ForgetIfEmpty(PeerMap::iterator it);
   // The value of `tag` after the ticks of `kind` due at or before `now`; nullopt if removed.
   static std::optional<int64_t> Decayed(const DecayingKind& kind, const Tag& tag, Instant now);
-  static int64_t Sum(const PeerState& state);
   // max(now, the latest instant seen), without recording it.
   Instant Clamp(Instant now) const { return now < latest_ ? latest_ : now; }
 

@@ -8,17 +8,17 @@
 namespace connmgr {
 
 void Pruner::Reindex(Connection& c) {
+  const PeerTags::Standing standing = tags_.StandingOf(c.peer);
   PruneTier tier = PruneTier::kExempt;
   if (c.state == ConnectionState::kOpen && !c.allow_listed && !c.in_grace &&
-      !tags_.IsProtected(c.peer)) {
+      !standing.is_protected) {
     tier = c.busy_streams > 0 ? PruneTier::kBusy : PruneTier::kIdle;
   }
   const bool was_prunable = c.prune.tier != PruneTier::kExempt;
   const bool prunable = tier != PruneTier::kExempt;
   if (was_prunable != prunable) CountPrunableGroup(c, prunable ? +1 : -1);
   prune_index_.Upsert(
-      c.prune, PruneKey{tags_.Value(c.peer), c.stream_count(), c.direction, c.opened_at, c.id},
-      tier);
+      c.prune, PruneKey{standing.value, c.stream_count(), c.direction, c.opened_at, c.id}, tier);
 }
 
 void Pruner::Unindex(Connection& c) {
