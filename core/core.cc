@@ -80,13 +80,7 @@ absl::StatusOr<ConnectionId> Core::Handle(Instant now, const Input& input) {
   return result;
 }
 
-std::optional<Output> Core::PollOutput() {
-  std::deque<Output>& queue = outbox_.queue();
-  if (queue.empty()) return std::nullopt;
-  Output out = std::move(queue.front());
-  queue.pop_front();
-  return out;
-}
+std::optional<Output> Core::PollOutput() { return outbox_.Pop(); }
 
 Instant Core::NextDeadline() const {
   return std::min(

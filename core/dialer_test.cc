@@ -64,7 +64,7 @@ class DialerTest : public ::testing::Test {
   // The DialAddress commands and DialResult outcomes emitted since the last call, as text.
   std::vector<std::string> Drain() {
     std::vector<std::string> out;
-    for (const Output& o : outbox_->queue()) {
+    for (const Output& o : outbox_->pending()) {
       if (const auto* d = std::get_if<DialAddress>(&o)) {
         out.push_back(
             absl::StrCat("dial ", d->connection.value, " ", d->address.WithoutPeerId().ToString()));
@@ -72,7 +72,7 @@ class DialerTest : public ::testing::Test {
         out.push_back(absl::StrCat("result ", r->request, " ", DialOutcomeName(r->outcome)));
       }
     }
-    outbox_->queue().clear();
+    outbox_->Clear();
     return out;
   }
   DialRequest Request(uint64_t id, const std::vector<std::string>& addresses) {

@@ -1,13 +1,19 @@
 // The core's output queue and counters. Every part of the core writes its commands, events and
 // counts here; Core::PollOutput drains the queue in the order they were written.
+//
+// The queue is a vector read from a moving head: a caller that drains after every input empties
+// it each time, so its storage is reused and steady-state churn allocates nothing here. Storage
+// grown past kRetainedCapacity by a burst (a trim storm) is given back once drained.
 #ifndef CONNMGR_CORE_OUTBOX_H_
 #define CONNMGR_CORE_OUTBOX_H_
 
 #include <array>
 #include <cstdint>
-#include <deque>
+#include <optional>
 #include <utility>
+#include <vector>
 
+#include "absl/types/span.h"
 #include "core/metrics.h"
 #include "core/output.h"
 
@@ -15,15 +21,37 @@ namespace connmgr {
 
 class Outbox {
  public:
+  static constexpr size_t kRetainedCapacity = 1024;
+
   void Emit(Output output) { queue_.push_back(std::move(output)); }
   void Count(Counter c, uint64_t n = 1) { counters_[static_cast<int>(c)] += n; }
 
-  std::deque<Output>& queue() { return queue_; }
-  size_t size() const { return queue_.size(); }
+  // The oldest output, removed from the queue.
+  std::optional<Output> Pop() {
+    if (head_ == queue_.size()) return std::nullopt;
+    std::optional<Output> out(std::move(queue_[head_++]));
+    if (head_ == queue_.size()) {
+      Clear();
+    } else if (head_ >= kRetainedCapacity && 2 * head_ >= queue_.size()) {
+      // A caller that never drains fully: drop the taken prefix (amortised O(1) per output).
+      queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(head_));
+      head_ = 0;
+    }
+    return out;
+  }
+  // The outputs waiting, oldest first.
+  absl::Span<const Output> pending() const { return absl::MakeConstSpan(queue_).subspan(head_); }
+  void Clear() {
+    queue_.clear();
+    head_ = 0;
+    if (queue_.capacity() > kRetainedCapacity) std::vector<Output>().swap(queue_);
+  }
+  size_t size() const { return queue_.size() - head_; }
   const std::array<uint64_t, kCounterCount>& counters() const { return counters_; }
 
  private:
-  std::deque<Output> queue_;
+  std::vector<Output> queue_;
+  size_t head_ = 0;  // queue_[0, head_) were taken
   std::array<uint64_t, kCounterCount> counters_{};
 };
 

@@ -58,7 +58,7 @@ TEST_F(PrunerTest, TrimsToTheLowWatermarkLowestValueThenNewestFirst) {
               ElementsAre(ConnectionId{4}, ConnectionId{3}, ConnectionId{2}));
   EXPECT_EQ(outbox_.counters()[static_cast<int>(Counter::kTrims)], 1u);
   ASSERT_EQ(outbox_.size(), 1u);
-  const auto* event = std::get_if<ConnectionsPruned>(&outbox_.queue().front());
+  const auto* event = std::get_if<ConnectionsPruned>(&outbox_.pending().front());
   ASSERT_NE(event, nullptr);
   EXPECT_EQ(event->open, 5u);
   EXPECT_EQ(event->target, 2u);
