@@ -19,12 +19,12 @@ ProtocolId ProtocolTable::Acquire(absl::string_view name, Direction direction) {
   ProtocolId id = kOther;
   if (auto it = ids_.find(name); it != ids_.end()) {
     id = it->second;
-  } else if (!free_ids_.empty()) {
-    id = free_ids_.back();
-    free_ids_.pop_back();
   } else if (entries_.size() < max_protocols_ + 1) {
     id = static_cast<ProtocolId>(entries_.size());
     entries_.emplace_back();
+  } else if (!free_ids_.empty() || ReuseIdle()) {
+    id = free_ids_.back();
+    free_ids_.pop_back();
   }
   Entry& entry = entries_[id];
   if (!entry.in_use) {
@@ -39,11 +39,25 @@ ProtocolId ProtocolTable::Acquire(absl::string_view name, Direction direction) {
 void ProtocolTable::Release(ProtocolId id, Direction direction) {
   Entry& entry = entries_[id];
   --entry.streams[static_cast<int>(direction)];
-  if (entry.pinned || entry.streams[0] != 0 || entry.streams[1] != 0) return;
-  ids_.erase(entry.name);
-  entry.name.clear();
-  entry.in_use = false;
-  free_ids_.push_back(id);
+  if (entry.pinned || has_streams(entry) || entry.idle_queued) return;
+  entry.idle_queued = true;
+  idle_ids_.push_back(id);
+}
+
+bool ProtocolTable::ReuseIdle() {
+  while (!idle_ids_.empty()) {
+    const ProtocolId id = idle_ids_.front();
+    idle_ids_.pop_front();
+    Entry& entry = entries_[id];
+    entry.idle_queued = false;
+    if (has_streams(entry)) continue;  // busy again since it went idle
+    ids_.erase(entry.name);
+    entry.name.clear();
+    entry.in_use = false;
+    free_ids_.push_back(id);
+    return true;
+  }
+  return false;
 }
 
 std::optional<ProtocolId> ProtocolTable::Find(absl::string_view name) const {
