@@ -41,17 +41,35 @@ bool UsesFileDescriptor(const Multiaddr& remote) {
   return !remote.is_relayed() && remote.transport() != Transport::kMemory;
 }
 
+ConnectionTable::IpKey::IpKey(const IpAddress& ip, ConnectionId id)
+    : family_size(static_cast<uint8_t>(ip.bytes().size())), high(0), low(0), id(id) {
+  const absl::Span<const uint8_t> b = ip.bytes();
+  for (size_t i = 0; i < 16; ++i) {
+    const uint64_t byte = i < b.size() ? b[i] : 0;
+    (i < 8 ? high : low) |= byte << (8 * (7 - i % 8));
+  }
+}
+
+IpAddress ConnectionTable::IpKey::ip() const {
+  std::array<uint8_t, 16> b{};
+  for (size_t i = 0; i < 16; ++i)
+    b[i] = static_cast<uint8_t>((i < 8 ? high : low) >> (8 * (7 - i % 8)));
+  if (family_size == 4) return IpAddress::V4({b[0], b[1], b[2], b[3]});
+  return IpAddress::V6(b);
+}
+
 Connection& ConnectionTable::AddPending(Direction direction, Multiaddr remote, Multiaddr local,
                                         Instant now) {
   ConnectionId id{next_id_++};
-  Connection& c = connections_[id];
+  Connection& c = *connection_records_.New();
+  connections_.emplace(id, &c);
   c.id = id;
   c.direction = direction;
   c.relayed = remote.is_relayed();
   c.uses_fd = UsesFileDescriptor(remote);
   if (std::optional<IpAddress> ip = remote.ip()) {
     c.remote_ip = ip->Unmapped();
-    by_ip_.emplace(*c.remote_ip, id);
+    by_ip_.insert(IpKey(*c.remote_ip, id));
   }
   c.remote = std::move(remote);
   c.local = std::move(local);
@@ -62,22 +80,22 @@ Connection& ConnectionTable::AddPending(Direction direction, Multiaddr remote, M
 
 Connection* ConnectionTable::Find(ConnectionId id) {
   auto it = connections_.find(id);
-  return it == connections_.end() ? nullptr : &it->second;
+  return it == connections_.end() ? nullptr : it->second;
 }
 
 std::vector<ConnectionId> ConnectionTable::ConnectionsInPrefix(const IpPrefix& prefix) const {
   std::vector<ConnectionId> ids;
   // A prefix is one contiguous run of addresses in IpAddress order.
-  for (auto it = by_ip_.lower_bound({prefix.network(), ConnectionId{}});
-       it != by_ip_.end() && prefix.Contains(it->first); ++it) {
-    ids.push_back(it->second);
+  for (auto it = by_ip_.lower_bound(IpKey(prefix.network(), ConnectionId{}));
+       it != by_ip_.end() && prefix.Contains(it->ip()); ++it) {
+    ids.push_back(it->id);
   }
   return ids;
 }
 
 const Connection* ConnectionTable::Find(ConnectionId id) const {
   auto it = connections_.find(id);
-  return it == connections_.end() ? nullptr : &it->second;
+  return it == connections_.end() ? nullptr : it->second;
 }
 
 absl::StatusOr<Connection*> ConnectionTable::FindLive(absl::string_view input, ConnectionId id) {
@@ -125,7 +143,13 @@ bool ConnectionTable::Open(Connection& c, const PeerId& peer, Instant now) {
   c.opened_at = now;
   CountState(c, +1);
   CountOpenStreams(c.stream_count(), +1);
-  auto& ids = peers_[peer];
+  auto it = peers_.find(peer);
+  if (it == peers_.end()) {
+    PeerRecord* record = peer_records_.New();
+    record->peer = peer;
+    it = peers_.insert(record).first;
+  }
+  auto& ids = (*it)->connections;
   ids.insert(std::upper_bound(ids.begin(), ids.end(), c.id), c.id);
   return ids.size() == 1;
 }
@@ -142,10 +166,10 @@ void ConnectionTable::StartClosing(Connection& c, CloseReason reason, Instant no
 bool ConnectionTable::Remove(ConnectionId id) {
   auto it = connections_.find(id);
   if (it == connections_.end()) return false;
-  Connection& c = it->second;
+  Connection& c = *it->second;
   if (c.state == ConnectionState::kOpen) CountOpenStreams(c.stream_count(), -1);
   CountState(c, -1);
-  if (c.remote_ip) by_ip_.erase({*c.remote_ip, id});
+  if (c.remote_ip) by_ip_.erase(IpKey(*c.remote_ip, id));
   for (const Connection::StreamGroup& g : c.streams) {
     for (uint32_t i = 0; i < g.count; ++i) protocols_.Release(g.protocol, g.direction);
   }
@@ -153,15 +177,18 @@ bool ConnectionTable::Remove(ConnectionId id) {
   if (!c.peer.is_empty()) {
     auto peer_it = peers_.find(c.peer);
     if (peer_it != peers_.end()) {
-      auto& ids = peer_it->second;
+      PeerRecord* record = *peer_it;
+      auto& ids = record->connections;
       ids.erase(std::find(ids.begin(), ids.end(), id));
       if (ids.empty()) {
         peers_.erase(peer_it);
+        peer_records_.Delete(record);
         peer_gone = true;
       }
     }
   }
   connections_.erase(it);
+  connection_records_.Delete(&c);
   return peer_gone;
 }
 
@@ -213,7 +240,7 @@ absl::Status ConnectionTable::RemoveStream(Connection& c, absl::string_view prot
 absl::Span<const ConnectionId> ConnectionTable::PeerConnections(const PeerId& peer) const {
   auto it = peers_.find(peer);
   if (it == peers_.end()) return {};
-  return it->second;
+  return (*it)->connections;
 }
 
 size_t ConnectionTable::OpenPeerConnectionCount(const PeerId& peer) const {
@@ -243,7 +270,7 @@ uint32_t ConnectionTable::StreamsPerConnectionP90() const {
 std::vector<const Connection*> ConnectionTable::SortedForInspection() const {
   std::vector<const Connection*> out;
   out.reserve(connections_.size());
-  for (const auto& [id, c] : connections_) out.push_back(&c);
+  for (const auto& [id, c] : connections_) out.push_back(c);
   std::sort(out.begin(), out.end(),
             [](const Connection* a, const Connection* b) { return a->id < b->id; });
   return out;

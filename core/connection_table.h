@@ -8,6 +8,7 @@
 #define CONNMGR_CORE_CONNECTION_TABLE_H_
 
 #include <array>
+#include <compare>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -16,8 +17,9 @@
 #include "absl/container/btree_map.h"
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/container/inlined_vector.h"
-#include "absl/container/node_hash_map.h"
+#include "absl/hash/hash.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -28,6 +30,7 @@
 #include "core/peer_id.h"
 #include "core/protocol_table.h"
 #include "core/prune_index.h"
+#include "core/record_pool.h"
 #include "core/time.h"
 #include "core/types.h"
 
@@ -182,17 +185,52 @@ class ConnectionTable {
     return id != ProtocolTable::kOther && protocols_.is_pinned(id);
   }
 
+  // A connected peer's connections (open or closing), in id order.
+  struct PeerRecord {
+    PeerId peer;
+    absl::InlinedVector<ConnectionId, 3> connections;
+  };
+  // Finds a PeerRecord* by its PeerId: the index holds pointers only.
+  struct PeerRecordHash {
+    using is_transparent = void;
+    size_t operator()(const PeerId& p) const { return absl::Hash<PeerId>()(p); }
+    size_t operator()(const PeerRecord* r) const { return (*this)(r->peer); }
+  };
+  struct PeerRecordEq {
+    using is_transparent = void;
+    static const PeerId& Key(const PeerId& p) { return p; }
+    static const PeerId& Key(const PeerRecord* r) { return r->peer; }
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      return Key(a) == Key(b);
+    }
+  };
+
   uint64_t next_id_ = 1;
-  // Records live in their own nodes: a flat table would keep ~2x spare room of whole
-  // 272-byte records after it grows; here the spare room is pointers. Pointers stay valid.
-  absl::node_hash_map<ConnectionId, Connection> connections_;
-  absl::node_hash_map<PeerId, absl::InlinedVector<ConnectionId, 3>> peers_;  // as above
-  absl::btree_set<std::pair<IpAddress, ConnectionId>> by_ip_;
+  // Records live in pools (stable, reused: churn allocates nothing); the maps index pointers,
+  // so their spare room is pointers, not whole records.
+  RecordPool<Connection> connection_records_;
+  absl::flat_hash_map<ConnectionId, Connection*> connections_;
+  RecordPool<PeerRecord> peer_records_;
+  absl::flat_hash_set<PeerRecord*, PeerRecordHash, PeerRecordEq> peers_;
+  // IpAddress order (IPv4 before IPv6, then the bytes), compared as integers.
+  struct IpKey {
+    uint8_t family_size;  // 4 or 16
+    uint64_t high;        // bytes 0-7, big-endian
+    uint64_t low;         // bytes 8-15
+    ConnectionId id;
+
+    IpKey(const IpAddress& ip, ConnectionId id);
+    IpAddress ip() const;
+    friend std::strong_ordering operator<=>(const IpKey&, const IpKey&) = default;
+    friend bool operator==(const IpKey&, const IpKey&) = default;
+  };
+  absl::btree_set<IpKey> by_ip_;
   std::array<std::array<uint64_t, kLiveStateCount>, kDirectionCount> counts_{};
   absl::btree_map<uint32_t, uint64_t> open_connections_by_stream_count_;
-  GroupCounts pending_by_group_;                                         // fair_pending ones
+  GroupCounts pending_by_group_{GroupCounts::kRanked};                   // fair_pending ones
   absl::btree_set<std::pair<uint64_t, ConnectionId>> pending_in_group_;  // (group, id)
-  GroupCounts open_inbound_by_netgroup_;
+  GroupCounts open_inbound_by_netgroup_{GroupCounts::kUnranked};
   ProtocolTable protocols_;
 };
 

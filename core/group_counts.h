@@ -1,8 +1,9 @@
-// GroupCounts: how many members each group has, with the largest group found in O(log n).
-// Groups are opaque 64-bit keys (a source subnet, a net group); a group with no member holds
-// no entry, so memory follows the groups in use.
+// GroupCounts: how many members each group has and, when ranked, the largest group found in
+// O(log n). Groups are opaque 64-bit keys (a source subnet, a net group); a group with no
+// member holds no entry, so memory follows the groups in use. Unranked counts keep no order:
+// each change is one hash-map update.
 //
-//   GroupCounts counts;
+//   GroupCounts counts(GroupCounts::kRanked);
 //   counts.Add(group);
 //   if (auto largest = counts.Largest()) use(largest->group, largest->count);
 //   counts.Remove(group);  // each Remove matches an earlier Add
@@ -25,6 +26,9 @@ class GroupCounts {
     uint32_t count;
   };
 
+  enum Ranking : bool { kUnranked = false, kRanked = true };
+  explicit GroupCounts(Ranking ranking) : ranked_(ranking) {}
+
   void Add(uint64_t group) { Move(group, +1); }
   void Remove(uint64_t group) { Move(group, -1); }
 
@@ -32,7 +36,8 @@ class GroupCounts {
     auto it = counts_.find(group);
     return it == counts_.end() ? 0 : it->second;
   }
-  // The group with the most members; among equals, the highest key.
+  // The group with the most members; among equals, the highest key. Ranked counts only
+  // (nullopt otherwise).
   std::optional<Group> Largest() const {
     if (by_count_.empty()) return std::nullopt;
     const auto& [count, group] = *by_count_.rbegin();
@@ -42,16 +47,18 @@ class GroupCounts {
 
  private:
   void Move(uint64_t group, int delta) {
-    uint32_t& count = counts_[group];
-    if (count != 0) by_count_.erase({count, group});
+    auto it = counts_.try_emplace(group, 0).first;
+    uint32_t& count = it->second;
+    if (ranked_ && count != 0) by_count_.erase({count, group});
     count = static_cast<uint32_t>(static_cast<int64_t>(count) + delta);
     if (count == 0) {
-      counts_.erase(group);
-    } else {
+      counts_.erase(it);
+    } else if (ranked_) {
       by_count_.insert({count, group});
     }
   }
 
+  bool ranked_;
   absl::flat_hash_map<uint64_t, uint32_t> counts_;  // looked up only, never iterated
   absl::btree_set<std::pair<uint32_t, uint64_t>> by_count_;
 };
