@@ -14,6 +14,11 @@
 // Admission/entries/tracked: an inbound connection (admitted or refused) and its close, with
 //   `entries` allow and `entries` deny prefixes and the rate limiter tracking `tracked` IPs.
 // Reconnect/n: n keep-alive peers lose their connections; timers driven, dials answered.
+// Floor/n: the cheapest possible churn input with n live (one hash-map insert or erase, one
+//   B-tree update, one queue push and pop): what every core figure is divided by.
+//
+// Churn, ChurnPolicy, TrimOnOpen and Floor report "allocs/input": heap allocations (operator
+// new, bench:allocation_counter) per input in steady state.
 //
 // Every benchmark's smallest variant ends in /1000 or /1000/real_time (the smoke test runs those).
 #include <algorithm>
@@ -23,6 +28,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/btree_set.h"
+#include "absl/container/flat_hash_map.h"
+#include "bench/allocation_counter.h"
 #include "bench/random_addresses.h"
 #include "benchmark/benchmark.h"
 #include "core/core.h"
@@ -38,6 +46,19 @@ PeerId NumberedPeer(uint64_t n) {
   for (int i = 7; i >= 0; --i) multihash.push_back(static_cast<char>(n >> (8 * i)));
   return PeerId::FromBytes(multihash).value();
 }
+
+// Reports heap allocations per input over the timed loop (the fixture's are before it).
+class AllocationsPerInput {
+ public:
+  AllocationsPerInput() : start_(AllocationCount()) {}
+  void Report(benchmark::State& state, double inputs) const {
+    state.counters["allocs/input"] =
+        static_cast<double>(AllocationCount() - start_) / std::max(1.0, inputs);
+  }
+
+ private:
+  uint64_t start_;
+};
 
 void Drain(Core& core) {
   while (core.PollOutput()) {
@@ -64,26 +85,57 @@ struct Fixture {
   Instant now = Instant::FromNanoseconds(1);
 };
 
+// BM_Churn/n: n open; one connection goes through its life with the default config. The
+// inbound socket comes from one of 4 096 public IPv4 addresses in turn and the clock advances
+// 1 ms per cycle, so each address returns every 4 s: the default per-IP rate limit (5/s)
+// counts it but never refuses. Every input must succeed (the benchmark fails otherwise: a
+// refused connection would measure a different, cheaper path).
 void BM_Churn(benchmark::State& state) {
   const int64_t live = state.range(0);
   Fixture f(live, static_cast<uint32_t>(live + 100));
   const PeerId peer = NumberedPeer(live + 1);
+  SplitMix64 rng(12);
+  std::vector<Multiaddr> remotes;
+  for (int i = 0; i < 4096; ++i) {
+    remotes.push_back(Multiaddr::Parse("/ip4/" + RandomV4(rng).ToString() + "/tcp/4001").value());
+  }
+  const std::string protocol = "/ipfs/ping/1.0.0";
+  std::array<Input, 4> after_inbound = {
+      ConnectionUpgraded{ConnectionId{}, peer},
+      StreamOpened{ConnectionId{}, 1, protocol, Direction::kOutbound},
+      StreamClosed{ConnectionId{}, 1, protocol, Direction::kOutbound},
+      TransportClosed{ConnectionId{}},
+  };
+  std::vector<Input> inbound;
+  for (const Multiaddr& remote : remotes) inbound.emplace_back(InboundConnection{remote, f.local});
+  uint64_t failures = 0;
+  size_t next = 0;
+  const AllocationsPerInput allocations;
   for (auto _ : state) {
-    f.now = f.now + Duration::Microseconds(1);
-    ConnectionId id = f.core->Handle(f.now, InboundConnection{f.remote, f.local}).value();
-    (void)f.core->Handle(f.now, ConnectionUpgraded{id, peer});
-    (void)f.core->Handle(f.now, StreamOpened{id, 1, "/ipfs/ping/1.0.0", Direction::kOutbound});
-    (void)f.core->Handle(f.now, StreamClosed{id, 1, "/ipfs/ping/1.0.0", Direction::kOutbound});
-    (void)f.core->Handle(f.now, TransportClosed{id});
+    f.now = f.now + Duration::Milliseconds(1);
+    absl::StatusOr<ConnectionId> id = f.core->Handle(f.now, inbound[next++ & 4095]);
+    Drain(*f.core);
+    if (!id.ok()) {
+      ++failures;
+      continue;
+    }
+    std::get<ConnectionUpgraded>(after_inbound[0]).connection = *id;
+    std::get<StreamOpened>(after_inbound[1]).connection = *id;
+    std::get<StreamClosed>(after_inbound[2]).connection = *id;
+    std::get<TransportClosed>(after_inbound[3]).connection = *id;
+    for (const Input& in : after_inbound) failures += !f.core->Handle(f.now, in).ok();
     Drain(*f.core);
   }
   state.SetItemsProcessed(state.iterations() * 5);
+  allocations.Report(state, static_cast<double>(state.iterations()) * 5);
+  if (failures != 0) state.SkipWithError("an input failed (a refused connection?)");
 }
 
 void BM_TrimOnOpen(benchmark::State& state) {
   const int64_t live = state.range(0);
   Fixture f(live, static_cast<uint32_t>(live));
   uint64_t next_peer = live + 1;
+  const AllocationsPerInput allocations;
   for (auto _ : state) {
     f.now = f.now + Duration::Microseconds(1);
     // Inbound is refused at the hard limit, so the new connection is an outbound one: it opens,
@@ -95,6 +147,7 @@ void BM_TrimOnOpen(benchmark::State& state) {
     Drain(*f.core);
   }
   state.SetItemsProcessed(state.iterations() * 2);
+  allocations.Report(state, static_cast<double>(state.iterations()) * 2);
 }
 
 // --- Policy on --------------------------------------------------------------------------------
@@ -194,6 +247,9 @@ void BM_ChurnPolicy(benchmark::State& state) {
   Drained d;
   size_t next = 0;
   uint64_t trims = 0, refused = 0;
+  d.closes.reserve(16);
+  d.pruned_peers.reserve(16);
+  const AllocationsPerInput allocations;
   for (auto _ : state) {
     now = now + Duration::Milliseconds(1);
     d.closes.clear();
@@ -220,6 +276,7 @@ void BM_ChurnPolicy(benchmark::State& state) {
   }
   const double inputs = static_cast<double>(state.iterations()) * 7;
   state.SetItemsProcessed(static_cast<int64_t>(inputs));
+  allocations.Report(state, inputs);
   state.counters["cycles/s"] =
       benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
   state.counters["time/input"] =
@@ -462,6 +519,59 @@ void BM_Reconnect(benchmark::State& state) {
       static_cast<double>(timer_inputs) / static_cast<double>(state.iterations());
 }
 
+// BM_Floor/n: n live keys in a hash map (key → 64-byte record) and in a B-tree ordered by
+// (rank, key); one iteration is two inputs: a new key arrives (map insert, B-tree insert, one
+// output pushed and popped) and the oldest leaves (map erase, B-tree erase, one output). No
+// connection manager can do less per churn input with n live; docs/performance.md divides
+// every core figure by it.
+void BM_Floor(benchmark::State& state) {
+  struct Record {
+    uint64_t rank;
+    std::array<uint64_t, 7> fields;
+  };
+  struct Output {
+    uint64_t kind;
+    uint64_t key;
+  };
+  const auto live = static_cast<size_t>(state.range(0));
+  SplitMix64 rng(11);
+  absl::flat_hash_map<uint64_t, Record> records;
+  absl::btree_set<std::pair<uint64_t, uint64_t>> order;
+  std::vector<uint64_t> keys(live);  // a ring of the live keys, oldest at `oldest`
+  for (size_t i = 0; i < live; ++i) {
+    keys[i] = rng.Next();
+    const uint64_t rank = rng.Next();
+    records[keys[i]] = Record{rank, {}};
+    order.emplace(rank, keys[i]);
+  }
+  std::vector<Output> queue;
+  queue.reserve(64);
+  size_t oldest = 0;
+  const AllocationsPerInput allocations;
+  for (auto _ : state) {
+    const uint64_t key = rng.Next();
+    const uint64_t rank = rng.Next();
+    records.emplace(key, Record{rank, {}});
+    order.emplace(rank, key);
+    queue.push_back(Output{1, key});
+    benchmark::DoNotOptimize(queue.back());
+    queue.clear();
+
+    const uint64_t gone = keys[oldest];
+    auto it = records.find(gone);
+    order.erase({it->second.rank, gone});
+    records.erase(it);
+    queue.push_back(Output{2, gone});
+    benchmark::DoNotOptimize(queue.back());
+    queue.clear();
+    keys[oldest] = key;
+    oldest = oldest + 1 == live ? 0 : oldest + 1;
+  }
+  state.SetItemsProcessed(state.iterations() * 2);
+  allocations.Report(state, static_cast<double>(state.iterations()) * 2);
+}
+
+BENCHMARK(BM_Floor)->RangeMultiplier(10)->Range(1'000, 1'000'000)->Unit(benchmark::kNanosecond);
 BENCHMARK(BM_Churn)->RangeMultiplier(10)->Range(1'000, 1'000'000)->Unit(benchmark::kNanosecond);
 BENCHMARK(BM_TrimOnOpen)
     ->RangeMultiplier(10)

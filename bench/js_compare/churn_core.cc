@@ -3,7 +3,8 @@
 //   churn_core --trace=/tmp/churn.jsonl [--runs=3]
 //
 // Everything is parsed into memory first (peer ids, multiaddrs, the inputs, and one prebuilt
-// core input per peer and kind); only the loop over the inputs is timed. Each trace input is
+// core input per peer and kind); only the loop over the inputs is timed. The last line also
+// gives heap allocations per input inside the loop (bench:allocation_counter). Each trace input is
 // one Core::Handle call, after which the outputs are drained; the driver plays the embedder:
 // - a CloseConnection (a prune) is confirmed at once with TransportClosed, as a transport whose
 //   close completes immediately would (these calls are inside the timing, counted as
@@ -17,6 +18,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -26,6 +28,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/string_view.h"
+#include "bench/allocation_counter.h"
 #include "core/core.h"
 #include "nlohmann/json.hpp"
 
@@ -120,8 +123,16 @@ Workload Load(const std::string& path) {
   return w;
 }
 
+// CPU time of this thread: what the loop cost, without the time other processes took the CPU.
+double ThreadCpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
 struct Result {
-  double seconds = 0;
+  double seconds = 0;      // wall time of the loop
+  double cpu_seconds = 0;  // this thread's CPU time in the loop
   uint64_t handle_calls = 0;
   uint64_t confirmations = 0;
   uint64_t timers = 0;
@@ -132,6 +143,7 @@ struct Result {
   uint64_t prunes = 0;  // connections chosen by trims (ConnectionsPruned entries)
   uint64_t prune_events = 0;
   uint64_t open_at_end = 0;
+  uint64_t allocations = 0;  // operator new calls inside the timed loop
 };
 
 enum class State : uint8_t { kNone, kPending, kOpen, kGone };
@@ -146,30 +158,37 @@ Result RunOnce(const Workload& w) {
   std::unique_ptr<Core> core = Core::Create(config).value();
   const Multiaddr local = Multiaddr::Parse("/ip4/10.0.0.1/tcp/4001").value();
 
-  // One prebuilt input per peer and kind; the loop patches ids, tag names and values in place
-  // (tag names are short strings: no allocation).
+  // Every input is built before the timed loop: one per peer and kind (one per peer and tag
+  // name for tags); the loop only patches connection ids and tag values in place.
+  const size_t tag_count = std::max<size_t>(1, w.tags.size());
   std::vector<Input> inbound, outbound, upgraded, set_tag, remove_tag;
   for (size_t p = 0; p < w.peers.size(); ++p) {
     inbound.emplace_back(InboundConnection{w.addrs[p], local});
     outbound.emplace_back(OutboundConnection{w.addrs[p], local, w.peers[p]});
     upgraded.emplace_back(ConnectionUpgraded{ConnectionId{}, w.peers[p]});
-    set_tag.emplace_back(SetPeerTag{w.peers[p], std::string(), 0});
-    remove_tag.emplace_back(RemovePeerTag{w.peers[p], std::string()});
+    for (size_t t = 0; t < tag_count; ++t) {
+      const std::string name = t < w.tags.size() ? w.tags[t] : std::string();
+      set_tag.emplace_back(SetPeerTag{w.peers[p], name, 0});
+      remove_tag.emplace_back(RemovePeerTag{w.peers[p], name});
+    }
   }
   Input closed = TransportClosed{};
 
   std::vector<ConnectionId> core_id(w.connections);
   std::vector<State> state(w.connections, State::kNone);
-  absl::flat_hash_map<uint64_t, uint32_t> trace_conn;  // core id → trace connection
-  trace_conn.reserve(4 * w.max_connections);
+  // Core id → trace connection (kNoConnection when none): ids are handed out in order, at
+  // most one per input and confirmation.
+  constexpr uint32_t kNoConnection = UINT32_MAX;
+  std::vector<uint32_t> trace_conn(2 * w.events.size() + 2, kNoConnection);
   std::vector<ConnectionId> to_confirm;
+  to_confirm.reserve(64);
   Result r;
 
   auto gone = [&](ConnectionId id) {
-    auto it = trace_conn.find(id.value);
-    if (it == trace_conn.end()) return;
-    state[it->second] = State::kGone;
-    trace_conn.erase(it);
+    uint32_t& conn = trace_conn[id.value];
+    if (conn == kNoConnection) return;
+    state[conn] = State::kGone;
+    conn = kNoConnection;
   };
   auto drain = [&]() {
     while (std::optional<Output> out = core->PollOutput()) {
@@ -208,6 +227,8 @@ Result RunOnce(const Workload& w) {
     }
   };
 
+  const uint64_t allocations_before = AllocationCount();
+  const double cpu_start = ThreadCpuSeconds();
   const auto start = std::chrono::steady_clock::now();
   for (const Event& e : w.events) {
     const Instant now = Instant::FromNanoseconds(e.t);
@@ -226,7 +247,7 @@ Result RunOnce(const Workload& w) {
         if (id.ok()) {
           core_id[e.conn] = *id;
           state[e.conn] = e.kind == Kind::kInbound ? State::kPending : State::kOpen;
-          trace_conn[id->value] = e.conn;
+          trace_conn[id->value] = e.conn;  // sized for every id the workload can use
         } else {
           ++r.errors;
           state[e.conn] = State::kGone;
@@ -254,21 +275,21 @@ Result RunOnce(const Workload& w) {
         break;
       }
       case Kind::kTag: {
-        SetPeerTag& in = std::get<SetPeerTag>(set_tag[e.peer]);
-        in.tag = w.tags[e.tag];
-        in.value = e.value;
-        (void)handle(now, set_tag[e.peer]);
+        Input& in = set_tag[e.peer * tag_count + e.tag];
+        std::get<SetPeerTag>(in).value = e.value;
+        (void)handle(now, in);
         break;
       }
       case Kind::kUntag: {
-        std::get<RemovePeerTag>(remove_tag[e.peer]).tag = w.tags[e.tag];
-        (void)handle(now, remove_tag[e.peer]);
+        (void)handle(now, remove_tag[e.peer * tag_count + e.tag]);
         break;
       }
     }
     confirm(now);
   }
   const auto end = std::chrono::steady_clock::now();
+  r.cpu_seconds = ThreadCpuSeconds() - cpu_start;
+  r.allocations = AllocationCount() - allocations_before;
   r.seconds = std::chrono::duration<double>(end - start).count();
   const Metrics m = core->GetMetrics();
   r.open_at_end = m.connections(Direction::kInbound, ConnectionState::kOpen) +
@@ -315,8 +336,8 @@ int main(int argc, char** argv) {
   connmgr::Result best;
   for (uint64_t k = 0; k < runs; ++k) {
     const connmgr::Result r = connmgr::RunOnce(w);
-    std::fprintf(stderr, "churn_core: run %llu: %.3f s, %.0f inputs/s, %llu prunes\n",
-                 static_cast<unsigned long long>(k) + 1, r.seconds,
+    std::fprintf(stderr, "churn_core: run %llu: %.3f s (CPU %.3f s), %.0f inputs/s, %llu prunes\n",
+                 static_cast<unsigned long long>(k) + 1, r.seconds, r.cpu_seconds,
                  static_cast<double>(w.events.size()) / r.seconds,
                  static_cast<unsigned long long>(r.prunes));
     if (k == 0 || r.seconds < best.seconds) best = r;
@@ -324,7 +345,8 @@ int main(int argc, char** argv) {
   std::printf(
       "side=connmgr inputs=%zu seconds=%.6f inputs_per_s=%.0f prunes=%llu prune_events=%llu "
       "accepted=%llu rejected=%llu skipped=%llu handle_calls=%llu confirmations=%llu "
-      "timers=%llu errors=%llu open_at_end=%llu\n",
+      "timers=%llu errors=%llu open_at_end=%llu allocs_per_input=%.2f cpu_seconds=%.6f "
+      "cpu_inputs_per_s=%.0f\n",
       w.events.size(), best.seconds, static_cast<double>(w.events.size()) / best.seconds,
       static_cast<unsigned long long>(best.prunes),
       static_cast<unsigned long long>(best.prune_events),
@@ -333,6 +355,8 @@ int main(int argc, char** argv) {
       static_cast<unsigned long long>(best.handle_calls),
       static_cast<unsigned long long>(best.confirmations),
       static_cast<unsigned long long>(best.timers), static_cast<unsigned long long>(best.errors),
-      static_cast<unsigned long long>(best.open_at_end));
+      static_cast<unsigned long long>(best.open_at_end),
+      static_cast<double>(best.allocations) / static_cast<double>(w.events.size()),
+      best.cpu_seconds, static_cast<double>(w.events.size()) / best.cpu_seconds);
   return 0;
 }
