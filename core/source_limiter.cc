@@ -46,6 +46,20 @@ int SourceLimiter::KeysOf(const IpAddress& ip, Checks out[4]) const {
   return 3;
 }
 
+const RateLimit& SourceLimiter::RateOf(KeyKind kind) const {
+  switch (kind) {
+    case KeyKind::kAddress:
+      return options_.per_ip;
+    case KeyKind::kV4Slash24:
+      return options_.per_ipv4_24;
+    case KeyKind::kV6Slash56:
+      return options_.per_ipv6_56;
+    case KeyKind::kV6Slash48:
+      return options_.per_ipv6_48;
+  }
+  return options_.per_ip;
+}
+
 const SourceLimiter::Entry* SourceLimiter::Find(const Key& key) const {
   auto it = entries_.find(key);
   return it == entries_.end() ? nullptr : &it->second;
@@ -67,7 +81,8 @@ SourceVerdict SourceLimiter::Admit(const IpAddress& address, Instant now, bool e
   }
   for (int i = 0; i < n; ++i) {
     const Entry* e = Find(checks[i].key);
-    if (checks[i].rate != nullptr && e != nullptr && e->bucket && !e->bucket->WouldAdmit(now)) {
+    if (checks[i].rate != nullptr && e != nullptr && e->has_bucket &&
+        !e->credit.WouldAdmit(*checks[i].rate, now)) {
       return checks[i].rate_verdict;
     }
   }
@@ -80,8 +95,11 @@ SourceVerdict SourceLimiter::Admit(const IpAddress& address, Instant now, bool e
     if (checks[i].rate == nullptr && !checks[i].counts_live) continue;
     Entry& e = Touch(checks[i].key, now);
     if (checks[i].rate != nullptr) {
-      if (!e.bucket) e.bucket.emplace(*checks[i].rate, now);
-      e.bucket->TryTake(now);
+      if (!e.has_bucket) {
+        e.credit = TokenCredit(*checks[i].rate, now);
+        e.has_bucket = true;
+      }
+      e.credit.TryTake(*checks[i].rate, now);
     }
     if (checks[i].counts_live) ++e.live;
     Reindex(checks[i].key, e);
@@ -99,12 +117,12 @@ void SourceLimiter::SetOptions(const SourceLimiterOptions& options) {
     // Each entry is changed on its own, so the hash map's order decides nothing.
     std::vector<Key> with_bucket;
     for (const auto& [key, entry] : entries_) {
-      if (entry.bucket) with_bucket.push_back(key);
+      if (entry.has_bucket) with_bucket.push_back(key);
     }
     for (const Key& key : with_bucket) {
       Entry& e = entries_.find(key)->second;
       Unindex(key, e);
-      e.bucket.reset();
+      e.has_bucket = false;
       Reindex(key, e);  // forgets the entry unless it counts live connections
     }
   }
@@ -153,9 +171,9 @@ void SourceLimiter::Unindex(const Key& key, const Entry& e) {
 
 void SourceLimiter::Reindex(const Key& key, Entry& e) {
   Unindex(key, e);
-  e.full_at = e.bucket ? e.bucket->FullAt() : Instant::Never();
+  e.full_at = e.has_bucket ? e.credit.FullAt(RateOf(key.kind)) : Instant::Never();
   if (e.live != 0) return;  // pinned
-  if (!e.bucket) {
+  if (!e.has_bucket) {
     entries_.erase(key);  // nothing left to remember
     return;
   }

@@ -24,8 +24,10 @@
 #ifndef CONNMGR_CORE_SOURCE_LIMITER_H_
 #define CONNMGR_CORE_SOURCE_LIMITER_H_
 
+#include <compare>
 #include <cstdint>
 #include <optional>
+#include <tuple>
 #include <utility>
 
 #include "absl/container/btree_set.h"
@@ -83,12 +85,35 @@ class SourceLimiter {
 
  private:
   enum class KeyKind : uint8_t { kAddress, kV4Slash24, kV6Slash56, kV6Slash48 };
-  using Key = std::pair<KeyKind, PackedPrefix>;
+  // A packed prefix and its kind in 24 bytes (a million of them may be tracked).
+  struct Key {
+    uint64_t high = 0;
+    uint64_t low = 0;
+    uint8_t length = 0;
+    bool v6 = false;
+    KeyKind kind = KeyKind::kAddress;
+
+    Key() = default;
+    Key(KeyKind kind, const PackedPrefix& prefix)
+        : high(prefix.high), low(prefix.low), length(prefix.length), v6(prefix.v6), kind(kind) {}
+    friend bool operator==(const Key&, const Key&) = default;
+    // Kind first, then the prefix (the order of the indexes' ties).
+    friend std::strong_ordering operator<=>(const Key& a, const Key& b) {
+      return std::tie(a.kind, a.high, a.low, a.length, a.v6) <=>
+             std::tie(b.kind, b.high, b.low, b.length, b.v6);
+    }
+    template <typename H>
+    friend H AbslHashValue(H h, const Key& k) {
+      return H::combine(std::move(h), k.high, k.low, k.length, k.v6, k.kind);
+    }
+  };
+  // The bucket's rate is the one configured for the key's kind (RateOf), not stored here.
   struct Entry {
-    std::optional<TokenBucket> bucket;
-    uint32_t live = 0;      // admitted connections not yet released
-    uint64_t last_use = 0;  // LRU sequence
+    TokenCredit credit{RateLimit{1, Duration::Seconds(1), 1}, Instant()};  // if has_bucket
     Instant full_at = Instant::Never();
+    uint64_t last_use = 0;  // LRU sequence
+    uint32_t live = 0;      // admitted connections not yet released
+    bool has_bucket = false;
   };
   struct Checks {
     Key key;
@@ -102,6 +127,8 @@ class SourceLimiter {
   // The keys of `ip` (unmapped, not loopback) with what each checks.
   int KeysOf(const IpAddress& ip, Checks out[4]) const;
   const Entry* Find(const Key& key) const;
+  // The rate of the buckets of `kind` (kAddress: per_ip whatever the family).
+  const RateLimit& RateOf(KeyKind kind) const;
   Entry& Touch(const Key& key, Instant now);
   // Moves an entry in or out of the LRU and fill-up indexes after a change.
   void Reindex(const Key& key, Entry& e);

@@ -5,39 +5,46 @@
 
 namespace connmgr {
 
-TokenBucket::TokenBucket(const RateLimit& rate, Instant now)
-    : count_(rate.count),
-      interval_ns_(static_cast<uint64_t>(std::max<int64_t>(rate.interval.nanoseconds(), 1))),
-      burst_(std::max<uint32_t>(rate.burst, 1)),
-      credit_(capacity()),
-      last_(now) {}
-
-TokenBucket::Units TokenBucket::CreditAt(Instant now) const {
-  if (now <= last_) return credit_;
-  const Units elapsed = static_cast<Units>(static_cast<uint64_t>(now.nanoseconds()) -
-                                           static_cast<uint64_t>(last_.nanoseconds()));
-  const Units missing = capacity() - credit_;
-  // elapsed < 2^64 and count < 2^32: the product fits in 128 bits.
-  const Units refill = elapsed * count_;
-  return refill >= missing ? capacity() : credit_ + refill;
+uint64_t TokenCredit::IntervalNs(const RateLimit& rate) {
+  return static_cast<uint64_t>(std::max<int64_t>(rate.interval.nanoseconds(), 1));
 }
 
-bool TokenBucket::TryTake(Instant now) {
-  const Units credit = CreditAt(now);
-  if (credit < cost()) return false;
-  credit_ = credit - cost();
+TokenCredit::Units TokenCredit::Capacity(const RateLimit& rate) {
+  return static_cast<Units>(std::max<uint32_t>(rate.burst, 1)) * IntervalNs(rate);
+}
+
+TokenCredit::TokenCredit(const RateLimit& rate, Instant now) : last_(now) {
+  set_credit(Capacity(rate));
+}
+
+TokenCredit::Units TokenCredit::CreditAt(const RateLimit& rate, Instant now) const {
+  if (now <= last_) return credit();
+  const Units elapsed = static_cast<Units>(static_cast<uint64_t>(now.nanoseconds()) -
+                                           static_cast<uint64_t>(last_.nanoseconds()));
+  const Units missing = Capacity(rate) - credit();
+  // elapsed < 2^64 and count < 2^32: the product fits in 128 bits.
+  const Units refill = elapsed * rate.count;
+  return refill >= missing ? Capacity(rate) : credit() + refill;
+}
+
+bool TokenCredit::TryTake(const RateLimit& rate, Instant now) {
+  const Units credit = CreditAt(rate, now);
+  if (credit < Cost(rate)) return false;
+  set_credit(credit - Cost(rate));
   last_ = std::max(last_, now);
   return true;
 }
 
-uint32_t TokenBucket::Available(Instant now) const {
-  return static_cast<uint32_t>(CreditAt(now) / cost());
+uint32_t TokenCredit::Available(const RateLimit& rate, Instant now) const {
+  return static_cast<uint32_t>(CreditAt(rate, now) / Cost(rate));
 }
 
-Instant TokenBucket::FullAt() const {
-  const Units missing = capacity() - credit_;
-  const Units ns = (missing + count_ - 1) / count_;
+Instant TokenCredit::FullAt(const RateLimit& rate) const {
+  const Units missing = Capacity(rate) - credit();
+  const Units ns = (missing + rate.count - 1) / rate.count;
   return last_ + Duration::Nanoseconds(ns > INT64_MAX ? INT64_MAX : static_cast<int64_t>(ns));
 }
+
+TokenBucket::TokenBucket(const RateLimit& rate, Instant now) : rate_(rate), credit_(rate, now) {}
 
 }  // namespace connmgr
