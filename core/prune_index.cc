@@ -3,9 +3,12 @@
 namespace connmgr {
 
 void PruneIndex::Upsert(PruneEntry& entry, const PruneKey& key, PruneTier tier) {
-  if (entry.tier == tier && (tier == PruneTier::kExempt || entry.key == key)) return;
-  if (entry.tier != PruneTier::kExempt) Set(entry.tier).erase(entry.key);
-  entry = PruneEntry{key, tier};
+  if (entry.tier == tier && (tier == PruneTier::kExempt || (entry.peer_value == key.peer_value &&
+                                                            entry.streams == key.streams))) {
+    return;
+  }
+  if (entry.tier != PruneTier::kExempt) Set(entry.tier).erase(entry.IndexedKey(key));
+  entry = PruneEntry{key.peer_value, key.streams, tier};
   if (tier != PruneTier::kExempt) Set(tier).insert(key);
 }
 

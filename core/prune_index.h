@@ -17,7 +17,10 @@
 //   index.Upsert(entry, PruneKey{value, streams, Direction::kInbound, opened_at, id},
 //                PruneTier::kIdle);
 //   std::vector<ConnectionId> victims = index.First(PruneTier::kIdle, 3);
-//   index.Erase(entry);  // when the connection closes or becomes exempt
+//   index.Erase(entry, key);  // when the connection closes or becomes exempt
+//
+// A connection's direction, opened_at and id never change while it is indexed, so its entry
+// keeps only the parts that do (value, streams) and every call passes the rest in the key.
 #ifndef CONNMGR_CORE_PRUNE_INDEX_H_
 #define CONNMGR_CORE_PRUNE_INDEX_H_
 
@@ -53,15 +56,23 @@ enum class PruneTier : uint8_t { kExempt, kIdle, kBusy };
 // Where one connection stands in the index. Its owner keeps it (in the connection's record),
 // so the index holds nothing per connection but the ordered keys.
 struct PruneEntry {
-  PruneKey key;
+  int64_t peer_value = 0;  // as indexed
+  uint32_t streams = 0;    // as indexed
   PruneTier tier = PruneTier::kExempt;
+
+  // The key it is indexed under, given the connection's fixed parts (in `now`).
+  PruneKey IndexedKey(const PruneKey& now) const {
+    return PruneKey{peer_value, streams, now.direction, now.opened_at, now.id};
+  }
 };
 
 class PruneIndex {
  public:
-  // Inserts, moves or (with kExempt) removes the connection `entry` belongs to.
+  // Inserts, moves or (with kExempt) removes the connection `entry` belongs to. `key` carries
+  // the connection's direction, opened_at and id (the same on every call) and its new value and
+  // stream count.
   void Upsert(PruneEntry& entry, const PruneKey& key, PruneTier tier);
-  void Erase(PruneEntry& entry) { Upsert(entry, PruneKey{}, PruneTier::kExempt); }
+  void Erase(PruneEntry& entry, const PruneKey& key) { Upsert(entry, key, PruneTier::kExempt); }
 
   // Up to `count` connections of `tier` in prune order.
   std::vector<ConnectionId> First(PruneTier tier, size_t count) const;

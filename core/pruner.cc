@@ -23,7 +23,7 @@ void Pruner::Reindex(Connection& c) {
 
 void Pruner::Unindex(Connection& c) {
   if (c.prune.tier != PruneTier::kExempt) CountPrunableGroup(c, -1);
-  prune_index_.Erase(c.prune);
+  prune_index_.Erase(c.prune, PruneKey{0, 0, c.direction, c.opened_at, c.id});
 }
 
 void Pruner::ReindexPeer(const PeerId& peer) {
