@@ -45,8 +45,8 @@ class AdmissionTest : public ::testing::Test {
   }
   // A pending inbound socket in the table, counted in its group's share.
   ConnectionId Pending(absl::string_view ip) {
-    Connection& c = table_.AddPending(Direction::kInbound,
-                                      Addr(absl::StrCat("/ip4/", ip, "/tcp/5000")), kLocal, now_);
+    Connection& c =
+        table_.AddPending(Direction::kInbound, Addr(absl::StrCat("/ip4/", ip, "/tcp/5000")), now_);
     table_.JoinPendingShare(c);
     return c.id;
   }
@@ -114,7 +114,7 @@ TEST_F(AdmissionTest, RateLimitRefusalReleasesTheScopeCharge) {
 TEST_F(AdmissionTest, UpgradeGatesNameTheirStage) {
   config_.denied_peers = {kPeer};
   Make();
-  Connection& c = table_.AddPending(Direction::kInbound, Addr("/ip4/8.8.8.8/tcp/1"), kLocal, kNow);
+  Connection& c = table_.AddPending(Direction::kInbound, Addr("/ip4/8.8.8.8/tcp/1"), kNow);
   std::optional<Admission::UpgradeGate> gate = admission_->UpgradeGateFor(c, kPeer);
   ASSERT_TRUE(gate.has_value());
   EXPECT_EQ(gate->stage, GateStage::kSecured);
@@ -131,13 +131,11 @@ TEST_F(AdmissionTest, OutboundOverItsCapClosesWithOutboundLimitUnlessAllowListed
   config_.max_outbound_connections = 1;
   config_.allow_list = {P("7.0.0.0/8")};
   Make();
-  Connection& open =
-      table_.AddPending(Direction::kOutbound, Addr("/ip4/8.8.8.8/tcp/1"), kLocal, kNow);
+  Connection& open = table_.AddPending(Direction::kOutbound, Addr("/ip4/8.8.8.8/tcp/1"), kNow);
   table_.Open(open, kPeer, kNow);
-  Connection& c = table_.AddPending(Direction::kOutbound, Addr("/ip4/9.9.9.9/tcp/1"), kLocal, kNow);
+  Connection& c = table_.AddPending(Direction::kOutbound, Addr("/ip4/9.9.9.9/tcp/1"), kNow);
   EXPECT_EQ(admission_->DecideOutbound(c, kPeer, table_).close, CloseReason::kOutboundLimit);
-  Connection& allowed =
-      table_.AddPending(Direction::kOutbound, Addr("/ip4/7.7.7.7/tcp/1"), kLocal, kNow);
+  Connection& allowed = table_.AddPending(Direction::kOutbound, Addr("/ip4/7.7.7.7/tcp/1"), kNow);
   Admission::OutboundVerdict v = admission_->DecideOutbound(allowed, kPeer, table_);
   EXPECT_EQ(v.close, std::nullopt);
   EXPECT_TRUE(v.allow_listed);
@@ -178,8 +176,7 @@ TEST_F(AdmissionTest, AFullTableEvictsOnlyWhenOnAndWithinTheEvictionRate) {
   config_.inbound_rate_per_ip = {};
   config_.inbound_eviction_rate = {1, Duration::Seconds(10), 2};
   Make();
-  Connection& open =
-      table_.AddPending(Direction::kInbound, Addr("/ip4/9.9.9.9/tcp/1"), kLocal, kNow);
+  Connection& open = table_.AddPending(Direction::kInbound, Addr("/ip4/9.9.9.9/tcp/1"), kNow);
   table_.Open(open, kPeer, kNow);
   open_victim_ = open.id;
   EXPECT_EQ(Decide("4.4.4.4").reject, RejectReason::kConnectionLimit);  // off by default

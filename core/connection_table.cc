@@ -42,7 +42,7 @@ bool UsesFileDescriptor(const Multiaddr& remote) {
 }
 
 ConnectionTable::IpKey::IpKey(const IpAddress& ip, ConnectionId id)
-    : family_size(static_cast<uint8_t>(ip.bytes().size())), high(0), low(0), id(id) {
+    : high(0), low(0), v6_and_id((uint64_t{ip.is_v6()} << 63) | id.value) {
   const absl::Span<const uint8_t> b = ip.bytes();
   for (size_t i = 0; i < 16; ++i) {
     const uint64_t byte = i < b.size() ? b[i] : 0;
@@ -54,16 +54,15 @@ IpAddress ConnectionTable::IpKey::ip() const {
   std::array<uint8_t, 16> b{};
   for (size_t i = 0; i < 16; ++i)
     b[i] = static_cast<uint8_t>((i < 8 ? high : low) >> (8 * (7 - i % 8)));
-  if (family_size == 4) return IpAddress::V4({b[0], b[1], b[2], b[3]});
+  if (!v6()) return IpAddress::V4({b[0], b[1], b[2], b[3]});
   return IpAddress::V6(b);
 }
 
-Connection& ConnectionTable::AddPending(Direction direction, Multiaddr remote, Multiaddr local,
-                                        Instant now) {
+Connection& ConnectionTable::AddPending(Direction direction, Multiaddr remote, Instant now) {
   ConnectionId id{next_id_++};
   Connection& c = *connection_records_.New();
-  connections_.emplace(id, &c);
   c.id = id;
+  connections_.insert(&c);
   c.direction = direction;
   c.relayed = remote.is_relayed();
   c.uses_fd = UsesFileDescriptor(remote);
@@ -72,7 +71,6 @@ Connection& ConnectionTable::AddPending(Direction direction, Multiaddr remote, M
     by_ip_.insert(IpKey(*c.remote_ip, id));
   }
   c.remote = std::move(remote);
-  c.local = std::move(local);
   c.created_at = now;
   CountState(c, +1);
   return c;
@@ -80,7 +78,7 @@ Connection& ConnectionTable::AddPending(Direction direction, Multiaddr remote, M
 
 Connection* ConnectionTable::Find(ConnectionId id) {
   auto it = connections_.find(id);
-  return it == connections_.end() ? nullptr : it->second;
+  return it == connections_.end() ? nullptr : *it;
 }
 
 std::vector<ConnectionId> ConnectionTable::ConnectionsInPrefix(const IpPrefix& prefix) const {
@@ -88,14 +86,14 @@ std::vector<ConnectionId> ConnectionTable::ConnectionsInPrefix(const IpPrefix& p
   // A prefix is one contiguous run of addresses in IpAddress order.
   for (auto it = by_ip_.lower_bound(IpKey(prefix.network(), ConnectionId{}));
        it != by_ip_.end() && prefix.Contains(it->ip()); ++it) {
-    ids.push_back(it->id);
+    ids.push_back(it->id());
   }
   return ids;
 }
 
 const Connection* ConnectionTable::Find(ConnectionId id) const {
   auto it = connections_.find(id);
-  return it == connections_.end() ? nullptr : it->second;
+  return it == connections_.end() ? nullptr : *it;
 }
 
 absl::StatusOr<Connection*> ConnectionTable::FindLive(absl::string_view input, ConnectionId id) {
@@ -166,7 +164,7 @@ void ConnectionTable::StartClosing(Connection& c, CloseReason reason, Instant no
 bool ConnectionTable::Remove(ConnectionId id) {
   auto it = connections_.find(id);
   if (it == connections_.end()) return false;
-  Connection& c = *it->second;
+  Connection& c = **it;
   if (c.state == ConnectionState::kOpen) CountOpenStreams(c.stream_count(), -1);
   CountState(c, -1);
   if (c.remote_ip) by_ip_.erase(IpKey(*c.remote_ip, id));
@@ -270,7 +268,7 @@ uint32_t ConnectionTable::StreamsPerConnectionP90() const {
 std::vector<const Connection*> ConnectionTable::SortedForInspection() const {
   std::vector<const Connection*> out;
   out.reserve(connections_.size());
-  for (const auto& [id, c] : connections_) out.push_back(c);
+  for (const Connection* c : connections_) out.push_back(c);
   std::sort(out.begin(), out.end(),
             [](const Connection* a, const Connection* b) { return a->id < b->id; });
   return out;

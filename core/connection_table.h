@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/container/btree_map.h"
@@ -62,7 +63,6 @@ struct Connection {
   // Ordered by size so the record packs tightly (a million of them may be live).
   ConnectionId id;
   Multiaddr remote;
-  Multiaddr local;
   PeerId peer;  // empty until known
   Instant created_at;
   Instant opened_at = Instant::Never();
@@ -108,7 +108,7 @@ class ConnectionTable {
 
   // Adds a pending connection with a fresh id. References into the table stay valid until the
   // next AddPending or Remove.
-  Connection& AddPending(Direction direction, Multiaddr remote, Multiaddr local, Instant now);
+  Connection& AddPending(Direction direction, Multiaddr remote, Instant now);
 
   // Hands out an id that never enters the table (a connection refused at admission).
   ConnectionId SkipId() { return ConnectionId{next_id_++}; }
@@ -185,6 +185,21 @@ class ConnectionTable {
     return id != ProtocolTable::kOther && protocols_.is_pinned(id);
   }
 
+  // Find a Connection* by its id: the index holds pointers only.
+  struct ConnectionHash {
+    using is_transparent = void;
+    size_t operator()(ConnectionId id) const { return absl::Hash<ConnectionId>()(id); }
+    size_t operator()(const Connection* c) const { return (*this)(c->id); }
+  };
+  struct ConnectionEq {
+    using is_transparent = void;
+    static ConnectionId Key(ConnectionId id) { return id; }
+    static ConnectionId Key(const Connection* c) { return c->id; }
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      return Key(a) == Key(b);
+    }
+  };
   // A connected peer's connections (open or closing), in id order.
   struct PeerRecord {
     PeerId peer;
@@ -210,20 +225,24 @@ class ConnectionTable {
   // Records live in pools (stable, reused: churn allocates nothing); the maps index pointers,
   // so their spare room is pointers, not whole records.
   RecordPool<Connection> connection_records_;
-  absl::flat_hash_map<ConnectionId, Connection*> connections_;
+  absl::flat_hash_set<Connection*, ConnectionHash, ConnectionEq> connections_;
   RecordPool<PeerRecord> peer_records_;
   absl::flat_hash_set<PeerRecord*, PeerRecordHash, PeerRecordEq> peers_;
   // IpAddress order (IPv4 before IPv6, then the bytes), compared as integers.
   struct IpKey {
-    uint8_t family_size;  // 4 or 16
-    uint64_t high;        // bytes 0-7, big-endian
-    uint64_t low;         // bytes 8-15
-    ConnectionId id;
+    uint64_t high;       // bytes 0-7, big-endian
+    uint64_t low;        // bytes 8-15
+    uint64_t v6_and_id;  // the top bit: IPv6; the rest: the connection id (< 2^63)
 
     IpKey(const IpAddress& ip, ConnectionId id);
+    bool v6() const { return (v6_and_id >> 63) != 0; }
+    ConnectionId id() const { return ConnectionId{v6_and_id & ~(uint64_t{1} << 63)}; }
     IpAddress ip() const;
-    friend std::strong_ordering operator<=>(const IpKey&, const IpKey&) = default;
     friend bool operator==(const IpKey&, const IpKey&) = default;
+    friend std::strong_ordering operator<=>(const IpKey& a, const IpKey& b) {
+      return std::tuple(a.v6(), a.high, a.low, a.id()) <=>
+             std::tuple(b.v6(), b.high, b.low, b.id());
+    }
   };
   absl::btree_set<IpKey> by_ip_;
   std::array<std::array<uint64_t, kLiveStateCount>, kDirectionCount> counts_{};

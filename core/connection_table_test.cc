@@ -18,8 +18,7 @@ const Instant kT0 = Instant::FromNanoseconds(0);
 class ConnectionTableTest : public testing::Test {
  protected:
   ConnectionId AddOpen(const PeerId& peer) {
-    Connection& c = table_.AddPending(Direction::kInbound, Addr("/ip4/1.2.3.4/tcp/1"),
-                                      Addr("/ip4/10.0.0.1/tcp/2"), kT0);
+    Connection& c = table_.AddPending(Direction::kInbound, Addr("/ip4/1.2.3.4/tcp/1"), kT0);
     table_.Open(c, peer, kT0);
     return c.id;
   }
@@ -31,8 +30,7 @@ class ConnectionTableTest : public testing::Test {
 };
 
 TEST_F(ConnectionTableTest, StateCountsFollowTransitions) {
-  Connection& c = table_.AddPending(Direction::kOutbound, Addr("/ip4/1.2.3.4/tcp/1"),
-                                    Addr("/ip4/10.0.0.1/tcp/2"), kT0);
+  Connection& c = table_.AddPending(Direction::kOutbound, Addr("/ip4/1.2.3.4/tcp/1"), kT0);
   const ConnectionId id = c.id;
   EXPECT_EQ(table_.count(Direction::kOutbound, ConnectionState::kPending), 1u);
   EXPECT_TRUE(table_.Open(c, kAlice, kT0));

@@ -114,7 +114,7 @@ absl::StatusOr<ConnectionId> Core::On(Instant now, const InboundConnection& in) 
         std::pair{verdict.evict_open, CloseReason::kEvicted}}) {
     if (victim) StartClosing(*table_.Find(*victim), reason, now);
   }
-  Connection& c = table_.AddPending(Direction::kInbound, in.remote, in.local, now);
+  Connection& c = table_.AddPending(Direction::kInbound, in.remote, now);
   c.allow_listed = verdict.allow_listed;
   if (!c.allow_listed) table_.JoinPendingShare(c);
   c.charge = verdict.allow_listed ? ScopeCharge::kNone : ScopeCharge::kTransient;
@@ -132,7 +132,7 @@ absl::StatusOr<ConnectionId> Core::On(Instant now, const OutboundConnection& in)
   if (in.peer.is_empty()) {
     return absl::InvalidArgumentError("outbound_connection: peer must not be empty");
   }
-  Connection& c = table_.AddPending(Direction::kOutbound, in.remote, in.local, now);
+  Connection& c = table_.AddPending(Direction::kOutbound, in.remote, now);
   outbox_.Count(Counter::kOutboundRegistered);
   const ConnectionId id = c.id;
   AdmitOutbound(c, in.peer, now);

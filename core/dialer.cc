@@ -290,7 +290,7 @@ void Dialer::DialNext(DialJob& job, Instant now) {
 }
 
 void Dialer::StartAttempt(DialJob& job, PlannedAddress& planned, Instant now) {
-  Connection& c = table_.AddPending(Direction::kOutbound, planned.address, Multiaddr(), now);
+  Connection& c = table_.AddPending(Direction::kOutbound, planned.address, now);
   c.dial_attempt = true;
   timers_.Arm(c, now + config_.address_dial_timeout);
   planned.attempt = c.id;

@@ -11,7 +11,7 @@ namespace {
 
 using ::testing::ElementsAre;
 
-TEST(ProtocolTableTest, CountsPerDirectionAndForgetsUnusedNames) {
+TEST(ProtocolTableTest, CountsPerDirectionAndKeepsIdleNamesUntilTheSlotIsNeeded) {
   ProtocolTable table(/*max_protocols=*/8, {});
   ProtocolId a = table.Acquire("/a", Direction::kInbound);
   EXPECT_EQ(table.Acquire("/a", Direction::kOutbound), a);
@@ -19,7 +19,28 @@ TEST(ProtocolTableTest, CountsPerDirectionAndForgetsUnusedNames) {
   table.Release(a, Direction::kInbound);
   table.Release(a, Direction::kOutbound);
   EXPECT_TRUE(table.Snapshot().empty());
-  EXPECT_EQ(table.Find("/a"), std::nullopt);
+  // Idle, not forgotten: the next stream of "/a" gets the same entry back.
+  EXPECT_EQ(table.Find("/a"), a);
+  EXPECT_EQ(table.Acquire("/a", Direction::kInbound), a);
+  EXPECT_THAT(table.Snapshot(), ElementsAre(ProtocolStreams{"/a", 1, 0}));
+}
+
+TEST(ProtocolTableTest, ANewNameReusesTheOldestIdleEntryNeverABusyOne) {
+  ProtocolTable table(/*max_protocols=*/3, {});
+  ProtocolId a = table.Acquire("/a", Direction::kInbound);
+  ProtocolId b = table.Acquire("/b", Direction::kInbound);
+  ProtocolId c = table.Acquire("/c", Direction::kInbound);
+  table.Release(a, Direction::kInbound);  // idle first
+  table.Release(b, Direction::kInbound);
+  table.Release(c, Direction::kInbound);
+  EXPECT_EQ(table.Acquire("/a", Direction::kInbound), a);  // busy again
+  EXPECT_EQ(table.Acquire("/d", Direction::kInbound), b);  // the oldest idle one not busy
+  EXPECT_EQ(table.Find("/b"), std::nullopt);
+  EXPECT_EQ(table.Acquire("/e", Direction::kInbound), c);
+  EXPECT_EQ(table.Acquire("/f", Direction::kInbound), ProtocolTable::kOther);
+  EXPECT_THAT(table.Snapshot(),
+              ElementsAre(ProtocolStreams{"(other)", 1, 0}, ProtocolStreams{"/a", 1, 0},
+                          ProtocolStreams{"/d", 1, 0}, ProtocolStreams{"/e", 1, 0}));
 }
 
 TEST(ProtocolTableTest, PinnedNamesKeepTheirId) {

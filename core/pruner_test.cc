@@ -18,7 +18,6 @@ using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 
 Instant At(int64_t seconds) { return Instant::FromNanoseconds(seconds * 1'000'000'000); }
-const Multiaddr kLocal = Multiaddr::Parse("/ip4/10.0.0.1/tcp/4001").value();
 PeerId NthPeer(int n) {
   return PeerId::FromBytes(std::string("\x00\x04p00", 5) + static_cast<char>('0' + n)).value();
 }
@@ -34,9 +33,8 @@ class PrunerTest : public ::testing::Test {
   }
   // Opens a connection of peer `n` from `ip` at `now` and indexes it.
   ConnectionId Open(int n, absl::string_view ip, Instant now) {
-    Connection& c = table_.AddPending(Direction::kInbound,
-                                      Multiaddr::Parse(absl::StrCat("/ip4/", ip, "/tcp/1")).value(),
-                                      kLocal, now);
+    Connection& c = table_.AddPending(
+        Direction::kInbound, Multiaddr::Parse(absl::StrCat("/ip4/", ip, "/tcp/1")).value(), now);
     table_.Open(c, NthPeer(n), now);
     pruner_.Reindex(c);
     return c.id;

@@ -42,7 +42,6 @@ class RecordPool {
   void Grow() {
     chunks_.push_back(std::make_unique<T[]>(kChunkRecords));
     T* chunk = chunks_.back().get();
-    free_.reserve(chunks_.size() * kChunkRecords);
     // Handed out in address order, so records made together sit together.
     for (size_t i = kChunkRecords; i > 0; --i) free_.push_back(&chunk[i - 1]);
   }
