@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Every benchmark and comparison, with modest times, then a summary (docs/performance.md).
 #
-#   bench/run_all.sh                   # builds with -c opt, runs everything (about 6 minutes)
+#   bench/run_all.sh                   # builds with -c opt, runs everything (about 10 minutes)
 #   bench/run_all.sh --bin-dir=DIR     # use binaries already built in DIR (bazel-bin/bench)
 #   bench/run_all.sh --skip-js         # without the two js-libp2p comparisons
 #
-# Core figures are CPU time per iteration (less sensitive to other load than wall time).
+# Core figures are CPU time per iteration (less sensitive to other load than wall time), and
+# each is also given as a multiple of BM_Floor at the same size (the cheapest possible churn
+# input on this machine). The summary ends with every performance goal, met or missed.
 # Full outputs go to $BENCH_OUT (default /tmp/connmgr-bench-<date>); the summary to stdout.
 set -euo pipefail
 
@@ -53,8 +55,8 @@ echo "== shell_churn" >&2
 if [[ $skip_js == 0 ]]; then
   echo "== libp2p_churn.sh" >&2
   "$here/libp2p_churn.sh" --seconds=3 --binary="$bin/libp2p_churn" >"$out/libp2p.txt"
-  echo "== js_compare/run.sh --quick" >&2
-  "$here/js_compare/run.sh" --quick >"$out/js_compare.txt" 2>"$out/js_compare.err"
+  echo "== js_compare/run.sh (1,000,000 inputs)" >&2
+  "$here/js_compare/run.sh" >"$out/js_compare.txt" 2>"$out/js_compare.err"
 fi
 echo "load average at end: $(load)" | tee -a "$out/machine.txt"
 
@@ -65,16 +67,27 @@ import json, os, re, sys
 out = sys.argv[1]
 core = {b["name"]: b for b in json.load(open(f"{out}/core.json"))["benchmarks"]}
 def ns(b): return b["cpu_time"] * {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}[b["time_unit"]]
-print("core churn, default config (5 inputs/cycle) and every policy on (7 inputs/cycle, one trim):")
-print(f"  {'n live':>9} {'default ns/input':>17} {'default M inputs/s':>19} {'policy ns/input':>16} {'policy M inputs/s':>18} {'policy cycles/s':>16}")
+def floor(n):  # ns per input of the floor at n live (2 inputs per iteration)
+    b = core.get(f"BM_Floor/{n}")
+    return ns(b) / 2 if b else float("nan")
+goals = []  # (goal, measured, met)
+print("core churn per input (CPU), and as a multiple of the floor at the same size:")
+print(f"  {'n live':>9} {'floor ns':>9} {'default ns':>11} {'x floor':>8} {'allocs':>7} {'policy ns':>10} {'x floor':>8} {'allocs':>7} {'policy M/s':>11}")
 for n in (1000, 10000, 100000, 1000000):
     d, p = core.get(f"BM_Churn/{n}"), core.get(f"BM_ChurnPolicy/{n}")
     if not d or not p: continue
-    print(f"  {n:>9,} {ns(d)/5:>17.0f} {d['items_per_second']/1e6:>19.2f} {ns(p)/7:>16.0f} "
-          f"{p['items_per_second']/1e6:>18.2f} {p['cycles/s']:>16,.0f}")
-if "BM_ChurnPolicy/1000" in core and "BM_ChurnPolicy/1000000" in core:
-    print(f"  policy churn: cost at 1M / cost at 1k = {ns(core['BM_ChurnPolicy/1000000']) / ns(core['BM_ChurnPolicy/1000']):.2f} (goal <= 2); "
-          f"at 100k {core['BM_ChurnPolicy/100000']['items_per_second']/1e6:.2f} M inputs/s (goal >= 2)")
+    print(f"  {n:>9,} {floor(n):>9.0f} {ns(d)/5:>11.0f} {ns(d)/5/floor(n):>8.1f} {d['allocs/input']:>7.2f} "
+          f"{ns(p)/7:>10.0f} {ns(p)/7/floor(n):>8.1f} {p['allocs/input']:>7.2f} {p['items_per_second']/1e6:>11.2f}")
+if "BM_ChurnPolicy/100000" in core:
+    rate = core["BM_ChurnPolicy/100000"]["items_per_second"] / 1e6
+    goals.append(("policy-on churn >= 3 M inputs/s at 100k live", f"{rate:.2f} M/s", rate >= 3))
+for name, label in (("BM_ChurnPolicy", "policy on"), ("BM_Churn", "default")):
+    if f"{name}/1000" in core and f"{name}/1000000" in core:
+        growth = ns(core[f"{name}/1000000"]) / ns(core[f"{name}/1000"])
+        goals.append((f"cost at 1M <= 1.5x cost at 1k ({label})", f"{growth:.2f}x", growth <= 1.5))
+if "BM_Churn/1000" in core:
+    a = core["BM_Churn/1000"]["allocs/input"]
+    goals.append(("0 allocations per input in steady-state churn (BM_Churn)", f"{a:.2f}", a == 0))
 for name, label in (("BM_TrimStorm/1000/1000000/real_time", "trim storm 1M -> 1k (UpdateConfig + confirmations)"),
                     ("BM_DialStorm/100000/real_time", "dial storm, 100k DialRequests to connected"),
                     ("BM_Reconnect/10000/real_time", "reconnect 10k keep-alive peers")):
@@ -82,7 +95,8 @@ for name, label in (("BM_TrimStorm/1000/1000000/real_time", "trim storm 1M -> 1k
     if b:
         extra = {k: v for k, v in b.items() if k.startswith("time/")}
         per = ", ".join(f"{k} {v*1e9:.0f} ns" for k, v in extra.items())
-        print(f"{label}: {ns(b)/1e6:.0f} ms ({per})")
+        allocs = f", {b['allocs/storm']:,.0f} allocations ({b['allocs/storm']/b['pruned']:.2f} per pruned)" if "allocs/storm" in b else ""
+        print(f"{label}: {ns(b)/1e6:.0f} ms ({per}){allocs}")
 b = core.get("BM_Admission/100000/1000000")
 if b:
     print(f"admission, 100k allow + 100k deny entries, 1M tracked sources: {ns(b):.0f} ns per inbound + close "
@@ -93,9 +107,12 @@ if "BM_AddressOrder25" in g:
 mem = {}
 for line in open(f"{out}/memory.txt"):
     mem.update(dict(re.findall(r"(\S+)=(\S+)", line)))
-print(f"memory: {mem['bytes_per_connection']} B per live connection at {int(mem['connections']):,} (target <= 512), "
+per_conn = int(mem["heap_delta_bytes"]) / int(mem["connections"]) if "connections" in mem else float("nan")
+print(f"memory: {mem['bytes_per_connection']} B per live connection at {int(mem['connections']):,}, "
       f"{mem['bytes_per_source']} B per tracked source IP at {int(mem['sources']):,} "
-      f"(sizeof Connection {mem['sizeof_connection']} B, a Multiaddr {mem['sizeof_multiaddr']} B + {mem['multiaddr_heap_bytes']} B heap)")
+      f"(sizeof Connection {mem['sizeof_connection']} B)")
+goals.append(("<= 400 B per live connection", f"{per_conn:.1f} B", per_conn <= 400))
+goals.append(("<= 256 B per tracked source", f"{mem['bytes_per_source']} B", int(mem["bytes_per_source"]) <= 256))
 for line in open(f"{out}/shell.txt"):
     f = dict(re.findall(r"(\S+)=(\S+)", line))
     print(f"shell TCP churn ({f['mode']}): bare {float(f['bare_per_s']):,.0f}/s, connmgr host {float(f['shell_per_s']):,.0f}/s, "
@@ -103,10 +120,23 @@ for line in open(f"{out}/shell.txt"):
 if os.path.exists(f"{out}/libp2p.txt"):
     f = dict(re.findall(r"(\S+)=(\S+)", open(f"{out}/libp2p.txt").read().splitlines()[-1]))
     print(f"libp2p connections/s (Noise + Yamux, one at a time): connmgr {f['connmgr_per_s']}, js-libp2p {f['js_per_s']}, ratio {f['ratio']}")
-if os.path.exists(f"{out}/js_compare.txt"):
-    rows = [l for l in open(f"{out}/js_compare.txt") if l.startswith("|") and re.search(r"\d", l)]
-    if rows:
-        c = [x.strip() for x in rows[-1].strip("|\n").split("|")]
-        print(f"core vs js-libp2p connection manager (js_compare --quick): {c[1]} vs {c[2]} inputs/s, ratio {c[3]}")
+if os.path.exists(f"{out}/js_compare.err"):
+    err = open(f"{out}/js_compare.err").read()
+    c = dict(re.findall(r"(\S+)=(\S+)", next((l for l in err.splitlines() if l.startswith("side=connmgr")), "")))
+    j = dict(re.findall(r"(\S+)=(\S+)", next((l for l in err.splitlines() if l.startswith("side=js")), "")))
+    if c and j:
+        rate, js_rate = float(c["inputs_per_s"]), float(j["inputs_per_s"])
+        per_input = 1e9 / rate
+        print(f"js_compare (1M inputs, 10k peers, max 300): connmgr {rate:,.0f} inputs/s ({per_input:.0f} ns/input wall, "
+              f"{1e9/float(c['cpu_inputs_per_s']):.0f} ns CPU, {per_input/floor(1000):.1f}x the floor at 1k, "
+              f"{float(c['allocs_per_input']):.2f} allocations/input), js-libp2p {js_rate:,.0f} inputs/s; "
+              f"prunes {c['prunes']} vs {j['prunes']}")
+        goals.append(("js_compare >= 4 M inputs/s in churn_core", f"{rate/1e6:.2f} M/s", rate >= 4e6))
+        goals.append((">= 200x js-libp2p in the same run", f"{rate/js_rate:.0f}x", rate / js_rate >= 200))
+        goals.append(("js_compare: identical prune counts", f"{c['prunes']} / {j['prunes']}", c["prunes"] == j["prunes"]))
+print()
+print("goals (issue 20):")
+for goal, measured, met in goals:
+    print(f"  {'met   ' if met else 'MISSED'}  {goal}: {measured}")
 PY
 cat "$out/machine.txt" | tail -1
