@@ -134,7 +134,10 @@ class Fields {
     return Get(key, out, [&](const Json& v, PeerId* peer) {
       if (!v.is_string()) return Error(key, "expected a peer id string");
       if (v.get<std::string>().empty()) {
-        *peer = PeerId();
+        // Copied from a named empty id: GCC 12 -O2 flags the temporary's inline storage
+        // as maybe-uninitialized (-Werror) in `*peer = PeerId()`.
+        static const PeerId kNoPeer;
+        *peer = kNoPeer;
         return absl::OkStatus();
       }
       absl::StatusOr<PeerId> parsed = PeerId::Parse(v.get<std::string>());
