@@ -95,7 +95,11 @@ for name, label in (("BM_TrimStorm/1000/1000000/real_time", "trim storm 1M -> 1k
     if b:
         extra = {k: v for k, v in b.items() if k.startswith("time/")}
         per = ", ".join(f"{k} {v*1e9:.0f} ns" for k, v in extra.items())
-        allocs = f", {b['allocs/storm']:,.0f} allocations ({b['allocs/storm']/b['pruned']:.2f} per pruned)" if "allocs/storm" in b else ""
+        allocs = ""
+        if "allocs/storm" in b:
+            allocs = f", {b['allocs/storm']:,.0f} allocations ({b['allocs/storm']/b['pruned']:.3f} per pruned)"
+            goals.append((f"a trim of k connections makes O(1) allocations (k = {b['pruned']:,.0f})",
+                          f"{b['allocs/storm']:,.0f}", b["allocs/storm"] <= 100))
         print(f"{label}: {ns(b)/1e6:.0f} ms ({per}){allocs}")
 b = core.get("BM_Admission/100000/1000000")
 if b:
@@ -104,10 +108,12 @@ if b:
 g = {b["name"]: b for b in json.load(open(f"{out}/gating.json"))["benchmarks"]}
 if "BM_AddressOrder25" in g:
     print(f"address ordering, 25 addresses: {ns(g['BM_AddressOrder25'])/1e3:.1f} us")
-mem = {}
+mem, per_conn = {}, float("nan")
 for line in open(f"{out}/memory.txt"):
-    mem.update(dict(re.findall(r"(\S+)=(\S+)", line)))
-per_conn = int(mem["heap_delta_bytes"]) / int(mem["connections"]) if "connections" in mem else float("nan")
+    fields = dict(re.findall(r"(\S+)=(\S+)", line))
+    if "connections" in fields:
+        per_conn = int(fields["heap_delta_bytes"]) / int(fields["connections"])
+    mem.update(fields)
 print(f"memory: {mem['bytes_per_connection']} B per live connection at {int(mem['connections']):,}, "
       f"{mem['bytes_per_source']} B per tracked source IP at {int(mem['sources']):,} "
       f"(sizeof Connection {mem['sizeof_connection']} B)")
