@@ -85,3 +85,5 @@ echo
 echo "accepted/rejected inbound: connmgr $(field "$core_out" accepted)/$(field "$core_out" rejected)," \
   "js-libp2p $(field "$js_out" accepted)/$(field "$js_out" rejected);" \
   "inputs skipped (connection already gone): connmgr $(field "$core_out" skipped), js-libp2p $(field "$js_out" skipped)"
+echo "connmgr: $(field "$core_out" allocs_per_input) heap allocations per input;" \
+  "$(field "$core_out" cpu_inputs_per_s) inputs per CPU-second (the loop's thread CPU time)"
