@@ -96,6 +96,7 @@ void BM_Churn(benchmark::State& state) {
   const PeerId peer = NumberedPeer(live + 1);
   SplitMix64 rng(12);
   std::vector<Multiaddr> remotes;
+  remotes.reserve(4096);
   for (int i = 0; i < 4096; ++i) {
     remotes.push_back(Multiaddr::Parse("/ip4/" + RandomV4(rng).ToString() + "/tcp/4001").value());
   }
@@ -107,6 +108,7 @@ void BM_Churn(benchmark::State& state) {
       TransportClosed{ConnectionId{}},
   };
   std::vector<Input> inbound;
+  inbound.reserve(remotes.size());
   for (const Multiaddr& remote : remotes) inbound.emplace_back(InboundConnection{remote, f.local});
   uint64_t failures = 0;
   size_t next = 0;
