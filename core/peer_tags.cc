@@ -161,10 +161,7 @@ bool PeerTags::IsProtected(const PeerId& peer) const {
 
 bool PeerTags::HasKeepAlive(const PeerId& peer) const {
   auto it = peers_.find(peer);
-  if (it == peers_.end()) return false;
-  // Names with the prefix sort together, starting at the prefix itself.
-  auto t = it->second.tags.lower_bound(limits_.keep_alive_tag_prefix);
-  return t != it->second.tags.end() && absl::StartsWith(t->first, limits_.keep_alive_tag_prefix);
+  return it != peers_.end() && it->second.keep_alive_tags != 0;
 }
 
 void PeerTags::RemoveKeepAliveTags(const PeerId& peer) {
@@ -265,6 +262,7 @@ absl::Status PeerTags::Bump(const PeerId& peer, absl::string_view decaying_tag, 
   if (state == nullptr) state = &peers_[peer];
   if (tag == nullptr) {
     tag = &state->tags[std::string(decaying_tag)];
+    state->keep_alive_tags += IsKeepAlive(decaying_tag);
     tag->decaying = true;
     kind.holders.insert(peer);
   }
@@ -299,6 +297,7 @@ std::vector<PeerId> PeerTags::AdvanceTo(Instant now) {
         continue;
       }
       state.exact_sum -= t->second.value;
+      state.keep_alive_tags -= IsKeepAlive(t->first);
       state.tags.erase(t);
       ForgetIfEmpty(it);
       h = kind.holders.erase(h);
@@ -416,6 +415,7 @@ absl::Status PeerTags::CheckPlainTag(const PeerId& peer, absl::string_view tag) 
 void PeerTags::InsertPlainTag(const PeerId& peer, absl::string_view tag, int64_t value) {
   PeerState& state = peers_[peer];
   state.tags.emplace(std::string(tag), Tag{value, false, Instant(), Instant()});
+  state.keep_alive_tags += IsKeepAlive(tag);
   state.exact_sum += value;
   ++plain_tag_holders_.try_emplace(std::string(tag), 0).first->second;
 }
@@ -428,6 +428,7 @@ void PeerTags::EraseTag(const PeerId& peer, PeerState& state,
     plain_tag_holders_.erase(h);
   }
   state.exact_sum -= it->second.value;
+  state.keep_alive_tags -= IsKeepAlive(it->first);
   state.tags.erase(it);
 }
 

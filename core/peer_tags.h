@@ -48,6 +48,7 @@
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/string_view.h"
 #include "core/peer_id.h"
 #include "core/time.h"
@@ -146,7 +147,7 @@ class PeerTags {
 
   // --- Keep-alive ---
   // Whether the peer holds a tag (plain or decaying) whose name starts with the keep-alive
-  // prefix. O(log tags).
+  // prefix. O(1) after the peer lookup (a count kept as tags change).
   bool HasKeepAlive(const PeerId& peer) const;
   // Removes every keep-alive tag of the peer (after the reconnect logic's last retry).
   void RemoveKeepAliveTags(const PeerId& peer);
@@ -191,6 +192,7 @@ class PeerTags {
     absl::btree_set<std::string> protections;
     // The sum of the tags' values, exact in 128 bits (at most 2^32 tags), kept as they change.
     __int128 exact_sum = 0;
+    uint32_t keep_alive_tags = 0;  // tags whose name starts with the keep-alive prefix
 
     bool empty() const { return tags.empty() && protections.empty(); }
     // The sum clamped to int64: independent of the order of tags.
@@ -228,6 +230,9 @@ class PeerTags {
   // Removes one tag entry, keeping the name counts and the kinds' holder sets up to date.
   void EraseTag(const PeerId& peer, PeerState& state,
                 absl::btree_map<std::string, Tag>::iterator it);
+  bool IsKeepAlive(absl::string_view tag) const {
+    return absl::StartsWith(tag, limits_.keep_alive_tag_prefix);
+  }
   // Forgets the peer if it holds nothing.
   void ForgetIfEmpty(PeerMap::iterator it);
   // The value of `tag` after the ticks of `kind` due at or before `now`; nullopt if removed.
