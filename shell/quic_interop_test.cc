@@ -16,16 +16,16 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "interop/js/js_peer.h"
 #include "shell/host.h"
+#include "shell/js_peer.h"
 #include "shell/test_util.h"
 
 namespace connmgr::shell {
 namespace {
 
-using interop_js::Json;
-using interop_js::JsPeer;
-using interop_js::JsRunner;
+using js_interop::Json;
+using js_interop::JsPeer;
+using js_interop::JsRunner;
 using std::chrono::seconds;
 using testing_util::IdentityFrom;
 

@@ -7,10 +7,10 @@
 //   js.WaitEvent("ready");                           // js.peer, js.addrs are set now
 //   Json reply = js.Command("dial /ip4/127.0.0.1/udp/4001/quic-v1/p2p/12D3KooW...");
 //
-// A test lists //interop/js:js_peer in its deps; the files setup.sh needs come with it and are
-// found relative to the runfiles directory (a cc_test's working directory).
-#ifndef CONNMGR_INTEROP_JS_JS_PEER_H_
-#define CONNMGR_INTEROP_JS_JS_PEER_H_
+// A test lists js_peer.h in its srcs and //interop/js:peer_files in its data; setup.sh is found
+// relative to the runfiles directory (a cc_test's working directory).
+#ifndef CONNMGR_SHELL_JS_PEER_H_
+#define CONNMGR_SHELL_JS_PEER_H_
 
 #include <fcntl.h>
 #include <signal.h>
@@ -34,7 +34,7 @@
 #include "boost/asio/streambuf.hpp"
 #include "nlohmann/json.hpp"
 
-namespace connmgr::interop_js {
+namespace connmgr::shell::js_interop {
 
 using Json = nlohmann::json;
 
@@ -190,6 +190,6 @@ class JsPeer {
   std::vector<bool> used_;
 };
 
-}  // namespace connmgr::interop_js
+}  // namespace connmgr::shell::js_interop
 
-#endif  // CONNMGR_INTEROP_JS_JS_PEER_H_
+#endif  // CONNMGR_SHELL_JS_PEER_H_
