@@ -86,6 +86,9 @@ class Demo {
     absl::StatusOr<Multiaddr> bound = hub_->Listen(Addr("/ip4/127.0.0.1/tcp/0"));
     if (!bound.ok()) return bound.status();
     hub_address_ = bound->WithPeerId(hub_->peer());
+    absl::StatusOr<Multiaddr> quic = hub_->Listen(Addr("/ip4/127.0.0.1/udp/0/quic-v1"));
+    if (!quic.ok()) return quic.status();
+    hub_quic_address_ = quic->WithPeerId(hub_->peer());
     hub_->Subscribe([this](const HostEvent& e) { OnHubEvent(e); });
 
     keep_alive_.resize(kKeepAlive);
@@ -102,9 +105,9 @@ class Demo {
       hub_->TagPeer(peer, "score", int64_t{10} * (i + 1)).IgnoreError();
     }
     out_ << "connmgr demo: a hub node at " << hub_address_.ToString() << " and "
-         << kPeers + kKeepAlive + kHostile + 1 << " other nodes on loopback, "
-         << options_.length.nanoseconds() / 1'000'000'000
-         << " s, all speaking libp2p (Noise, Yamux)\n"
+         << hub_quic_address_.ToString() << ", and " << kPeers + kKeepAlive + kHostile + 1
+         << " other nodes on loopback, " << options_.length.nanoseconds() / 1'000'000'000
+         << " s, all speaking libp2p (TCP with Noise and Yamux; every other peer over QUIC)\n"
          << "hub limits: max 12 connections, trim from 10 to 8, 2 sockets/s and 2 at once per "
             "address, deny 127.0.66.0/24, 10 pending sockets shared fairly by /24\n"
          << "attackers: a denied range, a flooder (127.0.0.200), an idle-socket hog "
@@ -135,7 +138,9 @@ class Demo {
          << " connections that never read: " << m.closed(CloseReason::kSlowReader)
          << " closed as slow_reader, " << m.closed(CloseReason::kMemoryLimit) << " for memory\n"
          << "  honest dials       " << honest_connected_ << " of " << honest_dials_
-         << " connected meanwhile\n";
+         << " connected meanwhile\n"
+         << "  transports         " << opened_tcp_ << " connections over TCP, " << opened_quic_
+         << " over QUIC\n";
   }
 
   void Stop() {
@@ -184,8 +189,8 @@ class Demo {
     return Host::Create(io_, std::move(o)).value();
   }
 
-  void DialHub(Host& host, bool honest = false) {
-    host.Dial(hub_address_,
+  void DialHub(Host& host, bool honest = false, bool quic = false) {
+    host.Dial(quic ? hub_quic_address_ : hub_address_,
               [this, honest](const DialResult& r) {
                 if (!honest) return;
                 ++honest_dials_;
@@ -264,7 +269,11 @@ class Demo {
   }
 
   void OnHubEvent(const HostEvent& e) {
-    if (const auto* pruned = std::get_if<ConnectionsPruned>(&e)) {
+    if (const auto* opened = std::get_if<ConnectionOpened>(&e)) {
+      if (const Connection* c = hub_->core().connections().Find(opened->connection)) {
+        ++(c->remote.transport() == Transport::kQuicV1 ? opened_quic_ : opened_tcp_);
+      }
+    } else if (const auto* pruned = std::get_if<ConnectionsPruned>(&e)) {
       for (const PrunedConnection& p : pruned->pruned) ++pruned_values_[p.peer_value];
       Note(absl::StrCat("pruned ", pruned->pruned.size()));
     } else if (const auto* connected = std::get_if<PeerConnected>(&e)) {
@@ -313,11 +322,11 @@ class Demo {
     if (tenth % 5 == 0 && tenth / 5 < kPeers) {
       const int i = tenth / 5;
       peers_[i] = MakeDialer('p', i, absl::StrCat("127.0.0.", 10 + i));
-      DialHub(*peers_[i], /*honest=*/true);
+      DialHub(*peers_[i], /*honest=*/true, /*quic=*/i % 2 == 1);
     } else if (tenth >= kPeers * 5 && tenth % 10 == 3) {
       const int i = kScoredPeers + static_cast<int>(rng_.Next() % (kPeers - kScoredPeers));
       peers_[i] = MakeDialer('p', i, absl::StrCat("127.0.0.", 10 + i));
-      DialHub(*peers_[i], /*honest=*/true);
+      DialHub(*peers_[i], /*honest=*/true, /*quic=*/i % 2 == 1);
     }
     if (tenth >= 20) RefillHog();
     if (tenth == 30) {
@@ -378,6 +387,9 @@ class Demo {
   int ticks_ = 0;
   std::unique_ptr<Host> hub_;
   Multiaddr hub_address_;
+  Multiaddr hub_quic_address_;
+  uint64_t opened_tcp_ = 0;
+  uint64_t opened_quic_ = 0;
   std::vector<std::unique_ptr<Host>> peers_;
   std::vector<std::unique_ptr<Host>> hostile_;
   std::vector<KeepAlive> keep_alive_;

@@ -3,10 +3,11 @@
 // reason, dials and reconnects, then a summary.
 //
 // The cast (each node binds its own 127.0.0.0/8 address, so per-address rules apply):
-//   hub           max 12 connections, trims from 10 to 8, 2 sockets per second per address,
+//   hub           listens on TCP and QUIC; max 12 connections, trims from 10 to 8, 2 sockets per
+//   second per address,
 //                 2 concurrent per address, deny list 127.0.66.0/24
-//   peers         20 nodes that dial the hub, 5 of them tagged with scores by the hub; one
-//                 restarts every second (churn)
+//   peers         20 nodes that dial the hub (every other one over QUIC), 5 of them tagged with
+//                 scores by the hub; one restarts every second (churn)
 //   keep-alive    3 nodes the hub keeps connected (keep-alive tags); they stop and come back
 //   hostile       4 nodes dialling from the denied range 127.0.66.0/24
 //   flooder       raw sockets from 127.0.0.200, ten a second

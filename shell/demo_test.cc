@@ -32,6 +32,8 @@ TEST(DemoTest, ShortRunPrintsRowsRejectsAndASummary) {
   EXPECT_TRUE(absl::StrContains(text, "keep-alive peers")) << text;
   EXPECT_TRUE(absl::StrContains(text, "idle-socket hog")) << text;
   EXPECT_TRUE(absl::StrContains(text, "slow reader")) << text;
+  EXPECT_TRUE(absl::StrContains(text, "/quic-v1/p2p/")) << text;  // the hub listens on QUIC
+  EXPECT_TRUE(absl::StrContains(text, "transports ")) << text;
 }
 
 }  // namespace

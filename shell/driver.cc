@@ -14,6 +14,8 @@
 #include "shell/close_reason.h"
 #include "shell/endpoint.h"
 #include "shell/fd_budget.h"
+#include "shell/quic/session.h"
+#include "shell/wire.h"
 
 namespace connmgr::shell {
 
@@ -22,7 +24,14 @@ using boost::asio::ip::tcp;
 struct Driver::Socket {
   explicit Socket(std::shared_ptr<tcp::socket> s) : socket(std::move(s)) {}
   ConnectionId id;
-  std::shared_ptr<tcp::socket> socket;
+  std::shared_ptr<tcp::socket> socket;  // null for QUIC
+  // QUIC: the connection, the endpoint it arrived at or was dialled from (a dial's own), and
+  // the client's first Initial while the core decides.
+  std::shared_ptr<quic::Connection> quic;
+  std::shared_ptr<quic::Endpoint> quic_endpoint;
+  bool owns_quic_endpoint = false;
+  boost::asio::ip::udp::endpoint remote_udp;  // a dial's destination
+  std::optional<quic::InitialPacket> initial;
   bool closed = false;
   std::shared_ptr<ConnectionMemory> memory;  // from the upgrade on
   std::unique_ptr<Session> session;          // after the upgrade
@@ -32,7 +41,8 @@ struct Driver::Socket {
 struct Driver::Listener {
   Listener(boost::asio::io_context& io) : acceptor(io), retry(io) {}
   tcp::acceptor acceptor;
-  boost::asio::steady_timer retry;  // the pause after an accept error such as EMFILE
+  boost::asio::steady_timer retry;       // the pause after an accept error such as EMFILE
+  std::shared_ptr<quic::Endpoint> quic;  // a QUIC listener: its UDP endpoint instead
   Multiaddr address;
 };
 
@@ -47,6 +57,12 @@ RateLimitedLog::Sink LogSink(std::function<void(absl::string_view)> log) {
   return [](absl::string_view line) { std::cerr << line << std::endl; };
 }
 
+// Closes a socket's transport: the TCP socket, or QUIC's CONNECTION_CLOSE (its application
+// error 0; a reset is a close too, so that the peer learns of it) and a dial's own endpoint.
+void CloseTransport(const std::shared_ptr<tcp::socket>& socket,
+                    const std::shared_ptr<quic::Connection>& connection,
+                    const std::shared_ptr<quic::Endpoint>& own_endpoint, bool reset);
+
 void CloseQuietly(tcp::socket& socket, bool reset) {
   boost::system::error_code ignored;
   if (reset) {
@@ -55,6 +71,14 @@ void CloseQuietly(tcp::socket& socket, bool reset) {
     socket.shutdown(tcp::socket::shutdown_both, ignored);
   }
   socket.close(ignored);
+}
+
+void CloseTransport(const std::shared_ptr<tcp::socket>& socket,
+                    const std::shared_ptr<quic::Connection>& connection,
+                    const std::shared_ptr<quic::Endpoint>& own_endpoint, bool reset) {
+  if (socket != nullptr) CloseQuietly(*socket, reset);
+  if (connection != nullptr) connection->Close(0, reset ? "reset" : "closed");
+  if (own_endpoint != nullptr) own_endpoint->Close();
 }
 
 // An accept that failed for this one connection (it went away, a firewall refused it): the
@@ -115,26 +139,29 @@ Driver::~Driver() {
 void Driver::Shutdown() {
   if (stopped_) return;
   stopped_ = true;
-  for (const std::shared_ptr<Listener>& l : listeners_) {
-    boost::system::error_code ignored;
-    l->acceptor.close(ignored);
-    l->retry.cancel();
-  }
-  listeners_.clear();
   for (auto* table : {&sockets_, &held_}) {
     for (auto& [id, s] : *table) {
       s->closed = true;
       if (s->session) s->session->Close();
       if (s->hold_timer) s->hold_timer->cancel();
-      CloseQuietly(*s->socket, /*reset=*/true);
+      CloseTransport(s->socket, s->quic, s->owns_quic_endpoint ? s->quic_endpoint : nullptr,
+                     /*reset=*/true);
     }
     table->clear();
   }
+  for (const std::shared_ptr<Listener>& l : listeners_) {
+    boost::system::error_code ignored;
+    l->acceptor.close(ignored);
+    l->retry.cancel();
+    if (l->quic) l->quic->Close();
+  }
+  listeners_.clear();
   timer_.cancel();
 }
 
 absl::StatusOr<Multiaddr> Driver::Listen(const Multiaddr& address) {
   if (stopped_) return absl::FailedPreconditionError("listen: the driver was shut down");
+  if (address.WithoutPeerId().transport() == Transport::kQuicV1) return ListenQuic(address);
   absl::StatusOr<tcp::endpoint> endpoint = TcpEndpointOf(address);
   if (!endpoint.ok()) return endpoint.status();
   auto listener = std::make_shared<Listener>(io_);
@@ -162,6 +189,7 @@ absl::Status Driver::StopListening(const Multiaddr& address) {
     boost::system::error_code ignored;
     (*it)->acceptor.close(ignored);
     (*it)->retry.cancel();
+    if ((*it)->quic) (*it)->quic->Close();
     listeners_.erase(it);
     return absl::OkStatus();
   }
@@ -245,13 +273,23 @@ struct Driver::CommandCarrier {
 
   void operator()(const AcceptConnection& accept) const {
     auto it = d.sockets_.find(accept.connection.value);
-    if (it != d.sockets_.end()) d.StartUpgrade(it->second, Direction::kInbound, std::nullopt);
+    if (it == d.sockets_.end()) return;
+    if (it->second->initial) {
+      d.StartQuicHandshake(it->second, Direction::kInbound, std::nullopt);
+    } else {
+      d.StartUpgrade(it->second, Direction::kInbound, std::nullopt);
+    }
   }
   void operator()(const RejectConnection& reject) const {
     auto it = d.sockets_.find(reject.connection.value);
     if (it == d.sockets_.end()) return;
     std::shared_ptr<Socket> s = it->second;
     d.sockets_.erase(it);
+    if (s->initial) {
+      s->closed = true;
+      s->quic_endpoint->Refuse(*s->initial);  // stateless: nothing to hold
+      return;
+    }
     d.Hold(s, reject.hold);
   }
   void operator()(const CloseConnection& close) const {
@@ -363,27 +401,32 @@ void Driver::StartUpgrade(const std::shared_ptr<Socket>& s, Direction direction,
       s->socket, direction, std::move(expected), std::move(resources),
       [this, alive = alive_, s, direction](absl::StatusOr<Upgraded> upgraded) {
         if (!*alive || stopped_ || s->closed) return;
-        const ConnectionId id = s->id;
-        if (!upgraded.ok()) {
-          const CloseReason reason = CloseReasonOf(upgraded.status());
-          LogClose(id, reason, upgraded.status());
-          Drop(id, /*reset=*/true);
-          if (direction == Direction::kInbound) {
-            Submit(TransportClosed{id, reason}).IgnoreError();
-          } else {
-            Submit(DialFailed{id, std::string(upgraded.status().message())}).IgnoreError();
-          }
-          return;
-        }
-        s->session = std::move(upgraded->session);
-        if (direction == Direction::kInbound) {
-          Submit(ConnectionUpgraded{id, upgraded->peer}).IgnoreError();
-        } else {
-          Submit(DialSucceeded{id}).IgnoreError();
-        }
-        // Only now: streams the peer opened already may be counted on an open connection.
-        if (!s->closed && MoveMemoryToConnection(s)) StartSession(s);
+        FinishUpgrade(s, direction, std::move(upgraded));
       });
+}
+
+void Driver::FinishUpgrade(const std::shared_ptr<Socket>& s, Direction direction,
+                           absl::StatusOr<Upgraded> upgraded) {
+  const ConnectionId id = s->id;
+  if (!upgraded.ok()) {
+    const CloseReason reason = CloseReasonOf(upgraded.status());
+    LogClose(id, reason, upgraded.status());
+    Drop(id, /*reset=*/true);
+    if (direction == Direction::kInbound) {
+      Submit(TransportClosed{id, reason}).IgnoreError();
+    } else {
+      Submit(DialFailed{id, std::string(upgraded.status().message())}).IgnoreError();
+    }
+    return;
+  }
+  s->session = std::move(upgraded->session);
+  if (direction == Direction::kInbound) {
+    Submit(ConnectionUpgraded{id, upgraded->peer}).IgnoreError();
+  } else {
+    Submit(DialSucceeded{id}).IgnoreError();
+  }
+  // Only now: streams the peer opened already may be counted on an open connection.
+  if (!s->closed && MoveMemoryToConnection(s)) StartSession(s);
 }
 
 ConnectionMemory::Scope Driver::MemoryScope(ConnectionId id) {
@@ -540,6 +583,7 @@ std::optional<Duration> Driver::RoundTrip(ConnectionId id) const {
 
 void Driver::StartDial(const DialAddress& dial) {
   const ConnectionId id = dial.connection;
+  if (dial.address.WithoutPeerId().transport() == Transport::kQuicV1) return StartQuicDial(dial);
   absl::StatusOr<tcp::endpoint> endpoint = TcpEndpointOf(dial.address);
   if (!endpoint.ok()) {
     Post(DialFailed{id, std::string(endpoint.status().message())});
@@ -575,7 +619,7 @@ void Driver::StartDial(const DialAddress& dial) {
 void Driver::Hold(const std::shared_ptr<Socket>& s, Duration hold) {
   s->closed = true;  // no longer a connection: its handlers stop
   if (hold <= Duration::Zero() || held_.size() >= max_held_rejects_) {
-    CloseQuietly(*s->socket, /*reset=*/false);
+    CloseTransport(s->socket, s->quic, nullptr, /*reset=*/false);
     return;
   }
   s->hold_timer = std::make_unique<boost::asio::steady_timer>(io_);
@@ -596,7 +640,152 @@ void Driver::Drop(ConnectionId id, bool reset) {
   s->closed = true;
   if (s->session) s->session->Close();
   if (s->memory) s->memory->End();  // the transient scope's share; the core frees the rest
-  CloseQuietly(*s->socket, reset);
+  CloseTransport(s->socket, s->quic, s->owns_quic_endpoint ? s->quic_endpoint : nullptr, reset);
+}
+
+// --- QUIC ----------------------------------------------------------------------------------------
+
+absl::StatusOr<Multiaddr> Driver::ListenQuic(const Multiaddr& address) {
+  if (options_.quic == nullptr) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("listen on ", address.ToString(), ": this node has no QUIC transport"));
+  }
+  absl::StatusOr<boost::asio::ip::udp::endpoint> local = quic::QuicEndpointOf(address);
+  if (!local.ok()) return local.status();
+  absl::StatusOr<std::shared_ptr<quic::TlsCredentials>> credentials = options_.quic->credentials();
+  if (!credentials.ok()) return credentials.status();
+  auto listener = std::make_shared<Listener>(io_);
+  std::weak_ptr<Listener> weak = listener;
+  absl::StatusOr<std::shared_ptr<quic::Endpoint>> endpoint =
+      quic::Endpoint::Open(io_, *local, *std::move(credentials),
+                           [this, alive = alive_, weak](const quic::InitialPacket& initial) {
+                             std::shared_ptr<Listener> l = weak.lock();
+                             if (!*alive || stopped_ || l == nullptr || l->quic == nullptr) return;
+                             OnQuicInitial(l->quic, l->address, initial);
+                           });
+  if (!endpoint.ok()) {
+    return absl::UnavailableError(
+        absl::StrCat("listen on ", address.ToString(), ": ", endpoint.status().message()));
+  }
+  listener->quic = *std::move(endpoint);
+  listener->address = quic::QuicMultiaddrOf(listener->quic->local());
+  listeners_.push_back(listener);
+  listener->quic->Start();
+  return listener->address;
+}
+
+void Driver::OnQuicInitial(const std::shared_ptr<quic::Endpoint>& endpoint, const Multiaddr& local,
+                           const quic::InitialPacket& initial) {
+  auto s = std::make_shared<Socket>(nullptr);
+  s->quic_endpoint = endpoint;
+  s->initial = initial;
+  // Before any crypto: the core's admission (deny lists, rate limits, per-IP caps, the pending
+  // limit) decides; AcceptConnection or RejectConnection is carried out within this call.
+  absl::StatusOr<ConnectionId> id =
+      Feed(InboundConnection{quic::QuicMultiaddrOf(initial.remote), local}, [&](ConnectionId id) {
+        s->id = id;
+        sockets_[id.value] = s;
+      });
+  if (!id.ok()) endpoint->Refuse(initial);
+}
+
+quic::ConnectionLimits Driver::QuicLimits() const {
+  const Config& config = core_->config();
+  quic::ConnectionLimits limits;
+  // The core's per-connection stream limit is the peer's stream credit (0: the core sets none;
+  // QUIC needs a number, so a large one).
+  constexpr uint64_t kUnlimitedStreams = uint64_t{1} << 16;
+  limits.max_streams = config.max_streams_per_connection == 0 ? kUnlimitedStreams
+                                                              : config.max_streams_per_connection;
+  limits.stream_receive_window = config.stream_receive_window;
+  return limits;
+}
+
+void Driver::StartQuicHandshake(const std::shared_ptr<Socket>& s, Direction direction,
+                                std::optional<PeerId> expected) {
+  s->memory = std::make_shared<ConnectionMemory>(MemoryScope(ConnectionId{}));
+  const Config& config = core_->config();
+  ConnectionResources resources{s->memory, config.stream_receive_window,
+                                config.max_connection_send_bytes, config.slow_reader_timeout};
+  std::weak_ptr<Socket> weak = s;
+  quic::Connection::Events events;
+  events.handshake = [this, alive = alive_, weak, direction,
+                      resources](const absl::StatusOr<PeerId>& peer) {
+    std::shared_ptr<Socket> s = weak.lock();
+    if (!*alive || stopped_ || s == nullptr || s->closed) return;
+    if (!peer.ok()) {
+      return FinishUpgrade(s, direction,
+                           WithCloseReason(peer.status(), CloseReason::kHandshakeFailed));
+    }
+    Upgraded upgraded;
+    upgraded.peer = *peer;
+    upgraded.session =
+        quic::MakeQuicSession(s->quic, *peer, quic::QuicMultiaddrOf(s->quic->remote()),
+                              options_.quic->options(), resources);
+    FinishUpgrade(s, direction, std::move(upgraded));
+  };
+  absl::StatusOr<std::shared_ptr<quic::Connection>> connection;
+  // ngtcp2's and GnuTLS's state for the handshake, charged to the transient scope first.
+  if (!s->memory->Cover(quic::kConnectionStateBytes, Wire::kReadPriority)) {
+    connection = WithCloseReason(
+        absl::ResourceExhaustedError("quic: the core granted no memory for the handshake"),
+        CloseReason::kMemoryLimit);
+  } else if (direction == Direction::kInbound) {
+    const quic::InitialPacket initial = *std::move(s->initial);
+    s->initial.reset();
+    connection = s->quic_endpoint->Accept(initial, QuicLimits(), std::move(events));
+  } else {
+    connection =
+        s->quic_endpoint->Dial(s->remote_udp, QuicLimits(), std::move(expected), std::move(events));
+  }
+  if (!connection.ok()) {
+    // Reported from a fresh handler, as a failed upgrade is.
+    boost::asio::post(io_, [this, alive = alive_, s, direction, why = connection.status()] {
+      if (*alive && !stopped_ && !s->closed) FinishUpgrade(s, direction, why);
+    });
+    return;
+  }
+  s->quic = *std::move(connection);
+}
+
+void Driver::StartQuicDial(const DialAddress& dial) {
+  const ConnectionId id = dial.connection;
+  if (options_.quic == nullptr) {
+    Post(DialFailed{id, "this node has no QUIC transport"});
+    return;
+  }
+  absl::StatusOr<boost::asio::ip::udp::endpoint> remote = quic::QuicEndpointOf(dial.address);
+  if (!remote.ok()) {
+    Post(DialFailed{id, std::string(remote.status().message())});
+    return;
+  }
+  absl::StatusOr<std::shared_ptr<quic::TlsCredentials>> credentials = options_.quic->credentials();
+  if (!credentials.ok()) {
+    Post(DialFailed{id, std::string(credentials.status().message())});
+    return;
+  }
+  // Each dial has its own socket: from dial_source_ip when set, else any local address.
+  boost::asio::ip::address source =
+      remote->address().is_v4() ? boost::asio::ip::address(boost::asio::ip::address_v4::any())
+                                : boost::asio::ip::address(boost::asio::ip::address_v6::any());
+  if (options_.dial_source_ip) {
+    boost::system::error_code ec;
+    source = boost::asio::ip::make_address(options_.dial_source_ip->ToString(), ec);
+  }
+  absl::StatusOr<std::shared_ptr<quic::Endpoint>> endpoint = quic::Endpoint::Open(
+      io_, boost::asio::ip::udp::endpoint(source, 0), *std::move(credentials), nullptr);
+  if (!endpoint.ok()) {
+    Post(DialFailed{id, std::string(endpoint.status().message())});
+    return;
+  }
+  auto s = std::make_shared<Socket>(nullptr);
+  s->id = id;
+  s->quic_endpoint = *std::move(endpoint);
+  s->owns_quic_endpoint = true;
+  s->remote_udp = *remote;
+  sockets_[id.value] = s;
+  s->quic_endpoint->Start();
+  StartQuicHandshake(s, Direction::kOutbound, dial.peer);
 }
 
 }  // namespace connmgr::shell

@@ -24,6 +24,12 @@
 //                       or dial_failed
 //   cancel_dial_attempt reset the attempt's socket; nothing is reported
 //   resolve_dns         ask the DNS lookup, then dns_answered or dns_failed
+//
+// QUIC (shell/quic/): a client's Initial that would create a connection is InboundConnection
+// before any crypto; accept_connection runs the QUIC handshake (the upgrade) on the held
+// Initial, reject_connection answers it with a stateless CONNECTION_CLOSE (CONNECTION_REFUSED)
+// and keeps nothing (no hold: there is no socket to hold). close, abort and cancel send
+// CONNECTION_CLOSE. Each dial gets its own UDP socket.
 // A socket error or EOF on a live connection is transport_closed. Inputs the driver makes while
 // carrying out commands are posted to the io_context, never handled re-entrantly.
 //
@@ -55,6 +61,8 @@
 #include "boost/asio/steady_timer.hpp"
 #include "core/core.h"
 #include "shell/connection_memory.h"
+#include "shell/quic/endpoint.h"
+#include "shell/quic/transport.h"
 #include "shell/rate_limited_log.h"
 #include "shell/upgrader.h"
 #include "trace/trace_format.h"
@@ -67,7 +75,9 @@ using DnsLookup = std::function<void(const std::string& name, DnsRecordType type
 
 struct DriverOptions {
   Config config;
-  std::shared_ptr<Upgrader> upgrader;       // required
+  std::shared_ptr<Upgrader> upgrader;  // required
+  // QUIC (/udp/P/quic-v1 listen and dial, shell/quic/); without it, QUIC addresses fail.
+  std::shared_ptr<quic::Transport> quic;
   std::shared_ptr<ConnectionGater> gater;   // optional (core/gater.h)
   DnsLookup dns;                            // optional: without it every lookup fails
   TraceWriter::Sink trace;                  // optional: records the run (trace format)
@@ -96,7 +106,8 @@ class Driver {
   Driver(const Driver&) = delete;
   Driver& operator=(const Driver&) = delete;
 
-  // Listens on /ip4|ip6/A/tcp/P (P 0: any free port); returns the bound address.
+  // Listens on /ip4|ip6/A/tcp/P or, with options.quic, /ip4|ip6/A/udp/P/quic-v1 (P 0: any free
+  // port); returns the bound address.
   absl::StatusOr<Multiaddr> Listen(const Multiaddr& address);
   // Stops the listener bound to `address` (as Listen returned it).
   absl::Status StopListening(const Multiaddr& address);
@@ -160,6 +171,17 @@ class Driver {
   void PauseAccepting(const std::shared_ptr<Listener>& listener,
                       const boost::system::error_code& error);
   void OnAccepted(boost::asio::ip::tcp::socket socket);
+  absl::StatusOr<Multiaddr> ListenQuic(const Multiaddr& address);
+  // A client's first Initial arrived at `endpoint` (listening on `local`): the core decides.
+  void OnQuicInitial(const std::shared_ptr<quic::Endpoint>& endpoint, const Multiaddr& local,
+                     const quic::InitialPacket& initial);
+  void StartQuicHandshake(const std::shared_ptr<Socket>& s, Direction direction,
+                          std::optional<PeerId> expected);
+  void StartQuicDial(const DialAddress& dial);
+  quic::ConnectionLimits QuicLimits() const;
+  // The upgrade (or QUIC handshake) ended: the connection opens, or is closed and reported.
+  void FinishUpgrade(const std::shared_ptr<Socket>& s, Direction direction,
+                     absl::StatusOr<Upgraded> upgraded);
   void StartUpgrade(const std::shared_ptr<Socket>& s, Direction direction,
                     std::optional<PeerId> expected);
   void StartSession(const std::shared_ptr<Socket>& s);

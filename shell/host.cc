@@ -46,6 +46,10 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Create(boost::asio::io_context& io,
     ApplyMemoryBudget(*memory_budget, &options.config);
   }
   DriverOptions d;
+  // libp2p nodes speak QUIC too, with the same identity and protocols.
+  if (const auto* libp2p = dynamic_cast<const Libp2pUpgrader*>(upgrader.get())) {
+    d.quic = std::make_shared<quic::Transport>(libp2p->options());
+  }
   d.config = std::move(options.config);
   d.max_held_rejects = options.max_held_rejects;
   d.upgrader =

@@ -39,8 +39,9 @@ namespace connmgr::shell {
 
 struct HostOptions {
   Config config;
-  // libp2p connections (Noise, Yamux, ping, identify): this node's id is the identity's. Unset:
-  // connections are plaintext between connmgr nodes and `peer` is the id.
+  // libp2p connections (Noise, Yamux, ping, identify; and QUIC, /udp/P/quic-v1, with the same
+  // identity and protocols): this node's id is the identity's. Unset: connections are plaintext
+  // between connmgr nodes and `peer` is the id.
   std::optional<Libp2pOptions> libp2p;
   PeerId peer;                              // required without libp2p
   std::shared_ptr<Upgrader> upgrader;       // default: from libp2p, else PlaintextUpgrader(peer)

@@ -80,17 +80,6 @@ class TlsChannel : public SecureChannel {
   std::unique_ptr<tls::TlsSession> session_;
 };
 
-std::vector<std::string> ServedProtocols(const Libp2pOptions& options) {
-  std::vector<std::string> served = {kPingProtocol, kIdentifyProtocol};
-  served.insert(served.end(), options.protocols.begin(), options.protocols.end());
-  if (options.registry != nullptr) {
-    for (const std::string& p : options.registry->protocols()) {
-      if (std::find(served.begin(), served.end(), p) == served.end()) served.push_back(p);
-    }
-  }
-  return served;
-}
-
 // --- The session after the upgrade ------------------------------------------------------------
 
 class Libp2pSession : public Session {
@@ -384,19 +373,11 @@ class Libp2pSession : public Session {
     st = &it->second;
     switch (st->role) {
       case Role::kIdentifyServer: {
-        IdentifyInfo info;
-        info.agent_version = s->options->agent_version;
-        info.protocol_version = "ipfs/0.1.0";
-        info.protocols = ServedProtocols(*s->options);
-        if (s->options->listen_addresses) info.listen_addresses = s->options->listen_addresses();
+        std::optional<Multiaddr> observed;
         boost::system::error_code ec;
         const tcp::endpoint remote = s->wire->socket()->remote_endpoint(ec);
-        if (!ec) info.observed_address = MultiaddrOf(remote);
-        info.public_key = s->options->identity.PublicKeyProtobuf();
-        const std::string message = EncodeIdentify(info);
-        std::string framed;
-        noise::AppendProtobufVarint(message.size(), &framed);
-        framed += message;
+        if (!ec) observed = MultiaddrOf(remote);
+        const std::string framed = FramedIdentifyAnswer(*s->options, observed);
         s->yamux.Write(id, framed).IgnoreError();
         CloseLocal(s, id);
         break;
@@ -458,12 +439,8 @@ class Libp2pSession : public Session {
     auto it = s->streams.find(id);
     if (it == s->streams.end()) return;
     if (it->second.role == Role::kIdentifyClient && it->second.selected) {
-      absl::string_view in = it->second.buffer;
-      uint64_t length = 0;
-      if (noise::ReadProtobufVarint(&in, &length) && length <= in.size()) {
-        absl::StatusOr<IdentifyInfo> info = DecodeIdentify(in.substr(0, length));
-        if (info.ok() && s->options->on_identify) s->options->on_identify(s->remote, *info);
-      }
+      std::optional<IdentifyInfo> info = ParseFramedIdentify(it->second.buffer);
+      if (info && s->options->on_identify) s->options->on_identify(s->remote, *info);
     }
     it = s->streams.find(id);
     if (it == s->streams.end()) return;
@@ -819,6 +796,43 @@ class UpgradeRun : public std::enable_shared_from_this<UpgradeRun> {
 };
 
 }  // namespace
+
+// --- Served protocols and identify's answer ----------------------------------------------------
+
+std::vector<std::string> ServedProtocols(const Libp2pOptions& options) {
+  std::vector<std::string> served = {kPingProtocol, kIdentifyProtocol};
+  served.insert(served.end(), options.protocols.begin(), options.protocols.end());
+  if (options.registry != nullptr) {
+    for (const std::string& p : options.registry->protocols()) {
+      if (std::find(served.begin(), served.end(), p) == served.end()) served.push_back(p);
+    }
+  }
+  return served;
+}
+
+std::string FramedIdentifyAnswer(const Libp2pOptions& options,
+                                 const std::optional<Multiaddr>& observed) {
+  IdentifyInfo info;
+  info.agent_version = options.agent_version;
+  info.protocol_version = "ipfs/0.1.0";
+  info.protocols = ServedProtocols(options);
+  if (options.listen_addresses) info.listen_addresses = options.listen_addresses();
+  info.observed_address = observed;
+  info.public_key = options.identity.PublicKeyProtobuf();
+  const std::string message = EncodeIdentify(info);
+  std::string framed;
+  noise::AppendProtobufVarint(message.size(), &framed);
+  framed += message;
+  return framed;
+}
+
+std::optional<IdentifyInfo> ParseFramedIdentify(absl::string_view framed) {
+  uint64_t length = 0;
+  if (!noise::ReadProtobufVarint(&framed, &length) || length > framed.size()) return std::nullopt;
+  absl::StatusOr<IdentifyInfo> info = DecodeIdentify(framed.substr(0, length));
+  if (!info.ok()) return std::nullopt;
+  return *std::move(info);
+}
 
 // --- Protocol registry -------------------------------------------------------------------------
 

@@ -95,6 +95,13 @@ struct Libp2pOptions {
   std::function<void(absl::string_view)> plaintext_tap;
 };
 
+// What every connection serves: ping, identify, the options' protocols and the registry's.
+std::vector<std::string> ServedProtocols(const Libp2pOptions& options);
+// Identify's answer on a stream (varint length, then the message), and its reading.
+std::string FramedIdentifyAnswer(const Libp2pOptions& options,
+                                 const std::optional<Multiaddr>& observed);
+std::optional<IdentifyInfo> ParseFramedIdentify(absl::string_view framed);
+
 // Checks the options a Libp2pUpgrader is made with (security_protocols); the host calls it.
 absl::Status ValidateLibp2pOptions(const Libp2pOptions& options);
 
@@ -106,6 +113,8 @@ class Libp2pUpgrader : public Upgrader {
                std::optional<PeerId> expected, ConnectionResources resources, Done done) override;
 
   PeerId local_peer() const { return options_->identity.peer_id(); }
+  // Shared with the QUIC transport, whose connections serve the same protocols.
+  const std::shared_ptr<const Libp2pOptions>& options() const { return options_; }
 
  private:
   std::shared_ptr<const Libp2pOptions> options_;

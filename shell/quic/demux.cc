@@ -1,0 +1,31 @@
+#include "shell/quic/demux.h"
+
+namespace connmgr::quic {
+
+DatagramHeader ReadDatagramHeader(absl::string_view datagram) {
+  DatagramHeader out;
+  const auto* data = reinterpret_cast<const uint8_t*>(datagram.data());
+  ngtcp2_version_cid vc{};
+  if (ngtcp2_pkt_decode_version_cid(&vc, data, datagram.size(), kConnectionIdBytes) != 0) {
+    return out;  // malformed, or a version to negotiate: this endpoint speaks v1 only
+  }
+  if (vc.dcid == nullptr || vc.dcidlen > NGTCP2_MAX_CIDLEN) return out;
+  out.dcid.assign(reinterpret_cast<const char*>(vc.dcid), vc.dcidlen);
+  const bool long_header = (data[0] & 0x80) != 0;
+  if (!long_header) {
+    out.kind = DatagramKind::kShort;
+    return out;
+  }
+  if (vc.version != NGTCP2_PROTO_VER_V1) return out;
+  // ngtcp2_accept checks a client's first Initial: the header, the minimum datagram size and
+  // the id lengths. Anything else long-headed is for a connection that exists, or nothing.
+  if (ngtcp2_accept(&out.initial, data, datagram.size()) == 0 &&
+      out.initial.type == NGTCP2_PKT_INITIAL) {
+    out.kind = DatagramKind::kInitial;
+  } else {
+    out.kind = DatagramKind::kLong;
+  }
+  return out;
+}
+
+}  // namespace connmgr::quic
