@@ -11,6 +11,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "shell/host.h"
+#include "shell/quic/session.h"
 #include "shell/test_util.h"
 
 namespace connmgr::shell {
@@ -88,6 +89,9 @@ TEST_F(QuicTest, HostsConnectIdentifyPingAndEchoOverQuic) {
   // The core sees a connection with no file descriptor on each side.
   EXPECT_EQ(a->GetMetrics().connections(Direction::kInbound, ConnectionState::kOpen), 1u);
   EXPECT_EQ(b->GetMetrics().connections(Direction::kOutbound, ConnectionState::kOpen), 1u);
+  // Each side charges the core at least the fixed QUIC state.
+  EXPECT_GE(a->GetMetrics().memory_bytes, quic::kConnectionStateBytes);
+  EXPECT_GE(b->GetMetrics().memory_bytes, quic::kConnectionStateBytes);
 
   std::optional<absl::StatusOr<Duration>> rtt;
   b->Ping(a->peer(), [&](const absl::StatusOr<Duration>& d) { rtt = d; });
@@ -101,6 +105,17 @@ TEST_F(QuicTest, HostsConnectIdentifyPingAndEchoOverQuic) {
   ASSERT_TRUE(b->WriteStream(**stream, "hello over quic").ok());
   ASSERT_TRUE(RunUntil([&] { return received_[2] == "hello over quic"; }));
   EXPECT_EQ(received_[1], "hello over quic");
+}
+
+TEST_F(QuicTest, ADialedPeerOtherThanTheCertificatesFails) {
+  auto a = MakeHost(1);
+  auto b = MakeHost(2);
+  auto c = MakeHost(3);
+  const Multiaddr a_but_c = ListenQuic(*a).WithoutPeerId().WithPeerId(c->peer());
+  const DialResult r = Dial(*b, a_but_c);
+  EXPECT_EQ(r.outcome, DialOutcome::kFailed);
+  EXPECT_THAT(r.detail, HasSubstr("but reached"));
+  EXPECT_THAT(r.detail, HasSubstr(a->peer().ToString()));
 }
 
 TEST_F(QuicTest, TheCoresCloseReachesThePeer) {
