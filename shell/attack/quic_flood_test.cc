@@ -43,14 +43,14 @@ constexpr int kHonestAttempts = 5;
 constexpr auto kBetweenHonestAttempts = std::chrono::milliseconds(200);
 constexpr auto kWholeRun = std::chrono::seconds(60);
 
-std::string SourceAddress(int i) { return absl::StrCat("127.0.", 1 + i / 256, ".", i % 256); }
+std::string SourceAddress(uint64_t i) { return absl::StrCat("127.0.", 1 + i / 256, ".", i % 256); }
 
 // Sends one real client Initial from each source in turn and abandons it at once.
 class InitialFlood {
  public:
   InitialFlood(boost::asio::io_context& io, udp::endpoint target)
       : io_(io),
-        target_(target),
+        target_(std::move(target)),
         credentials_(quic::TlsCredentials::Create(IdentityFrom(99)).value()),
         timer_(io) {}
 
@@ -60,7 +60,6 @@ class InitialFlood {
     timer_.cancel();
   }
   uint64_t sent() const { return sent_; }
-  int rounds() const { return sent_ / kSources; }
 
  private:
   void Tick() {
