@@ -1,8 +1,9 @@
 // Interoperability over QUIC v1 with real js-libp2p peers (interop/js: js-libp2p 3.3.11 with
 // @chainsafe/libp2p-quic on Node 22), over loopback: connmgr dials js and js dials connmgr, the
 // peer ids each side learns agree with identify's, ping and an echo stream run on QUIC streams,
-// a connection the core closes (pruned, or closed on request) is seen closed by js, and the
-// inbound rate limit refuses a js peer's excess QUIC dials.
+// a connection the core closes (pruned, or closed on request) is seen closed by js, the
+// inbound rate limit refuses a js peer's excess QUIC dials, and the core's stream limit is the
+// QUIC stream credit js gets.
 // The js peer is installed by interop/js/setup.sh on first use (npm registry).
 #include <stdlib.h>
 
@@ -293,6 +294,37 @@ TEST_F(QuicInteropTest, TheInboundRateLimitRefusesAJsPeersExcessQuicDials) {
   }
   EXPECT_EQ(host->GetMetrics().rejected(RejectReason::kRateLimitIp), 2u);
   EXPECT_EQ(connected_.size(), 2u);
+}
+
+TEST_F(QuicInteropTest, TheCoresStreamLimitIsAJsPeersQuicStreamCredit) {
+  Config config;
+  config.max_streams_per_connection = 4;
+  auto host = MakeHost(config);
+  const std::string where = ListenQuic(*host);
+  ASSERT_FALSE(where.empty());
+  auto js = StartJs(18, /*listen=*/false);
+  ASSERT_TRUE(js->Command("dial " + where).value("ok", false)) << js->Transcript();
+  ASSERT_TRUE(js->WaitEvent("identify").has_value()) << js->Transcript();
+  ASSERT_TRUE(RunUntil([&] { return !identified_.empty(); }));
+  // Identify's streams have ended, so js has the whole credit of four streams.
+  const std::string open = absl::StrCat("open-stream ", host->peer().ToString(), " ", kEcho);
+  for (int i = 0; i < 4; ++i) {
+    const Json reply = js->Command(open);
+    ASSERT_TRUE(reply.value("ok", false)) << i << ": " << reply.dump();
+  }
+  // The fifth waits in js's QUIC stack for credit that does not come (not aborted by js's own
+  // command timeout); the core never had to refuse a stream.
+  js->Send(open);
+  const auto reply = [](const Json& j) { return j.value("reply", "") == "open-stream"; };
+  EXPECT_FALSE(js->WaitFor(reply, seconds(3)).has_value()) << js->Transcript();
+  EXPECT_EQ(host->GetMetrics().streams_rejected_by_reason[0], 0u);
+  // Closing the connection through the core ends the wait with an error.
+  const PeerId peer = PeerId::Parse(js->peer).value();
+  ASSERT_EQ(host->core().connections().PeerConnections(peer).size(), 1u);
+  ASSERT_TRUE(host->CloseConnection(host->core().connections().PeerConnections(peer)[0]).ok());
+  const std::optional<Json> failed = js->WaitFor(reply, seconds(10));
+  ASSERT_TRUE(failed.has_value()) << js->Transcript();
+  EXPECT_FALSE(failed->value("ok", true)) << failed->dump();
 }
 
 }  // namespace
