@@ -1,7 +1,5 @@
 #include "shell/quic/session.h"
 
-#include <gnutls/crypto.h>
-
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -12,7 +10,7 @@
 #include "boost/asio/steady_timer.hpp"
 #include "shell/close_reason.h"
 #include "shell/endpoint.h"
-#include "shell/mux/multistream.h"
+#include "shell/stream_protocols.h"
 #include "shell/wire.h"
 
 namespace connmgr::quic {
@@ -21,30 +19,32 @@ namespace {
 using shell::ConnectionResources;
 using shell::Session;
 using shell::StreamId;
+using shell::StreamProtocols;
 
-constexpr size_t kPingPayloadBytes = 32;
-constexpr size_t kMaxIdentifyBytes = size_t{64} * 1024;
-
-enum class Role { kApp, kPingServer, kPingClient, kIdentifyServer, kIdentifyClient };
-
-struct StreamState {
-  Direction direction = Direction::kInbound;
-  Role role = Role::kApp;
-  std::optional<mux::MultistreamDialer> dialer;
-  std::optional<mux::MultistreamListener> listener;
-  bool selected = false;
-  bool reported = false;  // the driver was told (the core counts it)
-  bool local_closed = false;
-  std::string protocol;
-  std::string buffer;
-  std::function<void(absl::StatusOr<StreamId>)> open_done;
-  std::function<void(absl::StatusOr<Duration>)> ping_done;
-  std::string ping_payload;
-  Instant ping_sent;
-
-  mux::MultistreamNegotiation& negotiation() {
-    return dialer ? static_cast<mux::MultistreamNegotiation&>(*dialer) : *listener;
+// QUIC's native streams as the protocols see them. Ids that do not fit a StreamId are reset by
+// the session before the protocols see them.
+class QuicCarrier : public shell::StreamCarrier {
+ public:
+  explicit QuicCarrier(Connection& connection) : connection_(connection) {}
+  absl::StatusOr<StreamId> Open() override {
+    absl::StatusOr<int64_t> id = connection_.OpenStream();
+    if (!id.ok()) return id.status();
+    if (!Fits(*id)) {
+      connection_.ResetStream(*id);
+      return absl::ResourceExhaustedError("open stream: stream ids exhausted");
+    }
+    return static_cast<StreamId>(*id);
   }
+  void Write(StreamId stream, absl::string_view bytes) override {
+    if (!bytes.empty()) connection_.Write(stream, bytes).IgnoreError();
+  }
+  void CloseWrite(StreamId stream) override { connection_.CloseWrite(stream).IgnoreError(); }
+  void Reset(StreamId stream) override { connection_.ResetStream(stream); }
+
+  static bool Fits(int64_t id) { return id >= 0 && id <= std::numeric_limits<StreamId>::max(); }
+
+ private:
+  Connection& connection_;
 };
 
 class QuicSession : public std::enable_shared_from_this<QuicSession> {
@@ -54,10 +54,13 @@ class QuicSession : public std::enable_shared_from_this<QuicSession> {
   QuicSession(std::shared_ptr<Connection> connection, PeerId remote, Multiaddr observed,
               std::shared_ptr<const shell::Libp2pOptions> options, ConnectionResources resources)
       : connection_(std::move(connection)),
-        remote_(std::move(remote)),
-        observed_(std::move(observed)),
-        options_(std::move(options)),
+        carrier_(*connection_),
+        options_(options),
         resources_(std::move(resources)),
+        protocols_(
+            carrier_, std::move(options), std::move(remote),
+            [observed = std::move(observed)]() -> std::optional<Multiaddr> { return observed; },
+            [this] { return !closed_; }),
         ping_timer_(connection_->executor()) {}
 
   // Takes the connection's events; the holder keeps the session alive (see MakeQuicSession).
@@ -74,7 +77,8 @@ class QuicSession : public std::enable_shared_from_this<QuicSession> {
       if (auto s = weak.lock()) s->OnReset(id);
     };
     e.stream_closed = [weak](int64_t id) {
-      if (auto s = weak.lock()) s->EndStream(id, absl::OkStatus());
+      auto s = weak.lock();
+      if (s != nullptr && QuicCarrier::Fits(id)) s->protocols_.OnRemoteClosed(id);
     };
     e.closed = [weak](const absl::Status& why) {
       if (auto s = weak.lock()) s->Shutdown(why);
@@ -84,9 +88,11 @@ class QuicSession : public std::enable_shared_from_this<QuicSession> {
 
   void Begin(Events events) {
     events_ = std::move(events);
+    protocols_.set_events(&events_);
     started_ = true;
-    OpenInternal(shell::kIdentifyProtocol, Role::kIdentifyClient, nullptr, nullptr);
-    PingPeer(nullptr);
+    protocols_.Open(shell::kIdentifyProtocol, StreamProtocols::Role::kIdentifyClient, nullptr,
+                    nullptr);
+    protocols_.Ping(nullptr);
     SchedulePing();
     // Streams the peer opened before Start.
     auto early = std::move(early_);
@@ -96,13 +102,12 @@ class QuicSession : public std::enable_shared_from_this<QuicSession> {
   }
 
   void OpenApp(const std::string& protocol, std::function<void(absl::StatusOr<StreamId>)> done) {
-    OpenInternal(protocol, Role::kApp, std::move(done), nullptr);
+    protocols_.Open(protocol, StreamProtocols::Role::kApp, std::move(done), nullptr);
     Account();
   }
 
   absl::Status WriteApp(StreamId stream, const std::string& bytes) {
-    auto it = streams_.find(stream);
-    if (it == streams_.end() || !it->second.selected) {
+    if (!protocols_.Writable(stream)) {
       return absl::NotFoundError(absl::StrCat("write: no open stream ", stream));
     }
     const uint64_t held = HeldBytes();
@@ -119,28 +124,23 @@ class QuicSession : public std::enable_shared_from_this<QuicSession> {
   }
 
   absl::Status CloseApp(StreamId stream) {
-    if (streams_.find(stream) == streams_.end()) {
+    if (!protocols_.Has(stream)) {
       return absl::NotFoundError(absl::StrCat("close: no open stream ", stream));
     }
-    CloseLocal(stream);
+    protocols_.CloseLocal(stream);
     return absl::OkStatus();
   }
 
   void Reset(StreamId stream) {
-    streams_.erase(stream);
+    protocols_.Forget(stream);
     connection_->ResetStream(stream);
   }
 
-  void PingPeer(std::function<void(absl::StatusOr<Duration>)> done) {
-    std::weak_ptr<QuicSession> weak = weak_from_this();
-    OpenInternal(shell::kPingProtocol, Role::kPingClient, nullptr,
-                 [weak, done = std::move(done)](absl::StatusOr<Duration> rtt) {
-                   if (auto s = weak.lock(); s && rtt.ok()) s->round_trip_ = *rtt;
-                   if (done) done(rtt);
-                 });
+  void Ping(std::function<void(absl::StatusOr<Duration>)> done) {
+    protocols_.Ping(std::move(done));
   }
 
-  std::optional<Duration> round_trip() const { return round_trip_; }
+  std::optional<Duration> round_trip() const { return protocols_.round_trip(); }
 
   void Stop() {
     closed_ = true;
@@ -148,15 +148,7 @@ class QuicSession : public std::enable_shared_from_this<QuicSession> {
   }
 
  private:
-  uint64_t HeldBytes() const {
-    uint64_t held = connection_->held_bytes();
-    for (const auto& [id, st] : streams_) {
-      held += st.buffer.size() + st.ping_payload.size();
-      if (st.dialer) held += st.dialer->buffered_bytes();
-      if (st.listener) held += st.listener->buffered_bytes();
-    }
-    return held;
-  }
+  uint64_t HeldBytes() const { return connection_->held_bytes() + protocols_.held_bytes(); }
 
   // Reserves what the connection holds now; refused, the connection ends with memory_limit.
   void Account() {
@@ -180,12 +172,10 @@ class QuicSession : public std::enable_shared_from_this<QuicSession> {
     ping_timer_.async_wait([weak](const boost::system::error_code& ec) {
       std::shared_ptr<QuicSession> s = weak.lock();
       if (ec || s == nullptr || s->closed_) return;
-      s->PingPeer(nullptr);
+      s->protocols_.Ping(nullptr);
       s->SchedulePing();
     });
   }
-
-  static bool Fits(int64_t id) { return id >= 0 && id <= std::numeric_limits<StreamId>::max(); }
 
   void OnRemoteOpened(int64_t id) {
     if (closed_) return;
@@ -193,15 +183,11 @@ class QuicSession : public std::enable_shared_from_this<QuicSession> {
       early_.push_back([this, id] { OnRemoteOpened(id); });
       return;
     }
-    if (!Fits(id)) {
+    if (!QuicCarrier::Fits(id)) {
       connection_->ResetStream(id);
       return;
     }
-    StreamState& st = streams_[static_cast<StreamId>(id)];
-    st.direction = Direction::kInbound;
-    st.listener.emplace(
-        mux::MultistreamListener::Create(shell::ServedProtocols(*options_)).value());
-    Send(static_cast<StreamId>(id), st.listener->TakeOutput());
+    protocols_.OnRemoteOpened(static_cast<StreamId>(id));
     Account();
   }
 
@@ -211,212 +197,37 @@ class QuicSession : public std::enable_shared_from_this<QuicSession> {
       early_.push_back([this, id, bytes, fin] { OnData(id, bytes, fin); });
       return;
     }
-    if (!Fits(id)) return;
+    if (!QuicCarrier::Fits(id)) return;
     const auto stream = static_cast<StreamId>(id);
-    if (!bytes.empty()) OnStreamBytes(stream, bytes);
-    if (fin) OnRemoteClosed(stream);
+    if (!bytes.empty()) protocols_.OnData(stream, bytes);
+    if (fin && !closed_) protocols_.OnRemoteClosed(stream);
     Account();
   }
 
   void OnReset(int64_t id) {
-    if (closed_ || !Fits(id)) return;
+    if (closed_ || !QuicCarrier::Fits(id)) return;
     const auto stream = static_cast<StreamId>(id);
-    if (streams_.find(stream) == streams_.end()) return;
-    connection_->ResetStream(id);
-    EndStream(stream, absl::AbortedError("the peer reset the stream"));
-  }
-
-  void Send(StreamId stream, const std::string& bytes) {
-    if (!bytes.empty()) connection_->Write(stream, bytes).IgnoreError();
-  }
-
-  void OnStreamBytes(StreamId id, absl::string_view data) {
-    auto it = streams_.find(id);
-    if (it == streams_.end()) return;
-    StreamState& st = it->second;
-    if (st.selected) return OnProtocolBytes(id, data);
-    if (st.dialer) {
-      st.dialer->Feed(data);
-    } else {
-      st.listener->Feed(data);
-    }
-    mux::MultistreamNegotiation& n = st.negotiation();
-    Send(id, n.TakeOutput());
-    switch (n.state()) {
-      case mux::NegotiationState::kInProgress:
-        return;
-      case mux::NegotiationState::kSelected: {
-        st.protocol = n.selected_protocol();
-        const std::string leftover = n.TakeLeftover();
-        return OnSelected(id, leftover);
-      }
-      case mux::NegotiationState::kAllRefused:
-      case mux::NegotiationState::kFailed: {
-        absl::Status why = n.error().ok()
-                               ? absl::UnavailableError("the peer does not speak the protocol")
-                               : n.error();
-        connection_->ResetStream(id);
-        return EndStream(id, absl::Status(why.code(), absl::StrCat("negotiate: ", why.message())));
-      }
-    }
-  }
-
-  void OnSelected(StreamId id, const std::string& leftover) {
-    StreamState* st = &streams_[id];
-    st->selected = true;
-    if (st->direction == Direction::kInbound) {
-      st->role = st->protocol == shell::kPingProtocol       ? Role::kPingServer
-                 : st->protocol == shell::kIdentifyProtocol ? Role::kIdentifyServer
-                                                            : Role::kApp;
-    }
-    st->reported = true;
-    if (st->open_done) {
-      auto done = std::move(st->open_done);
-      done(id);  // the driver counts it
-    } else if (events_.stream_opened) {
-      const std::string protocol = st->protocol;
-      events_.stream_opened(id, protocol, st->direction);
-    }
-    auto it = streams_.find(id);  // the driver may have reset it (a stream limit)
-    if (it == streams_.end() || closed_) return;
-    st = &it->second;
-    switch (st->role) {
-      case Role::kIdentifyServer:
-        Send(id, shell::FramedIdentifyAnswer(*options_, observed_));
-        CloseLocal(id);
-        break;
-      case Role::kPingClient:
-        st->ping_payload.resize(kPingPayloadBytes);
-        gnutls_rnd(GNUTLS_RND_NONCE, st->ping_payload.data(), st->ping_payload.size());
-        st->ping_sent = shell::SteadyNow();
-        Send(id, st->ping_payload);
-        break;
-      default:
-        break;
-    }
-    if (!leftover.empty()) OnProtocolBytes(id, leftover);
-  }
-
-  void OnProtocolBytes(StreamId id, absl::string_view data) {
-    auto it = streams_.find(id);
-    if (it == streams_.end()) return;
-    StreamState& st = it->second;
-    switch (st.role) {
-      case Role::kPingServer:
-        absl::StrAppend(&st.buffer, data);
-        while (st.buffer.size() >= kPingPayloadBytes) {
-          Send(id, st.buffer.substr(0, kPingPayloadBytes));
-          st.buffer.erase(0, kPingPayloadBytes);
-        }
-        break;
-      case Role::kPingClient:
-        absl::StrAppend(&st.buffer, data);
-        if (st.buffer.size() >= kPingPayloadBytes) {
-          const bool echoed = st.buffer.substr(0, kPingPayloadBytes) == st.ping_payload;
-          auto done = std::move(st.ping_done);
-          const Duration rtt = shell::SteadyNow() - st.ping_sent;
-          CloseLocal(id);
-          if (done) {
-            done(echoed ? absl::StatusOr<Duration>(rtt)
-                        : absl::DataLossError("ping: the peer echoed other bytes"));
-          }
-        }
-        break;
-      case Role::kIdentifyClient:
-        if (st.buffer.size() + data.size() > kMaxIdentifyBytes) {
-          connection_->ResetStream(id);
-          return EndStream(id, absl::ResourceExhaustedError("identify: message too large"));
-        }
-        absl::StrAppend(&st.buffer, data);
-        break;
-      case Role::kIdentifyServer:
-        break;
-      case Role::kApp:
-        if (events_.stream_data) events_.stream_data(id, std::string(data));
-        break;
-    }
-  }
-
-  void OnRemoteClosed(StreamId id) {
-    auto it = streams_.find(id);
-    if (it == streams_.end()) return;
-    if (it->second.role == Role::kIdentifyClient && it->second.selected) {
-      std::optional<shell::IdentifyInfo> info = shell::ParseFramedIdentify(it->second.buffer);
-      if (info && options_->on_identify) options_->on_identify(remote_, *info);
-    }
-    it = streams_.find(id);
-    if (it == streams_.end()) return;
-    CloseLocal(id);
-    EndStream(id, absl::OkStatus());
-  }
-
-  void CloseLocal(StreamId id) {
-    auto it = streams_.find(id);
-    if (it == streams_.end() || it->second.local_closed) return;
-    it->second.local_closed = true;
-    connection_->CloseWrite(id).IgnoreError();
-  }
-
-  // The stream is over: tell whoever waits for it, and the driver if it counted it.
-  void EndStream(StreamId id, const absl::Status& why) {
-    auto it = streams_.find(id);
-    if (it == streams_.end()) return;
-    StreamState st = std::move(it->second);
-    streams_.erase(it);
-    if (st.open_done) st.open_done(why.ok() ? absl::UnavailableError("stream closed") : why);
-    if (st.ping_done) st.ping_done(why.ok() ? absl::UnavailableError("ping: stream closed") : why);
-    if (st.reported && events_.stream_closed) events_.stream_closed(id, st.protocol, st.direction);
-  }
-
-  void OpenInternal(const std::string& protocol, Role role,
-                    std::function<void(absl::StatusOr<StreamId>)> open_done,
-                    std::function<void(absl::StatusOr<Duration>)> ping_done) {
-    auto fail = [&](const absl::Status& why) {
-      if (open_done) open_done(why);
-      if (ping_done) ping_done(why);
-    };
-    if (closed_) return fail(absl::UnavailableError("the connection closed"));
-    absl::StatusOr<mux::MultistreamDialer> dialer = mux::MultistreamDialer::Create({protocol});
-    if (!dialer.ok()) return fail(dialer.status());
-    absl::StatusOr<int64_t> id = connection_->OpenStream();
-    if (!id.ok()) return fail(id.status());
-    if (!Fits(*id)) {
-      connection_->ResetStream(*id);
-      return fail(absl::ResourceExhaustedError("open stream: stream ids exhausted"));
-    }
-    const auto stream = static_cast<StreamId>(*id);
-    StreamState& st = streams_[stream];
-    st.direction = Direction::kOutbound;
-    st.role = role;
-    st.dialer.emplace(*std::move(dialer));
-    st.open_done = std::move(open_done);
-    st.ping_done = std::move(ping_done);
-    Send(stream, st.dialer->TakeOutput());
+    if (!protocols_.Has(stream)) return;
+    connection_->ResetStream(id);  // our side too: the stream is over
+    protocols_.OnReset(stream);
   }
 
   void Shutdown(const absl::Status& why) {
     if (closed_) return;
     Stop();
-    auto streams = std::move(streams_);
-    streams_.clear();
-    for (auto& [id, st] : streams) {
-      if (st.open_done) st.open_done(absl::UnavailableError("the connection closed"));
-      if (st.ping_done) st.ping_done(absl::UnavailableError("the connection closed"));
-    }
+    protocols_.FailAll();
     if (events_.closed) events_.closed(why);
   }
 
   std::shared_ptr<Connection> connection_;
-  PeerId remote_;
-  Multiaddr observed_;
+  QuicCarrier carrier_;
   std::shared_ptr<const shell::Libp2pOptions> options_;
   ConnectionResources resources_;
   Events events_;
   bool started_ = false;
   bool closed_ = false;
   std::vector<std::function<void()>> early_;
-  absl::flat_hash_map<StreamId, StreamState> streams_;
-  std::optional<Duration> round_trip_;
+  StreamProtocols protocols_;
   boost::asio::steady_timer ping_timer_;
 };
 
@@ -437,7 +248,7 @@ class QuicSessionHandle : public Session {
   absl::Status CloseWrite(StreamId stream) override { return s_->CloseApp(stream); }
   void ResetStream(StreamId stream) override { s_->Reset(stream); }
   void Ping(std::function<void(absl::StatusOr<Duration>)> done) override {
-    s_->PingPeer(std::move(done));
+    s_->Ping(std::move(done));
   }
   std::optional<Duration> round_trip() const override { return s_->round_trip(); }
   void Close() override { s_->Stop(); }
