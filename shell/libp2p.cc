@@ -17,16 +17,15 @@
 #include "shell/noise/handshake.h"
 #include "shell/noise/protobuf.h"
 #include "shell/noise/transport.h"
+#include "shell/stream_protocols.h"
 #include "shell/tls/session.h"
 #include "shell/wire.h"
-#include "sodium.h"
 
 namespace connmgr::shell {
 namespace {
 
 using boost::asio::ip::tcp;
 
-constexpr size_t kPingPayloadBytes = 32;
 // OpenSSL's buffers for one TLS connection (a record each way and the session), which it does
 // not report: counted as this much.
 constexpr uint64_t kTlsBufferEstimateBytes = uint64_t{40} * 1024;
@@ -82,6 +81,21 @@ class TlsChannel : public SecureChannel {
 
 // --- The session after the upgrade ------------------------------------------------------------
 
+// Yamux's streams as the protocols see them; the session flushes Yamux's frames after each turn.
+class YamuxCarrier : public StreamCarrier {
+ public:
+  explicit YamuxCarrier(mux::YamuxSession& yamux) : yamux_(yamux) {}
+  absl::StatusOr<StreamId> Open() override { return yamux_.OpenStream(); }
+  void Write(StreamId stream, absl::string_view bytes) override {
+    yamux_.Write(stream, bytes).IgnoreError();
+  }
+  void CloseWrite(StreamId stream) override { yamux_.CloseWrite(stream).IgnoreError(); }
+  void Reset(StreamId stream) override { yamux_.Reset(stream).IgnoreError(); }
+
+ private:
+  mux::YamuxSession& yamux_;
+};
+
 class Libp2pSession : public Session {
  public:
   Libp2pSession(std::shared_ptr<Wire> wire, std::unique_ptr<SecureChannel> channel,
@@ -112,9 +126,10 @@ class Libp2pSession : public Session {
   void Start(Events events) override {
     const std::shared_ptr<State>& s = state_;
     s->events = std::move(events);
+    s->protocols.set_events(&s->events);
     s->started = true;
-    OpenInternal(s, kIdentifyProtocol, Role::kIdentifyClient, nullptr);
-    PingPeer(s, nullptr);  // the first round trip at once, then every ping_interval
+    s->protocols.Open(kIdentifyProtocol, StreamProtocols::Role::kIdentifyClient, nullptr, nullptr);
+    s->protocols.Ping(nullptr);  // the first round trip at once, then every ping_interval
     SchedulePing(s);
     std::string early = std::move(s->pending_wire);
     std::string plaintext = std::move(s->pending_plaintext);
@@ -126,13 +141,12 @@ class Libp2pSession : public Session {
 
   void OpenStream(const std::string& protocol,
                   std::function<void(absl::StatusOr<StreamId>)> done) override {
-    OpenInternal(state_, protocol, Role::kApp, std::move(done));
+    state_->protocols.Open(protocol, StreamProtocols::Role::kApp, std::move(done), nullptr);
     Flush(state_);
   }
 
   absl::Status Write(StreamId stream, std::string bytes) override {
-    auto it = state_->streams.find(stream);
-    if (it == state_->streams.end() || !it->second.selected) {
+    if (!state_->protocols.Writable(stream)) {
       return absl::NotFoundError(absl::StrCat("write: no open stream ", stream));
     }
     if (absl::Status admitted = state_->wire->AdmitWrite(bytes.size()); !admitted.ok()) {
@@ -144,26 +158,26 @@ class Libp2pSession : public Session {
   }
 
   absl::Status CloseWrite(StreamId stream) override {
-    auto it = state_->streams.find(stream);
-    if (it == state_->streams.end()) {
+    if (!state_->protocols.Has(stream)) {
       return absl::NotFoundError(absl::StrCat("close: no open stream ", stream));
     }
-    CloseLocal(state_, stream);
+    state_->protocols.CloseLocal(stream);
     Flush(state_);
     return absl::OkStatus();
   }
 
   void ResetStream(StreamId stream) override {
     state_->yamux.Reset(stream).IgnoreError();
-    state_->streams.erase(stream);
+    state_->protocols.Forget(stream);
     Flush(state_);
   }
 
   void Ping(std::function<void(absl::StatusOr<Duration>)> done) override {
-    PingPeer(state_, std::move(done));
+    state_->protocols.Ping(std::move(done));
+    Flush(state_);
   }
 
-  std::optional<Duration> round_trip() const override { return state_->round_trip; }
+  std::optional<Duration> round_trip() const override { return state_->protocols.round_trip(); }
 
   void Close() override {
     state_->closed = true;
@@ -172,59 +186,37 @@ class Libp2pSession : public Session {
   }
 
  private:
-  enum class Role { kApp, kPingServer, kPingClient, kIdentifyServer, kIdentifyClient };
-
-  struct StreamState {
-    Direction direction = Direction::kInbound;
-    Role role = Role::kApp;
-    std::optional<mux::MultistreamDialer> dialer;
-    std::optional<mux::MultistreamListener> listener;
-    bool selected = false;
-    bool reported = false;  // the driver was told (the core counts it)
-    bool local_closed = false;
-    std::string protocol;
-    std::string buffer;
-    std::function<void(absl::StatusOr<StreamId>)> open_done;
-    std::function<void(absl::StatusOr<Duration>)> ping_done;
-    std::string ping_payload;
-    Instant ping_sent;
-  };
-
   struct State {
     State(std::shared_ptr<Wire> w, std::unique_ptr<SecureChannel> c, mux::YamuxSession y, PeerId r,
           std::shared_ptr<const Libp2pOptions> o)
         : wire(std::move(w)),
           channel(std::move(c)),
           yamux(std::move(y)),
-          remote(std::move(r)),
-          options(std::move(o)) {}
+          options(o),
+          carrier(yamux),
+          protocols(
+              carrier, std::move(o), std::move(r),
+              [this]() -> std::optional<Multiaddr> {
+                boost::system::error_code ec;
+                const tcp::endpoint remote = wire->socket()->remote_endpoint(ec);
+                if (ec) return std::nullopt;
+                return MultiaddrOf(remote);
+              },
+              [this] { return !closed && !closing; }) {}
     std::shared_ptr<Wire> wire;
     std::unique_ptr<SecureChannel> channel;
     mux::YamuxSession yamux;
-    PeerId remote;
     std::shared_ptr<const Libp2pOptions> options;
+    YamuxCarrier carrier;
+    StreamProtocols protocols;
     Events events;
     bool started = false;
     bool closed = false;
     bool closing = false;           // a go-away is being flushed: nothing more is read or sent
     std::string pending_wire;       // ciphertext that arrived before Start
     std::string pending_plaintext;  // what followed the muxer negotiation
-    absl::flat_hash_map<StreamId, StreamState> streams;
-    std::optional<Duration> round_trip;
     std::unique_ptr<boost::asio::steady_timer> ping_timer;
   };
-
-  // Pings the peer and keeps the round trip.
-  static void PingPeer(const std::shared_ptr<State>& s,
-                       std::function<void(absl::StatusOr<Duration>)> done) {
-    std::weak_ptr<State> weak = s;
-    OpenInternal(s, kPingProtocol, Role::kPingClient, nullptr,
-                 [weak, done = std::move(done)](absl::StatusOr<Duration> rtt) {
-                   if (auto st = weak.lock(); st && rtt.ok()) st->round_trip = *rtt;
-                   if (done) done(rtt);
-                 });
-    Flush(s);
-  }
 
   static void SchedulePing(const std::shared_ptr<State>& s) {
     const Duration interval = s->options->ping_interval;
@@ -238,7 +230,8 @@ class Libp2pSession : public Session {
     s->ping_timer->async_wait([weak](const boost::system::error_code& ec) {
       std::shared_ptr<State> st = weak.lock();
       if (ec || st == nullptr || st->closed) return;
-      PingPeer(st, nullptr);
+      st->protocols.Ping(nullptr);
+      Flush(st);
       SchedulePing(st);
     });
   }
@@ -247,13 +240,9 @@ class Libp2pSession : public Session {
   // the channel's partial frame, Yamux's partial frame, frames and queues, the bytes waiting
   // for Start, and each stream's negotiation and protocol buffers.
   static Wire::OwnerBuffers Buffers(const State& s) {
-    uint64_t held = s.channel->buffered_bytes() + s.yamux.buffered_bytes() + s.pending_wire.size() +
-                    s.pending_plaintext.size();
-    for (const auto& [id, st] : s.streams) {
-      held += st.buffer.size() + st.ping_payload.size();
-      if (st.dialer) held += st.dialer->buffered_bytes();
-      if (st.listener) held += st.listener->buffered_bytes();
-    }
+    const uint64_t held = s.channel->buffered_bytes() + s.yamux.buffered_bytes() +
+                          s.pending_wire.size() + s.pending_plaintext.size() +
+                          s.protocols.held_bytes();
     return {held, s.yamux.queued_bytes()};
   }
 
@@ -289,22 +278,18 @@ class Libp2pSession : public Session {
   static void HandleEvent(const std::shared_ptr<State>& s, const mux::YamuxEvent& e) {
     using Kind = mux::YamuxEvent::Kind;
     switch (e.kind) {
-      case Kind::kStreamOpened: {
-        StreamState& st = s->streams[e.stream_id];
-        st.direction = Direction::kInbound;
-        st.listener.emplace(mux::MultistreamListener::Create(ServedProtocols(*s->options)).value());
-        s->yamux.Write(e.stream_id, st.listener->TakeOutput()).IgnoreError();
+      case Kind::kStreamOpened:
+        s->protocols.OnRemoteOpened(e.stream_id);
         break;
-      }
       case Kind::kData:
         s->yamux.Consume(e.stream_id, e.data.size()).IgnoreError();
-        OnStreamData(s, e.stream_id, e.data);
+        s->protocols.OnData(e.stream_id, e.data);
         break;
       case Kind::kStreamHalfClosed:
-        OnRemoteClosed(s, e.stream_id);
+        s->protocols.OnRemoteClosed(e.stream_id);
         break;
       case Kind::kStreamReset:
-        EndStream(s, e.stream_id, absl::AbortedError("the peer reset the stream"));
+        s->protocols.OnReset(e.stream_id);
         break;
       case Kind::kSessionError:
         CloseWithGoAway(s, WithCloseReason(e.error, CloseReason::kProtocolError));
@@ -313,186 +298,6 @@ class Libp2pSession : public Session {
       case Kind::kGoAwayReceived:
         break;  // the connection's end comes as EOF
     }
-  }
-
-  static void OnStreamData(const std::shared_ptr<State>& s, StreamId id, absl::string_view data) {
-    auto it = s->streams.find(id);
-    if (it == s->streams.end()) return;
-    StreamState& st = it->second;
-    if (st.selected) return OnProtocolBytes(s, id, data);
-    mux::MultistreamNegotiation* negotiation =
-        st.dialer ? static_cast<mux::MultistreamNegotiation*>(&*st.dialer) : &*st.listener;
-    if (st.dialer) {
-      st.dialer->Feed(data);
-    } else {
-      st.listener->Feed(data);
-    }
-    s->yamux.Write(id, negotiation->TakeOutput()).IgnoreError();
-    switch (negotiation->state()) {
-      case mux::NegotiationState::kInProgress:
-        return;
-      case mux::NegotiationState::kSelected: {
-        st.protocol = negotiation->selected_protocol();
-        std::string leftover = negotiation->TakeLeftover();
-        return OnSelected(s, id, leftover);
-      }
-      case mux::NegotiationState::kAllRefused:
-      case mux::NegotiationState::kFailed: {
-        absl::Status why = negotiation->error().ok()
-                               ? absl::UnavailableError("the peer does not speak the protocol")
-                               : negotiation->error();
-        s->yamux.Reset(id).IgnoreError();
-        return EndStream(s, id,
-                         absl::Status(why.code(), absl::StrCat("negotiate: ", why.message())));
-      }
-    }
-  }
-
-  static void OnSelected(const std::shared_ptr<State>& s, StreamId id,
-                         const std::string& leftover) {
-    StreamState* st = &s->streams[id];
-    st->selected = true;
-    if (st->direction == Direction::kInbound) {
-      st->role = st->protocol == kPingProtocol       ? Role::kPingServer
-                 : st->protocol == kIdentifyProtocol ? Role::kIdentifyServer
-                                                     : Role::kApp;
-    }
-    if (st->open_done) {
-      // An application stream: the driver counts it when told.
-      auto done = std::move(st->open_done);
-      st->reported = true;
-      done(id);
-    } else {
-      st->reported = true;
-      const std::string protocol = st->protocol;
-      const Direction direction = st->direction;
-      if (s->events.stream_opened) s->events.stream_opened(id, protocol, direction);
-    }
-    auto it = s->streams.find(id);  // the driver may have reset it (a stream limit)
-    if (it == s->streams.end() || !Active(*s)) return;
-    st = &it->second;
-    switch (st->role) {
-      case Role::kIdentifyServer: {
-        std::optional<Multiaddr> observed;
-        boost::system::error_code ec;
-        const tcp::endpoint remote = s->wire->socket()->remote_endpoint(ec);
-        if (!ec) observed = MultiaddrOf(remote);
-        const std::string framed = FramedIdentifyAnswer(*s->options, observed);
-        s->yamux.Write(id, framed).IgnoreError();
-        CloseLocal(s, id);
-        break;
-      }
-      case Role::kPingClient: {
-        st->ping_payload.resize(kPingPayloadBytes);
-        randombytes_buf(st->ping_payload.data(), st->ping_payload.size());
-        st->ping_sent = SteadyNow();
-        s->yamux.Write(id, st->ping_payload).IgnoreError();
-        break;
-      }
-      default:
-        break;
-    }
-    if (!leftover.empty()) OnProtocolBytes(s, id, leftover);
-  }
-
-  static void OnProtocolBytes(const std::shared_ptr<State>& s, StreamId id,
-                              absl::string_view data) {
-    StreamState& st = s->streams[id];
-    switch (st.role) {
-      case Role::kPingServer:
-        absl::StrAppend(&st.buffer, data);
-        while (st.buffer.size() >= kPingPayloadBytes) {
-          s->yamux.Write(id, absl::string_view(st.buffer).substr(0, kPingPayloadBytes))
-              .IgnoreError();
-          st.buffer.erase(0, kPingPayloadBytes);
-        }
-        break;
-      case Role::kPingClient:
-        absl::StrAppend(&st.buffer, data);
-        if (st.buffer.size() >= kPingPayloadBytes) {
-          const bool echoed = st.buffer.substr(0, kPingPayloadBytes) == st.ping_payload;
-          auto done = std::move(st.ping_done);
-          const Duration rtt = SteadyNow() - st.ping_sent;
-          CloseLocal(s, id);
-          if (done) {
-            done(echoed ? absl::StatusOr<Duration>(rtt)
-                        : absl::DataLossError("ping: the peer echoed other bytes"));
-          }
-        }
-        break;
-      case Role::kIdentifyClient:
-        if (st.buffer.size() + data.size() > kMaxIdentifyBytes) {
-          s->yamux.Reset(id).IgnoreError();
-          return EndStream(s, id, absl::ResourceExhaustedError("identify: message too large"));
-        }
-        absl::StrAppend(&st.buffer, data);
-        break;
-      case Role::kIdentifyServer:
-        break;
-      case Role::kApp:
-        if (s->events.stream_data) s->events.stream_data(id, std::string(data));
-        break;
-    }
-  }
-
-  static void OnRemoteClosed(const std::shared_ptr<State>& s, StreamId id) {
-    auto it = s->streams.find(id);
-    if (it == s->streams.end()) return;
-    if (it->second.role == Role::kIdentifyClient && it->second.selected) {
-      std::optional<IdentifyInfo> info = ParseFramedIdentify(it->second.buffer);
-      if (info && s->options->on_identify) s->options->on_identify(s->remote, *info);
-    }
-    it = s->streams.find(id);
-    if (it == s->streams.end()) return;
-    if (!it->second.local_closed) CloseLocal(s, id);
-    EndStream(s, id, absl::OkStatus());
-  }
-
-  static void CloseLocal(const std::shared_ptr<State>& s, StreamId id) {
-    auto it = s->streams.find(id);
-    if (it == s->streams.end() || it->second.local_closed) return;
-    it->second.local_closed = true;
-    s->yamux.CloseWrite(id).IgnoreError();
-  }
-
-  // The stream is over: tell whoever waits for it, and the driver if it counted it.
-  static void EndStream(const std::shared_ptr<State>& s, StreamId id, const absl::Status& why) {
-    auto it = s->streams.find(id);
-    if (it == s->streams.end()) return;
-    StreamState st = std::move(it->second);
-    s->streams.erase(it);
-    if (st.open_done) st.open_done(why.ok() ? absl::UnavailableError("stream closed") : why);
-    if (st.ping_done) st.ping_done(why.ok() ? absl::UnavailableError("ping: stream closed") : why);
-    if (st.reported && s->events.stream_closed) {
-      s->events.stream_closed(id, st.protocol, st.direction);
-    }
-  }
-
-  template <typename OpenDone>
-  static void OpenInternal(const std::shared_ptr<State>& s, const std::string& protocol, Role role,
-                           OpenDone open_done,
-                           std::function<void(absl::StatusOr<Duration>)> ping_done = nullptr) {
-    auto fail = [&](absl::Status why) {
-      if constexpr (!std::is_same_v<OpenDone, std::nullptr_t>) {
-        if (open_done) open_done(why);
-      }
-      if (ping_done) ping_done(why);
-    };
-    if (!Active(*s)) return fail(absl::UnavailableError("the connection closed"));
-    absl::StatusOr<uint32_t> id = s->yamux.OpenStream();
-    if (!id.ok()) return fail(id.status());
-    absl::StatusOr<mux::MultistreamDialer> dialer = mux::MultistreamDialer::Create({protocol});
-    if (!dialer.ok()) {
-      s->yamux.Reset(*id).IgnoreError();
-      return fail(dialer.status());
-    }
-    StreamState& st = s->streams[*id];
-    st.direction = Direction::kOutbound;
-    st.role = role;
-    st.dialer.emplace(*std::move(dialer));
-    if constexpr (!std::is_same_v<OpenDone, std::nullptr_t>) st.open_done = std::move(open_done);
-    st.ping_done = std::move(ping_done);
-    s->yamux.Write(*id, st.dialer->TakeOutput()).IgnoreError();
   }
 
   static void Flush(const std::shared_ptr<State>& s) {
@@ -516,12 +321,7 @@ class Libp2pSession : public Session {
     if (s->closed) return;
     s->closed = true;
     s->wire->Stop();
-    auto streams = std::move(s->streams);
-    s->streams.clear();
-    for (auto& [id, st] : streams) {
-      if (st.open_done) st.open_done(absl::UnavailableError("the connection closed"));
-      if (st.ping_done) st.ping_done(absl::UnavailableError("the connection closed"));
-    }
+    s->protocols.FailAll();
     if (s->events.closed) s->events.closed(std::move(why));
   }
 
