@@ -4,6 +4,8 @@
 //   node libp2p_churn.mjs --seconds=3        (run from a directory whose node_modules holds the
 //                                             interop/js packages; libp2p_churn.sh does that)
 //       [--key-type=ed25519|secp256k1|rsa] [--security=noise|tls]   (identities, handshake)
+//       [--transport=tcp|quic]   (quic: @chainsafe/libp2p-quic, QUIC v1 with its own TLS 1.3
+//                                 and streams; --security then does not apply)
 //
 // Both nodes in one Node.js process, with interop/js/peer.mjs's configuration: TCP, Noise,
 // Yamux, identify and ping (identify runs on each connection), inbound threshold raised so the
@@ -13,6 +15,7 @@
 // Prints one line: `libp2p_churn side=js-libp2p cycles=N seconds=S per_s=R`.
 import { createLibp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
+import { quic } from '@chainsafe/libp2p-quic'
 import { noise } from '@chainsafe/libp2p-noise'
 import { tls } from '@libp2p/tls'
 import { generateKeyPair } from '@libp2p/crypto/keys'
@@ -23,17 +26,20 @@ import { ping } from '@libp2p/ping'
 let seconds = 3
 let keyType = 'ed25519'
 let security = 'noise'
+let transport = 'tcp'
 const KEY_TYPES = { ed25519: ['Ed25519'], secp256k1: ['secp256k1'], rsa: ['RSA', 2048] }
 for (const a of process.argv.slice(2)) {
-  const m = /^--(seconds|key-type|security)=(.+)$/.exec(a)
+  const m = /^--(seconds|key-type|security|transport)=(.+)$/.exec(a)
   const ok = m != null && (m[1] === 'seconds' ? Number(m[2]) > 0
-    : m[1] === 'key-type' ? Object.hasOwn(KEY_TYPES, m[2]) : ['noise', 'tls'].includes(m[2]))
+    : m[1] === 'key-type' ? Object.hasOwn(KEY_TYPES, m[2])
+      : m[1] === 'transport' ? ['tcp', 'quic'].includes(m[2]) : ['noise', 'tls'].includes(m[2]))
   if (!ok) {
-    process.stderr.write('usage: libp2p_churn.mjs [--seconds=S] [--key-type=ed25519|secp256k1|rsa] [--security=noise|tls]\n')
+    process.stderr.write('usage: libp2p_churn.mjs [--seconds=S] [--key-type=ed25519|secp256k1|rsa] [--security=noise|tls] [--transport=tcp|quic]\n')
     process.exit(2)
   }
   if (m[1] === 'seconds') seconds = Number(m[2])
   else if (m[1] === 'key-type') keyType = m[2]
+  else if (m[1] === 'transport') transport = m[2]
   else security = m[2]
 }
 
@@ -41,7 +47,7 @@ async function makeNode (listen) {
   return createLibp2p({
     privateKey: await generateKeyPair(...KEY_TYPES[keyType]),
     addresses: { listen },
-    transports: [tcp()],
+    transports: [transport === 'quic' ? quic() : tcp()],
     connectionEncrypters: [security === 'tls' ? tls() : noise()],
     streamMuxers: [yamux()],
     connectionManager: {
@@ -53,7 +59,7 @@ async function makeNode (listen) {
   })
 }
 
-const a = await makeNode(['/ip4/127.0.0.1/tcp/0'])
+const a = await makeNode([transport === 'quic' ? '/ip4/127.0.0.1/udp/0/quic-v1' : '/ip4/127.0.0.1/tcp/0'])
 const b = await makeNode([])
 let aClosed = 0
 let bClosed = 0
@@ -86,7 +92,7 @@ while (performance.now() < until) {
   cycles++
 }
 const elapsed = (performance.now() - t0) / 1000
-process.stdout.write(`libp2p_churn side=js-libp2p cycles=${cycles} seconds=${elapsed.toFixed(2)} per_s=${(cycles / elapsed).toFixed(1)} key_type=${keyType} security=${security}\n`)
+process.stdout.write(`libp2p_churn side=js-libp2p cycles=${cycles} seconds=${elapsed.toFixed(2)} per_s=${(cycles / elapsed).toFixed(1)} key_type=${keyType} security=${transport === 'quic' ? 'quic-tls' : security} transport=${transport}\n`)
 await b.stop()
 await a.stop()
 process.exit(0)

@@ -6,26 +6,38 @@
 #   bench/libp2p_churn.sh                       # builds with -c opt, 3 s per side
 #   bench/libp2p_churn.sh --seconds=5 --binary=PATH/TO/libp2p_churn
 #   bench/libp2p_churn.sh --key-type=rsa --security=tls   # identities and handshake, both sides
+#   bench/libp2p_churn.sh --transport=quic      # QUIC v1: //shell/quic:quic_churn (Ed25519) and
+#                                               # js-libp2p with @chainsafe/libp2p-quic
 set -euo pipefail
 
 here="$(dirname "$0")"          # not resolved: under Bazel the runfiles tree holds the rest
 seconds=3
 binary=""
+transport=tcp
 extra=()
 for arg in "$@"; do
   case "$arg" in
     --seconds=*) seconds="${arg#*=}" ;;
     --key-type=*|--security=*) extra+=("$arg") ;;
     --binary=*) binary="${arg#*=}" ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    --transport=tcp|--transport=quic) transport="${arg#*=}" ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     *) echo "libp2p_churn.sh: unknown argument $arg" >&2; exit 2 ;;
   esac
 done
 
+if [[ "$transport" == quic && ${#extra[@]} -gt 0 ]]; then
+  echo "libp2p_churn.sh: --transport=quic takes neither --key-type nor --security" >&2
+  exit 2
+fi
+target=//bench:libp2p_churn
+[[ "$transport" == quic ]] && target=//shell/quic:quic_churn
 if [[ -z "$binary" ]]; then
   root="$(cd "$here/.." && pwd)"
-  (cd "$root" && ./bazelw build -c opt //bench:libp2p_churn >&2)
-  binary="$(cd "$root" && ./bazelw info -c opt bazel-bin 2>/dev/null)/bench/libp2p_churn"
+  opt=(-c opt)
+  (cd "$root" && ./bazelw build "${opt[@]}" "$target" >&2)
+  binary="$(cd "$root" && ./bazelw info "${opt[@]}" bazel-bin 2>/dev/null)/${target#//}"
+  binary="${binary/://}"
 fi
 
 # The js side: the interop peer's pinned packages; the script goes next to their node_modules.
@@ -38,10 +50,11 @@ if [[ ! -f "$script" ]]; then
 fi
 
 connmgr_out="$("$binary" --seconds="$seconds" "${extra[@]}" | tail -n1)"
-js_out="$("$node" "$script" --seconds="$seconds" "${extra[@]}" | tail -n1)"
+js_out="$("$node" "$script" --seconds="$seconds" --transport="$transport" "${extra[@]}" | tail -n1)"
 echo "$connmgr_out"
 echo "$js_out"
 field() { sed -n "s/.*[[:space:]]$2=\([^[:space:]]*\).*/\1/p" <<<"$1"; }
 c="$(field "$connmgr_out" per_s)"
 j="$(field "$js_out" per_s)"
-awk -v c="$c" -v j="$j" 'BEGIN { printf "libp2p_churn connmgr_per_s=%s js_per_s=%s ratio=%.1f\n", c, j, c / j }'
+awk -v c="$c" -v j="$j" -v t="$transport" \
+  'BEGIN { printf "libp2p_churn transport=%s connmgr_per_s=%s js_per_s=%s ratio=%.1f\n", t, c, j, c / j }'

@@ -55,6 +55,8 @@ echo "== shell_churn" >&2
 if [[ $skip_js == 0 ]]; then
   echo "== libp2p_churn.sh" >&2
   "$here/libp2p_churn.sh" --seconds=3 --binary="$bin/libp2p_churn" >"$out/libp2p.txt"
+  echo "== libp2p_churn.sh --transport=quic" >&2
+  "$here/libp2p_churn.sh" --seconds=3 --transport=quic >"$out/libp2p_quic.txt"
   echo "== js_compare/run.sh (1,000,000 inputs)" >&2
   "$here/js_compare/run.sh" >"$out/js_compare.txt" 2>"$out/js_compare.err"
 fi
@@ -126,6 +128,9 @@ for line in open(f"{out}/shell.txt"):
 if os.path.exists(f"{out}/libp2p.txt"):
     f = dict(re.findall(r"(\S+)=(\S+)", open(f"{out}/libp2p.txt").read().splitlines()[-1]))
     print(f"libp2p connections/s (Noise + Yamux, one at a time): connmgr {f['connmgr_per_s']}, js-libp2p {f['js_per_s']}, ratio {f['ratio']}")
+if os.path.exists(f"{out}/libp2p_quic.txt"):
+    f = dict(re.findall(r"(\S+)=(\S+)", open(f"{out}/libp2p_quic.txt").read().splitlines()[-1]))
+    print(f"libp2p connections/s over QUIC (one at a time): connmgr {f['connmgr_per_s']}, js-libp2p {f['js_per_s']}, ratio {f['ratio']}")
 if os.path.exists(f"{out}/js_compare.err"):
     err = open(f"{out}/js_compare.err").read()
     c = dict(re.findall(r"(\S+)=(\S+)", next((l for l in err.splitlines() if l.startswith("side=connmgr")), "")))

@@ -1,8 +1,9 @@
 // js-libp2p interop peer for connmgr's C++ tests.
 //
-// A js-libp2p 3.x node (TCP, Noise, Yamux, identify, ping, and an echo
-// protocol /connmgr/echo/1.0.0) driven by one command per line on stdin and
-// reporting one JSON object per line on stdout. Diagnostics go to stderr.
+// A js-libp2p 3.x node (TCP with Noise or TLS and Yamux, QUIC v1, identify,
+// ping, and an echo protocol /connmgr/echo/1.0.0) driven by one command per
+// line on stdin and reporting one JSON object per line on stdout. Diagnostics
+// go to stderr.
 // See README.md in this directory for the full protocol.
 //
 // Run it through the runner that setup.sh prints (it needs Node 22).
@@ -22,6 +23,15 @@ import { createInterface } from 'node:readline'
 export const ECHO_PROTOCOL = '/connmgr/echo/1.0.0'
 const KEEP_ALIVE = 'keep-alive' // == KEEP_ALIVE from @libp2p/interface
 const COMMAND_TIMEOUT_MS = Number(process.env.CONNMGR_JS_COMMAND_TIMEOUT_MS ?? 10000)
+
+// QUIC (@chainsafe/libp2p-quic) is a native module; loaded on its own so that a
+// machine where it cannot load still runs the TCP peer (QUIC dials then fail).
+let quic = null
+try {
+  ({ quic } = await import('@chainsafe/libp2p-quic'))
+} catch (err) {
+  process.stderr.write(`peer.mjs: QUIC unavailable: ${err.message}\n`)
+}
 
 // ---- output --------------------------------------------------------------
 
@@ -168,7 +178,7 @@ const node = await createLibp2p({
   privateKey,
   start: false,
   addresses: { listen: opts.listen },
-  transports: [tcp()],
+  transports: quic != null ? [tcp(), quic()] : [tcp()],
   connectionEncrypters: opts.security.map(name => ENCRYPTERS[name]()),
   streamMuxers: [yamux()],
   connectionManager: {
@@ -221,6 +231,7 @@ emit({
   peer: node.peerId.toString(),
   key_type: privateKey.type,
   security: opts.security,
+  transports: quic != null ? ['tcp', 'quic'] : ['tcp'],
   addrs: node.getMultiaddrs().map(a => a.toString())
 })
 

@@ -4,6 +4,9 @@
 Runs setup.sh, starts peer A (--seed 1) and peer B (--seed 2), has B dial A,
 ping it, open an echo stream, list connections, hang up; then peer C
 (--seed 3 --keep-alive A) connects to A, A hangs up C, and C must redial.
+Then the same over QUIC: peer D (--seed 4) listens on /udp/0/quic-v1, B dials
+it there, they identify and ping each other, B opens an echo stream, D hangs
+up and both see the disconnect.
 Prints a transcript (">" = command sent, "<" = line received) and exits
 non-zero if an expected reply or event is missing. Standard library only.
 
@@ -20,6 +23,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 SEED1 = "12D3KooWPjceQrSwdWXPyLLeABRXmuqt69Rg3sBYbU1Nft9HyQ6X"
 SEED2 = "12D3KooWH3uVF6wv47WnArKHk5p6cvgCJEb74UTmxztmQDc298L3"
+SEED4 = "12D3KooWLJtG8fd2hkQzTn96MrLvThmnNQjTUFZwGEsLRz5EmSzc"
 T0 = time.monotonic()
 
 
@@ -91,6 +95,38 @@ def setup():
     return runner
 
 
+def quic_case(runner, b):
+    """B (listening on TCP only) dials D over QUIC; returns D."""
+    d = Peer("D", runner, ["--seed", "4", "--listen", "/ip4/127.0.0.1/udp/0/quic-v1"])
+    rd = d.event("ready", peer=SEED4)
+    assert "quic" in rd["transports"], rd
+    addr = rd["addrs"][0]
+    assert "/udp/" in addr and "/quic-v1/p2p/" in addr, rd
+
+    r = b.call(f"dial {addr}")
+    assert r["peer"] == SEED4 and r["remote"] == addr, r
+    b.event("connect", peer=SEED4, direction="outbound", remote=addr)
+    inbound = d.event("connect", peer=SEED2, direction="inbound")
+    assert "/quic-v1/p2p/" in inbound["remote"], inbound
+    ib = b.event("identify", peer=SEED4)
+    assert ib["listen"] == [addr.rsplit("/p2p/", 1)[0]], ib
+    d.event("identify", peer=SEED2)
+
+    b.call(f"ping {SEED4}")
+    d.call(f"ping {SEED2}")
+    s = b.call(f"open-stream {SEED4} /connmgr/echo/1.0.0")
+    c = d.call("connections")
+    assert [x["streams"] for x in c["connections"]] == [["/connmgr/echo/1.0.0"]], c
+    b.call(f"close-stream {s['stream']}")
+
+    d.call(f"hangup {SEED2}")
+    d.event("disconnect", peer=SEED2)
+    b.event("disconnect", peer=SEED4, remote=addr)
+    c = b.call("connections")
+    assert all(x["peer"] != SEED4 for x in c["connections"]), c
+    return d
+
+
 def main():
     runner = setup()
     a = Peer("A", runner, ["--seed", "1", "--listen", "/ip4/127.0.0.1/tcp/0"])
@@ -135,7 +171,9 @@ def main():
     c.event("connect", peer=SEED1, timeout=15)
     a.event("connect", peer=sc)
 
-    for p in (a, b, c):
+    d = quic_case(runner, b)
+
+    for p in (a, b, c, d):
         p.call("stop")
         rc = p.proc.wait(timeout=10)
         log(f"{p.name} exited {rc}")
