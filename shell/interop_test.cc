@@ -3,11 +3,6 @@
 // pruning, reconnecting a keep-alive peer that restarts, stream balancing, a denied address,
 // secp256k1 and RSA identities, TLS-only peers, signatures checked by js.
 // The js peer is installed by interop/js/setup.sh on first use (npm registry).
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -15,18 +10,15 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
-#include "boost/asio/posix/stream_descriptor.hpp"
-#include "boost/asio/read_until.hpp"
-#include "boost/asio/streambuf.hpp"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "shell/host.h"
+#include "shell/js_peer.h"
 #include "shell/test_util.h"
 
 namespace connmgr::shell {
@@ -39,137 +31,8 @@ using std::chrono::seconds;
 
 constexpr char kEcho[] = "/connmgr/echo/1.0.0";
 
-// The runner script setup.sh prints last (installing js-libp2p the first time).
-const std::string& JsRunner() {
-  static const std::string* runner = [] {
-    std::string last;
-    FILE* out = popen("interop/js/setup.sh 2>/tmp/connmgr-js-setup.log", "r");
-    char line[4096];
-    while (out != nullptr && fgets(line, sizeof line, out) != nullptr) last = line;
-    const int status = out != nullptr ? pclose(out) : -1;
-    if (status != 0) last.clear();
-    return new std::string(absl::StripTrailingAsciiWhitespace(last));
-  }();
-  return *runner;
-}
-
-// A js-libp2p peer process: commands on its stdin, JSON lines from its stdout.
-class JsPeer {
- public:
-  JsPeer(boost::asio::io_context& io, std::vector<std::string> args) : io_(io), out_(io) {
-    int to_child[2], from_child[2];
-    if (pipe(to_child) != 0 || pipe(from_child) != 0) return;
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(to_child[0], 0);
-      dup2(from_child[1], 1);
-      close(to_child[1]);
-      close(from_child[0]);
-      std::vector<char*> argv = {const_cast<char*>(JsRunner().c_str())};
-      for (std::string& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    close(to_child[0]);
-    close(from_child[1]);
-    in_fd_ = to_child[1];
-    fcntl(in_fd_, F_SETFD, FD_CLOEXEC);
-    out_.assign(from_child[0]);
-    ReadLine();
-  }
-  ~JsPeer() { Stop(); }
-
-  void Stop() {
-    if (pid_ <= 0) return;
-    Send("stop");
-    const auto deadline = std::chrono::steady_clock::now() + seconds(5);
-    int status = 0;
-    while (waitpid(pid_, &status, WNOHANG) == 0) {
-      if (std::chrono::steady_clock::now() > deadline) {
-        kill(pid_, SIGKILL);
-        waitpid(pid_, &status, 0);
-        break;
-      }
-      io_.restart();
-      io_.run_for(std::chrono::milliseconds(10));
-    }
-    pid_ = -1;
-    close(in_fd_);
-    boost::system::error_code ignored;
-    out_.close(ignored);
-  }
-
-  void Send(const std::string& command) {
-    const std::string line = command + "\n";
-    if (write(in_fd_, line.data(), line.size()) < 0) return;
-  }
-
-  // Runs the io_context until a line (not yet matched by an earlier wait) satisfies `match`.
-  std::optional<Json> WaitFor(const std::function<bool(const Json&)>& match,
-                              seconds limit = seconds(20)) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    for (;;) {
-      for (size_t i = 0; i < lines_.size(); ++i) {
-        if (!used_[i] && match(lines_[i])) {
-          used_[i] = true;
-          return lines_[i];
-        }
-      }
-      if (std::chrono::steady_clock::now() > deadline) return std::nullopt;
-      io_.restart();
-      io_.run_for(std::chrono::milliseconds(5));
-    }
-  }
-  std::optional<Json> WaitEvent(const std::string& event, seconds limit = seconds(20)) {
-    return WaitFor([&](const Json& j) { return j.value("event", "") == event; }, limit);
-  }
-  // Sends `command` and waits for its reply.
-  Json Command(const std::string& command) {
-    Send(command);
-    const std::string word = command.substr(0, command.find(' '));
-    return WaitFor([&](const Json& j) { return j.value("reply", "") == word; })
-        .value_or(Json{{"ok", false}, {"error", "no reply"}});
-  }
-
-  // Every line received, for failure messages.
-  std::string Transcript() const {
-    std::string out;
-    for (const Json& j : lines_) absl::StrAppend(&out, j.dump(), "\n");
-    return out;
-  }
-
-  std::string peer;
-  std::vector<std::string> addrs;
-
- private:
-  void ReadLine() {
-    boost::asio::async_read_until(out_, buffer_, '\n',
-                                  [this](const boost::system::error_code& ec, size_t n) {
-                                    if (ec) return;
-                                    std::string line(n, '\0');
-                                    buffer_.sgetn(line.data(), static_cast<std::streamsize>(n));
-                                    Json j = Json::parse(line, nullptr, /*allow_exceptions=*/false);
-                                    if (!j.is_discarded()) {
-                                      if (j.value("event", "") == "ready") {
-                                        peer = j["peer"];
-                                        for (const auto& a : j["addrs"]) addrs.push_back(a);
-                                      }
-                                      lines_.push_back(std::move(j));
-                                      used_.push_back(false);
-                                    }
-                                    ReadLine();
-                                  });
-  }
-
-  boost::asio::io_context& io_;
-  boost::asio::posix::stream_descriptor out_;
-  boost::asio::streambuf buffer_;
-  pid_t pid_ = -1;
-  int in_fd_ = -1;
-  std::vector<Json> lines_;
-  std::vector<bool> used_;
-};
+using js_interop::JsPeer;
+using js_interop::JsRunner;
 
 class InteropTest : public ::testing::Test {
  protected:
