@@ -265,18 +265,22 @@ void Connection::Close(uint64_t error_code, absl::string_view reason) {
     ngtcp2_connection_close_error error;
     ngtcp2_connection_close_error_set_application_error(
         &error, error_code, reinterpret_cast<const uint8_t*>(reason.data()), reason.size());
-    std::array<uint8_t, kMaxUdpPayloadBytes> buffer;
-    ngtcp2_path_storage ps;
-    ngtcp2_path_storage_zero(&ps);
-    ngtcp2_pkt_info info{};
-    const ngtcp2_ssize n = ngtcp2_conn_write_connection_close(conn_, &ps.path, &info, buffer.data(),
-                                                              buffer.size(), &error, Now());
-    if (n > 0) {
-      setup_.send(remote_, absl::string_view(reinterpret_cast<const char*>(buffer.data()),
-                                             static_cast<size_t>(n)));
-    }
+    SendConnectionClose(error);
   }
   Stop();
+}
+
+void Connection::SendConnectionClose(const ngtcp2_connection_close_error& error) {
+  std::array<uint8_t, kMaxUdpPayloadBytes> buffer;
+  ngtcp2_path_storage ps;
+  ngtcp2_path_storage_zero(&ps);
+  ngtcp2_pkt_info info{};
+  const ngtcp2_ssize n = ngtcp2_conn_write_connection_close(conn_, &ps.path, &info, buffer.data(),
+                                                            buffer.size(), &error, Now());
+  if (n > 0) {
+    setup_.send(remote_, absl::string_view(reinterpret_cast<const char*>(buffer.data()),
+                                           static_cast<size_t>(n)));
+  }
 }
 
 void Connection::Abandon() { Stop(); }
@@ -294,16 +298,7 @@ void Connection::Fail(int liberr, const absl::Status& why) {
   if (closed_) return;
   ngtcp2_connection_close_error error;
   ngtcp2_connection_close_error_set_transport_error_liberr(&error, liberr, nullptr, 0);
-  std::array<uint8_t, kMaxUdpPayloadBytes> buffer;
-  ngtcp2_path_storage ps;
-  ngtcp2_path_storage_zero(&ps);
-  ngtcp2_pkt_info info{};
-  const ngtcp2_ssize n = ngtcp2_conn_write_connection_close(conn_, &ps.path, &info, buffer.data(),
-                                                            buffer.size(), &error, Now());
-  if (n > 0) {
-    setup_.send(remote_, absl::string_view(reinterpret_cast<const char*>(buffer.data()),
-                                           static_cast<size_t>(n)));
-  }
+  SendConnectionClose(error);
   Finish(why);
 }
 

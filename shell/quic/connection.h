@@ -129,6 +129,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void ArmTimer();
   void OnTimer();
   // Ends the connection for a library error: a CONNECTION_CLOSE saying so, then `closed`.
+  // Writes one CONNECTION_CLOSE carrying `error` to the peer (nothing if ngtcp2 has none to send).
+  void SendConnectionClose(const ngtcp2_connection_close_error& error);
   void Fail(int liberr, const absl::Status& why);
   void Finish(const absl::Status& why);  // reports `closed` (deferred) and stops
   void Stop();
