@@ -24,6 +24,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
+#include "bench/timed_cycles.h"
 #include "boost/asio/io_context.hpp"
 #include "shell/crypto/keys.h"
 #include "shell/host.h"
@@ -107,27 +108,12 @@ int main(int argc, char** argv) {
     return run_until([&] { return a_disconnects > a_before && b_disconnects > b_before; });
   };
 
-  // Warm-up, then the measured loop.
-  for (int i = 0; i < 20; ++i) {
-    if (!cycle()) return 1;
-  }
-  uint64_t cycles = 0;
-  const auto t0 = std::chrono::steady_clock::now();
-  const auto until = t0 + std::chrono::microseconds(static_cast<int64_t>(seconds * 1e6));
-  while (std::chrono::steady_clock::now() < until) {
-    if (!cycle()) {
-      std::fprintf(stderr, "libp2p_churn: cycle %llu failed\n",
-                   static_cast<unsigned long long>(cycles));
-      return 1;
-    }
-    ++cycles;
-  }
-  const double elapsed =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const std::optional<CycleRate> rate = TimedCycles("libp2p_churn", seconds, cycle);
+  if (!rate) return 1;
   std::printf(
       "libp2p_churn side=connmgr cycles=%llu seconds=%.2f per_s=%.1f key_type=%s "
       "security=%s\n",
-      static_cast<unsigned long long>(cycles), elapsed, static_cast<double>(cycles) / elapsed,
+      static_cast<unsigned long long>(rate->cycles), rate->seconds, rate->per_second(),
       crypto::KeyTypeName(key_type).c_str(), security.c_str());
   b->Close();
   a->Close();

@@ -36,6 +36,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
+#include "bench/timed_cycles.h"
 #include "boost/asio/io_context.hpp"
 #include "shell/crypto/keys.h"
 #include "shell/host.h"
@@ -101,25 +102,10 @@ int Churn(double seconds) {
     if (!b->CloseConnection(result->connection).ok()) return false;
     return RunUntil(io, [&] { return a_disconnects > a_before && b_disconnects > b_before; });
   };
-  for (int i = 0; i < 20; ++i) {
-    if (!cycle()) return 1;
-  }
-  uint64_t cycles = 0;
-  const auto t0 = std::chrono::steady_clock::now();
-  const auto until = t0 + std::chrono::microseconds(static_cast<int64_t>(seconds * 1e6));
-  while (std::chrono::steady_clock::now() < until) {
-    if (!cycle()) {
-      std::fprintf(stderr, "quic_churn: cycle %llu failed\n",
-                   static_cast<unsigned long long>(cycles));
-      return 1;
-    }
-    ++cycles;
-  }
-  const double elapsed =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const std::optional<CycleRate> rate = TimedCycles("quic_churn", seconds, cycle);
+  if (!rate) return 1;
   std::printf("quic_churn side=connmgr cycles=%llu seconds=%.2f per_s=%.1f key_type=ed25519\n",
-              static_cast<unsigned long long>(cycles), elapsed,
-              static_cast<double>(cycles) / elapsed);
+              static_cast<unsigned long long>(rate->cycles), rate->seconds, rate->per_second());
   b->Close();
   a->Close();
   return 0;
