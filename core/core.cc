@@ -484,7 +484,7 @@ void Core::MaybeTrim(Instant now, Pruner::TrimMode mode) {
 }
 
 absl::StatusOr<ConnectionId> Core::On(Instant now, const UpdateConfig& in) {
-  const Config& config = in.config;
+  const Config& config = *in.config;
   if (absl::Status s = CheckRuntimeChange(config_, config); !s.ok()) {
     return absl::Status(s.code(), absl::StrCat("update_config: ", s.message()));
   }

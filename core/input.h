@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "core/boxed.h"
 #include "core/config.h"
 #include "core/ip.h"
 #include "core/multiaddr.h"
@@ -457,11 +458,11 @@ struct BumpPeerTag {
 // InvalidArgument and the old config stays in force. A lower max_connections (or high
 // watermark) trims at once, ignoring the silence period; a higher one closes nothing.
 struct UpdateConfig {
-  Config config;
+  Boxed<Config> config;  // boxed: a Config is 800 bytes, the other inputs at most 112
   static constexpr absl::string_view kKind = "update_config";
   template <typename Self, typename Visitor>
   static void Fields(Self& self, Visitor&& v) {
-    v("config", self.config);
+    v("config", *self.config);
   }
   friend bool operator==(const UpdateConfig&, const UpdateConfig&) = default;
 };

@@ -267,7 +267,7 @@ Config InputGenerator::ChangedConfig() {
 
 void InputGenerator::Observe(const absl::StatusOr<ConnectionId>& result, const Input& input) {
   if (const auto* update = std::get_if<UpdateConfig>(&input); update != nullptr && result.ok()) {
-    config_ = update->config;
+    config_ = *update->config;
   }
   if (!result.ok() || result->value <= highest_id_) return;
   if (!std::holds_alternative<InboundConnection>(input) &&

@@ -34,13 +34,13 @@ absl::Status InvariantChecker::Check(const Core& core, Instant now, const Input&
         return Broken("a refused config change leaves the config", result.status().ToString());
       }
     } else {
-      if (!(core.config() == update->config)) {
+      if (!(core.config() == *update->config)) {
         return Broken("an accepted config change is the config in force", "differs");
       }
       // A lower limit trims at once, whatever the silence period.
       trimmed_at_once =
-          update->config.max_connections < config_.max_connections ||
-          update->config.effective_high_watermark() < config_.effective_high_watermark();
+          update->config->max_connections < config_.max_connections ||
+          update->config->effective_high_watermark() < config_.effective_high_watermark();
       config_ = core.config();
       loosest_pending_limit_ =
           std::max(loosest_pending_limit_, config_.max_incoming_pending_connections);

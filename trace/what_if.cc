@@ -131,7 +131,7 @@ std::optional<Input> WhatIfRun::Translate(const Input& input, const Config& reco
         } else if constexpr (std::is_same_v<T, UpdateConfig>) {
           // The settings this update changes, applied to the what-if config.
           Config before = recorded_before;
-          Config after = x.config;
+          Config after = *x.config;
           Config mine = w_->config();
           VisitConfigFieldsOf(
               [](const char*, const auto& b, const auto& a, auto& m) {
