@@ -68,7 +68,7 @@ Connection& ConnectionTable::AddPending(Direction direction, Multiaddr remote, I
   c.uses_fd = UsesFileDescriptor(remote);
   if (std::optional<IpAddress> ip = remote.ip()) {
     c.remote_ip = ip->Unmapped();
-    by_ip_.insert(IpKey(*c.remote_ip, id));
+    if (by_ip_) by_ip_->insert(IpKey(*c.remote_ip, id));
   }
   c.remote = std::move(remote);
   c.created_at = now;
@@ -81,11 +81,17 @@ Connection* ConnectionTable::Find(ConnectionId id) {
   return it == connections_.end() ? nullptr : *it;
 }
 
-std::vector<ConnectionId> ConnectionTable::ConnectionsInPrefix(const IpPrefix& prefix) const {
+std::vector<ConnectionId> ConnectionTable::ConnectionsInPrefix(const IpPrefix& prefix) {
+  if (!by_ip_) {
+    by_ip_.emplace();
+    for (const Connection* c : connections_) {
+      if (c->remote_ip) by_ip_->insert(IpKey(*c->remote_ip, c->id));
+    }
+  }
   std::vector<ConnectionId> ids;
   // A prefix is one contiguous run of addresses in IpAddress order.
-  for (auto it = by_ip_.lower_bound(IpKey(prefix.network(), ConnectionId{}));
-       it != by_ip_.end() && prefix.Contains(it->ip()); ++it) {
+  for (auto it = by_ip_->lower_bound(IpKey(prefix.network(), ConnectionId{}));
+       it != by_ip_->end() && prefix.Contains(it->ip()); ++it) {
     ids.push_back(it->id());
   }
   return ids;
@@ -167,7 +173,7 @@ bool ConnectionTable::Remove(ConnectionId id) {
   Connection& c = **it;
   if (c.state == ConnectionState::kOpen) CountOpenStreams(c.stream_count(), -1);
   CountState(c, -1);
-  if (c.remote_ip) by_ip_.erase(IpKey(*c.remote_ip, id));
+  if (c.remote_ip && by_ip_) by_ip_->erase(IpKey(*c.remote_ip, id));
   for (const Connection::StreamGroup& g : c.streams) {
     for (uint32_t i = 0; i < g.count; ++i) protocols_.Release(g.protocol, g.direction);
   }

@@ -159,8 +159,9 @@ class ConnectionTable {
   size_t OpenPeerConnectionCount(const PeerId& peer) const;
   // The peer's connections in the table (open or closing), in id order.
   absl::Span<const ConnectionId> PeerConnections(const PeerId& peer) const;
-  // Live connections whose remote IP is in `prefix`, in (IP, id) order. O(log n + k).
-  std::vector<ConnectionId> ConnectionsInPrefix(const IpPrefix& prefix) const;
+  // Live connections whose remote IP is in `prefix`, in (IP, id) order. O(log n + k), except
+  // the first call, which builds the by-IP index in O(n log n).
+  std::vector<ConnectionId> ConnectionsInPrefix(const IpPrefix& prefix);
   // Smallest s such that at least 90% of open connections carry at most s streams.
   uint32_t StreamsPerConnectionP90() const;
   std::vector<ProtocolStreams> StreamsByProtocol() const { return protocols_.Snapshot(); }
@@ -244,7 +245,9 @@ class ConnectionTable {
              std::tuple(b.v6(), b.high, b.low, b.id());
     }
   };
-  absl::btree_set<IpKey> by_ip_;
+  // Built on the first ConnectionsInPrefix (a runtime deny or allow list change) and kept from
+  // then on: a node whose lists never change does not pay for it on every connection.
+  std::optional<absl::btree_set<IpKey>> by_ip_;
   std::array<std::array<uint64_t, kLiveStateCount>, kDirectionCount> counts_{};
   absl::btree_map<uint32_t, uint64_t> open_connections_by_stream_count_;
   GroupCounts pending_by_group_{GroupCounts::kRanked};                   // fair_pending ones

@@ -55,6 +55,28 @@ TEST_F(ConnectionTableTest, PeerIndexKeepsIdOrder) {
   EXPECT_EQ(table_.peer_count(), 1u);
 }
 
+TEST_F(ConnectionTableTest, PrefixQueriesSeeConnectionsAddedBeforeAndAfterTheFirst) {
+  auto add = [&](absl::string_view addr) {
+    return table_.AddPending(Direction::kInbound, Addr(addr), kT0).id;
+  };
+  auto in = [&](absl::string_view prefix) {
+    return table_.ConnectionsInPrefix(IpPrefix::Parse(prefix).value());
+  };
+  const ConnectionId a = add("/ip4/10.0.0.9/tcp/1");
+  const ConnectionId b = add("/ip4/10.0.0.2/tcp/1");
+  const ConnectionId gone = add("/ip4/10.0.0.5/tcp/1");
+  add("/ip4/10.0.1.1/tcp/1");
+  add("/ip6/::1/tcp/1");
+  ASSERT_FALSE(table_.Remove(gone));
+  // The first query builds the index from the table as it is: IP order.
+  EXPECT_THAT(in("10.0.0.0/24"), ElementsAre(b, a));
+  // Later changes keep it up to date.
+  const ConnectionId c = add("/ip4/10.0.0.3/tcp/1");
+  ASSERT_FALSE(table_.Remove(a));
+  EXPECT_THAT(in("10.0.0.0/24"), ElementsAre(b, c));
+  EXPECT_EQ(in("0.0.0.0/0").size(), 3u);
+}
+
 TEST_F(ConnectionTableTest, P90IsNearestRankOverOpenConnections) {
   EXPECT_EQ(table_.StreamsPerConnectionP90(), 0u);
   std::vector<ConnectionId> ids;
