@@ -1,5 +1,10 @@
 #include "core/prune_index.h"
 
+#include <algorithm>
+#include <limits>
+#include <random>
+#include <vector>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -63,6 +68,29 @@ TEST(PruneIndexTest, UpsertMovesAndExemptRemoves) {
   index.Erase(e2, Key(2, 0, 0, Direction::kInbound, 1));
   index.Erase(never_indexed, Key(3, 0, 0, Direction::kInbound, 1));
   EXPECT_EQ(index.size(PruneTier::kIdle), 0u);
+}
+
+TEST(PruneIndexTest, IndexOrderIsPruneKeyOrderAcrossTheWholeRange) {
+  // Values, stream counts and instants at their extremes and in between, with many ties.
+  const std::vector<int64_t> values = {std::numeric_limits<int64_t>::min(), -5, -1, 0, 1, 7,
+                                       std::numeric_limits<int64_t>::max()};
+  const std::vector<uint32_t> streams = {0, 1, 2, std::numeric_limits<uint32_t>::max()};
+  const std::vector<Instant> instants = {Instant::FromNanoseconds(-3), Instant(), At(1),
+                                         Instant::Never()};
+  std::mt19937_64 rng(7);
+  std::vector<PruneKey> keys;
+  for (uint64_t id = 1; id <= 2000; ++id) {
+    keys.push_back(PruneKey{values[rng() % values.size()], streams[rng() % streams.size()],
+                            rng() % 2 == 0 ? Direction::kInbound : Direction::kOutbound,
+                            instants[rng() % instants.size()], ConnectionId{id}});
+  }
+  PruneIndex index;
+  std::vector<PruneEntry> entries(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) index.Upsert(entries[i], keys[i], PruneTier::kIdle);
+  std::sort(keys.begin(), keys.end());
+  std::vector<ConnectionId> expected;
+  for (const PruneKey& k : keys) expected.push_back(k.id);
+  EXPECT_EQ(index.First(PruneTier::kIdle, keys.size()), expected);
 }
 
 }  // namespace
