@@ -37,8 +37,10 @@ uint64_t PendingGroupOf(const IpAddress& ip) {
   return group;
 }
 
-bool UsesFileDescriptor(const Multiaddr& remote) {
-  return !remote.is_relayed() && remote.transport() != Transport::kMemory;
+bool UsesFileDescriptor(const Multiaddr& remote) { return UsesFileDescriptor(remote.facts()); }
+
+bool UsesFileDescriptor(const Multiaddr::Facts& remote) {
+  return !remote.relayed && remote.transport != Transport::kMemory;
 }
 
 ConnectionTable::IpKey::IpKey(const IpAddress& ip, ConnectionId id)
@@ -58,16 +60,17 @@ IpAddress ConnectionTable::IpKey::ip() const {
   return IpAddress::V6(b);
 }
 
-Connection& ConnectionTable::AddPending(Direction direction, Multiaddr remote, Instant now) {
+Connection& ConnectionTable::AddPending(Direction direction, Multiaddr remote,
+                                        const Multiaddr::Facts& facts, Instant now) {
   ConnectionId id{next_id_++};
   Connection& c = *connection_records_.New();
   c.id = id;
   connections_.insert(&c);
   c.direction = direction;
-  c.relayed = remote.is_relayed();
-  c.uses_fd = UsesFileDescriptor(remote);
-  if (std::optional<IpAddress> ip = remote.ip()) {
-    c.remote_ip = ip->Unmapped();
+  c.relayed = facts.relayed;
+  c.uses_fd = UsesFileDescriptor(facts);
+  if (facts.ip) {
+    c.remote_ip = facts.ip->Unmapped();
     if (by_ip_) by_ip_->insert(IpKey(*c.remote_ip, id));
   }
   c.remote = std::move(remote);

@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "absl/container/btree_map.h"
@@ -49,6 +50,7 @@ uint64_t PendingGroupOf(const IpAddress& ip);
 
 // Relayed connections ride another connection's socket; in-memory ones have none.
 bool UsesFileDescriptor(const Multiaddr& remote);
+bool UsesFileDescriptor(const Multiaddr::Facts& remote);
 
 // Which resource scope a connection is charged to (besides the system scope).
 enum class ScopeCharge : uint8_t { kNone, kTransient, kPeer };
@@ -108,7 +110,13 @@ class ConnectionTable {
 
   // Adds a pending connection with a fresh id. References into the table stay valid until the
   // next AddPending or Remove.
-  Connection& AddPending(Direction direction, Multiaddr remote, Instant now);
+  Connection& AddPending(Direction direction, Multiaddr remote, Instant now) {
+    const Multiaddr::Facts facts = remote.facts();
+    return AddPending(direction, std::move(remote), facts, now);
+  }
+  // The same, given `remote.facts()`.
+  Connection& AddPending(Direction direction, Multiaddr remote, const Multiaddr::Facts& facts,
+                         Instant now);
 
   // Hands out an id that never enters the table (a connection refused at admission).
   ConnectionId SkipId() { return ConnectionId{next_id_++}; }

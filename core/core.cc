@@ -91,9 +91,10 @@ absl::StatusOr<ConnectionId> Core::On(Instant now, const InboundConnection& in) 
   if (absl::Status s = CheckAddresses("inbound_connection", in.remote, in.local); !s.ok()) {
     return s;
   }
-  std::optional<IpAddress> ip = in.remote.ip();
+  const Multiaddr::Facts remote = in.remote.facts();
+  std::optional<IpAddress> ip = remote.ip;
   if (ip) ip = ip->Unmapped();
-  const bool uses_fd = UsesFileDescriptor(in.remote);
+  const bool uses_fd = UsesFileDescriptor(remote);
   Admission::InboundVerdict verdict = admission_.DecideInbound(
       in.remote, in.local, ip, uses_fd, table_,
       [&](uint64_t netgroup) { return pruner_.EvictionVictim(netgroup); }, now);
@@ -114,7 +115,7 @@ absl::StatusOr<ConnectionId> Core::On(Instant now, const InboundConnection& in) 
         std::pair{verdict.evict_open, CloseReason::kEvicted}}) {
     if (victim) StartClosing(*table_.Find(*victim), reason, now);
   }
-  Connection& c = table_.AddPending(Direction::kInbound, in.remote, now);
+  Connection& c = table_.AddPending(Direction::kInbound, in.remote, remote, now);
   c.allow_listed = verdict.allow_listed;
   if (!c.allow_listed) table_.JoinPendingShare(c);
   c.charge = verdict.allow_listed ? ScopeCharge::kNone : ScopeCharge::kTransient;

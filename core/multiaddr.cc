@@ -390,6 +390,65 @@ ComponentViews Views(absl::string_view bytes) {
   return out;
 }
 
+// See Multiaddr::transport.
+Transport TransportOf(const ComponentViews& cs) {
+  const auto has = [&cs](Protocol p) {
+    return std::any_of(cs.begin(), cs.end(),
+                       [p](const ComponentView& c) { return c.protocol == p; });
+  };
+  if (has(Protocol::kWebRtc)) return Transport::kWebRtc;
+
+  const auto hop_end = std::find_if(cs.begin(), cs.end(), [](const ComponentView& c) {
+    return c.protocol == Protocol::kP2pCircuit;
+  });
+  // The next component of the hop after `it` that is not an /sni/.
+  const auto next = [hop_end](auto it) {
+    do {
+      ++it;
+    } while (it != hop_end && it->protocol == Protocol::kSni);
+    return it;
+  };
+  for (auto it = cs.begin(); it != hop_end; ++it) {
+    switch (it->protocol) {
+      case Protocol::kUnix:
+        return Transport::kUnix;
+      case Protocol::kMemory:
+        return Transport::kMemory;
+      case Protocol::kTcp: {
+        auto after = next(it);
+        const bool tls = after != hop_end && after->protocol == Protocol::kTls;
+        if (tls) after = next(after);
+        if (after != hop_end && after->protocol == Protocol::kWss) return Transport::kWss;
+        if (after != hop_end && after->protocol == Protocol::kWs) {
+          return tls ? Transport::kWss : Transport::kWs;
+        }
+        return Transport::kTcp;
+      }
+      case Protocol::kUdp: {
+        const auto after = next(it);
+        if (after == hop_end) return Transport::kOther;
+        switch (after->protocol) {
+          case Protocol::kQuic:
+            return Transport::kQuic;
+          case Protocol::kQuicV1: {
+            const auto then = next(after);
+            return then != hop_end && then->protocol == Protocol::kWebTransport
+                       ? Transport::kWebTransport
+                       : Transport::kQuicV1;
+          }
+          case Protocol::kWebRtcDirect:
+            return Transport::kWebRtcDirect;
+          default:
+            return Transport::kOther;
+        }
+      }
+      default:
+        break;
+    }
+  }
+  return Transport::kOther;
+}
+
 }  // namespace
 
 Multiaddr::Multiaddr(const std::vector<MultiaddrComponent>& components) {
@@ -575,63 +634,19 @@ std::optional<uint16_t> Multiaddr::port() const {
   return std::nullopt;
 }
 
-Transport Multiaddr::transport() const {
-  const ComponentViews cs = Views(bytes_);
-  const auto has = [&cs](Protocol p) {
-    return std::any_of(cs.begin(), cs.end(),
-                       [p](const ComponentView& c) { return c.protocol == p; });
-  };
-  if (has(Protocol::kWebRtc)) return Transport::kWebRtc;
+Transport Multiaddr::transport() const { return TransportOf(Views(bytes_)); }
 
-  const auto hop_end = std::find_if(cs.begin(), cs.end(), [](const ComponentView& c) {
-    return c.protocol == Protocol::kP2pCircuit;
-  });
-  // The next component of the hop after `it` that is not an /sni/.
-  const auto next = [hop_end](auto it) {
-    do {
-      ++it;
-    } while (it != hop_end && it->protocol == Protocol::kSni);
-    return it;
-  };
-  for (auto it = cs.begin(); it != hop_end; ++it) {
-    switch (it->protocol) {
-      case Protocol::kUnix:
-        return Transport::kUnix;
-      case Protocol::kMemory:
-        return Transport::kMemory;
-      case Protocol::kTcp: {
-        auto after = next(it);
-        const bool tls = after != hop_end && after->protocol == Protocol::kTls;
-        if (tls) after = next(after);
-        if (after != hop_end && after->protocol == Protocol::kWss) return Transport::kWss;
-        if (after != hop_end && after->protocol == Protocol::kWs) {
-          return tls ? Transport::kWss : Transport::kWs;
-        }
-        return Transport::kTcp;
-      }
-      case Protocol::kUdp: {
-        const auto after = next(it);
-        if (after == hop_end) return Transport::kOther;
-        switch (after->protocol) {
-          case Protocol::kQuic:
-            return Transport::kQuic;
-          case Protocol::kQuicV1: {
-            const auto then = next(after);
-            return then != hop_end && then->protocol == Protocol::kWebTransport
-                       ? Transport::kWebTransport
-                       : Transport::kQuicV1;
-          }
-          case Protocol::kWebRtcDirect:
-            return Transport::kWebRtcDirect;
-          default:
-            return Transport::kOther;
-        }
-      }
-      default:
-        break;
+Multiaddr::Facts Multiaddr::facts() const {
+  const ComponentViews cs = Views(bytes_);
+  Facts facts;
+  facts.transport = TransportOf(cs);
+  for (const ComponentView& c : cs) {
+    if (!facts.ip && (c.protocol == Protocol::kIp4 || c.protocol == Protocol::kIp6)) {
+      facts.ip = IpAddress::FromBytes(c.value);
     }
+    facts.relayed = facts.relayed || c.protocol == Protocol::kP2pCircuit;
   }
-  return Transport::kOther;
+  return facts;
 }
 
 bool Multiaddr::is_relayed() const {

@@ -127,6 +127,15 @@ class Multiaddr {
   Transport transport() const;
   // Contains /p2p-circuit.
   bool is_relayed() const;
+
+  // ip(), transport() and is_relayed() from one pass over the components, for code that needs
+  // all three (the core, for every new connection).
+  struct Facts {
+    std::optional<IpAddress> ip;
+    Transport transport = Transport::kOther;
+    bool relayed = false;
+  };
+  Facts facts() const;
   // The peer of the last /p2p/ component: the destination, in a relayed address.
   std::optional<PeerId> peer_id() const;
 

@@ -241,8 +241,28 @@ TEST(MultiaddrTest, Transport) {
   };
   for (const auto& [text, transport] : cases) {
     EXPECT_EQ(TransportName(Ma(text).transport()), TransportName(transport)) << text;
+    EXPECT_EQ(TransportName(Ma(text).facts().transport), TransportName(transport)) << text;
   }
   EXPECT_EQ(Multiaddr().transport(), Transport::kOther);
+}
+
+TEST(MultiaddrTest, FactsAreTheThreeAccessorsInOnePass) {
+  for (const std::string& text :
+       {std::string("/ip4/1.2.3.4/tcp/4001"), std::string("/ip6/::1/udp/1/quic-v1"),
+        std::string("/ip6zone/eth0/ip6/fe80::1/udp/53/ip4/1.2.3.4/tcp/1"),
+        absl::StrCat("/ip4/9.8.7.6/tcp/1/p2p/", kQm, "/p2p-circuit/p2p/", kEd),
+        absl::StrCat("/dns6/relay.example/tcp/443/wss/p2p/", kQm, "/p2p-circuit/p2p/", kEd),
+        std::string("/memory/7"), std::string("/dnsaddr/bootstrap.libp2p.io")}) {
+    const Multiaddr a = Ma(text);
+    const Multiaddr::Facts facts = a.facts();
+    EXPECT_EQ(facts.ip, a.ip()) << text;
+    EXPECT_EQ(facts.transport, a.transport()) << text;
+    EXPECT_EQ(facts.relayed, a.is_relayed()) << text;
+  }
+  const Multiaddr::Facts zoned = Ma("/ip6zone/eth0/ip6/fe80::1/udp/53/ip4/1.2.3.4/tcp/1").facts();
+  EXPECT_EQ(zoned.ip->ToString(), "fe80::1");  // the first IP
+  EXPECT_TRUE(Ma(absl::StrCat("/ip4/9.8.7.6/tcp/1/p2p/", kQm, "/p2p-circuit")).facts().relayed);
+  EXPECT_EQ(Multiaddr().facts().ip, std::nullopt);
 }
 
 TEST(MultiaddrTest, Accessors) {
