@@ -72,15 +72,16 @@ SourceVerdict SourceLimiter::Admit(const IpAddress& address, Instant now, bool e
   Checks checks[4];
   const int n = KeysOf(ip, checks);
   // Concurrency caps first, then the buckets; an absent key has a full bucket and no live
-  // connection.
+  // connection. (Nothing is inserted until the checks pass, so the pointers stay valid.)
+  const Entry* found[4];
   for (int i = 0; i < n; ++i) {
-    const Entry* e = Find(checks[i].key);
+    const Entry* e = found[i] = Find(checks[i].key);
     if (checks[i].max_live != 0 && e != nullptr && e->live >= checks[i].max_live) {
       return checks[i].live_verdict;
     }
   }
   for (int i = 0; i < n; ++i) {
-    const Entry* e = Find(checks[i].key);
+    const Entry* e = found[i];
     if (checks[i].rate != nullptr && e != nullptr && e->has_bucket &&
         !e->credit.WouldAdmit(*checks[i].rate, now)) {
       return checks[i].rate_verdict;
@@ -158,15 +159,16 @@ SourceLimiter::Entry& SourceLimiter::Touch(const Key& key, Instant) {
   auto [it, inserted] = entries_.try_emplace(key);
   if (!inserted) Unindex(key, it->second);
   it->second.last_use = ++use_sequence_;
-  if (inserted && it->second.live == 0) {
-    EvictUnpinnedAbove(options_.max_tracked_sources - 1);  // room for this one
-  }
-  return entries_.find(key)->second;  // the eviction may have rehashed
+  // Room for this one. Erasing others leaves `it` valid (flat_hash_map erase never moves).
+  if (inserted) EvictUnpinnedAbove(options_.max_tracked_sources - 1);
+  return it->second;
 }
 
-void SourceLimiter::Unindex(const Key& key, const Entry& e) {
+void SourceLimiter::Unindex(const Key& key, Entry& e) {
+  if (!e.indexed) return;
   lru_.erase({e.last_use, key});
   full_at_.erase({e.full_at, key});
+  e.indexed = false;
 }
 
 void SourceLimiter::Reindex(const Key& key, Entry& e) {
@@ -179,6 +181,7 @@ void SourceLimiter::Reindex(const Key& key, Entry& e) {
   }
   lru_.insert({e.last_use, key});
   full_at_.insert({e.full_at, key});
+  e.indexed = true;
 }
 
 void SourceLimiter::ForgetFullBuckets(Instant now, int budget) {

@@ -114,6 +114,7 @@ class SourceLimiter {
     uint64_t last_use = 0;  // LRU sequence
     uint32_t live = 0;      // admitted connections not yet released
     bool has_bucket = false;
+    bool indexed = false;  // in lru_ and full_at_ (unpinned, with a bucket)
   };
   struct Checks {
     Key key;
@@ -132,7 +133,7 @@ class SourceLimiter {
   Entry& Touch(const Key& key, Instant now);
   // Moves an entry in or out of the LRU and fill-up indexes after a change.
   void Reindex(const Key& key, Entry& e);
-  void Unindex(const Key& key, const Entry& e);
+  void Unindex(const Key& key, Entry& e);
   void ForgetFullBuckets(Instant now, int budget);
   // Forgets unpinned entries, least recently used first, until at most `limit` remain.
   void EvictUnpinnedAbove(size_t limit);
