@@ -184,7 +184,7 @@ std::optional<std::string> Admission::DeniedAddressRule(const std::optional<IpAd
 
 std::optional<std::string> Admission::DeniedPeerRule(const Connection& c, const PeerId& peer,
                                                      bool gater_passed) const {
-  if (denied_peers_.contains(peer)) return "denied_peers";
+  if (!denied_peers_.empty() && denied_peers_.contains(peer)) return "denied_peers";
   if (gater_ != nullptr && !gater_passed) {
     if (std::optional<std::string> r = gater_->DenySecured(c.direction, peer, c.remote)) {
       return absl::StrCat("gater: ", *r);

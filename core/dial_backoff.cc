@@ -66,6 +66,7 @@ uint32_t DialBackoff::Failures(const PeerId& peer, const Multiaddr& address) con
 }
 
 void DialBackoff::ClearPeer(const PeerId& peer) {
+  if (by_peer_.empty()) return;  // the common case: no hashing of the peer id
   auto p = by_peer_.find(peer);
   if (p == by_peer_.end()) return;
   for (const auto& [address, entry] : p->second) {

@@ -39,13 +39,14 @@ void Reconnector::MaybeStart(const PeerId& peer, Instant now) {
 
 void Reconnector::PeerGone(const PeerId& peer, Instant now) {
   // Redial a keep-alive peer, when the core knows where (SetPeerAddresses).
-  if (config_.reconnect_retries > 0 && tags_.HasKeepAlive(peer) && !reconnects_.contains(peer) &&
-      peer_addresses_.contains(peer)) {
+  if (config_.reconnect_retries > 0 && !peer_addresses_.empty() && tags_.HasKeepAlive(peer) &&
+      !reconnects_.contains(peer) && peer_addresses_.contains(peer)) {
     Schedule(peer, /*attempt=*/0, now, Wait(0));
   }
 }
 
 void Reconnector::PeerConnected(const PeerId& peer) {
+  if (reconnects_.empty()) return;
   if (auto r = reconnects_.find(peer); r != reconnects_.end() && !r->second.dialling) End(peer);
 }
 

@@ -33,7 +33,9 @@ class Streams {
   absl::StatusOr<ConnectionId> On(Instant now, const PlaceStream& in);
 
   // The peer's last connection is gone: forget its round-robin cursor.
-  void PeerGone(const PeerId& peer) { round_robin_cursor_.erase(peer); }
+  void PeerGone(const PeerId& peer) {
+    if (!round_robin_cursor_.empty()) round_robin_cursor_.erase(peer);
+  }
   void AddMetrics(Metrics& m) const;
 
  private:
