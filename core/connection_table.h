@@ -30,6 +30,7 @@
 #include "core/multiaddr.h"
 #include "core/output.h"
 #include "core/peer_id.h"
+#include "core/pooled_btree.h"
 #include "core/protocol_table.h"
 #include "core/prune_index.h"
 #include "core/record_pool.h"
@@ -257,9 +258,10 @@ class ConnectionTable {
   // then on: a node whose lists never change does not pay for it on every connection.
   std::optional<absl::btree_set<IpKey>> by_ip_;
   std::array<std::array<uint64_t, kLiveStateCount>, kDirectionCount> counts_{};
-  absl::btree_map<uint32_t, uint64_t> open_connections_by_stream_count_;
-  GroupCounts pending_by_group_{GroupCounts::kRanked};                   // fair_pending ones
-  absl::btree_set<std::pair<uint64_t, ConnectionId>> pending_in_group_;  // (group, id)
+  NodePool pool_;
+  PooledBtreeMap<uint32_t, uint64_t> open_connections_by_stream_count_{&pool_};
+  GroupCounts pending_by_group_{GroupCounts::kRanked};                          // fair_pending ones
+  PooledBtreeSet<std::pair<uint64_t, ConnectionId>> pending_in_group_{&pool_};  // (group, id)
   GroupCounts open_inbound_by_netgroup_{GroupCounts::kUnranked};
   ProtocolTable protocols_;
 };

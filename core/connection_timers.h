@@ -6,8 +6,8 @@
 #include <optional>
 #include <utility>
 
-#include "absl/container/btree_set.h"
 #include "core/connection_table.h"
+#include "core/pooled_btree.h"
 #include "core/time.h"
 #include "core/types.h"
 
@@ -40,7 +40,8 @@ class ConnectionTimers {
   Instant Next() const { return timers_.empty() ? Instant::Never() : timers_.begin()->first; }
 
  private:
-  absl::btree_set<std::pair<Instant, ConnectionId>> timers_;
+  NodePool pool_;
+  PooledBtreeSet<std::pair<Instant, ConnectionId>> timers_{&pool_};
 };
 
 }  // namespace connmgr

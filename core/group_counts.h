@@ -14,8 +14,8 @@
 #include <optional>
 #include <utility>
 
-#include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
+#include "core/pooled_btree.h"
 
 namespace connmgr {
 
@@ -60,7 +60,8 @@ class GroupCounts {
 
   bool ranked_;
   absl::flat_hash_map<uint64_t, uint32_t> counts_;  // looked up only, never iterated
-  absl::btree_set<std::pair<uint32_t, uint64_t>> by_count_;
+  NodePool pool_;
+  PooledBtreeSet<std::pair<uint32_t, uint64_t>> by_count_{&pool_};
 };
 
 }  // namespace connmgr

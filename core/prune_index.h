@@ -27,7 +27,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "absl/container/btree_set.h"
+#include "core/pooled_btree.h"
 #include "core/time.h"
 #include "core/types.h"
 
@@ -88,15 +88,14 @@ class PruneIndex {
   size_t size(PruneTier tier) const { return Set(tier).size(); }
 
  private:
-  const absl::btree_set<PruneKey>& Set(PruneTier tier) const {
+  const PooledBtreeSet<PruneKey>& Set(PruneTier tier) const {
     return tier == PruneTier::kBusy ? busy_ : idle_;
   }
-  absl::btree_set<PruneKey>& Set(PruneTier tier) {
-    return tier == PruneTier::kBusy ? busy_ : idle_;
-  }
+  PooledBtreeSet<PruneKey>& Set(PruneTier tier) { return tier == PruneTier::kBusy ? busy_ : idle_; }
 
-  absl::btree_set<PruneKey> idle_;
-  absl::btree_set<PruneKey> busy_;
+  NodePool pool_;
+  PooledBtreeSet<PruneKey> idle_{&pool_};
+  PooledBtreeSet<PruneKey> busy_{&pool_};
 };
 
 }  // namespace connmgr

@@ -30,9 +30,9 @@
 #include <tuple>
 #include <utility>
 
-#include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
 #include "core/ip.h"
+#include "core/pooled_btree.h"
 #include "core/time.h"
 #include "core/token_bucket.h"
 
@@ -141,9 +141,10 @@ class SourceLimiter {
   SourceLimiterOptions options_;
   std::optional<TokenBucket> global_;
   uint64_t use_sequence_ = 0;
-  absl::flat_hash_map<Key, Entry> entries_;           // looked up only, never iterated
-  absl::btree_set<std::pair<uint64_t, Key>> lru_;     // unpinned entries
-  absl::btree_set<std::pair<Instant, Key>> full_at_;  // unpinned entries with a bucket
+  absl::flat_hash_map<Key, Entry> entries_;  // looked up only, never iterated
+  NodePool pool_;
+  PooledBtreeSet<std::pair<uint64_t, Key>> lru_{&pool_};     // unpinned entries
+  PooledBtreeSet<std::pair<Instant, Key>> full_at_{&pool_};  // unpinned entries with a bucket
 };
 
 }  // namespace connmgr
