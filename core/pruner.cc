@@ -54,7 +54,7 @@ std::optional<ConnectionId> Pruner::EvictionVictim(uint64_t netgroup) const {
   return std::nullopt;
 }
 
-std::vector<ConnectionId> Pruner::ChooseTrim(Instant now, TrimMode mode) {
+absl::Span<const ConnectionId> Pruner::ChooseTrim(Instant now, TrimMode mode) {
   const uint64_t open = table_.open_count();
   const uint64_t threshold = mode == TrimMode::kToLowWatermarkNow
                                  ? config_.effective_low_watermark()
@@ -72,7 +72,8 @@ std::vector<ConnectionId> Pruner::ChooseTrim(Instant now, TrimMode mode) {
     if (protected_left.size() == config_.diversity_protected_connections) break;
     protected_left[rank_and_group.second] = count;
   }
-  std::vector<ConnectionId> chosen;
+  std::vector<ConnectionId>& chosen = chosen_;
+  chosen.clear();
   auto choose_until = [&](PruneTier tier, uint64_t wanted) {
     if (chosen.size() >= wanted) return;
     prune_index_.Walk(tier, [&](ConnectionId id) {
@@ -94,6 +95,7 @@ std::vector<ConnectionId> Pruner::ChooseTrim(Instant now, TrimMode mode) {
   last_trim_ = now;
   trim_deadline_ = Instant::Never();
   ConnectionsPruned event{open, low, {}};
+  event.pruned.reserve(chosen.size());
   for (size_t i = 0; i < chosen.size(); ++i) {
     const Connection& c = *table_.Find(chosen[i]);
     event.pruned.push_back(

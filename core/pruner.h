@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/container/btree_map.h"
+#include "absl/types/span.h"
 #include "core/config.h"
 #include "core/connection_table.h"
 #include "core/outbox.h"
@@ -40,8 +41,9 @@ class Pruner {
   };
   // Chooses what to close to get to the low watermark (and, by choosing busy ones too, to
   // max_connections), emits ConnectionsPruned and returns the choice in prune order; nothing
-  // when `mode`'s threshold is not exceeded.
-  std::vector<ConnectionId> ChooseTrim(Instant now, TrimMode mode = TrimMode::kOverHighWatermark);
+  // when `mode`'s threshold is not exceeded. The span is valid until the next call.
+  absl::Span<const ConnectionId> ChooseTrim(Instant now,
+                                            TrimMode mode = TrimMode::kOverHighWatermark);
 
   // Which of the peer's open connections to close while it has more than
   // max_connections_per_peer open, `opened` being the one that just opened.
@@ -76,6 +78,7 @@ class Pruner {
   absl::btree_map<std::pair<uint64_t, uint64_t>, uint64_t> prunable_groups_;
   Instant last_trim_ = Instant::FromNanoseconds(std::numeric_limits<int64_t>::min());
   Instant trim_deadline_ = Instant::Never();  // a trim held back by the silence period
+  std::vector<ConnectionId> chosen_;          // the last trim's choice (its buffer is reused)
 };
 
 }  // namespace connmgr

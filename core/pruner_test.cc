@@ -91,7 +91,7 @@ TEST_F(PrunerTest, DiversityKeepsOneConnectionOfTheProtectedGroup) {
   // Groups: 1.0/16 holds 4 connections, 2.0/16 holds 1.
   for (int i = 0; i < 4; ++i) Open(i, absl::StrCat("1.0.", i, ".1"), At(i));
   Open(4, "2.0.0.1", At(4));
-  const std::vector<ConnectionId> chosen = pruner_.ChooseTrim(At(10));
+  const absl::Span<const ConnectionId> chosen = pruner_.ChooseTrim(At(10));
   ASSERT_EQ(chosen.size(), 3u);
   // Whichever group ranks first keeps its last connection; every choice is from prunable ones.
   const bool second_group_kept =
