@@ -23,7 +23,11 @@ class Outbox {
  public:
   static constexpr size_t kRetainedCapacity = 1024;
 
-  void Emit(Output output) { queue_.push_back(std::move(output)); }
+  // Built in place in the queue (no intermediate Output to move and destroy).
+  template <typename T>
+  void Emit(T&& output) {
+    queue_.emplace_back(std::forward<T>(output));
+  }
   void Count(Counter c, uint64_t n = 1) { counters_[static_cast<int>(c)] += n; }
 
   // The oldest output, removed from the queue.
