@@ -89,6 +89,7 @@ TEST(PruneIndexTest, IndexOrderIsPruneKeyOrderAcrossTheWholeRange) {
   for (size_t i = 0; i < keys.size(); ++i) index.Upsert(entries[i], keys[i], PruneTier::kIdle);
   std::sort(keys.begin(), keys.end());
   std::vector<ConnectionId> expected;
+  expected.reserve(keys.size());
   for (const PruneKey& k : keys) expected.push_back(k.id);
   EXPECT_EQ(index.First(PruneTier::kIdle, keys.size()), expected);
 }
