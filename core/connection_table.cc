@@ -37,8 +37,6 @@ uint64_t PendingGroupOf(const IpAddress& ip) {
   return group;
 }
 
-bool UsesFileDescriptor(const Multiaddr& remote) { return UsesFileDescriptor(remote.facts()); }
-
 bool UsesFileDescriptor(const Multiaddr::Facts& remote) {
   return !remote.relayed && remote.transport != Transport::kMemory;
 }

@@ -50,7 +50,6 @@ uint64_t NetGroupOf(const IpAddress& ip);
 uint64_t PendingGroupOf(const IpAddress& ip);
 
 // Relayed connections ride another connection's socket; in-memory ones have none.
-bool UsesFileDescriptor(const Multiaddr& remote);
 bool UsesFileDescriptor(const Multiaddr::Facts& remote);
 
 // Which resource scope a connection is charged to (besides the system scope).
