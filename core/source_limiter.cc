@@ -166,7 +166,7 @@ SourceLimiter::Entry& SourceLimiter::Touch(const Key& key, Instant) {
 
 void SourceLimiter::Unindex(const Key& key, Entry& e) {
   if (!e.indexed) return;
-  lru_.erase({e.last_use, key});
+  lru_.erase(e.last_use);
   full_at_.erase({e.full_at, key});
   e.indexed = false;
 }
@@ -179,16 +179,19 @@ void SourceLimiter::Reindex(const Key& key, Entry& e) {
     entries_.erase(key);  // nothing left to remember
     return;
   }
-  lru_.insert({e.last_use, key});
-  full_at_.insert({e.full_at, key});
+  // A touched entry is the newest and a fresh bucket fills up after the others: both usually
+  // go at the end, which the hint makes O(1).
+  lru_.insert(lru_.end(), {e.last_use, key});
+  full_at_.insert(full_at_.end(), {e.full_at, key});
   e.indexed = true;
 }
 
 void SourceLimiter::ForgetFullBuckets(Instant now, int budget) {
   while (budget-- > 0 && !full_at_.empty() && full_at_.begin()->first <= now) {
-    const Key key = full_at_.begin()->second;
-    auto it = entries_.find(key);
-    Unindex(key, it->second);
+    auto first = full_at_.begin();
+    auto it = entries_.find(first->second);
+    lru_.erase(it->second.last_use);
+    full_at_.erase(first);
     entries_.erase(it);
   }
 }

@@ -143,7 +143,8 @@ class SourceLimiter {
   uint64_t use_sequence_ = 0;
   absl::flat_hash_map<Key, Entry> entries_;  // looked up only, never iterated
   NodePool pool_;
-  PooledBtreeSet<std::pair<uint64_t, Key>> lru_{&pool_};     // unpinned entries
+  // Unpinned entries by last use (sequence numbers are unique: no key needed to order them).
+  PooledBtreeMap<uint64_t, Key> lru_{&pool_};
   PooledBtreeSet<std::pair<Instant, Key>> full_at_{&pool_};  // unpinned entries with a bucket
 };
 
