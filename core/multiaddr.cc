@@ -637,8 +637,20 @@ std::optional<uint16_t> Multiaddr::port() const {
 Transport Multiaddr::transport() const { return TransportOf(Views(bytes_)); }
 
 Multiaddr::Facts Multiaddr::facts() const {
-  const ComponentViews cs = Views(bytes_);
   Facts facts;
+  // Nearly every connection's address is /ip4|ip6/A/tcp/P: its bytes are the code, the address,
+  // 0x06 and the port (all one-byte codes), read here without the general walk below.
+  const size_t ip_size = bytes_.empty()                                   ? 0
+                         : bytes_[0] == static_cast<char>(Protocol::kIp4) ? 4
+                         : bytes_[0] == static_cast<char>(Protocol::kIp6) ? 16
+                                                                          : 0;
+  if (ip_size != 0 && bytes_.size() == 1 + ip_size + 3 &&
+      bytes_[1 + ip_size] == static_cast<char>(Protocol::kTcp)) {
+    facts.ip = IpAddress::FromBytes(absl::string_view(bytes_).substr(1, ip_size));
+    facts.transport = Transport::kTcp;
+    return facts;
+  }
+  const ComponentViews cs = Views(bytes_);
   facts.transport = TransportOf(cs);
   for (const ComponentView& c : cs) {
     if (!facts.ip && (c.protocol == Protocol::kIp4 || c.protocol == Protocol::kIp6)) {

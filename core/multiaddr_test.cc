@@ -249,6 +249,12 @@ TEST(MultiaddrTest, Transport) {
 TEST(MultiaddrTest, FactsAreTheThreeAccessorsInOnePass) {
   for (const std::string& text :
        {std::string("/ip4/1.2.3.4/tcp/4001"), std::string("/ip6/::1/udp/1/quic-v1"),
+        // The /ip4|ip6/A/tcp/P shortcut and its near misses (longer, other transport, an
+        // address byte equal to the tcp code, a port equal to the ip4 code).
+        std::string("/ip6/2001:db8::6/tcp/6"), std::string("/ip4/4.6.6.6/tcp/1030"),
+        std::string("/ip4/1.2.3.4/tcp/4001/ws"), std::string("/ip4/1.2.3.4/udp/4001/quic-v1"),
+        std::string("/ip4/1.2.3.4/tcp/4001/tls/ws"), std::string("/ip6/::/tcp/0"),
+        absl::StrCat("/ip4/1.2.3.4/tcp/4001/p2p/", kEd),
         std::string("/ip6zone/eth0/ip6/fe80::1/udp/53/ip4/1.2.3.4/tcp/1"),
         absl::StrCat("/ip4/9.8.7.6/tcp/1/p2p/", kQm, "/p2p-circuit/p2p/", kEd),
         absl::StrCat("/dns6/relay.example/tcp/443/wss/p2p/", kQm, "/p2p-circuit/p2p/", kEd),
