@@ -100,6 +100,30 @@ TEST(PeerIdTest, AcceptsIdentityDigestsUpToTheCap) {
   EXPECT_EQ(MustParse(id->ToCidString()), *id);
 }
 
+TEST(PeerIdTest, CopyAssignmentBetweenInlineAndHeapIds) {
+  std::string long_multihash = absl::HexStringToBytes("007e");
+  long_multihash.append(126, 'k');
+  const PeerId heap = PeerId::FromBytes(long_multihash).value();  // over the inline 40 bytes
+  const PeerId sha = MustParse(kQm);
+  const PeerId ed = MustParse(kEd25519);
+  PeerId p;
+  p = ed;  // empty <- inline
+  EXPECT_EQ(p, ed);
+  p = sha;  // inline <- shorter inline
+  EXPECT_EQ(p, sha);
+  EXPECT_EQ(p.bytes().size(), 34u);
+  p = heap;  // inline <- heap
+  EXPECT_EQ(p, heap);
+  p = ed;  // heap <- inline
+  EXPECT_EQ(p, ed);
+  EXPECT_EQ(p.ToString(), kEd25519);
+  const PeerId& same = p;
+  p = same;  // self
+  EXPECT_EQ(p, ed);
+  p = PeerId();
+  EXPECT_TRUE(p.is_empty());
+}
+
 struct RejectCase {
   std::string text;
   std::string error;
