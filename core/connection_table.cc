@@ -141,7 +141,7 @@ std::optional<ConnectionId> ConnectionTable::PendingEvictionVictim(
   return pending_in_group_.lower_bound({largest->group, ConnectionId{}})->second;
 }
 
-bool ConnectionTable::Open(Connection& c, const PeerId& peer, Instant now) {
+size_t ConnectionTable::Open(Connection& c, const PeerId& peer, Instant now) {
   CountState(c, -1);
   c.state = ConnectionState::kOpen;
   c.peer = peer;
@@ -156,7 +156,7 @@ bool ConnectionTable::Open(Connection& c, const PeerId& peer, Instant now) {
   }
   auto& ids = (*it)->connections;
   ids.insert(std::upper_bound(ids.begin(), ids.end(), c.id), c.id);
-  return ids.size() == 1;
+  return ids.size();
 }
 
 void ConnectionTable::StartClosing(Connection& c, CloseReason reason, Instant now) {

@@ -141,8 +141,9 @@ class ConnectionTable {
     return open_inbound_by_netgroup_.Count(netgroup);
   }
 
-  // pending → open. Returns true if this is the peer's first connection in the table.
-  bool Open(Connection& c, const PeerId& peer, Instant now);
+  // pending → open. Returns how many connections the peer has in the table now, in any state
+  // (1: its first).
+  size_t Open(Connection& c, const PeerId& peer, Instant now);
   // pending/open → closing.
   void StartClosing(Connection& c, CloseReason reason, Instant now);
   // Removes the connection. Returns true if the peer had no other connection.

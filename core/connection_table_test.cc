@@ -33,15 +33,20 @@ TEST_F(ConnectionTableTest, StateCountsFollowTransitions) {
   Connection& c = table_.AddPending(Direction::kOutbound, Addr("/ip4/1.2.3.4/tcp/1"), kT0);
   const ConnectionId id = c.id;
   EXPECT_EQ(table_.count(Direction::kOutbound, ConnectionState::kPending), 1u);
-  EXPECT_TRUE(table_.Open(c, kAlice, kT0));
+  EXPECT_EQ(table_.Open(c, kAlice, kT0), 1u);  // Alice's first
   EXPECT_EQ(table_.count(Direction::kOutbound, ConnectionState::kPending), 0u);
   EXPECT_EQ(table_.count(Direction::kOutbound, ConnectionState::kOpen), 1u);
   table_.StartClosing(*table_.Find(id), CloseReason::kRequested, kT0);
   EXPECT_EQ(table_.count(Direction::kOutbound, ConnectionState::kClosing), 1u);
+  Connection& second = table_.AddPending(Direction::kInbound, Addr("/ip4/1.2.3.4/tcp/2"), kT0);
+  EXPECT_EQ(table_.Open(second, kAlice, kT0), 2u);  // the closing one still counts
+  const ConnectionId second_id = second.id;
+  table_.StartClosing(second, CloseReason::kRequested, kT0);
+  EXPECT_FALSE(table_.Remove(second_id));  // Alice still has the first
   EXPECT_TRUE(table_.Remove(id));
   EXPECT_EQ(table_.size(), 0u);
   EXPECT_TRUE(table_.WasClosed(id));
-  EXPECT_FALSE(table_.WasClosed(ConnectionId{id.value + 1}));
+  EXPECT_FALSE(table_.WasClosed(ConnectionId{second_id.value + 1}));
   EXPECT_FALSE(table_.WasClosed(ConnectionId{0}));
 }
 

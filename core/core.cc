@@ -405,7 +405,8 @@ absl::StatusOr<ConnectionId> Core::OnPeerTagChange(Instant now, const TagInput& 
 }
 
 void Core::Open(Connection& c, const PeerId& peer, Instant now) {
-  const bool first = table_.Open(c, peer, now);
+  const size_t peer_connections = table_.Open(c, peer, now);
+  const bool first = peer_connections == 1;
   dialer_.PeerConnected(peer);
   reconnector_.PeerConnected(peer);
   outbox_.Count(Counter::kConnectionsOpened);
@@ -419,7 +420,8 @@ void Core::Open(Connection& c, const PeerId& peer, Instant now) {
     timers_.Arm(c, now + config_.grace_period);
   }
   pruner_.Reindex(c);
-  EnforcePeerLimit(c.id, peer, now);
+  // Only open ones count against the limit: under it in all states, none need be counted.
+  if (peer_connections > config_.max_connections_per_peer) EnforcePeerLimit(c.id, peer, now);
   MaybeTrim(now);
 }
 
