@@ -46,6 +46,10 @@ Core::Core(Config config, std::shared_ptr<ConnectionGater> gater, AddressLess ad
 }
 
 absl::StatusOr<ConnectionId> Core::Handle(Instant now, const Input& input) {
+  if (outbox_.draining()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(InputName(input), ": handed in from DrainOutputs' callback; call after it"));
+  }
   if (outbox_.size() >= config_.max_output_queue) {
     outbox_.Count(Counter::kInputsRefusedQueueFull);
     return absl::ResourceExhaustedError(
@@ -81,6 +85,10 @@ absl::StatusOr<ConnectionId> Core::Handle(Instant now, const Input& input) {
 }
 
 std::optional<Output> Core::PollOutput() { return outbox_.Pop(); }
+
+void Core::DrainOutputs(absl::FunctionRef<void(const Output&)> carry_out) {
+  outbox_.Drain(carry_out);
+}
 
 Instant Core::NextDeadline() const {
   return std::min(

@@ -7,9 +7,10 @@
 //
 // The call contract (docs/design.md):
 // - Every input goes through `Handle` with the caller's `now`. The core never reads a clock.
-// - After each `Handle`, drain `PollOutput` until empty, then re-arm one timer at
-//   `NextDeadline()`. While `max_output_queue` outputs wait undrained, `Handle` refuses inputs
-//   with ResourceExhausted (nothing changes); a single input may push the queue past the bound.
+// - After each `Handle`, drain the outputs (`PollOutput` until empty, or `DrainOutputs`), then
+//   re-arm one timer at `NextDeadline()`. While `max_output_queue` outputs wait undrained,
+//   `Handle` refuses inputs with ResourceExhausted (nothing changes); a single input may push
+//   the queue past the bound.
 // - `now` earlier than a previous input's is treated as that previous instant (time never goes
 //   back inside the core) and counted as a clock regression.
 // - A misuse (unknown connection, wrong state, malformed value) returns a status and changes
@@ -24,6 +25,7 @@
 #include <optional>
 #include <string>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "core/address_order.h"
@@ -68,6 +70,10 @@ class Core : private DialerHost {
 
   // The next output, oldest first; nullopt when the queue is empty.
   std::optional<Output> PollOutput();
+  // Hands every waiting output to `carry_out`, oldest first, and empties the queue: what
+  // PollOutput returns, without moving each output out. `carry_out` must not call Handle (it
+  // gets FailedPrecondition); keep what it needs and hand inputs in after.
+  void DrainOutputs(absl::FunctionRef<void(const Output&)> carry_out);
   size_t queued_outputs() const { return outbox_.size(); }
 
   // When the caller must hand in TimerExpired next; Instant::Never() when no timer is armed.

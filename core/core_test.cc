@@ -54,6 +54,27 @@ TEST_F(CoreTest, UpgradeOpensAndFirstConnectionConnectsPeer) {
   EXPECT_EQ(core_->GetMetrics().peers, 1u);
 }
 
+TEST_F(CoreTest, DrainOutputsHandsOutWhatPollOutputWould) {
+  ConnectionId id = Inbound(At(1));
+  ASSERT_TRUE(core_->Handle(At(2), ConnectionUpgraded{id, kAlice}).ok());
+  std::vector<Output> seen;
+  core_->DrainOutputs([&](const Output& out) {
+    seen.push_back(out);
+    // No input from inside: refused, and nothing changes.
+    absl::StatusOr<ConnectionId> inside = core_->Handle(At(3), CloseRequest{id});
+    EXPECT_EQ(inside.status().code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_THAT(std::string(inside.status().message()), ::testing::HasSubstr("DrainOutputs"));
+    EXPECT_EQ(core_->PollOutput(), std::nullopt);
+  });
+  EXPECT_THAT(seen, ElementsAre(Output(AcceptConnection{id}),
+                                Output(ConnectionOpened{id, kAlice, Direction::kInbound}),
+                                Output(PeerConnected{kAlice})));
+  EXPECT_EQ(core_->queued_outputs(), 0u);
+  EXPECT_EQ(core_->connections().Find(id)->state, ConnectionState::kOpen);
+  ASSERT_TRUE(core_->Handle(At(3), CloseRequest{id}).ok());  // after it: taken
+  EXPECT_FALSE(Drain().empty());
+}
+
 TEST_F(CoreTest, LastCloseDisconnectsPeer) {
   ConnectionId a = OpenInbound(At(1), kAlice);
   ConnectionId b = OpenInbound(At(1), kAlice);

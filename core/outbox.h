@@ -30,9 +30,9 @@ class Outbox {
   }
   void Count(Counter c, uint64_t n = 1) { counters_[static_cast<int>(c)] += n; }
 
-  // The oldest output, removed from the queue.
+  // The oldest output, removed from the queue (nullopt while Drain hands them out).
   std::optional<Output> Pop() {
-    if (head_ == queue_.size()) return std::nullopt;
+    if (head_ == queue_.size() || draining_) return std::nullopt;
     std::optional<Output> out(std::move(queue_[head_++]));
     if (head_ == queue_.size()) {
       Clear();
@@ -43,6 +43,16 @@ class Outbox {
     }
     return out;
   }
+  // Hands each waiting output to `f`, oldest first, then empties the queue. Nothing may be
+  // emitted meanwhile (draining() is true).
+  template <typename F>
+  void Drain(F&& f) {
+    draining_ = true;
+    for (size_t i = head_; i < queue_.size(); ++i) f(std::as_const(queue_[i]));
+    draining_ = false;
+    Clear();
+  }
+  bool draining() const { return draining_; }
   // The outputs waiting, oldest first.
   absl::Span<const Output> pending() const { return absl::MakeConstSpan(queue_).subspan(head_); }
   void Clear() {
@@ -56,6 +66,7 @@ class Outbox {
  private:
   std::vector<Output> queue_;
   size_t head_ = 0;  // queue_[0, head_) were taken
+  bool draining_ = false;
   std::array<uint64_t, kCounterCount> counters_{};
 };
 

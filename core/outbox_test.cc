@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <optional>
 #include <variant>
+#include <vector>
 
 #include "gtest/gtest.h"
 
@@ -44,6 +45,24 @@ TEST(OutboxTest, ACallerThatNeverDrainsFullyKeepsOrderAndBoundedStorage) {
   EXPECT_EQ(std::get<ConnectionClosed>(outbox.pending().front()).connection.value, next_out);
   while (std::optional<Output> out = outbox.Pop()) ASSERT_EQ(IdOf(out), next_out++);
   EXPECT_EQ(next_out, next_in);
+}
+
+TEST(OutboxTest, DrainHandsOutWhatIsLeftInOrderAndEmpties) {
+  Outbox outbox;
+  for (uint64_t i = 1; i <= 4; ++i) outbox.Emit(Closed(i));
+  EXPECT_EQ(IdOf(outbox.Pop()), 1u);  // taken before: not handed out again
+  std::vector<uint64_t> seen;
+  outbox.Drain([&](const Output& out) {
+    EXPECT_TRUE(outbox.draining());
+    EXPECT_EQ(outbox.Pop(), std::nullopt);  // no taking from under the drain
+    seen.push_back(std::get<ConnectionClosed>(out).connection.value);
+  });
+  EXPECT_EQ(seen, (std::vector<uint64_t>{2, 3, 4}));
+  EXPECT_FALSE(outbox.draining());
+  EXPECT_EQ(outbox.size(), 0u);
+  outbox.Drain([&](const Output&) { ADD_FAILURE() << "nothing waits"; });
+  outbox.Emit(Closed(5));
+  EXPECT_EQ(IdOf(outbox.Pop()), 5u);
 }
 
 TEST(OutboxTest, ClearEmptiesThePendingOutputs) {

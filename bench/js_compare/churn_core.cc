@@ -191,23 +191,23 @@ Result RunOnce(const Workload& w) {
     conn = kNoConnection;
   };
   auto drain = [&]() {
-    while (std::optional<Output> out = core->PollOutput()) {
-      if (auto* c = std::get_if<CloseConnection>(&*out)) {
+    core->DrainOutputs([&](const Output& out) {
+      if (auto* c = std::get_if<CloseConnection>(&out)) {
         to_confirm.push_back(c->connection);
-      } else if (auto* p = std::get_if<ConnectionsPruned>(&*out)) {
+      } else if (auto* p = std::get_if<ConnectionsPruned>(&out)) {
         r.prunes += p->pruned.size();
         ++r.prune_events;
-      } else if (auto* rej = std::get_if<RejectConnection>(&*out)) {
+      } else if (auto* rej = std::get_if<RejectConnection>(&out)) {
         ++r.rejected;
         gone(rej->connection);
-      } else if (std::holds_alternative<AcceptConnection>(*out)) {
+      } else if (std::holds_alternative<AcceptConnection>(out)) {
         ++r.accepted;
-      } else if (auto* cl = std::get_if<ConnectionClosed>(&*out)) {
+      } else if (auto* cl = std::get_if<ConnectionClosed>(&out)) {
         gone(cl->connection);
-      } else if (auto* ab = std::get_if<AbortConnection>(&*out)) {
+      } else if (auto* ab = std::get_if<AbortConnection>(&out)) {
         gone(ab->connection);
       }
-    }
+    });
   };
   auto handle = [&](Instant now, const Input& input) -> absl::StatusOr<ConnectionId> {
     ++r.handle_calls;
