@@ -61,8 +61,7 @@ class AllocationsPerInput {
 };
 
 void Drain(Core& core) {
-  while (core.PollOutput()) {
-  }
+  core.DrainOutputs([](const Output&) {});
 }
 
 struct Fixture {
@@ -205,15 +204,15 @@ struct Drained {
 };
 
 void DrainInto(Core& core, Drained& d) {
-  while (std::optional<Output> out = core.PollOutput()) {
-    if (const auto* c = std::get_if<CloseConnection>(&*out)) {
+  core.DrainOutputs([&d](const Output& out) {
+    if (const auto* c = std::get_if<CloseConnection>(&out)) {
       d.closes.push_back(c->connection);
-    } else if (const auto* p = std::get_if<ConnectionsPruned>(&*out)) {
+    } else if (const auto* p = std::get_if<ConnectionsPruned>(&out)) {
       for (const PrunedConnection& pc : p->pruned) d.pruned_peers.push_back(pc.peer);
-    } else if (std::holds_alternative<RejectConnection>(*out)) {
+    } else if (std::holds_alternative<RejectConnection>(out)) {
       d.rejected = true;
     }
-  }
+  });
 }
 
 // BM_ChurnPolicy/n: n open (outbound, distinct remote IPs) at the high watermark; one cycle:
