@@ -1,8 +1,10 @@
 #include "core/pruner.h"
 
+#include <algorithm>
 #include <tuple>
+#include <utility>
+#include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "core/random.h"
 
 namespace connmgr {
@@ -67,18 +69,25 @@ absl::Span<const ConnectionId> Pruner::ChooseTrim(Instant now, TrimMode mode) {
   const uint64_t low = config_.effective_low_watermark();
   // Diversity protection: the first `diversity_protected_connections` net groups by keyed rank
   // each keep their last prunable connection (the one ranked to be pruned last).
-  absl::flat_hash_map<uint64_t, uint64_t> protected_left;
+  std::vector<std::pair<uint64_t, uint64_t>>& protected_left = protected_left_;
+  protected_left.clear();
   for (const auto& [rank_and_group, count] : prunable_groups_) {
     if (protected_left.size() == config_.diversity_protected_connections) break;
-    protected_left[rank_and_group.second] = count;
+    protected_left.emplace_back(rank_and_group.second, count);
   }
+  std::sort(protected_left.begin(), protected_left.end());
   std::vector<ConnectionId>& chosen = chosen_;
   chosen.clear();
+  // At most this many can be taken: one allocation for a trim of k, none once grown.
+  chosen.reserve(std::min<uint64_t>(
+      open - low, prune_index_.size(PruneTier::kIdle) + prune_index_.size(PruneTier::kBusy)));
   auto choose_until = [&](PruneTier tier, uint64_t wanted) {
     if (chosen.size() >= wanted) return;
     prune_index_.Walk(tier, [&](ConnectionId id) {
-      auto group = protected_left.find(table_.Find(id)->netgroup());
-      if (group != protected_left.end()) {
+      const uint64_t netgroup = table_.Find(id)->netgroup();
+      auto group = std::lower_bound(protected_left.begin(), protected_left.end(),
+                                    std::make_pair(netgroup, uint64_t{0}));
+      if (group != protected_left.end() && group->first == netgroup) {
         if (group->second == 1) return true;  // the group's survivor: skip it
         --group->second;
       }

@@ -79,6 +79,9 @@ class Pruner {
   Instant last_trim_ = Instant::FromNanoseconds(std::numeric_limits<int64_t>::min());
   Instant trim_deadline_ = Instant::Never();  // a trim held back by the silence period
   std::vector<ConnectionId> chosen_;          // the last trim's choice (its buffer is reused)
+  // A trim's protected net groups, sorted: (group, connections it may still lose + 1). Kept
+  // between trims so its buffer is reused.
+  std::vector<std::pair<uint64_t, uint64_t>> protected_left_;
 };
 
 }  // namespace connmgr
