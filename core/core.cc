@@ -489,7 +489,9 @@ void Core::EnforcePeerLimit(ConnectionId opened, const PeerId& peer, Instant now
 }
 
 void Core::MaybeTrim(Instant now, Pruner::TrimMode mode) {
-  for (ConnectionId id : pruner_.ChooseTrim(now, mode)) {
+  const absl::Span<const ConnectionId> chosen = pruner_.ChooseTrim(now, mode);
+  if (chosen.size() > 1) outbox_.Reserve(chosen.size());  // one CloseConnection each
+  for (ConnectionId id : chosen) {
     StartClosing(*table_.Find(id), CloseReason::kPruned, now);
   }
 }

@@ -28,6 +28,8 @@ class Outbox {
   void Emit(T&& output) {
     queue_.emplace_back(std::forward<T>(output));
   }
+  // Room for `n` more outputs (a trim about to close n connections): one allocation, not log n.
+  void Reserve(size_t n) { queue_.reserve(queue_.size() + n); }
   void Count(Counter c, uint64_t n = 1) { counters_[static_cast<int>(c)] += n; }
 
   // The oldest output, removed from the queue (nullopt while Drain hands them out).
