@@ -6,50 +6,51 @@
 #include "absl/strings/str_cat.h"
 
 namespace connmgr {
+namespace {
+
+// The address's bits as a trie key, most significant first.
+PrefixTrie::Key KeyOf(const IpAddress& address) {
+  const PackedPrefix packed = PackPrefix(address, address.is_v4() ? 32 : 128);
+  return packed.v6 ? PrefixTrie::Key{packed.high, packed.low}
+                   : PrefixTrie::Key{packed.low << 32, 0};
+}
+
+}  // namespace
 
 absl::StatusOr<bool> IpPrefixSet::Insert(const IpPrefix& prefix) {
-  const PackedPrefix key = PackPrefix(prefix.network(), prefix.length());
-  if (entries_.contains(key)) return false;
-  if (entries_.size() >= max_entries_) {
+  const IpAddress& network = prefix.network();
+  if (TrieOf(network).Contains(KeyOf(network), prefix.length())) return false;
+  if (size() >= max_entries_) {
     return absl::ResourceExhaustedError(absl::StrCat("cannot add ", prefix.ToString(),
                                                      ": the list holds max_list_entries (",
                                                      max_entries_, ") entries"));
   }
-  entries_.insert(key);
-  ++(prefix.network().is_v4() ? v4_lengths_[prefix.length()] : v6_lengths_[prefix.length()]);
-  return true;
+  return TrieOf(network).Insert(KeyOf(network), prefix.length());
 }
 
 bool IpPrefixSet::Erase(const IpPrefix& prefix) {
-  if (entries_.erase(PackPrefix(prefix.network(), prefix.length())) == 0) return false;
-  --(prefix.network().is_v4() ? v4_lengths_[prefix.length()] : v6_lengths_[prefix.length()]);
-  return true;
+  return TrieOf(prefix.network()).Erase(KeyOf(prefix.network()), prefix.length());
 }
 
 bool IpPrefixSet::ContainsEntry(const IpPrefix& prefix) const {
-  return entries_.contains(PackPrefix(prefix.network(), prefix.length()));
+  return TrieOf(prefix.network()).Contains(KeyOf(prefix.network()), prefix.length());
 }
 
-std::optional<IpPrefix> IpPrefixSet::LongestIn(const IpAddress& address, int max_length) const {
-  const bool v4 = address.is_v4();
-  const PackedPrefix full = PackPrefix(address, max_length);
-  for (int length = max_length; length >= 0; --length) {
-    if ((v4 ? v4_lengths_[length] : v6_lengths_[length]) == 0) continue;
-    const PackedPrefix candidate = full.Shortened(length);
-    if (entries_.contains(candidate)) return UnpackPrefix(candidate);
-  }
-  return std::nullopt;
+std::optional<IpPrefix> IpPrefixSet::LongestIn(const IpAddress& address) const {
+  const int length = TrieOf(address).LongestPrefixOf(KeyOf(address));
+  if (length < 0) return std::nullopt;
+  return UnpackPrefix(PackPrefix(address, length));
 }
 
 std::optional<IpPrefix> IpPrefixSet::LongestMatch(const IpAddress& address) const {
-  if (entries_.empty()) return std::nullopt;
-  if (address.is_v4()) return LongestIn(address, 32);
+  if (size() == 0) return std::nullopt;
+  if (address.is_v4()) return LongestIn(address);
   // An IPv6 address: the IPv6 entries, and, for a mapped address, the IPv4 ones. A /96..128
   // IPv6 entry holding the mapped range is as specific as an IPv4 entry 96 bits shorter.
-  std::optional<IpPrefix> v6 = LongestIn(address, 128);
+  std::optional<IpPrefix> v6 = LongestIn(address);
   const IpAddress unmapped = address.Unmapped();
   if (!unmapped.is_v4()) return v6;
-  std::optional<IpPrefix> v4 = LongestIn(unmapped, 32);
+  std::optional<IpPrefix> v4 = LongestIn(unmapped);
   if (!v4) return v6;
   if (!v6) return v4;
   return v6->length() > v4->length() + 96 ? v6 : v4;  // a tie goes to the IPv4 entry
@@ -57,8 +58,18 @@ std::optional<IpPrefix> IpPrefixSet::LongestMatch(const IpAddress& address) cons
 
 std::vector<IpPrefix> IpPrefixSet::Entries() const {
   std::vector<IpPrefix> out;
-  out.reserve(entries_.size());
-  for (const PackedPrefix& key : entries_) out.push_back(UnpackPrefix(key));
+  out.reserve(size());
+  for (const PrefixTrie* trie : {&v4_, &v6_}) {
+    const bool v4 = trie == &v4_;
+    trie->ForEach([&](PrefixTrie::Key key, int length) {
+      PackedPrefix packed;
+      packed.v6 = !v4;
+      packed.high = v4 ? 0 : key.high;
+      packed.low = v4 ? key.high >> 32 : key.low;
+      packed.length = static_cast<uint8_t>(length);
+      out.push_back(UnpackPrefix(packed));
+    });
+  }
   std::sort(out.begin(), out.end());
   return out;
 }

@@ -6,26 +6,23 @@
 //   deny.Contains(IpAddress::Parse("10.1.2.3").value());        // true
 //   deny.LongestMatch(IpAddress::Parse("::ffff:10.1.2.3").value());  // 10.0.0.0/8
 //
-// Entries are kept in one hash set per address family and length, with a mask of the lengths
-// in use: a lookup probes each used length once (at most 33 or 129 probes, O(1) each), never
-// scanning entries, and allocates nothing. Containment follows IpPrefix::Contains: an IPv4
-// entry also contains the IPv4-mapped forms of its addresses; an IPv6 entry never contains an
-// IPv4 address.
+// Entries are kept in one PrefixTrie per address family: a lookup walks one path (a node per
+// entry on it and per branch point, at most 33 or 129), hashes nothing and allocates nothing.
+// Containment follows IpPrefix::Contains: an IPv4 entry also contains the IPv4-mapped forms of
+// its addresses; an IPv6 entry never contains an IPv4 address.
 #ifndef CONNMGR_CORE_IP_PREFIX_SET_H_
 #define CONNMGR_CORE_IP_PREFIX_SET_H_
 
-#include <array>
-#include <bitset>
 #include <cstddef>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "core/ip.h"
+#include "core/prefix_trie.h"
 
 namespace connmgr {
 
@@ -43,19 +40,20 @@ class IpPrefixSet {
   bool Contains(const IpAddress& address) const { return LongestMatch(address).has_value(); }
   bool ContainsEntry(const IpPrefix& prefix) const;
 
-  size_t size() const { return entries_.size(); }
+  size_t size() const { return v4_.size() + v6_.size(); }
   size_t max_entries() const { return max_entries_; }
   // Every entry, in IpPrefix order. O(n log n): for inspection, not hot paths.
   std::vector<IpPrefix> Entries() const;
 
  private:
-  std::optional<IpPrefix> LongestIn(const IpAddress& address, int max_length) const;
+  std::optional<IpPrefix> LongestIn(const IpAddress& address) const;
+
+  const PrefixTrie& TrieOf(const IpAddress& address) const { return address.is_v4() ? v4_ : v6_; }
+  PrefixTrie& TrieOf(const IpAddress& address) { return address.is_v4() ? v4_ : v6_; }
 
   size_t max_entries_;
-  absl::flat_hash_set<PackedPrefix> entries_;
-  // How many entries each (family, length) has: lengths 0..32 for IPv4, 0..128 for IPv6.
-  std::array<uint32_t, 33> v4_lengths_{};
-  std::array<uint32_t, 129> v6_lengths_{};
+  PrefixTrie v4_;  // an IPv4 address's 32 bits at the top of the key
+  PrefixTrie v6_;
 };
 
 // Parses list entries ("1.2.3.0/24", "2001:db8::/32", a bare IP, or "/ip4/1.2.3.0/ipcidr/24")
