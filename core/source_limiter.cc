@@ -60,7 +60,7 @@ const RateLimit& SourceLimiter::RateOf(KeyKind kind) const {
   return options_.per_ip;
 }
 
-const SourceLimiter::Entry* SourceLimiter::Find(const Key& key) const {
+SourceLimiter::Entry* SourceLimiter::Find(const Key& key) {
   auto it = entries_.find(key);
   return it == entries_.end() ? nullptr : &it->second;
 }
@@ -72,10 +72,12 @@ SourceVerdict SourceLimiter::Admit(const IpAddress& address, Instant now, bool e
   Checks checks[4];
   const int n = KeysOf(ip, checks);
   // Concurrency caps first, then the buckets; an absent key has a full bucket and no live
-  // connection. (Nothing is inserted until the checks pass, so the pointers stay valid.)
-  const Entry* found[4];
+  // connection. A key with no bucket that counts nothing is never stored: not looked up.
+  // (Nothing is inserted until the checks pass, so the pointers stay valid until then.)
+  Entry* found[4];
   for (int i = 0; i < n; ++i) {
-    const Entry* e = found[i] = Find(checks[i].key);
+    const bool stored = checks[i].rate != nullptr || checks[i].counts_live;
+    Entry* e = found[i] = stored ? Find(checks[i].key) : nullptr;
     if (checks[i].max_live != 0 && e != nullptr && e->live >= checks[i].max_live) {
       return checks[i].live_verdict;
     }
@@ -92,9 +94,10 @@ SourceVerdict SourceLimiter::Admit(const IpAddress& address, Instant now, bool e
     if (!global_->WouldAdmit(now)) return SourceVerdict::kRateLimitGlobal;
     global_->TryTake(now);
   }
+  bool inserted = false;  // after an insertion the other pointers may have moved
   for (int i = 0; i < n; ++i) {
     if (checks[i].rate == nullptr && !checks[i].counts_live) continue;
-    Entry& e = Touch(checks[i].key, now);
+    Entry& e = Touch(checks[i].key, inserted ? nullptr : found[i], &inserted);
     if (checks[i].rate != nullptr) {
       if (!e.has_bucket) {
         e.credit = TokenCredit(*checks[i].rate, now);
@@ -155,12 +158,20 @@ void SourceLimiter::Release(const IpAddress& address) {
   }
 }
 
-SourceLimiter::Entry& SourceLimiter::Touch(const Key& key, Instant) {
-  auto [it, inserted] = entries_.try_emplace(key);
-  if (!inserted) Unindex(key, it->second);
+SourceLimiter::Entry& SourceLimiter::Touch(const Key& key, Entry* existing, bool* inserted) {
+  if (existing != nullptr) {
+    Unindex(key, *existing);
+    existing->last_use = ++use_sequence_;
+    return *existing;
+  }
+  auto [it, added] = entries_.try_emplace(key);
+  if (!added) Unindex(key, it->second);
   it->second.last_use = ++use_sequence_;
   // Room for this one. Erasing others leaves `it` valid (flat_hash_map erase never moves).
-  if (inserted) EvictUnpinnedAbove(options_.max_tracked_sources - 1);
+  if (added) {
+    *inserted = true;
+    EvictUnpinnedAbove(options_.max_tracked_sources - 1);
+  }
   return it->second;
 }
 

@@ -127,10 +127,12 @@ class SourceLimiter {
 
   // The keys of `ip` (unmapped, not loopback) with what each checks.
   int KeysOf(const IpAddress& ip, Checks out[4]) const;
-  const Entry* Find(const Key& key) const;
+  Entry* Find(const Key& key);
   // The rate of the buckets of `kind` (kAddress: per_ip whatever the family).
   const RateLimit& RateOf(KeyKind kind) const;
-  Entry& Touch(const Key& key, Instant now);
+  // Marks `key` used now, creating its entry unless `existing` is it (then no lookup);
+  // sets *inserted when it creates one.
+  Entry& Touch(const Key& key, Entry* existing, bool* inserted);
   // Moves an entry in or out of the LRU and fill-up indexes after a change.
   void Reindex(const Key& key, Entry& e);
   void Unindex(const Key& key, Entry& e);

@@ -132,6 +132,23 @@ TEST(SourceLimiterTest, AFewerTrackedSourcesBoundEvictsAtOnce) {
   EXPECT_EQ(l.tracked_sources(), 4u);
 }
 
+TEST(SourceLimiterTest, AnAdmissionThatEvictsItsOwnSubnetStartsItAfresh) {
+  SourceLimiterOptions o = RatesOnly();
+  o.per_ipv6_56 = {1, Duration::Seconds(10), 2};
+  o.per_ipv6_48 = {1, Duration::Seconds(10), 3};
+  o.max_tracked_sources = 2;
+  SourceLimiter l(o);
+  ASSERT_EQ(l.Admit(A("2001:db8:0:1::1"), Ms(0), false), SourceVerdict::kAdmit);
+  l.Release(A("2001:db8:0:1::1"));  // its address, /56 and /48: unpinned, oldest first
+  EXPECT_EQ(l.pinned_sources(), 0u);
+  // A new address of the same /56: making room for it evicts the first address and the /56
+  // (least recently used), which then starts again full; the /48 keeps its count.
+  EXPECT_EQ(l.Admit(A("2001:db8:0:1::2"), Ms(0), false), SourceVerdict::kAdmit);
+  EXPECT_EQ(l.Admit(A("2001:db8:0:1::3"), Ms(0), false), SourceVerdict::kAdmit);
+  EXPECT_EQ(l.Admit(A("2001:db8:0:1::4"), Ms(0), false), SourceVerdict::kRateLimitSubnet);
+  EXPECT_EQ(l.pinned_sources(), 2u);  // the /56 and /48 of the two live connections
+}
+
 TEST(SourceLimiterTest, FullBucketsAreForgotten) {
   SourceLimiter l(RatesOnly());
   for (int i = 0; i < 10; ++i) {
