@@ -9,41 +9,33 @@ namespace connmgr {
 SourceLimiter::SourceLimiter(const SourceLimiterOptions& options) : options_(options) {}
 
 int SourceLimiter::KeysOf(const IpAddress& ip, Checks out[4]) const {
-  const RateLimit* per_ip = options_.per_ip.enabled() ? &options_.per_ip : nullptr;
+  int n = 0;
+  // A key with no bucket that counts nothing is never stored nor checked: left out.
+  auto add = [&](KeyKind kind, int length, const RateLimit& rate, uint32_t max_live,
+                 bool counts_live, SourceVerdict rate_verdict, SourceVerdict live_verdict) {
+    const RateLimit* bucket = rate.enabled() ? &rate : nullptr;
+    if (bucket == nullptr && !counts_live) return;
+    out[n++] = {Key(kind, PackPrefix(ip, length)),
+                bucket,
+                max_live,
+                counts_live,
+                rate_verdict,
+                live_verdict};
+  };
   if (ip.is_v4()) {
-    out[0] = {{KeyKind::kAddress, PackPrefix(ip, 32)},
-              per_ip,
-              options_.max_per_ipv4_32,
-              true,
-              SourceVerdict::kRateLimitIp,
-              SourceVerdict::kIpConnectionLimit};
-    out[1] = {{KeyKind::kV4Slash24, PackPrefix(ip, 24)},
-              options_.per_ipv4_24.enabled() ? &options_.per_ipv4_24 : nullptr,
-              0,
-              false,
-              SourceVerdict::kRateLimitSubnet,
-              SourceVerdict::kAdmit};
-    return 2;
+    add(KeyKind::kAddress, 32, options_.per_ip, options_.max_per_ipv4_32, true,
+        SourceVerdict::kRateLimitIp, SourceVerdict::kIpConnectionLimit);
+    add(KeyKind::kV4Slash24, 24, options_.per_ipv4_24, 0, false, SourceVerdict::kRateLimitSubnet,
+        SourceVerdict::kAdmit);
+    return n;
   }
-  out[0] = {{KeyKind::kAddress, PackPrefix(ip, 128)},
-            per_ip,
-            0,
-            false,
-            SourceVerdict::kRateLimitIp,
-            SourceVerdict::kAdmit};
-  out[1] = {{KeyKind::kV6Slash56, PackPrefix(ip, 56)},
-            options_.per_ipv6_56.enabled() ? &options_.per_ipv6_56 : nullptr,
-            options_.max_per_ipv6_56,
-            true,
-            SourceVerdict::kRateLimitSubnet,
-            SourceVerdict::kIpConnectionLimit};
-  out[2] = {{KeyKind::kV6Slash48, PackPrefix(ip, 48)},
-            options_.per_ipv6_48.enabled() ? &options_.per_ipv6_48 : nullptr,
-            options_.max_per_ipv6_48,
-            true,
-            SourceVerdict::kRateLimitSubnet,
-            SourceVerdict::kSubnetConnectionLimit};
-  return 3;
+  add(KeyKind::kAddress, 128, options_.per_ip, 0, false, SourceVerdict::kRateLimitIp,
+      SourceVerdict::kAdmit);
+  add(KeyKind::kV6Slash56, 56, options_.per_ipv6_56, options_.max_per_ipv6_56, true,
+      SourceVerdict::kRateLimitSubnet, SourceVerdict::kIpConnectionLimit);
+  add(KeyKind::kV6Slash48, 48, options_.per_ipv6_48, options_.max_per_ipv6_48, true,
+      SourceVerdict::kRateLimitSubnet, SourceVerdict::kSubnetConnectionLimit);
+  return n;
 }
 
 const RateLimit& SourceLimiter::RateOf(KeyKind kind) const {
@@ -72,12 +64,11 @@ SourceVerdict SourceLimiter::Admit(const IpAddress& address, Instant now, bool e
   Checks checks[4];
   const int n = KeysOf(ip, checks);
   // Concurrency caps first, then the buckets; an absent key has a full bucket and no live
-  // connection. A key with no bucket that counts nothing is never stored: not looked up.
-  // (Nothing is inserted until the checks pass, so the pointers stay valid until then.)
+  // connection. (Nothing is inserted until the checks pass, so the pointers stay valid until
+  // then.)
   Entry* found[4];
   for (int i = 0; i < n; ++i) {
-    const bool stored = checks[i].rate != nullptr || checks[i].counts_live;
-    Entry* e = found[i] = stored ? Find(checks[i].key) : nullptr;
+    Entry* e = found[i] = Find(checks[i].key);
     if (checks[i].max_live != 0 && e != nullptr && e->live >= checks[i].max_live) {
       return checks[i].live_verdict;
     }
@@ -96,7 +87,6 @@ SourceVerdict SourceLimiter::Admit(const IpAddress& address, Instant now, bool e
   }
   bool inserted = false;  // after an insertion the other pointers may have moved
   for (int i = 0; i < n; ++i) {
-    if (checks[i].rate == nullptr && !checks[i].counts_live) continue;
     Entry& e = Touch(checks[i].key, inserted ? nullptr : found[i], &inserted);
     if (checks[i].rate != nullptr) {
       if (!e.has_bucket) {

@@ -125,7 +125,8 @@ class SourceLimiter {
     SourceVerdict live_verdict;
   };
 
-  // The keys of `ip` (unmapped, not loopback) with what each checks.
+  // The keys of `ip` (unmapped, not loopback) that have a bucket or count connections, with
+  // what each checks, in the order they are checked.
   int KeysOf(const IpAddress& ip, Checks out[4]) const;
   Entry* Find(const Key& key);
   // The rate of the buckets of `kind` (kAddress: per_ip whatever the family).
