@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <bit>
 
+#include "core/ip.h"
+
 namespace connmgr {
 namespace {
 
@@ -17,17 +19,12 @@ int CommonLength(const PrefixTrie::Key& a, const PrefixTrie::Key& b) {
   return 128;
 }
 
-// The top `bits` bits of a word (0..64).
-uint64_t TopMask(int bits) {
-  if (bits <= 0) return 0;
-  if (bits >= 64) return ~uint64_t{0};
-  return ~uint64_t{0} << (64 - bits);
-}
-
 }  // namespace
 
 PrefixTrie::Key PrefixTrie::Masked(Key key, int length) {
-  return {key.high & TopMask(length), key.low & TopMask(length - 64)};
+  // The same bits as a 128-bit IPv6 prefix: its shortening masks them.
+  const PackedPrefix bits = PackedPrefix{key.high, key.low, kMaxLength, true}.Shortened(length);
+  return {bits.high, bits.low};
 }
 
 uint32_t PrefixTrie::NewNode(Key key, int length, bool member) {
