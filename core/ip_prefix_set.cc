@@ -8,11 +8,21 @@
 namespace connmgr {
 namespace {
 
-// The address's bits as a trie key, most significant first.
+// The address's bits as a trie key, most significant first (IPv4's 32 at the top).
 PrefixTrie::Key KeyOf(const IpAddress& address) {
   const PackedPrefix packed = PackPrefix(address, address.is_v4() ? 32 : 128);
   return packed.v6 ? PrefixTrie::Key{packed.high, packed.low}
                    : PrefixTrie::Key{packed.low << 32, 0};
+}
+
+// The entry a trie member of `length` bits stands for: KeyOf's inverse.
+IpPrefix EntryOf(PrefixTrie::Key key, int length, bool v6) {
+  PackedPrefix packed;
+  packed.v6 = v6;
+  packed.high = v6 ? key.high : 0;
+  packed.low = v6 ? key.low : key.high >> 32;
+  packed.length = static_cast<uint8_t>(length);
+  return UnpackPrefix(packed);
 }
 
 }  // namespace
@@ -59,17 +69,8 @@ std::optional<IpPrefix> IpPrefixSet::LongestMatch(const IpAddress& address) cons
 std::vector<IpPrefix> IpPrefixSet::Entries() const {
   std::vector<IpPrefix> out;
   out.reserve(size());
-  for (const PrefixTrie* trie : {&v4_, &v6_}) {
-    const bool v4 = trie == &v4_;
-    trie->ForEach([&](PrefixTrie::Key key, int length) {
-      PackedPrefix packed;
-      packed.v6 = !v4;
-      packed.high = v4 ? 0 : key.high;
-      packed.low = v4 ? key.high >> 32 : key.low;
-      packed.length = static_cast<uint8_t>(length);
-      out.push_back(UnpackPrefix(packed));
-    });
-  }
+  v4_.ForEach([&](PrefixTrie::Key key, int length) { out.push_back(EntryOf(key, length, false)); });
+  v6_.ForEach([&](PrefixTrie::Key key, int length) { out.push_back(EntryOf(key, length, true)); });
   std::sort(out.begin(), out.end());
   return out;
 }
