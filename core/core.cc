@@ -428,8 +428,7 @@ void Core::Open(Connection& c, const PeerId& peer, Instant now) {
     timers_.Arm(c, now + config_.grace_period);
   }
   pruner_.Reindex(c);
-  // Only open ones count against the limit: under it in all states, none need be counted.
-  if (peer_connections > config_.max_connections_per_peer) EnforcePeerLimit(c.id, peer, now);
+  EnforcePeerLimit(c.id, peer, peer_connections, now);
   MaybeTrim(now);
 }
 
@@ -482,7 +481,10 @@ void Core::CloseGated(Connection& c, GateStage stage, std::string rule, Instant 
   StartClosing(c, CloseReason::kDenied, now);
 }
 
-void Core::EnforcePeerLimit(ConnectionId opened, const PeerId& peer, Instant now) {
+void Core::EnforcePeerLimit(ConnectionId opened, const PeerId& peer, size_t peer_connections,
+                            Instant now) {
+  // Only open ones count against the limit: under it in all states, none need be counted.
+  if (peer_connections <= config_.max_connections_per_peer) return;
   while (table_.OpenPeerConnectionCount(peer) > config_.max_connections_per_peer) {
     StartClosing(*table_.Find(pruner_.PeerLimitVictim(opened, peer)), CloseReason::kPeerLimit, now);
   }
