@@ -595,6 +595,7 @@ BENCHMARK(BM_ChurnPolicy)
     ->Unit(benchmark::kNanosecond);
 BENCHMARK(BM_TrimStorm)
     ->Args({10, 1'000})
+    ->Args({100, 100'000})
     ->Args({1'000, 1'000'000})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();

@@ -87,6 +87,7 @@ struct Connection {
   bool secured = false;         // ConnectionSecured passed its gates
   bool dial_attempt = false;    // started by DialAddress, no result yet
   bool fair_pending = false;    // counted in its source group's share of pending slots
+  uint32_t timer_slot = 0;      // its place in ConnectionTimers while `deadline` is set
 
   // The remote's IPv4 /16 or IPv6 /32 (0 without an IP), for diversity protection.
   uint64_t netgroup() const { return remote_ip ? NetGroupOf(*remote_ip) : 0; }

@@ -442,6 +442,7 @@ void Core::StartClosing(Connection& c, CloseReason reason, Instant now) {
 
 void Core::Finish(ConnectionId id, CloseReason reason) {
   Connection& c = *table_.Find(id);
+  timers_.Disarm(c);  // the timers point at the record
   pruner_.Unindex(c);
   ReleaseScopes(c);
   const PeerId peer = c.peer;
@@ -492,7 +493,10 @@ void Core::EnforcePeerLimit(ConnectionId opened, const PeerId& peer, size_t peer
 
 void Core::MaybeTrim(Instant now, Pruner::TrimMode mode) {
   const absl::Span<const ConnectionId> chosen = pruner_.ChooseTrim(now, mode);
-  if (chosen.size() > 1) outbox_.Reserve(chosen.size());  // one CloseConnection each
+  if (chosen.size() > 1) {  // one CloseConnection and one close timer each
+    outbox_.Reserve(chosen.size());
+    timers_.Reserve(chosen.size());
+  }
   for (ConnectionId id : chosen) {
     StartClosing(*table_.Find(id), CloseReason::kPruned, now);
   }

@@ -7,6 +7,7 @@
 #ifndef CONNMGR_CORE_OUTBOX_H_
 #define CONNMGR_CORE_OUTBOX_H_
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -28,8 +29,13 @@ class Outbox {
   void Emit(T&& output) {
     queue_.emplace_back(std::forward<T>(output));
   }
-  // Room for `n` more outputs (a trim about to close n connections): one allocation, not log n.
-  void Reserve(size_t n) { queue_.reserve(queue_.size() + n); }
+  // Room for `n` more outputs (a trim about to close n connections): one allocation, not log n,
+  // and geometric, so trims that each reserve a little never copy the queue each time.
+  void Reserve(size_t n) {
+    if (queue_.size() + n > queue_.capacity()) {
+      queue_.reserve(std::max(queue_.size() + n, 2 * queue_.capacity()));
+    }
+  }
   void Count(Counter c, uint64_t n = 1) { counters_[static_cast<int>(c)] += n; }
 
   // The oldest output, removed from the queue (nullopt while Drain hands them out).
