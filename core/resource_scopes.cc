@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "absl/base/attributes.h"
 #include "absl/numeric/int128.h"
 #include "absl/strings/str_cat.h"
 
@@ -18,7 +19,7 @@ uint64_t EffectiveLimit(uint64_t configured) {
   return configured == 0 ? kCounterCapacity : configured;
 }
 
-uint64_t LimitOf(const ScopeLimits& limits, Resource resource) {
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline uint64_t LimitOf(const ScopeLimits& limits, Resource resource) {
   switch (resource) {
     case Resource::kConnectionsInbound:
       return limits.connections_inbound;
@@ -40,7 +41,7 @@ uint64_t LimitOf(const ScopeLimits& limits, Resource resource) {
   return 0;
 }
 
-uint64_t UsedOf(const ScopeUsage& usage, Resource resource) {
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline uint64_t UsedOf(const ScopeUsage& usage, Resource resource) {
   switch (resource) {
     case Resource::kConnectionsInbound:
       return usage.connections_inbound;
@@ -62,17 +63,9 @@ uint64_t UsedOf(const ScopeUsage& usage, Resource resource) {
   return 0;
 }
 
-Resource ConnectionsResource(Direction direction) {
-  return direction == Direction::kInbound ? Resource::kConnectionsInbound
-                                          : Resource::kConnectionsOutbound;
-}
-
-Resource StreamsResource(Direction direction) {
-  return direction == Direction::kInbound ? Resource::kStreamsInbound : Resource::kStreamsOutbound;
-}
-
-std::optional<ScopeDenial> CheckOneMore(ScopeKind scope, Resource resource,
-                                        const ScopeLimits& limits, const ScopeUsage& usage) {
+// Inlined where the resource is a constant: each check folds to one comparison.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline std::optional<ScopeDenial> CheckOneMore(
+    ScopeKind scope, Resource resource, const ScopeLimits& limits, const ScopeUsage& usage) {
   const uint64_t used = UsedOf(usage, resource);
   const uint64_t limit = EffectiveLimit(LimitOf(limits, resource));
   if (used < limit) return std::nullopt;
@@ -82,19 +75,24 @@ std::optional<ScopeDenial> CheckOneMore(ScopeKind scope, Resource resource,
 std::optional<ScopeDenial> CheckConnection(ScopeKind scope, const ScopeLimits& limits,
                                            const ScopeUsage& usage, Direction direction,
                                            bool uses_fd) {
-  for (Resource resource : {ConnectionsResource(direction), Resource::kConnections}) {
-    if (auto denial = CheckOneMore(scope, resource, limits, usage)) return denial;
+  if (auto denial = direction == Direction::kInbound
+                        ? CheckOneMore(scope, Resource::kConnectionsInbound, limits, usage)
+                        : CheckOneMore(scope, Resource::kConnectionsOutbound, limits, usage)) {
+    return denial;
   }
+  if (auto denial = CheckOneMore(scope, Resource::kConnections, limits, usage)) return denial;
   if (uses_fd) return CheckOneMore(scope, Resource::kFileDescriptors, limits, usage);
   return std::nullopt;
 }
 
 std::optional<ScopeDenial> CheckStream(ScopeKind scope, const ScopeLimits& limits,
                                        const ScopeUsage& usage, Direction direction) {
-  for (Resource resource : {StreamsResource(direction), Resource::kStreams}) {
-    if (auto denial = CheckOneMore(scope, resource, limits, usage)) return denial;
+  if (auto denial = direction == Direction::kInbound
+                        ? CheckOneMore(scope, Resource::kStreamsInbound, limits, usage)
+                        : CheckOneMore(scope, Resource::kStreamsOutbound, limits, usage)) {
+    return denial;
   }
-  return std::nullopt;
+  return CheckOneMore(scope, Resource::kStreams, limits, usage);
 }
 
 std::optional<ScopeDenial> CheckMemory(ScopeKind scope, const ScopeLimits& limits,
@@ -264,13 +262,13 @@ std::optional<ScopeDenial> ResourceScopes::ReserveConnection(Direction direction
 
 std::optional<ScopeDenial> ResourceScopes::MoveConnectionToPeer(Direction direction, bool uses_fd,
                                                                 const PeerId& peer) {
-  if (auto denial =
-          CheckConnection(ScopeKind::kPeer, peer_limits_, peer_usage(peer), direction, uses_fd)) {
+  const ScopeUsage charge = ConnectionCharge(direction, uses_fd);
+  if (auto denial = ChargePeerIfAllowed(peer, charge, [&](const ScopeUsage& usage) {
+        return CheckConnection(ScopeKind::kPeer, peer_limits_, usage, direction, uses_fd);
+      })) {
     return denial;
   }
-  const ScopeUsage charge = ConnectionCharge(direction, uses_fd);
   Release(charge, /*from_system=*/false, /*peer=*/nullptr);
-  ChargePeer(peer, charge);
   return std::nullopt;
 }
 
@@ -281,13 +279,13 @@ std::optional<ScopeDenial> ResourceScopes::ReserveConnectionForPeer(Direction di
           CheckConnection(ScopeKind::kSystem, system_limits_, system_usage_, direction, uses_fd)) {
     return denial;
   }
-  if (auto denial =
-          CheckConnection(ScopeKind::kPeer, peer_limits_, peer_usage(peer), direction, uses_fd)) {
+  const ScopeUsage charge = ConnectionCharge(direction, uses_fd);
+  if (auto denial = ChargePeerIfAllowed(peer, charge, [&](const ScopeUsage& usage) {
+        return CheckConnection(ScopeKind::kPeer, peer_limits_, usage, direction, uses_fd);
+      })) {
     return denial;
   }
-  const ScopeUsage charge = ConnectionCharge(direction, uses_fd);
   Add(system_usage_, charge);
-  ChargePeer(peer, charge);
   return std::nullopt;
 }
 
@@ -305,10 +303,17 @@ std::optional<ScopeDenial> ResourceScopes::CheckStream(Direction direction,
 }
 
 std::optional<ScopeDenial> ResourceScopes::ReserveStream(Direction direction, const PeerId& peer) {
-  if (auto denial = CheckStream(direction, peer)) return denial;
+  if (auto denial =
+          connmgr::CheckStream(ScopeKind::kSystem, system_limits_, system_usage_, direction)) {
+    return denial;
+  }
   const ScopeUsage charge = StreamCharge(direction);
+  if (auto denial = ChargePeerIfAllowed(peer, charge, [&](const ScopeUsage& usage) {
+        return connmgr::CheckStream(ScopeKind::kPeer, peer_limits_, usage, direction);
+      })) {
+    return denial;
+  }
   Add(system_usage_, charge);
-  ChargePeer(peer, charge);
   return std::nullopt;
 }
 
@@ -322,19 +327,19 @@ std::optional<ScopeDenial> ResourceScopes::ReserveMemory(uint64_t bytes, uint8_t
           CheckMemory(ScopeKind::kSystem, system_limits_, system_usage_, bytes, priority)) {
     return denial;
   }
-  if (auto denial = peer == nullptr ? CheckMemory(ScopeKind::kTransient, transient_limits_,
-                                                  transient_usage_, bytes, priority)
-                                    : CheckMemory(ScopeKind::kPeer, peer_limits_, peer_usage(*peer),
-                                                  bytes, priority)) {
+  const ScopeUsage charge = MemoryCharge(bytes);
+  if (peer == nullptr) {
+    if (auto denial = CheckMemory(ScopeKind::kTransient, transient_limits_, transient_usage_, bytes,
+                                  priority)) {
+      return denial;
+    }
+    Add(transient_usage_, charge);
+  } else if (auto denial = ChargePeerIfAllowed(*peer, charge, [&](const ScopeUsage& usage) {
+               return CheckMemory(ScopeKind::kPeer, peer_limits_, usage, bytes, priority);
+             })) {
     return denial;
   }
-  const ScopeUsage charge = MemoryCharge(bytes);
   Add(system_usage_, charge);
-  if (peer == nullptr) {
-    Add(transient_usage_, charge);
-  } else {
-    ChargePeer(*peer, charge);
-  }
   return std::nullopt;
 }
 
@@ -347,9 +352,15 @@ ScopeUsage ResourceScopes::peer_usage(const PeerId& peer) const {
   return it == peer_usage_.end() ? ScopeUsage{} : it->second;
 }
 
-void ResourceScopes::ChargePeer(const PeerId& peer, const ScopeUsage& charge) {
-  if (charge.is_zero() || !track_peers_) return;
-  Add(peer_usage_[peer], charge);
+std::optional<ScopeDenial> ResourceScopes::ChargePeerIfAllowed(
+    const PeerId& peer, const ScopeUsage& charge,
+    absl::FunctionRef<std::optional<ScopeDenial>(const ScopeUsage&)> check) {
+  if (!track_peers_) return check(ScopeUsage{});
+  auto [it, added] = peer_usage_.try_emplace(peer);
+  std::optional<ScopeDenial> denial = check(it->second);
+  if (!denial) Add(it->second, charge);
+  if (it->second.is_zero()) peer_usage_.erase(it);
+  return denial;
 }
 
 void ResourceScopes::Release(const ScopeUsage& charge, bool from_system, const PeerId* peer) {

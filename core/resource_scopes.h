@@ -40,6 +40,7 @@
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
 #include "absl/strings/string_view.h"
 #include "core/config.h"
 #include "core/peer_id.h"
@@ -161,8 +162,11 @@ class ResourceScopes {
   uint64_t over_releases() const { return over_releases_; }
 
  private:
-  // Adds `charge` to `peer`'s scope, creating it if needed and dropping it if left empty.
-  void ChargePeer(const PeerId& peer, const ScopeUsage& charge);
+  // Adds `charge` to `peer`'s scope unless `check` of its usage (zero when it holds nothing)
+  // refuses: one lookup for both; a scope left empty holds no entry.
+  std::optional<ScopeDenial> ChargePeerIfAllowed(
+      const PeerId& peer, const ScopeUsage& charge,
+      absl::FunctionRef<std::optional<ScopeDenial>(const ScopeUsage&)> check);
   // Removes `charge` from system (when `from_system`) and from transient or `*peer`.
   void Release(const ScopeUsage& charge, bool from_system, const PeerId* peer);
 
