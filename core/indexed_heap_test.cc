@@ -1,0 +1,125 @@
+#include "core/indexed_heap.h"
+
+#include <cstdint>
+#include <set>
+#include <utility>
+#include <vector>
+
+#include "core/random.h"
+#include "gtest/gtest.h"
+
+namespace connmgr {
+namespace {
+
+struct Record {
+  uint64_t key = 0;
+  uint32_t slot = 0;
+  bool in_heap = false;
+};
+struct Item {
+  uint64_t key;
+  Record* record;
+};
+struct Before {
+  bool operator()(const Item& a, const Item& b) const { return a.key < b.key; }
+};
+struct SlotOf {
+  uint32_t& operator()(const Item& item) const { return item.record->slot; }
+};
+using Heap = IndexedHeap<Item, Before, SlotOf>;
+
+TEST(IndexedHeapTest, PopsInKeyOrderAndEveryRecordKnowsItsSlot) {
+  std::vector<Record> records(5);
+  Heap heap;
+  const uint64_t keys[] = {40, 10, 50, 20, 30};
+  for (int i = 0; i < 5; ++i) {
+    records[i].key = keys[i];
+    heap.Push({keys[i], &records[i]});
+  }
+  for (const Record& r : records) EXPECT_EQ(heap.at(r.slot).record, &r);
+  std::vector<uint64_t> popped;
+  while (!heap.empty()) {
+    popped.push_back(heap.top().key);
+    heap.Pop();
+  }
+  EXPECT_EQ(popped, (std::vector<uint64_t>{10, 20, 30, 40, 50}));
+}
+
+TEST(IndexedHeapTest, EraseAndReplaceAtAnySlot) {
+  std::vector<Record> records(4);
+  Heap heap;
+  for (int i = 0; i < 4; ++i) heap.Push({static_cast<uint64_t>(10 * (i + 1)), &records[i]});
+  heap.Erase(records[1].slot);                      // 20 gone
+  heap.Replace(records[3].slot, {5, &records[3]});  // 40 -> 5: to the top
+  EXPECT_EQ(heap.top().record, &records[3]);
+  heap.Replace(records[3].slot, {35, &records[3]});  // and down again
+  std::vector<uint64_t> popped;
+  while (!heap.empty()) {
+    popped.push_back(heap.top().key);
+    heap.Pop();
+  }
+  EXPECT_EQ(popped, (std::vector<uint64_t>{10, 30, 35}));
+}
+
+TEST(IndexedHeapTest, ReserveGrowsOnceForManyPushes) {
+  std::vector<Record> records(1000);
+  Heap heap;
+  heap.Reserve(1000);
+  const size_t capacity = heap.capacity();
+  EXPECT_GE(capacity, 1000u);
+  for (size_t i = 0; i < records.size(); ++i) heap.Push({i, &records[i]});
+  EXPECT_EQ(heap.capacity(), capacity);
+  heap.Reserve(1);  // full: at least doubles
+  EXPECT_GE(heap.capacity(), 2 * capacity);
+}
+
+// Random pushes, erases, re-keys and pops against an ordered set.
+TEST(IndexedHeapTest, MatchesAnOrderedSetUnderRandomOperations) {
+  constexpr int kRecords = 200;
+  std::vector<Record> records(kRecords);
+  Heap heap;
+  std::set<std::pair<uint64_t, int>> model;  // (key, record): keys are made unique below
+  SplitMix64 rng(3);
+  uint64_t next_key = 0;
+  for (int step = 0; step < 20'000; ++step) {
+    const int i = static_cast<int>(rng.Below(kRecords));
+    Record& r = records[i];
+    // Unique keys in random order: a random high part, a counter below.
+    const uint64_t key = (rng.Below(1000) << 32) | next_key++;
+    switch (rng.Below(4)) {
+      case 0:
+        if (r.in_heap) {
+          model.erase({r.key, i});
+          heap.Replace(r.slot, {key, &r});
+        } else {
+          heap.Push({key, &r});
+          r.in_heap = true;
+        }
+        r.key = key;
+        model.insert({key, i});
+        break;
+      case 1:
+        if (r.in_heap) {
+          model.erase({r.key, i});
+          heap.Erase(r.slot);
+          r.in_heap = false;
+        }
+        break;
+      default:
+        if (!model.empty()) {
+          ASSERT_EQ(heap.top().record, &records[model.begin()->second]) << "step " << step;
+          heap.top().record->in_heap = false;
+          heap.Pop();
+          model.erase(model.begin());
+        }
+        break;
+    }
+    ASSERT_EQ(heap.size(), model.size());
+    for (const auto& [k, index] : model) {
+      ASSERT_EQ(heap.at(records[index].slot).record, &records[index]) << "step " << step;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace connmgr
