@@ -52,9 +52,9 @@ const RateLimit& SourceLimiter::RateOf(KeyKind kind) const {
   return options_.per_ip;
 }
 
-SourceLimiter::Entry* SourceLimiter::Find(const Key& key) {
+SourceLimiter::Node* SourceLimiter::Find(const Key& key) const {
   auto it = entries_.find(key);
-  return it == entries_.end() ? nullptr : &it->second;
+  return it == entries_.end() ? nullptr : *it;
 }
 
 SourceVerdict SourceLimiter::Admit(const IpAddress& address, Instant now, bool exempt) {
@@ -64,17 +64,17 @@ SourceVerdict SourceLimiter::Admit(const IpAddress& address, Instant now, bool e
   Checks checks[4];
   const int n = KeysOf(ip, checks);
   // Concurrency caps first, then the buckets; an absent key has a full bucket and no live
-  // connection. (Nothing is inserted until the checks pass, so the pointers stay valid until
-  // then.)
-  Entry* found[4];
+  // connection. (Nothing is inserted nor evicted until the checks pass, so the pointers stay
+  // valid until then.)
+  Node* found[4];
   for (int i = 0; i < n; ++i) {
-    Entry* e = found[i] = Find(checks[i].key);
+    const Node* e = found[i] = Find(checks[i].key);
     if (checks[i].max_live != 0 && e != nullptr && e->live >= checks[i].max_live) {
       return checks[i].live_verdict;
     }
   }
   for (int i = 0; i < n; ++i) {
-    const Entry* e = found[i];
+    const Node* e = found[i];
     if (checks[i].rate != nullptr && e != nullptr && e->has_bucket &&
         !e->credit.WouldAdmit(*checks[i].rate, now)) {
       return checks[i].rate_verdict;
@@ -85,9 +85,9 @@ SourceVerdict SourceLimiter::Admit(const IpAddress& address, Instant now, bool e
     if (!global_->WouldAdmit(now)) return SourceVerdict::kRateLimitGlobal;
     global_->TryTake(now);
   }
-  bool inserted = false;  // after an insertion the other pointers may have moved
+  bool inserted = false;  // an insertion may have evicted the nodes found for the other keys
   for (int i = 0; i < n; ++i) {
-    Entry& e = Touch(checks[i].key, inserted ? nullptr : found[i], &inserted);
+    Node& e = Touch(checks[i].key, inserted ? nullptr : found[i], &inserted);
     if (checks[i].rate != nullptr) {
       if (!e.has_bucket) {
         e.credit = TokenCredit(*checks[i].rate, now);
@@ -96,7 +96,7 @@ SourceVerdict SourceLimiter::Admit(const IpAddress& address, Instant now, bool e
       e.credit.TryTake(*checks[i].rate, now);
     }
     if (checks[i].counts_live) ++e.live;
-    Reindex(checks[i].key, e);
+    Reindex(e);
   }
   return SourceVerdict::kAdmit;
 }
@@ -108,16 +108,16 @@ void SourceLimiter::SetOptions(const SourceLimiterOptions& options) {
       !(old.per_ip == options.per_ip) || !(old.per_ipv4_24 == options.per_ipv4_24) ||
       !(old.per_ipv6_56 == options.per_ipv6_56) || !(old.per_ipv6_48 == options.per_ipv6_48);
   if (rates_changed) {
-    // Each entry is changed on its own, so the hash map's order decides nothing.
-    std::vector<Key> with_bucket;
-    for (const auto& [key, entry] : entries_) {
-      if (entry.has_bucket) with_bucket.push_back(key);
+    // Each node is changed on its own (forgetting one leaves the others in place), and the
+    // indexes order by their keys alone, so the hash set's order decides nothing.
+    std::vector<Node*> with_bucket;
+    for (Node* node : entries_) {
+      if (node->has_bucket) with_bucket.push_back(node);
     }
-    for (const Key& key : with_bucket) {
-      Entry& e = entries_.find(key)->second;
-      Unindex(key, e);
-      e.has_bucket = false;
-      Reindex(key, e);  // forgets the entry unless it counts live connections
+    for (Node* node : with_bucket) {
+      Unindex(*node);
+      node->has_bucket = false;
+      Reindex(*node);  // forgets the node unless it counts live connections
     }
   }
   EvictUnpinnedAbove(options_.max_tracked_sources);
@@ -125,10 +125,9 @@ void SourceLimiter::SetOptions(const SourceLimiterOptions& options) {
 
 void SourceLimiter::EvictUnpinnedAbove(size_t limit) {
   while (lru_.size() > limit) {
-    const Key victim = lru_.begin()->second;
-    auto v = entries_.find(victim);
-    Unindex(victim, v->second);
-    entries_.erase(v);
+    Node& victim = *lru_.top().node;
+    Unindex(victim);
+    Forget(victim);
   }
 }
 
@@ -139,68 +138,68 @@ void SourceLimiter::Release(const IpAddress& address) {
   const int n = KeysOf(ip, checks);
   for (int i = 0; i < n; ++i) {
     if (!checks[i].counts_live) continue;
-    const Key& key = checks[i].key;
-    auto it = entries_.find(key);
-    if (it == entries_.end() || it->second.live == 0) continue;  // misuse: ignored
-    Unindex(key, it->second);
-    --it->second.live;
-    Reindex(key, it->second);
+    Node* node = Find(checks[i].key);
+    if (node == nullptr || node->live == 0) continue;  // misuse: ignored
+    Unindex(*node);
+    --node->live;
+    Reindex(*node);
   }
 }
 
-SourceLimiter::Entry& SourceLimiter::Touch(const Key& key, Entry* existing, bool* inserted) {
-  if (existing != nullptr) {
-    Unindex(key, *existing);
-    existing->last_use = ++use_sequence_;
-    return *existing;
+SourceLimiter::Node& SourceLimiter::Touch(const Key& key, Node* existing, bool* inserted) {
+  Node* node = existing != nullptr ? existing : Find(key);
+  if (node != nullptr) {
+    Unindex(*node);
+    node->last_use = ++use_sequence_;
+    return *node;
   }
-  auto [it, added] = entries_.try_emplace(key);
-  if (!added) Unindex(key, it->second);
-  it->second.last_use = ++use_sequence_;
-  // Room for this one. Erasing others leaves `it` valid (flat_hash_map erase never moves).
-  if (added) {
-    *inserted = true;
-    EvictUnpinnedAbove(options_.max_tracked_sources - 1);
-  }
-  return it->second;
+  node = nodes_.New();
+  node->key = key;
+  node->last_use = ++use_sequence_;
+  entries_.insert(node);
+  *inserted = true;
+  // Room for this one, which is not indexed yet and so never its own victim.
+  EvictUnpinnedAbove(options_.max_tracked_sources - 1);
+  return *node;
 }
 
-void SourceLimiter::Unindex(const Key& key, Entry& e) {
-  if (!e.indexed) return;
-  lru_.erase(e.last_use);
-  full_at_.erase({e.full_at, key});
-  e.indexed = false;
+void SourceLimiter::Unindex(Node& node) {
+  if (!node.indexed) return;
+  lru_.Erase(node.lru_slot);
+  full_at_.Erase(node.full_slot);
+  node.indexed = false;
 }
 
-void SourceLimiter::Reindex(const Key& key, Entry& e) {
-  Unindex(key, e);
-  e.full_at = e.has_bucket ? e.credit.FullAt(RateOf(key.kind)) : Instant::Never();
-  if (e.live != 0) return;  // pinned
-  if (!e.has_bucket) {
-    entries_.erase(key);  // nothing left to remember
+void SourceLimiter::Reindex(Node& node) {
+  Unindex(node);
+  node.full_at = node.has_bucket ? node.credit.FullAt(RateOf(node.key.kind)) : Instant::Never();
+  if (node.live != 0) return;  // pinned
+  if (!node.has_bucket) {
+    Forget(node);  // nothing left to remember
     return;
   }
-  // A touched entry is the newest and a fresh bucket fills up after the others: both usually
-  // go at the end, which the hint makes O(1).
-  lru_.insert(lru_.end(), {e.last_use, key});
-  full_at_.insert(full_at_.end(), {e.full_at, key});
-  e.indexed = true;
+  lru_.Push({node.last_use, &node});
+  full_at_.Push({node.full_at, &node});
+  node.indexed = true;
+}
+
+void SourceLimiter::Forget(Node& node) {
+  entries_.erase(&node);
+  nodes_.Delete(&node);
 }
 
 void SourceLimiter::ForgetFullBuckets(Instant now, int budget) {
-  while (budget-- > 0 && !full_at_.empty() && full_at_.begin()->first <= now) {
-    auto first = full_at_.begin();
-    auto it = entries_.find(first->second);
-    lru_.erase(it->second.last_use);
-    full_at_.erase(first);
-    entries_.erase(it);
+  while (budget-- > 0 && !full_at_.empty() && full_at_.top().full_at <= now) {
+    Node& node = *full_at_.top().node;
+    Unindex(node);
+    Forget(node);
   }
 }
 
 size_t SourceLimiter::memory_bytes() const {
-  // Hash slots plus B-tree nodes (about one key each, with overhead).
-  return entries_.capacity() * (sizeof(Key) + sizeof(Entry) + 1) +
-         (lru_.size() + full_at_.size()) * (sizeof(Key) + sizeof(uint64_t)) * 3 / 2;
+  // Nodes, hash slots (a pointer and a control byte) and the two indexes' items.
+  return entries_.size() * sizeof(Node) + entries_.capacity() * (sizeof(Node*) + 1) +
+         lru_.capacity() * sizeof(ByUse) + full_at_.capacity() * sizeof(ByFullAt);
 }
 
 }  // namespace connmgr

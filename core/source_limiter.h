@@ -30,9 +30,11 @@
 #include <tuple>
 #include <utility>
 
-#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/hash/hash.h"
+#include "core/indexed_heap.h"
 #include "core/ip.h"
-#include "core/pooled_btree.h"
+#include "core/record_pool.h"
 #include "core/time.h"
 #include "core/token_bucket.h"
 
@@ -107,14 +109,57 @@ class SourceLimiter {
       return H::combine(std::move(h), k.high, k.low, k.length, k.v6, k.kind);
     }
   };
-  // The bucket's rate is the one configured for the key's kind (RateOf), not stored here.
-  struct Entry {
+  // A tracked key. Nodes never move (a record pool): the hash set and both indexes point at
+  // them, and each node knows its slots in the indexes. The bucket's rate is the one configured
+  // for the key's kind (RateOf), not stored here.
+  struct Node {
+    Key key;
     TokenCredit credit{RateLimit{1, Duration::Seconds(1), 1}, Instant()};  // if has_bucket
     Instant full_at = Instant::Never();
-    uint64_t last_use = 0;  // LRU sequence
-    uint32_t live = 0;      // admitted connections not yet released
+    uint64_t last_use = 0;   // LRU sequence
+    uint32_t live = 0;       // admitted connections not yet released
+    uint32_t lru_slot = 0;   // in lru_, while indexed
+    uint32_t full_slot = 0;  // in full_at_, while indexed
     bool has_bucket = false;
     bool indexed = false;  // in lru_ and full_at_ (unpinned, with a bucket)
+  };
+  struct NodeHash {
+    using is_transparent = void;
+    size_t operator()(const Key& key) const { return absl::Hash<Key>()(key); }
+    size_t operator()(const Node* node) const { return (*this)(node->key); }
+  };
+  struct NodeEq {
+    using is_transparent = void;
+    static const Key& KeyOf(const Key& key) { return key; }
+    static const Key& KeyOf(const Node* node) { return node->key; }
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      return KeyOf(a) == KeyOf(b);
+    }
+  };
+  // The indexes: unpinned nodes by last use (sequence numbers are unique), and by the instant
+  // their buckets fill up, ties by key.
+  struct ByUse {
+    uint64_t last_use;
+    Node* node;
+  };
+  struct ByUseBefore {
+    bool operator()(const ByUse& a, const ByUse& b) const { return a.last_use < b.last_use; }
+  };
+  struct ByUseSlot {
+    uint32_t& operator()(const ByUse& item) const { return item.node->lru_slot; }
+  };
+  struct ByFullAt {
+    Instant full_at;
+    Node* node;
+  };
+  struct ByFullAtBefore {
+    bool operator()(const ByFullAt& a, const ByFullAt& b) const {
+      return a.full_at < b.full_at || (a.full_at == b.full_at && a.node->key < b.node->key);
+    }
+  };
+  struct ByFullAtSlot {
+    uint32_t& operator()(const ByFullAt& item) const { return item.node->full_slot; }
   };
   struct Checks {
     Key key;
@@ -128,27 +173,28 @@ class SourceLimiter {
   // The keys of `ip` (unmapped, not loopback) that have a bucket or count connections, with
   // what each checks, in the order they are checked.
   int KeysOf(const IpAddress& ip, Checks out[4]) const;
-  Entry* Find(const Key& key);
+  Node* Find(const Key& key) const;
   // The rate of the buckets of `kind` (kAddress: per_ip whatever the family).
   const RateLimit& RateOf(KeyKind kind) const;
-  // Marks `key` used now, creating its entry unless `existing` is it (then no lookup);
-  // sets *inserted when it creates one.
-  Entry& Touch(const Key& key, Entry* existing, bool* inserted);
-  // Moves an entry in or out of the LRU and fill-up indexes after a change.
-  void Reindex(const Key& key, Entry& e);
-  void Unindex(const Key& key, Entry& e);
+  // Marks `key` used now, creating its node unless `existing` is it (then no lookup); sets
+  // *inserted when it creates one (which may evict other unpinned nodes).
+  Node& Touch(const Key& key, Node* existing, bool* inserted);
+  // Moves a node in or out of the LRU and fill-up indexes after a change; forgets it if it
+  // holds nothing any more.
+  void Reindex(Node& node);
+  void Unindex(Node& node);
+  void Forget(Node& node);
   void ForgetFullBuckets(Instant now, int budget);
-  // Forgets unpinned entries, least recently used first, until at most `limit` remain.
+  // Forgets unpinned nodes, least recently used first, until at most `limit` remain.
   void EvictUnpinnedAbove(size_t limit);
 
   SourceLimiterOptions options_;
   std::optional<TokenBucket> global_;
   uint64_t use_sequence_ = 0;
-  absl::flat_hash_map<Key, Entry> entries_;  // looked up only, never iterated
-  NodePool pool_;
-  // Unpinned entries by last use (sequence numbers are unique: no key needed to order them).
-  PooledBtreeMap<uint64_t, Key> lru_{&pool_};
-  PooledBtreeSet<std::pair<Instant, Key>> full_at_{&pool_};  // unpinned entries with a bucket
+  RecordPool<Node> nodes_;
+  absl::flat_hash_set<Node*, NodeHash, NodeEq> entries_;         // looked up only, never iterated
+  IndexedHeap<ByUse, ByUseBefore, ByUseSlot> lru_;               // unpinned nodes
+  IndexedHeap<ByFullAt, ByFullAtBefore, ByFullAtSlot> full_at_;  // the same nodes
 };
 
 }  // namespace connmgr
