@@ -87,7 +87,14 @@ SourceVerdict SourceLimiter::Admit(const IpAddress& address, Instant now, bool e
   }
   bool inserted = false;  // an insertion may have evicted the nodes found for the other keys
   for (int i = 0; i < n; ++i) {
-    Node& e = Touch(checks[i].key, inserted ? nullptr : found[i], &inserted);
+    Node* node = inserted ? Find(checks[i].key) : found[i];
+    if (node != nullptr) {
+      Touch(*node);
+    } else {
+      node = &Insert(checks[i].key);
+      inserted = true;
+    }
+    Node& e = *node;
     if (checks[i].rate != nullptr) {
       if (!e.has_bucket) {
         e.credit = TokenCredit(*checks[i].rate, now);
@@ -146,19 +153,17 @@ void SourceLimiter::Release(const IpAddress& address) {
   }
 }
 
-SourceLimiter::Node& SourceLimiter::Touch(const Key& key, Node* existing, bool* inserted) {
-  Node* node = existing != nullptr ? existing : Find(key);
-  if (node != nullptr) {
-    Unindex(*node);
-    node->last_use = ++use_sequence_;
-    return *node;
-  }
-  node = nodes_.New();
+void SourceLimiter::Touch(Node& node) {
+  Unindex(node);
+  node.last_use = ++use_sequence_;
+}
+
+SourceLimiter::Node& SourceLimiter::Insert(const Key& key) {
+  Node* node = nodes_.New();
   node->key = key;
   node->last_use = ++use_sequence_;
   entries_.insert(node);
-  *inserted = true;
-  // Room for this one, which is not indexed yet and so never its own victim.
+  // Not indexed yet, so never its own victim.
   EvictUnpinnedAbove(options_.max_tracked_sources - 1);
   return *node;
 }

@@ -176,9 +176,11 @@ class SourceLimiter {
   Node* Find(const Key& key) const;
   // The rate of the buckets of `kind` (kAddress: per_ip whatever the family).
   const RateLimit& RateOf(KeyKind kind) const;
-  // Marks `key` used now, creating its node unless `existing` is it (then no lookup); sets
-  // *inserted when it creates one (which may evict other unpinned nodes).
-  Node& Touch(const Key& key, Node* existing, bool* inserted);
+  // Marks `node` used now.
+  void Touch(Node& node);
+  // A new node for `key` (absent), used now; makes room for it by evicting the least recently
+  // used unpinned nodes beyond max_tracked_sources.
+  Node& Insert(const Key& key);
   // Moves a node in or out of the LRU and fill-up indexes after a change; forgets it if it
   // holds nothing any more.
   void Reindex(Node& node);

@@ -144,6 +144,9 @@ TEST(SourceLimiterTest, AnAdmissionThatEvictsItsOwnSubnetStartsItAfresh) {
   // A new address of the same /56: making room for it evicts the first address and the /56
   // (least recently used), which then starts again full; the /48 keeps its count.
   EXPECT_EQ(l.Admit(A("2001:db8:0:1::2"), Ms(0), false), SourceVerdict::kAdmit);
+  // The new address (unpinned: addresses count no IPv6 connections), a new /56 and the /48.
+  EXPECT_EQ(l.tracked_sources(), 3u);
+  EXPECT_EQ(l.pinned_sources(), 2u);
   EXPECT_EQ(l.Admit(A("2001:db8:0:1::3"), Ms(0), false), SourceVerdict::kAdmit);
   EXPECT_EQ(l.Admit(A("2001:db8:0:1::4"), Ms(0), false), SourceVerdict::kRateLimitSubnet);
   EXPECT_EQ(l.pinned_sources(), 2u);  // the /56 and /48 of the two live connections
