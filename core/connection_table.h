@@ -19,7 +19,6 @@
 #include "absl/container/btree_map.h"
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
-#include "absl/container/flat_hash_set.h"
 #include "absl/container/inlined_vector.h"
 #include "absl/hash/hash.h"
 #include "absl/status/status.h"
@@ -30,6 +29,7 @@
 #include "core/multiaddr.h"
 #include "core/output.h"
 #include "core/peer_id.h"
+#include "core/pointer_index.h"
 #include "core/pooled_btree.h"
 #include "core/protocol_table.h"
 #include "core/prune_index.h"
@@ -196,49 +196,19 @@ class ConnectionTable {
     return id != ProtocolTable::kOther && protocols_.is_pinned(id);
   }
 
-  // Find a Connection* by its id: the index holds pointers only.
-  struct ConnectionHash {
-    using is_transparent = void;
-    size_t operator()(ConnectionId id) const { return absl::Hash<ConnectionId>()(id); }
-    size_t operator()(const Connection* c) const { return (*this)(c->id); }
-  };
-  struct ConnectionEq {
-    using is_transparent = void;
-    static ConnectionId Key(ConnectionId id) { return id; }
-    static ConnectionId Key(const Connection* c) { return c->id; }
-    template <typename A, typename B>
-    bool operator()(const A& a, const B& b) const {
-      return Key(a) == Key(b);
-    }
-  };
   // A connected peer's connections (open or closing), in id order.
   struct PeerRecord {
     PeerId peer;
     absl::InlinedVector<ConnectionId, 3> connections;
-  };
-  // Finds a PeerRecord* by its PeerId: the index holds pointers only.
-  struct PeerRecordHash {
-    using is_transparent = void;
-    size_t operator()(const PeerId& p) const { return absl::Hash<PeerId>()(p); }
-    size_t operator()(const PeerRecord* r) const { return (*this)(r->peer); }
-  };
-  struct PeerRecordEq {
-    using is_transparent = void;
-    static const PeerId& Key(const PeerId& p) { return p; }
-    static const PeerId& Key(const PeerRecord* r) { return r->peer; }
-    template <typename A, typename B>
-    bool operator()(const A& a, const B& b) const {
-      return Key(a) == Key(b);
-    }
   };
 
   uint64_t next_id_ = 1;
   // Records live in pools (stable, reused: churn allocates nothing); the maps index pointers,
   // so their spare room is pointers, not whole records.
   RecordPool<Connection> connection_records_;
-  absl::flat_hash_set<Connection*, ConnectionHash, ConnectionEq> connections_;
+  PointerIndex<Connection, &Connection::id> connections_;
   RecordPool<PeerRecord> peer_records_;
-  absl::flat_hash_set<PeerRecord*, PeerRecordHash, PeerRecordEq> peers_;
+  PointerIndex<PeerRecord, &PeerRecord::peer> peers_;
   // IpAddress order (IPv4 before IPv6, then the bytes), compared as integers.
   struct IpKey {
     uint64_t high;       // bytes 0-7, big-endian

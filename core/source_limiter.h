@@ -30,10 +30,10 @@
 #include <tuple>
 #include <utility>
 
-#include "absl/container/flat_hash_set.h"
 #include "absl/hash/hash.h"
 #include "core/indexed_heap.h"
 #include "core/ip.h"
+#include "core/pointer_index.h"
 #include "core/record_pool.h"
 #include "core/time.h"
 #include "core/token_bucket.h"
@@ -123,20 +123,6 @@ class SourceLimiter {
     bool has_bucket = false;
     bool indexed = false;  // in lru_ and full_at_ (unpinned, with a bucket)
   };
-  struct NodeHash {
-    using is_transparent = void;
-    size_t operator()(const Key& key) const { return absl::Hash<Key>()(key); }
-    size_t operator()(const Node* node) const { return (*this)(node->key); }
-  };
-  struct NodeEq {
-    using is_transparent = void;
-    static const Key& KeyOf(const Key& key) { return key; }
-    static const Key& KeyOf(const Node* node) { return node->key; }
-    template <typename A, typename B>
-    bool operator()(const A& a, const B& b) const {
-      return KeyOf(a) == KeyOf(b);
-    }
-  };
   // The indexes: unpinned nodes by last use (sequence numbers are unique), and by the instant
   // their buckets fill up, ties by key.
   struct ByUse {
@@ -194,7 +180,7 @@ class SourceLimiter {
   std::optional<TokenBucket> global_;
   uint64_t use_sequence_ = 0;
   RecordPool<Node> nodes_;
-  absl::flat_hash_set<Node*, NodeHash, NodeEq> entries_;         // looked up only, never iterated
+  PointerIndex<Node, &Node::key> entries_;                       // looked up only, never iterated
   IndexedHeap<ByUse, ByUseBefore, ByUseSlot> lru_;               // unpinned nodes
   IndexedHeap<ByFullAt, ByFullAtBefore, ByFullAtSlot> full_at_;  // the same nodes
 };
