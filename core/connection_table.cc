@@ -123,22 +123,12 @@ void ConnectionTable::JoinPendingShare(Connection& c) {
 
 void ConnectionTable::CountPendingShare(const Connection& c, int delta) {
   const uint64_t group = c.remote_ip ? PendingGroupOf(*c.remote_ip) : 0;
-  if (delta > 0) {
-    pending_by_group_.Add(group);
-    pending_in_group_.insert({group, c.id});
-  } else {
-    pending_by_group_.Remove(group);
-    pending_in_group_.erase({group, c.id});
-  }
+  delta > 0 ? pending_shares_.Add(group, c.id) : pending_shares_.Remove(group, c.id);
 }
 
 std::optional<ConnectionId> ConnectionTable::PendingEvictionVictim(
     const IpAddress& newcomer) const {
-  const std::optional<GroupCounts::Group> largest = pending_by_group_.Largest();
-  if (!largest || largest->count < pending_by_group_.Count(PendingGroupOf(newcomer)) + 2) {
-    return std::nullopt;
-  }
-  return pending_in_group_.lower_bound({largest->group, ConnectionId{}})->second;
+  return pending_shares_.Victim(pending_shares_.Count(PendingGroupOf(newcomer)) + 2);
 }
 
 size_t ConnectionTable::Open(Connection& c, const PeerId& peer, Instant now) {

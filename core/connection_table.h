@@ -29,6 +29,7 @@
 #include "core/multiaddr.h"
 #include "core/output.h"
 #include "core/peer_id.h"
+#include "core/pending_shares.h"
 #include "core/pointer_index.h"
 #include "core/pooled_btree.h"
 #include "core/protocol_table.h"
@@ -231,9 +232,8 @@ class ConnectionTable {
   std::array<std::array<uint64_t, kLiveStateCount>, kDirectionCount> counts_{};
   NodePool pool_;
   PooledBtreeMap<uint32_t, uint64_t> open_connections_by_stream_count_{&pool_};
-  GroupCounts pending_by_group_{GroupCounts::kRanked};                          // fair_pending ones
-  PooledBtreeSet<std::pair<uint64_t, ConnectionId>> pending_in_group_{&pool_};  // (group, id)
-  GroupCounts open_inbound_by_netgroup_{GroupCounts::kUnranked};
+  PendingShares pending_shares_;  // fair_pending ones
+  GroupCounts open_inbound_by_netgroup_;
   ProtocolTable protocols_;
 };
 
