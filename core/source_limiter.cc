@@ -202,8 +202,8 @@ void SourceLimiter::ForgetFullBuckets(Instant now, int budget) {
 }
 
 size_t SourceLimiter::memory_bytes() const {
-  // Nodes, hash slots (a pointer and a control byte) and the two indexes' items.
-  return entries_.size() * sizeof(Node) + entries_.capacity() * (sizeof(Node*) + 1) +
+  // Nodes, hash slots (a node pointer and a control byte) and the two indexes' items.
+  return entries_.size() * sizeof(Node) + entries_.capacity() * (sizeof(void*) + 1) +
          lru_.capacity() * sizeof(ByUse) + full_at_.capacity() * sizeof(ByFullAt);
 }
 
