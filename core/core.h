@@ -138,9 +138,8 @@ class Core : private DialerHost {
   void CloseGated(Connection& c, GateStage stage, std::string rule, Instant now);
   // Releases whatever the connection holds in the resource scopes and the source limiter.
   void ReleaseScopes(const Connection& c);
-  // Closes one of the peer's connections while it has more than max_connections_per_peer open.
-  // Closes the peer's surplus open connections; `peer_connections` is how many it has in the
-  // table in any state (ConnectionTable::Open's count).
+  // Closes the peer's open connections beyond max_connections_per_peer; `peer_connections` is how
+  // many it has in the table in any state (ConnectionTable::Open's count).
   void EnforcePeerLimit(ConnectionId opened, const PeerId& peer, size_t peer_connections,
                         Instant now);
   // Closes what the pruner chose, when open connections exceed the high watermark.

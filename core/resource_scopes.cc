@@ -356,7 +356,7 @@ std::optional<ScopeDenial> ResourceScopes::ChargePeerIfAllowed(
     const PeerId& peer, const ScopeUsage& charge,
     absl::FunctionRef<std::optional<ScopeDenial>(const ScopeUsage&)> check) {
   if (!track_peers_) return check(ScopeUsage{});
-  auto [it, added] = peer_usage_.try_emplace(peer);
+  const auto it = peer_usage_.try_emplace(peer).first;
   std::optional<ScopeDenial> denial = check(it->second);
   if (!denial) Add(it->second, charge);
   if (it->second.is_zero()) peer_usage_.erase(it);

@@ -180,7 +180,8 @@ class SourceLimiter {
   std::optional<TokenBucket> global_;
   uint64_t use_sequence_ = 0;
   RecordPool<Node> nodes_;
-  PointerIndex<Node, &Node::key> entries_;                       // looked up only, never iterated
+  // Iterated only by SetOptions, which changes each node on its own: its order decides nothing.
+  PointerIndex<Node, &Node::key> entries_;
   IndexedHeap<ByUse, ByUseBefore, ByUseSlot> lru_;               // unpinned nodes
   IndexedHeap<ByFullAt, ByFullAtBefore, ByFullAtSlot> full_at_;  // the same nodes
 };
