@@ -2,10 +2,11 @@
 //
 //   churn_core --trace=/tmp/churn.jsonl [--runs=3]
 //
-// Everything is parsed into memory first (peer ids, multiaddrs, the inputs, and one prebuilt
-// core input per peer and kind); only the loop over the inputs is timed. The last line also
-// gives heap allocations per input inside the loop (bench:allocation_counter). Each trace input is
-// one Core::Handle call, after which the outputs are drained; the driver plays the embedder:
+// Everything is parsed into memory first (peer ids, multiaddrs, the inputs) and every core input
+// is built, in trace order, before the loop; only the loop over the inputs is timed. The last line
+// also gives heap allocations per input inside the loop (bench:allocation_counter). Each trace
+// input is one Core::Handle call, after which the outputs are drained; the driver plays the
+// embedder:
 // - a CloseConnection (a prune) is confirmed at once with TransportClosed, as a transport whose
 //   close completes immediately would (these calls are inside the timing, counted as
 //   "confirmations");
@@ -158,18 +159,34 @@ Result RunOnce(const Workload& w) {
   std::unique_ptr<Core> core = Core::Create(config).value();
   const Multiaddr local = Multiaddr::Parse("/ip4/10.0.0.1/tcp/4001").value();
 
-  // Every input is built before the timed loop: one per peer and kind (one per peer and tag
-  // name for tags); the loop only patches connection ids and tag values in place.
-  const size_t tag_count = std::max<size_t>(1, w.tags.size());
-  std::vector<Input> inbound, outbound, upgraded, set_tag, remove_tag;
-  for (size_t p = 0; p < w.peers.size(); ++p) {
-    inbound.emplace_back(InboundConnection{w.addrs[p], local});
-    outbound.emplace_back(OutboundConnection{w.addrs[p], local, w.peers[p]});
-    upgraded.emplace_back(ConnectionUpgraded{ConnectionId{}, w.peers[p]});
-    for (size_t t = 0; t < tag_count; ++t) {
-      const std::string name = t < w.tags.size() ? w.tags[t] : std::string();
-      set_tag.emplace_back(SetPeerTag{w.peers[p], name, 0});
-      remove_tag.emplace_back(RemovePeerTag{w.peers[p], name});
+  // Every input is built before the timed loop, in trace order, so the loop reads them as an
+  // embedder hands them in: each one just made, not fetched from a per-peer table. The loop only
+  // patches connection ids in place.
+  std::vector<Input> inputs;
+  inputs.reserve(w.events.size());
+  auto tag_name = [&](const Event& e) {
+    return e.tag < w.tags.size() ? w.tags[e.tag] : std::string();  // a trace may omit names
+  };
+  for (const Event& e : w.events) {
+    switch (e.kind) {
+      case Kind::kInbound:
+        inputs.emplace_back(InboundConnection{w.addrs[e.peer], local});
+        break;
+      case Kind::kOutbound:
+        inputs.emplace_back(OutboundConnection{w.addrs[e.peer], local, w.peers[e.peer]});
+        break;
+      case Kind::kUpgraded:
+        inputs.emplace_back(ConnectionUpgraded{ConnectionId{}, w.peers[e.peer]});
+        break;
+      case Kind::kClosed:
+        inputs.emplace_back(TransportClosed{});
+        break;
+      case Kind::kTag:
+        inputs.emplace_back(SetPeerTag{w.peers[e.peer], tag_name(e), e.value});
+        break;
+      case Kind::kUntag:
+        inputs.emplace_back(RemovePeerTag{w.peers[e.peer], tag_name(e)});
+        break;
     }
   }
   Input closed = TransportClosed{};
@@ -230,7 +247,9 @@ Result RunOnce(const Workload& w) {
   const uint64_t allocations_before = AllocationCount();
   const double cpu_start = ThreadCpuSeconds();
   const auto start = std::chrono::steady_clock::now();
-  for (const Event& e : w.events) {
+  for (size_t i = 0; i < w.events.size(); ++i) {
+    const Event& e = w.events[i];
+    Input& in = inputs[i];
     const Instant now = Instant::FromNanoseconds(e.t);
     if (core->NextDeadline() <= now) {
       ++r.timers;
@@ -242,7 +261,6 @@ Result RunOnce(const Workload& w) {
       case Kind::kOutbound: {
         // Map the id before draining, so a reject (or a prune of this very connection) is seen.
         ++r.handle_calls;
-        const Input& in = e.kind == Kind::kInbound ? inbound[e.peer] : outbound[e.peer];
         absl::StatusOr<ConnectionId> id = core->Handle(now, in);
         if (id.ok()) {
           core_id[e.conn] = *id;
@@ -260,9 +278,9 @@ Result RunOnce(const Workload& w) {
           ++r.skipped;
           break;
         }
-        std::get<ConnectionUpgraded>(upgraded[e.peer]).connection = core_id[e.conn];
+        std::get<ConnectionUpgraded>(in).connection = core_id[e.conn];
         state[e.conn] = State::kOpen;  // before the call: a trim while opening may close it
-        (void)handle(now, upgraded[e.peer]);
+        (void)handle(now, in);
         break;
       }
       case Kind::kClosed: {
@@ -270,20 +288,14 @@ Result RunOnce(const Workload& w) {
           ++r.skipped;
           break;
         }
-        std::get<TransportClosed>(closed).connection = core_id[e.conn];
-        (void)handle(now, closed);
-        break;
-      }
-      case Kind::kTag: {
-        Input& in = set_tag[e.peer * tag_count + e.tag];
-        std::get<SetPeerTag>(in).value = e.value;
+        std::get<TransportClosed>(in).connection = core_id[e.conn];
         (void)handle(now, in);
         break;
       }
-      case Kind::kUntag: {
-        (void)handle(now, remove_tag[e.peer * tag_count + e.tag]);
+      case Kind::kTag:
+      case Kind::kUntag:
+        (void)handle(now, in);
         break;
-      }
     }
     confirm(now);
   }
