@@ -52,6 +52,9 @@ absl::Status CheckName(absl::string_view what, absl::string_view name) {
   return absl::OkStatus();
 }
 
+// Orders a peer's tag list (sorted by name) against a name, for std::lower_bound.
+constexpr auto kNameLess = [](const auto& tag, absl::string_view name) { return tag.name < name; };
+
 int64_t ApplyBump(const BumpPolicy& bump, int64_t value, int64_t delta) {
   switch (bump.kind) {
     case BumpPolicy::Kind::kSum:
@@ -75,13 +78,13 @@ absl::Status PeerTags::SetTag(const PeerId& peer, absl::string_view tag, int64_t
   auto it = peers_.find(peer);
   PeerState* state = it == peers_.end() ? nullptr : &it->second;
   if (state != nullptr) {
-    if (auto t = state->tags.find(tag); t != state->tags.end()) {
-      state->SetValue(t->second, value);
+    if (Tag* t = state->Find(tag); t != nullptr) {
+      state->SetValue(*t, value);
       return absl::OkStatus();
     }
   }
   if (absl::Status s = CheckRoom(peer, tag, state, /*protection=*/false); !s.ok()) return s;
-  InsertPlainTag(peer, tag, value);
+  InsertPlainTag(peer, state, tag, value);
   return absl::OkStatus();
 }
 
@@ -90,21 +93,21 @@ absl::Status PeerTags::AddToTag(const PeerId& peer, absl::string_view tag, int64
   auto it = peers_.find(peer);
   PeerState* state = it == peers_.end() ? nullptr : &it->second;
   if (state != nullptr) {
-    if (auto t = state->tags.find(tag); t != state->tags.end()) {
-      state->SetValue(t->second, SaturatingAdd(t->second.value, delta));
+    if (Tag* t = state->Find(tag); t != nullptr) {
+      state->SetValue(*t, SaturatingAdd(t->value, delta));
       return absl::OkStatus();
     }
   }
   if (absl::Status s = CheckRoom(peer, tag, state, /*protection=*/false); !s.ok()) return s;
-  InsertPlainTag(peer, tag, delta);
+  InsertPlainTag(peer, state, tag, delta);
   return absl::OkStatus();
 }
 
 void PeerTags::RemoveTag(const PeerId& peer, absl::string_view tag) {
   auto it = peers_.find(peer);
   if (it == peers_.end()) return;
-  auto t = it->second.tags.find(tag);
-  if (t == it->second.tags.end()) return;
+  auto t = it->second.LowerBound(tag);
+  if (t == it->second.tags.end() || t->name != tag) return;
   EraseTag(peer, it->second, t);
   ForgetIfEmpty(it);
 }
@@ -123,9 +126,9 @@ PeerTags::Standing PeerTags::StandingOf(const PeerId& peer) const {
 std::optional<int64_t> PeerTags::TagValue(const PeerId& peer, absl::string_view tag) const {
   auto it = peers_.find(peer);
   if (it == peers_.end()) return std::nullopt;
-  auto t = it->second.tags.find(tag);
-  if (t == it->second.tags.end()) return std::nullopt;
-  return t->second.value;
+  const Tag* t = it->second.Find(tag);
+  if (t == nullptr) return std::nullopt;
+  return t->value;
 }
 
 // --- Protection ---------------------------------------------------------------------------------
@@ -168,10 +171,9 @@ void PeerTags::RemoveKeepAliveTags(const PeerId& peer) {
   auto it = peers_.find(peer);
   if (it == peers_.end()) return;
   PeerState& state = it->second;
-  for (auto t = state.tags.lower_bound(limits_.keep_alive_tag_prefix);
-       t != state.tags.end() && absl::StartsWith(t->first, limits_.keep_alive_tag_prefix);
-       t = state.tags.lower_bound(limits_.keep_alive_tag_prefix)) {
-    EraseTag(peer, state, t);
+  for (auto t = state.LowerBound(limits_.keep_alive_tag_prefix);
+       t != state.tags.end() && absl::StartsWith(t->name, limits_.keep_alive_tag_prefix);) {
+    EraseTag(peer, state, t);  // the next tag moves into its place
   }
   ForgetIfEmpty(it);
 }
@@ -180,7 +182,7 @@ void PeerTags::ForgetPeer(const PeerId& peer) {
   auto it = peers_.find(peer);
   if (it == peers_.end()) return;
   PeerState& state = it->second;
-  while (!state.tags.empty()) EraseTag(peer, state, state.tags.begin());
+  while (!state.tags.empty()) EraseTag(peer, state, state.tags.end() - 1);
   peers_.erase(it);
 }
 
@@ -246,9 +248,7 @@ absl::Status PeerTags::Bump(const PeerId& peer, absl::string_view decaying_tag, 
   auto it = peers_.find(peer);
   PeerState* state = it == peers_.end() ? nullptr : &it->second;
   Tag* tag = nullptr;
-  if (state != nullptr) {
-    if (auto t = state->tags.find(decaying_tag); t != state->tags.end()) tag = &t->second;
-  }
+  if (state != nullptr) tag = state->Find(decaying_tag);
   std::optional<int64_t> current;  // nullopt: a new instance starts from 0
   if (tag != nullptr) {
     current = Decayed(kind, *tag, now);
@@ -261,7 +261,9 @@ absl::Status PeerTags::Bump(const PeerId& peer, absl::string_view decaying_tag, 
   if (kind.holders.empty()) kind.next_tick = kind.FirstTickAfter(now);
   if (state == nullptr) state = &peers_[peer];
   if (tag == nullptr) {
-    tag = &state->tags[std::string(decaying_tag)];
+    tag = &state->tags
+               .insert(state->LowerBound(decaying_tag), NamedTag{std::string(decaying_tag), {}})
+               ->tag;
     state->keep_alive_tags += IsKeepAlive(decaying_tag);
     tag->decaying = true;
     kind.holders.insert(peer);
@@ -283,21 +285,21 @@ std::vector<PeerId> PeerTags::AdvanceTo(Instant now) {
     for (auto h = kind.holders.begin(); h != kind.holders.end();) {
       auto it = peers_.find(*h);
       PeerState& state = it->second;
-      auto t = state.tags.find(name);
-      const std::optional<int64_t> value = Decayed(kind, t->second, now);
-      t->second.next_tick = next_tick;
-      if (value == t->second.value) {
+      auto t = state.LowerBound(name);
+      const std::optional<int64_t> value = Decayed(kind, t->tag, now);
+      t->tag.next_tick = next_tick;
+      if (value == t->tag.value) {
         ++h;
         continue;
       }
       if (!value_before.contains(*h)) value_before.emplace(*h, state.Value());
       if (value.has_value()) {
-        state.SetValue(t->second, *value);
+        state.SetValue(t->tag, *value);
         ++h;
         continue;
       }
-      state.exact_sum -= t->second.value;
-      state.keep_alive_tags -= IsKeepAlive(t->first);
+      state.exact_sum -= t->tag.value;
+      state.keep_alive_tags -= IsKeepAlive(t->name);
       state.tags.erase(t);
       ForgetIfEmpty(it);
       h = kind.holders.erase(h);
@@ -376,6 +378,20 @@ std::optional<int64_t> PeerTags::Decayed(const DecayingKind& kind, const Tag& ta
   return tag.value;
 }
 
+PeerTags::TagList::iterator PeerTags::PeerState::LowerBound(absl::string_view name) {
+  return std::lower_bound(tags.begin(), tags.end(), name, kNameLess);
+}
+
+PeerTags::Tag* PeerTags::PeerState::Find(absl::string_view name) {
+  auto t = LowerBound(name);
+  return t != tags.end() && t->name == name ? &t->tag : nullptr;
+}
+
+const PeerTags::Tag* PeerTags::PeerState::Find(absl::string_view name) const {
+  auto t = std::lower_bound(tags.begin(), tags.end(), name, kNameLess);
+  return t != tags.end() && t->name == name ? &t->tag : nullptr;
+}
+
 int64_t PeerTags::PeerState::Value() const {
   return static_cast<int64_t>(std::clamp<__int128>(exact_sum, static_cast<__int128>(kInt64Min),
                                                    static_cast<__int128>(kInt64Max)));
@@ -412,23 +428,28 @@ absl::Status PeerTags::CheckPlainTag(const PeerId& peer, absl::string_view tag) 
   return absl::OkStatus();
 }
 
-void PeerTags::InsertPlainTag(const PeerId& peer, absl::string_view tag, int64_t value) {
-  PeerState& state = peers_[peer];
-  state.tags.emplace(std::string(tag), Tag{value, false, Instant(), Instant()});
-  state.keep_alive_tags += IsKeepAlive(tag);
-  state.exact_sum += value;
-  ++plain_tag_holders_.try_emplace(std::string(tag), 0).first->second;
+void PeerTags::InsertPlainTag(const PeerId& peer, PeerState* state, absl::string_view tag,
+                              int64_t value) {
+  if (state == nullptr) state = &peers_[peer];
+  state->tags.insert(state->LowerBound(tag),
+                     NamedTag{std::string(tag), Tag{value, false, Instant(), Instant()}});
+  state->keep_alive_tags += IsKeepAlive(tag);
+  state->exact_sum += value;
+  if (auto h = plain_tag_holders_.find(tag); h != plain_tag_holders_.end()) {
+    ++h->second;
+  } else {
+    plain_tag_holders_.emplace(std::string(tag), 1);
+  }
 }
 
-void PeerTags::EraseTag(const PeerId& peer, PeerState& state,
-                        absl::btree_map<std::string, Tag>::iterator it) {
-  if (it->second.decaying) {
-    kinds_.find(it->first)->second.holders.erase(peer);
-  } else if (auto h = plain_tag_holders_.find(it->first); --h->second == 0) {
+void PeerTags::EraseTag(const PeerId& peer, PeerState& state, TagList::iterator it) {
+  if (it->tag.decaying) {
+    kinds_.find(it->name)->second.holders.erase(peer);
+  } else if (auto h = plain_tag_holders_.find(it->name); --h->second == 0) {
     plain_tag_holders_.erase(h);
   }
-  state.exact_sum -= it->second.value;
-  state.keep_alive_tags -= IsKeepAlive(it->first);
+  state.exact_sum -= it->tag.value;
+  state.keep_alive_tags -= IsKeepAlive(it->name);
   state.tags.erase(it);
 }
 

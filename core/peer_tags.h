@@ -47,6 +47,7 @@
 #include "absl/container/btree_map.h"
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/string_view.h"
@@ -187,14 +188,26 @@ class PeerTags {
     Instant last_bump;  // decaying only
     Instant next_tick;  // decaying only: the first tick of its kind not yet applied to it
   };
+  struct NamedTag {
+    std::string name;
+    Tag tag;
+  };
+  // A peer's tags sorted by name: most peers hold one or two, so a short sorted array (the
+  // first inline) beats a tree of string keys.
+  using TagList = absl::InlinedVector<NamedTag, 1>;
   struct PeerState {
-    absl::btree_map<std::string, Tag> tags;
+    TagList tags;
     absl::btree_set<std::string> protections;
     // The sum of the tags' values, exact in 128 bits (at most 2^32 tags), kept as they change.
     __int128 exact_sum = 0;
     uint32_t keep_alive_tags = 0;  // tags whose name starts with the keep-alive prefix
 
     bool empty() const { return tags.empty() && protections.empty(); }
+    // The first tag whose name is not less than `name`.
+    TagList::iterator LowerBound(absl::string_view name);
+    // The tag named `name`, or nullptr.
+    Tag* Find(absl::string_view name);
+    const Tag* Find(absl::string_view name) const;
     // The sum clamped to int64: independent of the order of tags.
     int64_t Value() const;
     void SetValue(Tag& tag, int64_t value) {
@@ -225,11 +238,10 @@ class PeerTags {
                          bool protection) const;
   // The checks SetTag and AddToTag share: peer id, name, not a decaying tag.
   absl::Status CheckPlainTag(const PeerId& peer, absl::string_view tag) const;
-  // Creates a plain tag the limits allow.
-  void InsertPlainTag(const PeerId& peer, absl::string_view tag, int64_t value);
+  // Creates a plain tag the limits allow; `state` is the peer's, or nullptr for a new peer.
+  void InsertPlainTag(const PeerId& peer, PeerState* state, absl::string_view tag, int64_t value);
   // Removes one tag entry, keeping the name counts and the kinds' holder sets up to date.
-  void EraseTag(const PeerId& peer, PeerState& state,
-                absl::btree_map<std::string, Tag>::iterator it);
+  void EraseTag(const PeerId& peer, PeerState& state, TagList::iterator it);
   bool IsKeepAlive(absl::string_view tag) const {
     return absl::StartsWith(tag, limits_.keep_alive_tag_prefix);
   }
