@@ -138,12 +138,12 @@ size_t ConnectionTable::Open(Connection& c, const PeerId& peer, Instant now) {
   c.opened_at = now;
   CountState(c, +1);
   CountOpenStreams(c.stream_count(), +1);
-  auto it = peers_.find(peer);
-  if (it == peers_.end()) {
+  // One hash of the peer id, whether or not the peer is new.
+  auto it = peers_.lazy_emplace(peer, [&](const auto& construct) {
     PeerRecord* record = peer_records_.New();
     record->peer = peer;
-    it = peers_.insert(record).first;
-  }
+    construct(record);
+  });
   auto& ids = (*it)->connections;
   ids.insert(std::upper_bound(ids.begin(), ids.end(), c.id), c.id);
   return ids.size();
