@@ -30,9 +30,10 @@ absl::StatusOr<ConnectionId> Reconnector::On(Instant now, const SetPeerAddresses
 }
 
 void Reconnector::MaybeStart(const PeerId& peer, Instant now) {
-  if (config_.reconnect_retries == 0 || !tags_.HasKeepAlive(peer)) return;
+  // Cheapest checks first: most tag changes are not about a keep-alive peer with addresses.
+  if (config_.reconnect_retries == 0 || peer_addresses_.empty()) return;
+  if (!tags_.HasKeepAlive(peer) || !peer_addresses_.contains(peer)) return;
   if (reconnects_.contains(peer) || table_.OpenPeerConnectionCount(peer) > 0) return;
-  if (!peer_addresses_.contains(peer)) return;
   Schedule(peer, /*attempt=*/0, now, Duration::Zero());
   dialer_.FireTimers(now);  // due now: dial at once
 }
