@@ -86,6 +86,7 @@ bool PrefixTrie::Insert(Key key, int length) {
     break;
   }
   ++size_;
+  UpdateFront(key, length, /*inserted=*/true);
   return true;
 }
 
@@ -111,16 +112,82 @@ bool PrefixTrie::Erase(Key key, int length) {
   --size_;
   Node& n = nodes_[at];
   n.member = false;
-  if (n.child[0] != kNone && n.child[1] != kNone) return true;  // stays as a branch point
-  const uint32_t only = n.child[0] != kNone ? n.child[0] : n.child[1];
-  Link(parent, side) = only;
-  FreeNode(at);
-  if (only != kNone || parent == kNone || nodes_[parent].member) return true;
-  // The parent was a branch point with two children and has one left: splice it out too.
-  const Node& p = nodes_[parent];
-  Link(grandparent, grandparent_side) = p.child[0] != kNone ? p.child[0] : p.child[1];
-  FreeNode(parent);
+  if (n.child[0] == kNone || n.child[1] == kNone) {  // else it stays as a branch point
+    const uint32_t only = n.child[0] != kNone ? n.child[0] : n.child[1];
+    Link(parent, side) = only;
+    FreeNode(at);
+    if (only == kNone && parent != kNone && !nodes_[parent].member) {
+      // The parent was a branch point with two children and has one left: splice it out too.
+      const Node& p = nodes_[parent];
+      Link(grandparent, grandparent_side) = p.child[0] != kNone ? p.child[0] : p.child[1];
+      FreeNode(parent);
+    }
+  }
+  UpdateFront(key, length, /*inserted=*/false);
   return true;
+}
+
+// Why one slot, or only the slots' `longest`, is enough: a slot points only at a node whose
+// first 16 bits are the slot's (another slot's walk fails at such a node, as it would from the
+// root). Nodes of 16 bits or more under a slot change only when a member under that slot is
+// inserted or erased; nodes shorter than 16 bits that a change adds or splices out are branch
+// points or the member itself, which move no slot's first deep node and change no `longest`
+// but the member's own.
+void PrefixTrie::UpdateFront(Key key, int length, bool inserted) {
+  if (front_.empty()) {
+    if (!inserted || size_ < front_min_size_) return;
+    front_.resize(size_t{1} << kFrontBits);
+    for (uint32_t slot = 0; slot < front_.size(); ++slot) front_[slot] = ComputeFrontSlot(slot);
+    return;
+  }
+  if (!inserted && size_ < front_min_size_ / 2) {
+    front_ = std::vector<FrontSlot>();  // frees its memory
+    return;
+  }
+  const uint32_t first = static_cast<uint32_t>(key.high >> (64 - kFrontBits));
+  if (length >= kFrontBits) {
+    front_[first] = ComputeFrontSlot(first);
+    return;
+  }
+  // The slots it covers share the path down to it. A slot whose longest short member was the
+  // erased one has none between it and 16 bits, so it falls back to the longest above it.
+  const int16_t above = inserted ? int16_t{-1} : LongestShorterThan(key, length);
+  const uint32_t covered = uint32_t{1} << (kFrontBits - length);
+  for (uint32_t slot = first; slot < first + covered; ++slot) {
+    int16_t& longest = front_[slot].longest;
+    if (inserted) {
+      longest = std::max<int16_t>(longest, static_cast<int16_t>(length));
+    } else if (longest == length) {
+      longest = above;
+    }
+  }
+}
+
+int16_t PrefixTrie::LongestShorterThan(Key key, int length) const {
+  int16_t longest = -1;
+  for (uint32_t at = root_; at != kNone;) {
+    const Node& n = nodes_[at];
+    if (n.length >= length || CommonLength(key, n.key) < n.length) break;
+    if (n.member) longest = n.length;
+    at = n.child[BitAt(key, n.length)];
+  }
+  return longest;
+}
+
+PrefixTrie::FrontSlot PrefixTrie::ComputeFrontSlot(uint32_t slot) const {
+  const Key key{uint64_t{slot} << (64 - kFrontBits), 0};
+  FrontSlot front;
+  for (uint32_t at = root_; at != kNone;) {
+    const Node& n = nodes_[at];
+    if (n.length >= kFrontBits) {
+      if (CommonLength(key, n.key) >= kFrontBits) front.node = at;
+      break;
+    }
+    if (CommonLength(key, n.key) < n.length) break;
+    if (n.member) front.longest = n.length;
+    at = n.child[BitAt(key, n.length)];
+  }
+  return front;
 }
 
 bool PrefixTrie::Contains(Key key, int length) const {
@@ -139,6 +206,11 @@ bool PrefixTrie::Contains(Key key, int length) const {
 int PrefixTrie::LongestPrefixOf(Key key) const {
   int longest = -1;
   uint32_t at = root_;
+  if (!front_.empty()) {
+    const FrontSlot& front = front_[key.high >> (64 - kFrontBits)];
+    longest = front.longest;
+    at = front.node;
+  }
   while (at != kNone) {
     const Node& n = nodes_[at];
     if (CommonLength(key, n.key) < n.length) break;

@@ -59,7 +59,10 @@ TEST(PrefixTrieTest, LongestOfNestedAndSiblingMembers) {
   EXPECT_FALSE(trie.Erase({}, -1));
 }
 
-TEST(PrefixTrieTest, AgreesWithAScanUnderRandomInsertsAndErases) {
+// Random inserts, erases and lookups checked against a scan of every member; with
+// `front_min_size` small the front table is built early (and, for some sizes, dropped and
+// rebuilt), so lookups through it meet every kind of change.
+void CheckAgainstScan(size_t front_min_size) {
   // Keys drawn near a few bases, so members nest, share paths and branch at every depth.
   SplitMix64 rng(20261206);
   const std::vector<Key> bases = {{0, 0},
@@ -75,7 +78,7 @@ TEST(PrefixTrieTest, AgreesWithAScanUnderRandomInsertsAndErases) {
     }
     return k;
   };
-  PrefixTrie trie;
+  PrefixTrie trie(front_min_size);
   std::set<Member> reference;
   for (int step = 0; step < 20'000; ++step) {
     const Key key = near(bases[rng.Next() % bases.size()]);
@@ -89,6 +92,8 @@ TEST(PrefixTrieTest, AgreesWithAScanUnderRandomInsertsAndErases) {
     ASSERT_EQ(trie.size(), reference.size());
     const Key probe = near(bases[rng.Next() % bases.size()]);
     ASSERT_EQ(trie.LongestPrefixOf(probe), LongestByScan(reference, probe)) << step;
+    const Key anywhere{rng.Next(), rng.Next()};
+    ASSERT_EQ(trie.LongestPrefixOf(anywhere), LongestByScan(reference, anywhere)) << step;
     ASSERT_EQ(trie.Contains(key, length), reference.count(m) == 1) << step;
   }
   std::set<Member> listed;
@@ -101,6 +106,38 @@ TEST(PrefixTrieTest, AgreesWithAScanUnderRandomInsertsAndErases) {
   EXPECT_EQ(trie.LongestPrefixOf({0, 0}), -1);
   for (const auto& [high, low, length] : listed) ASSERT_TRUE(trie.Insert({high, low}, length));
   EXPECT_EQ(trie.memory_bytes(), memory);
+  const Key probe{0x0a00'0000'0000'0000, 0};
+  EXPECT_EQ(trie.LongestPrefixOf(probe), LongestByScan(reference, probe));
+}
+
+TEST(PrefixTrieTest, AgreesWithAScanUnderRandomInsertsAndErases) {
+  CheckAgainstScan(PrefixTrie::kDefaultFrontMinSize);
+}
+
+TEST(PrefixTrieTest, AgreesWithAScanThroughTheFrontTable) {
+  CheckAgainstScan(1);    // built at the first member, never dropped
+  CheckAgainstScan(200);  // built, dropped below 100 and rebuilt
+}
+
+TEST(PrefixTrieTest, FrontTableIsBuiltAtItsSizeAndDroppedBelowHalf) {
+  PrefixTrie trie(/*front_min_size=*/4);
+  const size_t front_bytes = (size_t{1} << 16) * 8;
+  for (uint64_t i = 0; i < 3; ++i) ASSERT_TRUE(trie.Insert({i << 40, 0}, 24));
+  EXPECT_LT(trie.memory_bytes(), front_bytes);
+  // A /8 (shorter than the front's 16 bits) and a /24 under it: the 256 slots of 10.0.0.0/8
+  // start from the /8, and the /24's slot from the /24's node.
+  ASSERT_TRUE(trie.Insert({0x0a00'0000'0000'0000, 0}, 8));
+  EXPECT_GE(trie.memory_bytes(), front_bytes);
+  ASSERT_TRUE(trie.Insert({0x0a01'0200'0000'0000, 0}, 24));
+  EXPECT_EQ(trie.LongestPrefixOf({0x0a01'0203'0000'0000, 0}), 24);
+  EXPECT_EQ(trie.LongestPrefixOf({0x0aff'0000'0000'0000, 0}), 8);
+  EXPECT_EQ(trie.LongestPrefixOf({0x0b00'0000'0000'0000, 0}), -1);
+  ASSERT_TRUE(trie.Erase({0x0a00'0000'0000'0000, 0}, 8));
+  EXPECT_EQ(trie.LongestPrefixOf({0x0aff'0000'0000'0000, 0}), -1);
+  EXPECT_EQ(trie.LongestPrefixOf({0x0a01'0203'0000'0000, 0}), 24);
+  for (uint64_t i = 0; i < 3; ++i) ASSERT_TRUE(trie.Erase({i << 40, 0}, 24));
+  EXPECT_LT(trie.memory_bytes(), front_bytes);  // 1 member: below half of 4
+  EXPECT_EQ(trie.LongestPrefixOf({0x0a01'0203'0000'0000, 0}), 24);
 }
 
 }  // namespace
