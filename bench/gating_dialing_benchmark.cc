@@ -1,5 +1,7 @@
 // Costs of admission and dialing decisions, swept over n:
 //  - BM_DenyListLookup: one deny/allow lookup with n list entries (IPv4 and IPv6 mixed).
+//  - BM_DenyListChange/length/n: one entry added and removed with n entries held, the entry an
+//    IPv4 /length (/24: one front-table slot recomputed in a large list; /8: 256 slots).
 //  - BM_SourceLimiterAdmit: one admission decision while n distinct sources are tracked.
 //  - BM_InboundAdmission: a whole InboundConnection through the core with n deny entries.
 //  - BM_DialQueue: one dial request through queue, attempt and success, with n dials queued.
@@ -21,7 +23,7 @@ namespace connmgr {
 namespace {
 
 IpPrefixSet FilledSet(int64_t n, SplitMix64& rng) {
-  IpPrefixSet set(static_cast<size_t>(n));
+  IpPrefixSet set(static_cast<size_t>(n) + 1);  // room for one more (BM_DenyListChange)
   for (int64_t i = 0; i < n; ++i) {
     const bool v4 = i % 2 == 0;
     const IpAddress a = v4 ? RandomV4(rng) : RandomV6(rng);
@@ -41,6 +43,25 @@ void BM_DenyListLookup(benchmark::State& state) {
   size_t i = 0, hits = 0;
   for (auto _ : state) hits += set.Contains(probes[i++ & 1023]);
   benchmark::DoNotOptimize(hits);
+}
+
+void BM_DenyListChange(benchmark::State& state) {
+  SplitMix64 rng(3);
+  const int length = static_cast<int>(state.range(0));
+  IpPrefixSet set = FilledSet(state.range(1), rng);
+  std::vector<IpPrefix> changes;
+  changes.reserve(1024);
+  for (int i = 0; i < 1024; ++i) {
+    IpPrefix p(RandomV4(rng), length);
+    if (!set.ContainsEntry(p)) changes.push_back(p);  // each insert adds, each erase removes
+  }
+  size_t i = 0;
+  for (auto _ : state) {
+    const IpPrefix& p = changes[i++ % changes.size()];
+    benchmark::DoNotOptimize(set.Insert(p));
+    benchmark::DoNotOptimize(set.Erase(p));
+  }
+  state.counters["entries"] = static_cast<double>(set.size());
 }
 
 void BM_SourceLimiterAdmit(benchmark::State& state) {
@@ -147,6 +168,7 @@ void BM_AddressOrder25(benchmark::State& state) {
 }
 
 BENCHMARK(BM_DenyListLookup)->RangeMultiplier(10)->Range(1'000, 1'000'000);
+BENCHMARK(BM_DenyListChange)->ArgsProduct({{8, 24}, benchmark::CreateRange(1'000, 1'000'000, 10)});
 BENCHMARK(BM_SourceLimiterAdmit)->RangeMultiplier(10)->Range(1'000, 1'000'000);
 BENCHMARK(BM_InboundAdmission)->RangeMultiplier(10)->Range(1'000, 100'000);
 BENCHMARK(BM_DialQueue)->RangeMultiplier(10)->Range(1'000, 100'000);
