@@ -151,7 +151,7 @@ void PrefixTrie::UpdateFront(Key key, int length, bool inserted) {
   }
   // The slots it covers share the path down to it. A slot whose longest short member was the
   // erased one has none between it and 16 bits, so it falls back to the longest above it.
-  const int16_t above = inserted ? int16_t{-1} : LongestShorterThan(key, length);
+  const int16_t above = inserted ? int16_t{-1} : Descend(key, length).longest;
   const uint32_t covered = uint32_t{1} << (kFrontBits - length);
   for (uint32_t slot = first; slot < first + covered; ++slot) {
     int16_t& longest = front_[slot].longest;
@@ -163,31 +163,26 @@ void PrefixTrie::UpdateFront(Key key, int length, bool inserted) {
   }
 }
 
-int16_t PrefixTrie::LongestShorterThan(Key key, int length) const {
-  int16_t longest = -1;
+PrefixTrie::Descent PrefixTrie::Descend(Key key, int limit) const {
+  Descent d;
   for (uint32_t at = root_; at != kNone;) {
     const Node& n = nodes_[at];
-    if (n.length >= length || CommonLength(key, n.key) < n.length) break;
-    if (n.member) longest = n.length;
+    if (n.length >= limit) {
+      d.stop = at;
+      break;
+    }
+    if (CommonLength(key, n.key) < n.length) break;
+    if (n.member) d.longest = n.length;
     at = n.child[BitAt(key, n.length)];
   }
-  return longest;
+  return d;
 }
 
 PrefixTrie::FrontSlot PrefixTrie::ComputeFrontSlot(uint32_t slot) const {
   const Key key{uint64_t{slot} << (64 - kFrontBits), 0};
-  FrontSlot front;
-  for (uint32_t at = root_; at != kNone;) {
-    const Node& n = nodes_[at];
-    if (n.length >= kFrontBits) {
-      if (CommonLength(key, n.key) >= kFrontBits) front.node = at;
-      break;
-    }
-    if (CommonLength(key, n.key) < n.length) break;
-    if (n.member) front.longest = n.length;
-    at = n.child[BitAt(key, n.length)];
-  }
-  return front;
+  const Descent d = Descend(key, kFrontBits);
+  const bool in_slot = d.stop != kNone && CommonLength(key, nodes_[d.stop].key) >= kFrontBits;
+  return FrontSlot{in_slot ? d.stop : kNone, d.longest};
 }
 
 bool PrefixTrie::Contains(Key key, int length) const {

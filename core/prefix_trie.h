@@ -90,10 +90,16 @@ class PrefixTrie {
   void FreeNode(uint32_t index);
   // Keeps the front table up to date after `key`/`length` (masked) was inserted or erased.
   void UpdateFront(Key key, int length, bool inserted);
-  // The slot for keys starting with the 16 bits `slot`, walked from the root.
+  // The walk down `key`'s path through the nodes shorter than `limit`: the longest member
+  // among them (-1 if none) and the first node of length >= `limit` reached (kNone if the path
+  // ends or leaves `key` before; that node itself is not checked against `key`).
+  struct Descent {
+    uint32_t stop = kNone;
+    int16_t longest = -1;
+  };
+  Descent Descend(Key key, int limit) const;
+  // The slot for keys starting with the 16 bits `slot`.
   FrontSlot ComputeFrontSlot(uint32_t slot) const;
-  // The longest member shorter than `length` (< kFrontBits) on `key`'s path, or -1.
-  int16_t LongestShorterThan(Key key, int length) const;
 
   size_t front_min_size_;
   std::vector<FrontSlot> front_;  // empty, or 2^kFrontBits slots
