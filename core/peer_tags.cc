@@ -55,6 +55,13 @@ absl::Status CheckName(absl::string_view what, absl::string_view name) {
 // Orders a peer's tag list (sorted by name) against a name, for std::lower_bound.
 constexpr auto kNameLess = [](const auto& tag, absl::string_view name) { return tag.name < name; };
 
+// The tag named `name` in a peer's (const or mutable) tag list, or nullptr.
+template <typename TagList>
+auto FindTag(TagList& tags, absl::string_view name) -> decltype(&tags.begin()->tag) {
+  auto t = std::lower_bound(tags.begin(), tags.end(), name, kNameLess);
+  return t != tags.end() && t->name == name ? &t->tag : nullptr;
+}
+
 int64_t ApplyBump(const BumpPolicy& bump, int64_t value, int64_t delta) {
   switch (bump.kind) {
     case BumpPolicy::Kind::kSum:
@@ -382,14 +389,10 @@ PeerTags::TagList::iterator PeerTags::PeerState::LowerBound(absl::string_view na
   return std::lower_bound(tags.begin(), tags.end(), name, kNameLess);
 }
 
-PeerTags::Tag* PeerTags::PeerState::Find(absl::string_view name) {
-  auto t = LowerBound(name);
-  return t != tags.end() && t->name == name ? &t->tag : nullptr;
-}
+PeerTags::Tag* PeerTags::PeerState::Find(absl::string_view name) { return FindTag(tags, name); }
 
 const PeerTags::Tag* PeerTags::PeerState::Find(absl::string_view name) const {
-  auto t = std::lower_bound(tags.begin(), tags.end(), name, kNameLess);
-  return t != tags.end() && t->name == name ? &t->tag : nullptr;
+  return FindTag(tags, name);
 }
 
 int64_t PeerTags::PeerState::Value() const {
