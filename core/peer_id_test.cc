@@ -2,7 +2,9 @@
 
 #include <ostream>
 #include <string>
+#include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/hash/hash_testing.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
@@ -88,6 +90,28 @@ TEST(PeerIdTest, OrderingAndHash) {
   EXPECT_NE(ed, qm);
   EXPECT_EQ(qm, MustParse(kQmCid));
   EXPECT_TRUE(absl::VerifyTypeImplementsAbslHashCorrectly({PeerId(), ed, qm}));
+}
+
+// Every size an id can have (3 to 128 bytes: inline ones hashed as words, longer ones as a
+// string), each with every single byte changed: all hash apart, and the hash is consistent.
+TEST(PeerIdTest, HashCoversEveryByteOfEverySize) {
+  std::vector<PeerId> ids;
+  for (size_t digest = 1; digest + 2 <= PeerId::kMaxMultihashBytes; ++digest) {
+    std::string multihash = absl::HexStringToBytes("00");
+    multihash.push_back(static_cast<char>(digest));
+    multihash.append(digest, 'k');
+    ids.push_back(PeerId::FromBytes(multihash).value());
+    for (size_t i = 2; i < multihash.size(); ++i) {
+      std::string changed = multihash;
+      changed[i] = 'j';
+      ids.push_back(PeerId::FromBytes(changed).value());
+    }
+  }
+  absl::flat_hash_set<size_t> hashes;
+  for (const PeerId& id : ids) hashes.insert(absl::Hash<PeerId>()(id));
+  EXPECT_EQ(hashes.size(), ids.size());
+  EXPECT_TRUE(absl::VerifyTypeImplementsAbslHashCorrectly(
+      std::vector<PeerId>(ids.begin(), ids.begin() + 300)));
 }
 
 TEST(PeerIdTest, AcceptsIdentityDigestsUpToTheCap) {
