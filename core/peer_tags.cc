@@ -52,12 +52,12 @@ absl::Status CheckName(absl::string_view what, absl::string_view name) {
   return absl::OkStatus();
 }
 
-// Orders a peer's tag list (sorted by name) against a name, for std::lower_bound.
-constexpr auto kNameLess = [](const auto& tag, absl::string_view name) { return tag.name < name; };
+// Orders a peer's tag list (sorted by name id) against a name id, for std::lower_bound.
+constexpr auto kNameLess = [](const auto& tag, TagNames::Id name) { return tag.name < name; };
 
 // The tag named `name` in a peer's (const or mutable) tag list, or nullptr.
 template <typename TagList>
-auto FindTag(TagList& tags, absl::string_view name) -> decltype(&tags.begin()->tag) {
+auto FindTag(TagList& tags, TagNames::Id name) -> decltype(&tags.begin()->tag) {
   auto t = std::lower_bound(tags.begin(), tags.end(), name, kNameLess);
   return t != tags.end() && t->name == name ? &t->tag : nullptr;
 }
@@ -76,45 +76,26 @@ int64_t ApplyBump(const BumpPolicy& bump, int64_t value, int64_t delta) {
 
 }  // namespace
 
-PeerTags::PeerTags(PeerTagsLimits limits) : limits_(std::move(limits)) {}
+PeerTags::PeerTags(PeerTagsLimits limits)
+    : limits_(std::move(limits)), names_(limits_.keep_alive_tag_prefix) {}
 
 // --- Plain tags ---------------------------------------------------------------------------------
 
 absl::Status PeerTags::SetTag(const PeerId& peer, absl::string_view tag, int64_t value) {
-  if (absl::Status s = CheckPlainTag(peer, tag); !s.ok()) return s;
-  auto it = peers_.find(peer);
-  PeerState* state = it == peers_.end() ? nullptr : &it->second;
-  if (state != nullptr) {
-    if (Tag* t = state->Find(tag); t != nullptr) {
-      state->SetValue(*t, value);
-      return absl::OkStatus();
-    }
-  }
-  if (absl::Status s = CheckRoom(peer, tag, state, /*protection=*/false); !s.ok()) return s;
-  InsertPlainTag(peer, state, tag, value);
-  return absl::OkStatus();
+  return ChangePlainTag(peer, tag, value, /*add=*/false);
 }
 
 absl::Status PeerTags::AddToTag(const PeerId& peer, absl::string_view tag, int64_t delta) {
-  if (absl::Status s = CheckPlainTag(peer, tag); !s.ok()) return s;
-  auto it = peers_.find(peer);
-  PeerState* state = it == peers_.end() ? nullptr : &it->second;
-  if (state != nullptr) {
-    if (Tag* t = state->Find(tag); t != nullptr) {
-      state->SetValue(*t, SaturatingAdd(t->value, delta));
-      return absl::OkStatus();
-    }
-  }
-  if (absl::Status s = CheckRoom(peer, tag, state, /*protection=*/false); !s.ok()) return s;
-  InsertPlainTag(peer, state, tag, delta);
-  return absl::OkStatus();
+  return ChangePlainTag(peer, tag, delta, /*add=*/true);
 }
 
 void PeerTags::RemoveTag(const PeerId& peer, absl::string_view tag) {
+  const std::optional<TagNames::Id> id = names_.Find(tag);
+  if (!id.has_value()) return;
   auto it = peers_.find(peer);
   if (it == peers_.end()) return;
-  auto t = it->second.LowerBound(tag);
-  if (t == it->second.tags.end() || t->name != tag) return;
+  auto t = it->second.LowerBound(*id);
+  if (t == it->second.tags.end() || t->name != *id) return;
   EraseTag(peer, it->second, t);
   ForgetIfEmpty(it);
 }
@@ -131,9 +112,11 @@ PeerTags::Standing PeerTags::StandingOf(const PeerId& peer) const {
 }
 
 std::optional<int64_t> PeerTags::TagValue(const PeerId& peer, absl::string_view tag) const {
+  const std::optional<TagNames::Id> id = names_.Find(tag);
+  if (!id.has_value()) return std::nullopt;
   auto it = peers_.find(peer);
   if (it == peers_.end()) return std::nullopt;
-  const Tag* t = it->second.Find(tag);
+  const Tag* t = it->second.Find(*id);
   if (t == nullptr) return std::nullopt;
   return t->value;
 }
@@ -178,9 +161,12 @@ void PeerTags::RemoveKeepAliveTags(const PeerId& peer) {
   auto it = peers_.find(peer);
   if (it == peers_.end()) return;
   PeerState& state = it->second;
-  for (auto t = state.LowerBound(limits_.keep_alive_tag_prefix);
-       t != state.tags.end() && absl::StartsWith(t->name, limits_.keep_alive_tag_prefix);) {
-    EraseTag(peer, state, t);  // the next tag moves into its place
+  for (auto t = state.tags.begin(); t != state.tags.end() && state.keep_alive_tags != 0;) {
+    if (names_.is_keep_alive(t->name)) {
+      EraseTag(peer, state, t);  // the next tag moves into its place
+    } else {
+      ++t;
+    }
   }
   ForgetIfEmpty(it);
 }
@@ -203,9 +189,9 @@ absl::Status PeerTags::RegisterDecayingTag(absl::string_view name, Duration inte
     return absl::InvalidArgumentError(
         absl::StrFormat("decaying tag %s is already registered", quoted));
   }
-  if (auto h = plain_tag_holders_.find(name); h != plain_tag_holders_.end()) {
+  if (const std::optional<TagNames::Id> id = names_.Find(name); id.has_value()) {
     return absl::InvalidArgumentError(absl::StrFormat(
-        "decaying tag %s: %d peers hold a plain tag of that name", quoted, h->second));
+        "decaying tag %s: %d peers hold a plain tag of that name", quoted, names_.holds(*id)));
   }
   if (interval <= Duration::Zero()) {
     return absl::InvalidArgumentError(absl::StrFormat(
@@ -235,7 +221,8 @@ absl::Status PeerTags::RegisterDecayingTag(absl::string_view name, Duration inte
   }
   now = Clamp(now);
   latest_ = now;
-  DecayingKind kind{interval, decay, bump, now, Instant::Never(), {}};
+  DecayingKind kind{names_.Intern(name), interval, decay, bump, now, Instant::Never(), {}};
+  names_.MarkDecaying(kind.name);
   kind.next_tick = kind.FirstTickAfter(now);
   kinds_.emplace(std::string(name), std::move(kind));
   return absl::OkStatus();
@@ -255,7 +242,7 @@ absl::Status PeerTags::Bump(const PeerId& peer, absl::string_view decaying_tag, 
   auto it = peers_.find(peer);
   PeerState* state = it == peers_.end() ? nullptr : &it->second;
   Tag* tag = nullptr;
-  if (state != nullptr) tag = state->Find(decaying_tag);
+  if (state != nullptr) tag = state->Find(kind.name);
   std::optional<int64_t> current;  // nullopt: a new instance starts from 0
   if (tag != nullptr) {
     current = Decayed(kind, *tag, now);
@@ -268,11 +255,9 @@ absl::Status PeerTags::Bump(const PeerId& peer, absl::string_view decaying_tag, 
   if (kind.holders.empty()) kind.next_tick = kind.FirstTickAfter(now);
   if (state == nullptr) state = &peers_[peer];
   if (tag == nullptr) {
-    tag = &state->tags
-               .insert(state->LowerBound(decaying_tag), NamedTag{std::string(decaying_tag), {}})
-               ->tag;
-    state->keep_alive_tags += IsKeepAlive(decaying_tag);
-    tag->decaying = true;
+    tag = &state->tags.insert(state->LowerBound(kind.name), NamedTag{kind.name, {}})->tag;
+    names_.AddHold(kind.name);
+    state->keep_alive_tags += names_.is_keep_alive(kind.name);
     kind.holders.insert(peer);
   }
   state->SetValue(*tag, ApplyBump(kind.bump, current.value_or(0), delta));
@@ -292,7 +277,7 @@ std::vector<PeerId> PeerTags::AdvanceTo(Instant now) {
     for (auto h = kind.holders.begin(); h != kind.holders.end();) {
       auto it = peers_.find(*h);
       PeerState& state = it->second;
-      auto t = state.LowerBound(name);
+      auto t = state.LowerBound(kind.name);
       const std::optional<int64_t> value = Decayed(kind, t->tag, now);
       t->tag.next_tick = next_tick;
       if (value == t->tag.value) {
@@ -306,7 +291,8 @@ std::vector<PeerId> PeerTags::AdvanceTo(Instant now) {
         continue;
       }
       state.exact_sum -= t->tag.value;
-      state.keep_alive_tags -= IsKeepAlive(t->name);
+      state.keep_alive_tags -= names_.is_keep_alive(t->name);
+      names_.Release(t->name);
       state.tags.erase(t);
       ForgetIfEmpty(it);
       h = kind.holders.erase(h);
@@ -385,13 +371,13 @@ std::optional<int64_t> PeerTags::Decayed(const DecayingKind& kind, const Tag& ta
   return tag.value;
 }
 
-PeerTags::TagList::iterator PeerTags::PeerState::LowerBound(absl::string_view name) {
+PeerTags::TagList::iterator PeerTags::PeerState::LowerBound(TagNames::Id name) {
   return std::lower_bound(tags.begin(), tags.end(), name, kNameLess);
 }
 
-PeerTags::Tag* PeerTags::PeerState::Find(absl::string_view name) { return FindTag(tags, name); }
+PeerTags::Tag* PeerTags::PeerState::Find(TagNames::Id name) { return FindTag(tags, name); }
 
-const PeerTags::Tag* PeerTags::PeerState::Find(absl::string_view name) const {
+const PeerTags::Tag* PeerTags::PeerState::Find(TagNames::Id name) const {
   return FindTag(tags, name);
 }
 
@@ -421,38 +407,52 @@ absl::Status PeerTags::CheckRoom(const PeerId& peer, absl::string_view tag, cons
   return absl::OkStatus();
 }
 
-absl::Status PeerTags::CheckPlainTag(const PeerId& peer, absl::string_view tag) const {
+absl::Status PeerTags::CheckPlainTag(const PeerId& peer, absl::string_view tag,
+                                     std::optional<TagNames::Id>* id) const {
   if (absl::Status s = CheckPeer(peer); !s.ok()) return s;
   if (absl::Status s = CheckName("tag", tag); !s.ok()) return s;
-  if (kinds_.contains(tag)) {
+  *id = names_.Find(tag);
+  if (id->has_value() && names_.is_decaying(**id)) {
     return absl::InvalidArgumentError(
         absl::StrFormat("tag %s is a decaying tag; change it with Bump", Quoted(tag)));
   }
   return absl::OkStatus();
 }
 
-void PeerTags::InsertPlainTag(const PeerId& peer, PeerState* state, absl::string_view tag,
-                              int64_t value) {
-  if (state == nullptr) state = &peers_[peer];
-  state->tags.insert(state->LowerBound(tag),
-                     NamedTag{std::string(tag), Tag{value, false, Instant(), Instant()}});
-  state->keep_alive_tags += IsKeepAlive(tag);
-  state->exact_sum += value;
-  if (auto h = plain_tag_holders_.find(tag); h != plain_tag_holders_.end()) {
-    ++h->second;
-  } else {
-    plain_tag_holders_.emplace(std::string(tag), 1);
+absl::Status PeerTags::ChangePlainTag(const PeerId& peer, absl::string_view tag, int64_t value,
+                                      bool add) {
+  std::optional<TagNames::Id> id;
+  if (absl::Status s = CheckPlainTag(peer, tag, &id); !s.ok()) return s;
+  auto it = peers_.find(peer);
+  PeerState* state = it == peers_.end() ? nullptr : &it->second;
+  if (state != nullptr && id.has_value()) {
+    if (Tag* t = state->Find(*id); t != nullptr) {
+      state->SetValue(*t, add ? SaturatingAdd(t->value, value) : value);
+      return absl::OkStatus();
+    }
   }
+  if (absl::Status s = CheckRoom(peer, tag, state, /*protection=*/false); !s.ok()) return s;
+  if (state == nullptr) state = &peers_[peer];
+  TagNames::Id name = 0;
+  if (id.has_value()) {
+    name = *id;
+    names_.AddHold(name);
+  } else {
+    name = names_.Intern(tag);
+  }
+  state->tags.insert(state->LowerBound(name), NamedTag{name, Tag{value, Instant(), Instant()}});
+  state->keep_alive_tags += names_.is_keep_alive(name);
+  state->exact_sum += value;
+  return absl::OkStatus();
 }
 
 void PeerTags::EraseTag(const PeerId& peer, PeerState& state, TagList::iterator it) {
-  if (it->tag.decaying) {
-    kinds_.find(it->name)->second.holders.erase(peer);
-  } else if (auto h = plain_tag_holders_.find(it->name); --h->second == 0) {
-    plain_tag_holders_.erase(h);
+  if (names_.is_decaying(it->name)) {
+    kinds_.find(names_.name(it->name))->second.holders.erase(peer);
   }
   state.exact_sum -= it->tag.value;
-  state.keep_alive_tags -= IsKeepAlive(it->name);
+  state.keep_alive_tags -= names_.is_keep_alive(it->name);
+  names_.Release(it->name);
   state.tags.erase(it);
 }
 

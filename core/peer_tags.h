@@ -49,9 +49,9 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
-#include "absl/strings/match.h"
 #include "absl/strings/string_view.h"
 #include "core/peer_id.h"
+#include "core/tag_names.h"
 #include "core/time.h"
 
 namespace connmgr {
@@ -182,18 +182,18 @@ class PeerTags {
   size_t tagged_peer_count() const { return peers_.size(); }
 
  private:
+  // A plain tag, or a decaying one (its name is a decaying kind's).
   struct Tag {
     int64_t value = 0;
-    bool decaying = false;
     Instant last_bump;  // decaying only
     Instant next_tick;  // decaying only: the first tick of its kind not yet applied to it
   };
   struct NamedTag {
-    std::string name;
+    TagNames::Id name;  // one hold on the name
     Tag tag;
   };
-  // A peer's tags sorted by name: most peers hold one or two, so a short sorted array (the
-  // first inline) beats a tree of string keys.
+  // A peer's tags sorted by name id: most peers hold one or two, so a short sorted array of
+  // integer keys (the first inline).
   using TagList = absl::InlinedVector<NamedTag, 1>;
   struct PeerState {
     TagList tags;
@@ -203,11 +203,11 @@ class PeerTags {
     uint32_t keep_alive_tags = 0;  // tags whose name starts with the keep-alive prefix
 
     bool empty() const { return tags.empty() && protections.empty(); }
-    // The first tag whose name is not less than `name`.
-    TagList::iterator LowerBound(absl::string_view name);
+    // The first tag whose name id is not less than `name`.
+    TagList::iterator LowerBound(TagNames::Id name);
     // The tag named `name`, or nullptr.
-    Tag* Find(absl::string_view name);
-    const Tag* Find(absl::string_view name) const;
+    Tag* Find(TagNames::Id name);
+    const Tag* Find(TagNames::Id name) const;
     // The sum clamped to int64: independent of the order of tags.
     int64_t Value() const;
     void SetValue(Tag& tag, int64_t value) {
@@ -216,6 +216,7 @@ class PeerTags {
     }
   };
   struct DecayingKind {
+    TagNames::Id name;  // one hold on the name, marked decaying
     Duration interval;
     DecayPolicy decay;
     BumpPolicy bump;
@@ -236,15 +237,14 @@ class PeerTags {
   // more tag, or protection tag if `protection`.
   absl::Status CheckRoom(const PeerId& peer, absl::string_view tag, const PeerState* state,
                          bool protection) const;
-  // The checks SetTag and AddToTag share: peer id, name, not a decaying tag.
-  absl::Status CheckPlainTag(const PeerId& peer, absl::string_view tag) const;
-  // Creates a plain tag the limits allow; `state` is the peer's, or nullptr for a new peer.
-  void InsertPlainTag(const PeerId& peer, PeerState* state, absl::string_view tag, int64_t value);
-  // Removes one tag entry, keeping the name counts and the kinds' holder sets up to date.
+  // The checks SetTag and AddToTag share: peer id, name, not a decaying tag. On success,
+  // `*id` is the name's id if anything holds it.
+  absl::Status CheckPlainTag(const PeerId& peer, absl::string_view tag,
+                             std::optional<TagNames::Id>* id) const;
+  // Sets a plain tag to `value` (`add`: adds `value` to it), creating one the limits allow.
+  absl::Status ChangePlainTag(const PeerId& peer, absl::string_view tag, int64_t value, bool add);
+  // Removes one tag entry, keeping the name holds and the kinds' holder sets up to date.
   void EraseTag(const PeerId& peer, PeerState& state, TagList::iterator it);
-  bool IsKeepAlive(absl::string_view tag) const {
-    return absl::StartsWith(tag, limits_.keep_alive_tag_prefix);
-  }
   // Forgets the peer if it holds nothing.
   void ForgetIfEmpty(PeerMap::iterator it);
   // The value of `tag` after the ticks of `kind` due at or before `now`; nullopt if removed.
@@ -254,9 +254,10 @@ class PeerTags {
 
   PeerTagsLimits limits_;
   PeerMap peers_;  // looked up only; never iterated
+  // Every name a peer's tag or a decaying kind holds. A plain tag's name is held once per
+  // holder, so such a name's holds count the peers that would block registering it.
+  TagNames names_;
   absl::btree_map<std::string, DecayingKind> kinds_;
-  // How many peers hold a plain tag of each name (so such a name cannot become decaying).
-  absl::btree_map<std::string, uint32_t> plain_tag_holders_;
   Instant latest_ = Instant::FromNanoseconds(std::numeric_limits<int64_t>::min());
 };
 
