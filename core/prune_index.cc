@@ -7,7 +7,11 @@ void PruneIndex::Upsert(PruneEntry& entry, const PruneKey& key, PruneTier tier) 
                                                             entry.streams == key.streams))) {
     return;
   }
-  if (entry.tier != PruneTier::kExempt) Set(entry.tier).erase(entry.IndexedKey(key));
+  if (entry.tier != PruneTier::kExempt) {
+    // By iterator: erasing by key goes through a general range erase.
+    PooledBtreeSet<PruneKey>& set = Set(entry.tier);
+    set.erase(set.find(entry.IndexedKey(key)));
+  }
   entry = PruneEntry{key.peer_value, key.streams, tier};
   if (tier != PruneTier::kExempt) Set(tier).insert(key);
 }
