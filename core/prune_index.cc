@@ -9,7 +9,7 @@ void PruneIndex::Upsert(PruneEntry& entry, const PruneKey& key, PruneTier tier) 
   }
   if (entry.tier != PruneTier::kExempt) {
     // By iterator: erasing by key goes through a general range erase.
-    PooledBtreeSet<PruneKey>& set = Set(entry.tier);
+    KeySet& set = Set(entry.tier);
     set.erase(set.find(entry.IndexedKey(key)));
   }
   entry = PruneEntry{key.peer_value, key.streams, tier};

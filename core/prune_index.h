@@ -88,14 +88,16 @@ class PruneIndex {
   size_t size(PruneTier tier) const { return Set(tier).size(); }
 
  private:
-  const PooledBtreeSet<PruneKey>& Set(PruneTier tier) const {
-    return tier == PruneTier::kBusy ? busy_ : idle_;
-  }
-  PooledBtreeSet<PruneKey>& Set(PruneTier tier) { return tier == PruneTier::kBusy ? busy_ : idle_; }
+  // Nodes of 1 KiB (31 keys): a million connections fit in four levels instead of the seven or
+  // eight of absl's default nodes, so a re-rank misses the cache fewer times.
+  using KeySet = WidePooledBtreeSet<PruneKey, 1024>;
+
+  const KeySet& Set(PruneTier tier) const { return tier == PruneTier::kBusy ? busy_ : idle_; }
+  KeySet& Set(PruneTier tier) { return tier == PruneTier::kBusy ? busy_ : idle_; }
 
   NodePool pool_;
-  PooledBtreeSet<PruneKey> idle_{&pool_};
-  PooledBtreeSet<PruneKey> busy_{&pool_};
+  KeySet idle_{&pool_};
+  KeySet busy_{&pool_};
 };
 
 }  // namespace connmgr

@@ -94,5 +94,38 @@ TEST(PruneIndexTest, IndexOrderIsPruneKeyOrderAcrossTheWholeRange) {
   EXPECT_EQ(index.First(PruneTier::kIdle, keys.size()), expected);
 }
 
+// Enough connections for several levels of nodes, moved between values, stream counts and
+// tiers at random: each tier lists exactly its connections, in key order.
+TEST(PruneIndexTest, RandomMovesMatchASortedModel) {
+  constexpr uint64_t kConnections = 5000;
+  std::mt19937_64 rng(11);
+  PruneIndex index;
+  std::vector<PruneEntry> entries(kConnections);
+  std::vector<PruneKey> keys(kConnections);
+  std::vector<PruneTier> tiers(kConnections, PruneTier::kExempt);
+  for (uint64_t i = 0; i < kConnections; ++i) {
+    keys[i] = PruneKey{0, 0, i % 3 == 0 ? Direction::kOutbound : Direction::kInbound,
+                       At(static_cast<int64_t>(rng() % 100)), ConnectionId{i + 1}};
+  }
+  for (int step = 0; step < 40000; ++step) {
+    const size_t i = rng() % kConnections;
+    keys[i].peer_value = static_cast<int64_t>(rng() % 21) - 10;
+    keys[i].streams = static_cast<uint32_t>(rng() % 3);
+    tiers[i] = static_cast<PruneTier>(rng() % 3);
+    index.Upsert(entries[i], keys[i], tiers[i]);
+  }
+  for (PruneTier tier : {PruneTier::kIdle, PruneTier::kBusy}) {
+    std::vector<PruneKey> model;
+    for (uint64_t i = 0; i < kConnections; ++i) {
+      if (tiers[i] == tier) model.push_back(keys[i]);
+    }
+    std::sort(model.begin(), model.end());
+    std::vector<ConnectionId> expected;
+    for (const PruneKey& k : model) expected.push_back(k.id);
+    ASSERT_EQ(index.size(tier), expected.size());
+    EXPECT_EQ(index.First(tier, expected.size()), expected);
+  }
+}
+
 }  // namespace
 }  // namespace connmgr
