@@ -152,6 +152,34 @@ TEST(SourceLimiterTest, AnAdmissionThatEvictsItsOwnSubnetStartsItAfresh) {
   EXPECT_EQ(l.pinned_sources(), 2u);  // the /56 and /48 of the two live connections
 }
 
+// At the cap, the unpinned key used least recently goes first — by its last admission, not by
+// when it was released — round after round as the earlier rounds' keys are forgotten.
+TEST(SourceLimiterTest, EvictionIsLeastRecentlyUsedRoundAfterRound) {
+  SourceLimiterOptions o = RatesOnly();
+  o.per_ip = {1, Duration::Minutes(60), 1};  // one admission drains a bucket for an hour
+  o.max_tracked_sources = 4;
+  SourceLimiter l(o);
+  for (uint8_t round = 0; round < 5; ++round) {
+    const Instant t = Ms(round * 2 * 3'600'000);  // every earlier bucket is full again
+    auto ip = [&](uint8_t host) { return IpAddress::V4({10, round, 0, host}); };
+    // Used in the order 1..5, released out of that order: 5, 3, 1, 4 unpinned, 2 pinned.
+    for (uint8_t host = 1; host <= 5; ++host) {
+      ASSERT_EQ(l.Admit(ip(host), t, false), SourceVerdict::kAdmit) << int{round};
+    }
+    for (uint8_t host : {5, 3, 1, 4}) l.Release(ip(host));
+    ASSERT_EQ(l.pinned_sources(), 1u) << int{round};
+    // A sixth source makes room by evicting the least recently used unpinned key: 1.
+    ASSERT_EQ(l.Admit(ip(6), t, false), SourceVerdict::kAdmit);
+    l.Release(ip(6));  // 5, 3, 4, 6 unpinned
+    EXPECT_EQ(l.Admit(ip(3), t, false), SourceVerdict::kRateLimitIp) << int{round};
+    EXPECT_EQ(l.Admit(ip(1), t, false), SourceVerdict::kAdmit) << int{round};  // afresh
+    // Admitting 1 again evicted the next least recently used: 3 (refusals do not count).
+    EXPECT_EQ(l.Admit(ip(4), t, false), SourceVerdict::kRateLimitIp) << int{round};
+    EXPECT_EQ(l.Admit(ip(3), t, false), SourceVerdict::kAdmit) << int{round};
+    for (uint8_t host : {1, 2, 3}) l.Release(ip(host));
+  }
+}
+
 TEST(SourceLimiterTest, FullBucketsAreForgotten) {
   SourceLimiter l(RatesOnly());
   for (int i = 0; i < 10; ++i) {
