@@ -121,6 +121,7 @@ TEST(PruneIndexTest, RandomMovesMatchASortedModel) {
     }
     std::sort(model.begin(), model.end());
     std::vector<ConnectionId> expected;
+    expected.reserve(model.size());
     for (const PruneKey& k : model) expected.push_back(k.id);
     ASSERT_EQ(index.size(tier), expected.size());
     EXPECT_EQ(index.First(tier, expected.size()), expected);

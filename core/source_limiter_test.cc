@@ -160,7 +160,7 @@ TEST(SourceLimiterTest, EvictionIsLeastRecentlyUsedRoundAfterRound) {
   o.max_tracked_sources = 4;
   SourceLimiter l(o);
   for (uint8_t round = 0; round < 5; ++round) {
-    const Instant t = Ms(round * 2 * 3'600'000);  // every earlier bucket is full again
+    const Instant t = Ms(int64_t{round} * 2 * 3'600'000);  // every earlier bucket is full again
     auto ip = [&](uint8_t host) { return IpAddress::V4({10, round, 0, host}); };
     // Used in the order 1..5, released out of that order: 5, 3, 1, 4 unpinned, 2 pinned.
     for (uint8_t host = 1; host <= 5; ++host) {
