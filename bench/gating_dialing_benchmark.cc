@@ -74,13 +74,13 @@ void BM_SourceLimiterAdmit(benchmark::State& state) {
   for (int64_t i = 0; i < state.range(0); ++i) {
     const IpAddress ip = RandomV4(rng);
     limiter.Admit(ip, now, false);
-    limiter.Release(ip);
+    limiter.Release(ip, now);
   }
   for (auto _ : state) {
     now = now + Duration::Nanoseconds(100);
     const IpAddress ip = RandomV4(rng);
     benchmark::DoNotOptimize(limiter.Admit(ip, now, false));
-    limiter.Release(ip);
+    limiter.Release(ip, now);
   }
   state.counters["tracked"] = static_cast<double>(limiter.tracked_sources());
   state.counters["bytes"] = static_cast<double>(limiter.memory_bytes());

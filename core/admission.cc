@@ -242,8 +242,8 @@ absl::Status Admission::DenyPeer(const PeerId& peer) {
   return absl::OkStatus();
 }
 
-void Admission::ReleaseSource(const Connection& c) {
-  if (c.source_charged) source_limiter_.Release(*c.remote_ip);
+void Admission::ReleaseSource(const Connection& c, Instant now) {
+  if (c.source_charged) source_limiter_.Release(*c.remote_ip, now);
 }
 
 void Admission::ConfigChanged() {

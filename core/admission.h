@@ -92,7 +92,7 @@ class Admission {
   void UndenyPeer(const PeerId& peer) { denied_peers_.erase(peer); }
 
   // Gives back what an admitted connection holds in the source limiter.
-  void ReleaseSource(const Connection& c);
+  void ReleaseSource(const Connection& c, Instant now);
   // The config changed (UpdateConfig): the limiter takes its new rates.
   void ConfigChanged();
   void CountRejected(RejectReason reason) { ++rejected_by_reason_[static_cast<int>(reason)]; }

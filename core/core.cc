@@ -460,7 +460,7 @@ void Core::Finish(ConnectionId id, CloseReason reason) {
 
 void Core::ReleaseScopes(const Connection& c) {
   memory_.ConnectionEnded(c);
-  admission_.ReleaseSource(c);
+  admission_.ReleaseSource(c, last_now_);
   switch (c.charge) {
     case ScopeCharge::kNone:
       return;

@@ -138,7 +138,7 @@ void SourceLimiter::EvictUnpinnedAbove(size_t limit) {
   }
 }
 
-void SourceLimiter::Release(const IpAddress& address) {
+void SourceLimiter::Release(const IpAddress& address, Instant now) {
   const IpAddress ip = address.Unmapped();
   if (!Charges(ip)) return;
   Checks checks[4];
@@ -149,6 +149,10 @@ void SourceLimiter::Release(const IpAddress& address) {
     if (node == nullptr || node->live == 0) continue;  // misuse: ignored
     Unindex(*node);
     --node->live;
+    if (node->live == 0 && node->has_bucket && node->credit.FullAt(RateOf(node->key.kind)) <= now) {
+      Forget(*node);  // the same as an absent key already: never indexed
+      continue;
+    }
     Reindex(*node);
   }
 }

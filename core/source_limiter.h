@@ -6,7 +6,7 @@
 //     case SourceVerdict::kAdmit: ...                 // tokens taken, connection counted
 //     default: reject(...);                           // nothing taken: refusals are free
 //   }
-//   limiter.Release(ip);                              // when an admitted connection ends
+//   limiter.Release(ip, now);                         // when an admitted connection ends
 //
 // Rules:
 //  - Loopback and exempt (allow-listed) sources are admitted, charged nothing, never counted.
@@ -16,11 +16,12 @@
 //    (kRateLimitGlobal). Only an admission takes tokens and counts the connection.
 //  - Memory: a source is tracked by up to four keys (address, subnets). A key whose buckets are
 //    full again and that counts no live connection is the same as an absent one and is
-//    forgotten (a few per Admit, from an index by the instant they fill up). Keys counting live
-//    connections are pinned: bounded by the live connections, never evicted. The others are
-//    capped at max_tracked_sources, least recently used evicted first — an evicted source
-//    starts again with full buckets, the price of the bound — so a flood from a million
-//    addresses cannot grow memory nor evict established peers' addresses.
+//    forgotten: at once when its last connection ends, else a few per Admit from an index by
+//    the instant they fill up. Keys counting live connections are pinned: bounded by the live
+//    connections, never evicted. The others are capped at max_tracked_sources, least recently
+//    used evicted first — an evicted source starts again with full buckets, the price of the
+//    bound — so a flood from a million addresses cannot grow memory nor evict established
+//    peers' addresses.
 #ifndef CONNMGR_CORE_SOURCE_LIMITER_H_
 #define CONNMGR_CORE_SOURCE_LIMITER_H_
 
@@ -69,11 +70,11 @@ class SourceLimiter {
 
   SourceVerdict Admit(const IpAddress& ip, Instant now, bool exempt);
   // Whether Admit counted `ip` (not loopback, unless limit_loopback): Release it exactly once
-  // when it ends.
+  // when it ends. A key released with its bucket full again is forgotten at once.
   bool Charges(const IpAddress& ip) const {
     return options_.limit_loopback || !ip.Unmapped().IsLoopback();
   }
-  void Release(const IpAddress& ip);
+  void Release(const IpAddress& ip, Instant now);
 
   // New limits for the next admissions. A changed rate starts the buckets it governs afresh
   // (full); connections already counted stay counted; a lower max_tracked_sources evicts the

@@ -62,15 +62,15 @@ TEST(SourceLimiterTest, ConcurrencyCapsPerAddressAndSubnet) {
   EXPECT_EQ(l.Admit(A("1.2.3.4"), Ms(0), false), SourceVerdict::kAdmit);
   EXPECT_EQ(l.Admit(A("::ffff:1.2.3.4"), Ms(0), false), SourceVerdict::kAdmit);  // mapped: same
   EXPECT_EQ(l.Admit(A("1.2.3.4"), Ms(0), false), SourceVerdict::kIpConnectionLimit);
-  l.Release(A("1.2.3.4"));
+  l.Release(A("1.2.3.4"), Ms(0));
   EXPECT_EQ(l.Admit(A("1.2.3.4"), Ms(0), false), SourceVerdict::kAdmit);
   EXPECT_EQ(l.Admit(A("2001:db8:0:100::1"), Ms(0), false), SourceVerdict::kAdmit);
   EXPECT_EQ(l.Admit(A("2001:db8:0:1ff::2"), Ms(0), false), SourceVerdict::kIpConnectionLimit);
   EXPECT_EQ(l.Admit(A("2001:db8:0:200::1"), Ms(0), false), SourceVerdict::kAdmit);
   EXPECT_EQ(l.Admit(A("2001:db8:0:300::1"), Ms(0), false), SourceVerdict::kSubnetConnectionLimit);
-  l.Release(A("2001:db8:0:100::1"));
+  l.Release(A("2001:db8:0:100::1"), Ms(0));
   EXPECT_EQ(l.Admit(A("2001:db8:0:300::1"), Ms(0), false), SourceVerdict::kAdmit);
-  l.Release(A("5.5.5.5"));  // never admitted: ignored
+  l.Release(A("5.5.5.5"), Ms(0));  // never admitted: ignored
 }
 
 TEST(SourceLimiterTest, LoopbackAndExemptAreUnlimitedAndUncounted) {
@@ -124,7 +124,7 @@ TEST(SourceLimiterTest, AFewerTrackedSourcesBoundEvictsAtOnce) {
   for (int i = 0; i < 10; ++i) {
     const IpAddress ip = IpAddress::V4({9, 9, 9, static_cast<uint8_t>(i)});
     l.Admit(ip, Ms(0), false);
-    l.Release(ip);
+    l.Release(ip, Ms(0));
   }
   ASSERT_EQ(l.tracked_sources(), 10u);  // drained buckets, one per address
   o.max_tracked_sources = 4;
@@ -139,7 +139,7 @@ TEST(SourceLimiterTest, AnAdmissionThatEvictsItsOwnSubnetStartsItAfresh) {
   o.max_tracked_sources = 2;
   SourceLimiter l(o);
   ASSERT_EQ(l.Admit(A("2001:db8:0:1::1"), Ms(0), false), SourceVerdict::kAdmit);
-  l.Release(A("2001:db8:0:1::1"));  // its address, /56 and /48: unpinned, oldest first
+  l.Release(A("2001:db8:0:1::1"), Ms(0));  // its address, /56 and /48: unpinned, oldest first
   EXPECT_EQ(l.pinned_sources(), 0u);
   // A new address of the same /56: making room for it evicts the first address and the /56
   // (least recently used), which then starts again full; the /48 keeps its count.
@@ -166,17 +166,17 @@ TEST(SourceLimiterTest, EvictionIsLeastRecentlyUsedRoundAfterRound) {
     for (uint8_t host = 1; host <= 5; ++host) {
       ASSERT_EQ(l.Admit(ip(host), t, false), SourceVerdict::kAdmit) << int{round};
     }
-    for (uint8_t host : {5, 3, 1, 4}) l.Release(ip(host));
+    for (uint8_t host : {5, 3, 1, 4}) l.Release(ip(host), t);
     ASSERT_EQ(l.pinned_sources(), 1u) << int{round};
     // A sixth source makes room by evicting the least recently used unpinned key: 1.
     ASSERT_EQ(l.Admit(ip(6), t, false), SourceVerdict::kAdmit);
-    l.Release(ip(6));  // 5, 3, 4, 6 unpinned
+    l.Release(ip(6), t);  // 5, 3, 4, 6 unpinned
     EXPECT_EQ(l.Admit(ip(3), t, false), SourceVerdict::kRateLimitIp) << int{round};
     EXPECT_EQ(l.Admit(ip(1), t, false), SourceVerdict::kAdmit) << int{round};  // afresh
     // Admitting 1 again evicted the next least recently used: 3 (refusals do not count).
     EXPECT_EQ(l.Admit(ip(4), t, false), SourceVerdict::kRateLimitIp) << int{round};
     EXPECT_EQ(l.Admit(ip(3), t, false), SourceVerdict::kAdmit) << int{round};
-    for (uint8_t host : {1, 2, 3}) l.Release(ip(host));
+    for (uint8_t host : {1, 2, 3}) l.Release(ip(host), t);
   }
 }
 
@@ -185,13 +185,33 @@ TEST(SourceLimiterTest, FullBucketsAreForgotten) {
   for (int i = 0; i < 10; ++i) {
     const IpAddress ip = IpAddress::V4({1, 1, 1, static_cast<uint8_t>(i)});
     l.Admit(ip, Ms(0), false);
-    l.Release(ip);  // no live connection: only the drained bucket keeps it
+    l.Release(ip, Ms(0));  // no live connection: only the drained bucket keeps it
   }
   EXPECT_EQ(l.tracked_sources(), 10u);
   // One token each was taken: full again after 200 ms. Each Admit forgets a few.
   for (int i = 0; i < 3; ++i) l.Admit(A("127.0.0.1"), Ms(200), false);
   l.Admit(A("2.2.2.2"), Ms(200), false);
   EXPECT_EQ(l.tracked_sources(), 1u);  // 10 forgotten, 2.2.2.2 tracked
+}
+
+TEST(SourceLimiterTest, AKeyReleasedWithAFullBucketIsForgottenAtOnce) {
+  SourceLimiterOptions o = RatesOnly();
+  o.max_per_ipv4_32 = 1;
+  SourceLimiter l(o);
+  ASSERT_EQ(l.Admit(A("1.1.1.1"), Ms(0), false), SourceVerdict::kAdmit);
+  ASSERT_EQ(l.Admit(A("2.2.2.2"), Ms(0), false), SourceVerdict::kAdmit);
+  ASSERT_EQ(l.pinned_sources(), 2u);
+  // One token each, taken at 0: full again at 200 ms.
+  l.Release(A("1.1.1.1"), Ms(199));  // still drained: kept, unpinned
+  l.Release(A("2.2.2.2"), Ms(200));  // full: the same as an absent key, forgotten
+  EXPECT_EQ(l.tracked_sources(), 1u);
+  EXPECT_EQ(l.pinned_sources(), 0u);
+  // The forgotten key starts again full and counting nothing.
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_EQ(l.Admit(A("2.2.2.2"), Ms(200), false), SourceVerdict::kAdmit) << i;
+    l.Release(A("2.2.2.2"), Ms(200));
+  }
+  EXPECT_EQ(l.Admit(A("2.2.2.2"), Ms(200), false), SourceVerdict::kRateLimitIp);
 }
 
 TEST(SourceLimiterTest, AMillionSourcesStayBoundedAndPinnedStateSurvives) {
@@ -205,7 +225,7 @@ TEST(SourceLimiterTest, AMillionSourcesStayBoundedAndPinnedStateSurvives) {
     const IpAddress flood = IpAddress::V4(
         {20, static_cast<uint8_t>(i >> 16), static_cast<uint8_t>(i >> 8), static_cast<uint8_t>(i)});
     ASSERT_EQ(l.Admit(flood, Ms(1 + i / 1000), false), SourceVerdict::kAdmit);
-    l.Release(flood);
+    l.Release(flood, Ms(1 + i / 1000));
   }
   EXPECT_EQ(l.tracked_sources(), 1'001u);  // 1000 unpinned + the pinned peer
   EXPECT_EQ(l.pinned_sources(), 1u);
