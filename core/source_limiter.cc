@@ -181,14 +181,13 @@ void SourceLimiter::Unindex(Node& node) {
 
 void SourceLimiter::Reindex(Node& node) {
   Unindex(node);
-  node.full_at = node.has_bucket ? node.credit.FullAt(RateOf(node.key.kind)) : Instant::Never();
   if (node.live != 0) return;  // pinned
   if (!node.has_bucket) {
     Forget(node);  // nothing left to remember
     return;
   }
   lru_.Push({node.last_use, &node});
-  full_at_.Push({node.full_at, &node});
+  full_at_.Push({node.credit.FullAt(RateOf(node.key.kind)), &node});
   node.indexed = true;
 }
 
