@@ -9,8 +9,9 @@
 
 namespace connmgr {
 
-void Pruner::Reindex(Connection& c) {
-  const PeerTags::Standing standing = tags_.StandingOf(c.peer);
+void Pruner::Reindex(Connection& c) { Reindex(c, tags_.StandingOf(c.peer)); }
+
+void Pruner::Reindex(Connection& c, const PeerTags::Standing& standing) {
   PruneTier tier = PruneTier::kExempt;
   if (c.state == ConnectionState::kOpen && !c.allow_listed && !c.in_grace &&
       !standing.is_protected) {
@@ -29,7 +30,10 @@ void Pruner::Unindex(Connection& c) {
 }
 
 void Pruner::ReindexPeer(const PeerId& peer) {
-  for (ConnectionId id : table_.PeerConnections(peer)) Reindex(*table_.Find(id));
+  const absl::Span<const ConnectionId> connections = table_.PeerConnections(peer);
+  if (connections.empty()) return;
+  const PeerTags::Standing standing = tags_.StandingOf(peer);
+  for (ConnectionId id : connections) Reindex(*table_.Find(id), standing);
 }
 
 void Pruner::CountPrunableGroup(const Connection& c, int delta) {

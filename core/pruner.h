@@ -65,6 +65,8 @@ class Pruner {
   void ConfigChanged(bool diversity_was_on);
 
  private:
+  // Reindex, with the standing of the connection's peer already looked up.
+  void Reindex(Connection& c, const PeerTags::Standing& standing);
   // Counts the connection's net group among the prunable ones (+1 or -1).
   void CountPrunableGroup(const Connection& c, int delta);
   uint64_t GroupRank(uint64_t netgroup) const;
