@@ -508,8 +508,11 @@ absl::StatusOr<ConnectionId> Core::On(Instant now, const UpdateConfig& in) {
     return absl::Status(s.code(), absl::StrCat("update_config: ", s.message()));
   }
   const bool diversity_was_on = config_.diversity_protected_connections != 0;
-  const bool lower_limit = config.max_connections < config_.max_connections ||
-                           config.effective_high_watermark() < config_.effective_high_watermark();
+  // Fewer diversity-protected connections lowers what a trim keeps over the limits too.
+  const bool lower_limit =
+      config.max_connections < config_.max_connections ||
+      config.effective_high_watermark() < config_.effective_high_watermark() ||
+      config.diversity_protected_connections < config_.diversity_protected_connections;
   config_ = config;
   admission_.ConfigChanged();
   dialer_.ConfigChanged();

@@ -181,5 +181,33 @@ TEST_F(RuntimeConfigTest, DiversityProtectionSwitchedOnCountsTheGroupsAlreadyOpe
   EXPECT_THAT(ClosedIds(Drain()), ElementsAre(4, 2));
 }
 
+// Fewer diversity-protected connections is a lower limit too: the connection a group kept over
+// max_connections goes at once (found by core_fuzz: it stayed open until the next trim).
+TEST_F(RuntimeConfigTest, LoweringDiversityProtectionPrunesAtOnce) {
+  Config config;
+  config.max_connections = 4;
+  config.silence_period = Duration::Seconds(60);
+  Reset(config);
+  auto open = [&](Instant now, absl::string_view remote, uint32_t peer) {
+    ConnectionId id = Inbound(now, remote);
+    EXPECT_TRUE(core_->Handle(now, ConnectionUpgraded{id, NthPeer(peer)}).ok());
+    Drain();
+  };
+  open(At(1, 0), "/ip4/198.51.100.1/tcp/1", 0);  // 1: a protected peer's, never pruned
+  open(At(1, 1), "/ip4/198.51.100.2/tcp/1", 1);  // 2
+  open(At(1, 2), "/ip4/203.0.113.1/tcp/1", 2);   // 3
+  ASSERT_TRUE(core_->Handle(At(1, 3), ProtectPeer{NthPeer(0), "relay"}).ok());
+  config.max_connections = 1;
+  config.diversity_protected_connections = 1;
+  ASSERT_TRUE(Update(At(2), config).ok());
+  // Over max_connections with 1 exempt: one group keeps its connection.
+  ASSERT_EQ(ClosedIds(Drain()).size(), 1u);
+  ASSERT_EQ(core_->GetMetrics().connections_by_state[0][static_cast<int>(ConnectionState::kOpen)],
+            2u);
+  config.diversity_protected_connections = 0;
+  ASSERT_TRUE(Update(At(3), config).ok());  // within the silence period: pruned all the same
+  EXPECT_EQ(ClosedIds(Drain()).size(), 1u);
+}
+
 }  // namespace
 }  // namespace connmgr
