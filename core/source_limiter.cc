@@ -150,7 +150,7 @@ void SourceLimiter::Release(const IpAddress& address, Instant now) {
     Unindex(*node);
     --node->live;
     if (node->live == 0 && node->has_bucket && node->credit.FullAt(RateOf(node->key.kind)) <= now) {
-      Forget(*node);  // the same as an absent key already: never indexed
+      Forget(*node);  // full again, counting nothing: the same as an absent key
       continue;
     }
     Reindex(*node);

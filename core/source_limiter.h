@@ -115,8 +115,9 @@ class SourceLimiter {
   // for the key's kind (RateOf), not stored here.
   struct Node {
     Key key;
-    TokenCredit credit{RateLimit{1, Duration::Seconds(1), 1}, Instant()};  // if has_bucket
-    uint64_t last_use = 0;                                                 // LRU sequence
+    // Meaningful if has_bucket.
+    TokenCredit credit{RateLimit{1, Duration::Seconds(1), 1}, Instant()};
+    uint64_t last_use = 0;   // LRU sequence
     uint32_t live = 0;       // admitted connections not yet released
     uint32_t lru_slot = 0;   // in lru_, while indexed
     uint32_t full_slot = 0;  // in full_at_, while indexed
