@@ -40,7 +40,8 @@ absl::Status InvariantChecker::Check(const Core& core, Instant now, const Input&
       // A lower limit trims at once, whatever the silence period.
       trimmed_at_once =
           update->config->max_connections < config_.max_connections ||
-          update->config->effective_high_watermark() < config_.effective_high_watermark();
+          update->config->effective_high_watermark() < config_.effective_high_watermark() ||
+          update->config->diversity_protected_connections < config_.diversity_protected_connections;
       config_ = core.config();
       loosest_pending_limit_ =
           std::max(loosest_pending_limit_, config_.max_incoming_pending_connections);
