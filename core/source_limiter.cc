@@ -103,7 +103,7 @@ SourceVerdict SourceLimiter::Admit(const IpAddress& address, Instant now, bool e
       e.credit.TryTake(*checks[i].rate, now);
     }
     if (checks[i].counts_live) ++e.live;
-    Reindex(e);
+    Reindex(e, now);
   }
   return SourceVerdict::kAdmit;
 }
@@ -124,7 +124,7 @@ void SourceLimiter::SetOptions(const SourceLimiterOptions& options) {
     for (Node* node : with_bucket) {
       Unindex(*node);
       node->has_bucket = false;
-      Reindex(*node);  // forgets the node unless it counts live connections
+      if (node->live == 0) Forget(*node);  // nothing left to remember
     }
   }
   EvictUnpinnedAbove(options_.max_tracked_sources);
@@ -147,13 +147,8 @@ void SourceLimiter::Release(const IpAddress& address, Instant now) {
     if (!checks[i].counts_live) continue;
     Node* node = Find(checks[i].key);
     if (node == nullptr || node->live == 0) continue;  // misuse: ignored
-    Unindex(*node);
     --node->live;
-    if (node->live == 0 && node->has_bucket && node->credit.FullAt(RateOf(node->key.kind)) <= now) {
-      Forget(*node);  // full again, counting nothing: the same as an absent key
-      continue;
-    }
-    Reindex(*node);
+    Reindex(*node, now);
   }
 }
 
@@ -179,15 +174,21 @@ void SourceLimiter::Unindex(Node& node) {
   node.indexed = false;
 }
 
-void SourceLimiter::Reindex(Node& node) {
+void SourceLimiter::Reindex(Node& node, Instant now) {
   Unindex(node);
   if (node.live != 0) return;  // pinned
+  // Unpinned, a key without a bucket or with a full one is the same as an absent key.
   if (!node.has_bucket) {
-    Forget(node);  // nothing left to remember
+    Forget(node);
+    return;
+  }
+  const Instant full_at = node.credit.FullAt(RateOf(node.key.kind));
+  if (full_at <= now) {
+    Forget(node);
     return;
   }
   lru_.Push({node.last_use, &node});
-  full_at_.Push({node.credit.FullAt(RateOf(node.key.kind)), &node});
+  full_at_.Push({full_at, &node});
   node.indexed = true;
 }
 

@@ -168,9 +168,9 @@ class SourceLimiter {
   // A new node for `key` (absent), used now; makes room for it by evicting the least recently
   // used unpinned nodes beyond max_tracked_sources.
   Node& Insert(const Key& key);
-  // Moves a node in or out of the LRU and fill-up indexes after a change; forgets it if it
-  // holds nothing any more.
-  void Reindex(Node& node);
+  // Moves a node in or out of the LRU and fill-up indexes after a change at `now`; forgets it
+  // if it holds nothing any more (no live connection, and no bucket or a full one).
+  void Reindex(Node& node, Instant now);
   void Unindex(Node& node);
   void Forget(Node& node);
   void ForgetFullBuckets(Instant now, int budget);
