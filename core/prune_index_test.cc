@@ -75,11 +75,14 @@ TEST(PruneIndexTest, IndexOrderIsPruneKeyOrderAcrossTheWholeRange) {
   const std::vector<int64_t> values = {std::numeric_limits<int64_t>::min(), -5, -1, 0, 1, 7,
                                        std::numeric_limits<int64_t>::max()};
   const std::vector<uint32_t> streams = {0, 1, 2, std::numeric_limits<uint32_t>::max()};
-  const std::vector<Instant> instants = {Instant::FromNanoseconds(-3), Instant(), At(1),
-                                         Instant::Never()};
+  const std::vector<Instant> instants = {
+      Instant::FromNanoseconds(std::numeric_limits<int64_t>::min()), Instant::FromNanoseconds(-3),
+      Instant(), At(1), Instant::Never()};
   std::mt19937_64 rng(7);
   std::vector<PruneKey> keys;
-  for (uint64_t id = 1; id <= 2000; ++id) {
+  for (uint64_t n = 1; n <= 2000; ++n) {
+    // Ids with and without the top bit: distinct, and spanning the whole range.
+    const uint64_t id = rng() % 2 == 0 ? n : n | uint64_t{1} << 63;
     keys.push_back(PruneKey{values[rng() % values.size()], streams[rng() % streams.size()],
                             rng() % 2 == 0 ? Direction::kInbound : Direction::kOutbound,
                             instants[rng() % instants.size()], ConnectionId{id}});
