@@ -9,7 +9,7 @@
 //   PooledBtreeSet<std::pair<Instant, ConnectionId>> timers_{&pool_};
 //   WidePooledBtreeSet<PruneKey, 1024> prune_order_{&pool_};  // for sets of millions
 //
-// The pool is std::pmr::unsynchronized_pool_resource: single-threaded, like the core.
+// The pool (core/node_pool.h) keeps a free list per node size: single-threaded, like the core.
 #ifndef CONNMGR_CORE_POOLED_BTREE_H_
 #define CONNMGR_CORE_POOLED_BTREE_H_
 
@@ -20,10 +20,9 @@
 
 #include "absl/container/btree_map.h"
 #include "absl/container/btree_set.h"
+#include "core/node_pool.h"
 
 namespace connmgr {
-
-using NodePool = std::pmr::unsynchronized_pool_resource;
 
 template <typename Key, typename Compare = std::less<Key>>
 using PooledBtreeSet = absl::btree_set<Key, Compare, std::pmr::polymorphic_allocator<Key>>;
