@@ -158,10 +158,8 @@ void ConnectionTable::StartClosing(Connection& c, CloseReason reason, Instant no
   CountState(c, +1);
 }
 
-bool ConnectionTable::Remove(ConnectionId id) {
-  auto it = connections_.find(id);
-  if (it == connections_.end()) return false;
-  Connection& c = **it;
+bool ConnectionTable::Remove(Connection& c) {
+  const ConnectionId id = c.id;
   if (c.state == ConnectionState::kOpen) CountOpenStreams(c.stream_count(), -1);
   CountState(c, -1);
   if (c.remote_ip && by_ip_) by_ip_->erase(IpKey(*c.remote_ip, id));
@@ -182,7 +180,7 @@ bool ConnectionTable::Remove(ConnectionId id) {
       }
     }
   }
-  connections_.erase(it);
+  connections_.erase(id);
   connection_records_.Delete(&c);
   return peer_gone;
 }

@@ -149,7 +149,12 @@ class ConnectionTable {
   // pending/open → closing.
   void StartClosing(Connection& c, CloseReason reason, Instant now);
   // Removes the connection. Returns true if the peer had no other connection.
-  bool Remove(ConnectionId id);
+  bool Remove(ConnectionId id) {
+    Connection* c = Find(id);
+    return c != nullptr && Remove(*c);
+  }
+  // The same, for a record of this table; `c` is gone afterwards.
+  bool Remove(Connection& c);
 
   void AddStream(Connection& c, absl::string_view protocol, Direction direction);
   // Fails if `c` has no such open stream.

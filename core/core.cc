@@ -301,21 +301,20 @@ absl::StatusOr<ConnectionId> Core::On(Instant, const TransportClosed& in) {
                        "\" is the core's to give; the transport reports transport, protocol_error, "
                        "handshake_failed, slow_reader or memory_limit"));
   }
-  if (table_.WasClosed(in.connection)) return in.connection;
-  absl::StatusOr<Connection*> c = table_.FindLive("transport_closed", in.connection);
-  if (!c.ok()) return c.status();
-  if ((*c)->dial_attempt) {
-    dialer_.AttemptFailed(**c,
+  Connection* c = table_.Find(in.connection);
+  if (c == nullptr) {
+    if (table_.WasClosed(in.connection)) return in.connection;
+    return table_.FindLive("transport_closed", in.connection).status();
+  }
+  if (c->dial_attempt) {
+    dialer_.AttemptFailed(*c,
                           in.reason == CloseReason::kTransport
                               ? std::string("transport closed")
                               : absl::StrCat("transport closed: ", CloseReasonName(in.reason)),
                           last_now_);
     return in.connection;
   }
-  const CloseReason reason =
-      (*c)->state == ConnectionState::kClosing ? (*c)->close_reason : in.reason;
-  timers_.Disarm(**c);
-  Finish(in.connection, reason);
+  Finish(*c, c->state == ConnectionState::kClosing ? c->close_reason : in.reason);
   return in.connection;
 }
 
@@ -349,7 +348,7 @@ absl::StatusOr<ConnectionId> Core::On(Instant now, const TimerExpired&) {
       // connection_close_timeout passed: the transport never confirmed the close.
       outbox_.Count(Counter::kAborts);
       outbox_.Emit(AbortConnection{*id});
-      Finish(*id, c->close_reason);
+      Finish(*c, c->close_reason);
     }
   }
   dialer_.FireTimers(now);
@@ -440,13 +439,15 @@ void Core::StartClosing(Connection& c, CloseReason reason, Instant now) {
   timers_.Arm(c, now + config_.connection_close_timeout);
 }
 
-void Core::Finish(ConnectionId id, CloseReason reason) {
-  Connection& c = *table_.Find(id);
+void Core::Finish(ConnectionId id, CloseReason reason) { Finish(*table_.Find(id), reason); }
+
+void Core::Finish(Connection& c, CloseReason reason) {
+  const ConnectionId id = c.id;
   timers_.Disarm(c);  // the timers point at the record
   pruner_.Unindex(c);
   ReleaseScopes(c);
   const PeerId peer = c.peer;
-  const bool peer_gone = table_.Remove(id);
+  const bool peer_gone = table_.Remove(c);
   outbox_.Count(Counter::kConnectionsClosed);
   ++closed_by_reason_[static_cast<int>(reason)];
   outbox_.Emit(ConnectionClosed{id, reason});

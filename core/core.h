@@ -128,6 +128,7 @@ class Core : private DialerHost {
     return AdmitOutbound(c, peer, now);
   }
   void Finish(ConnectionId id, CloseReason reason) override;
+  void Finish(Connection& c, CloseReason reason);
 
   // Gates, limits and scopes for a dialled, upgraded outbound connection; opens it or starts
   // closing it. Returns whether it opened.
