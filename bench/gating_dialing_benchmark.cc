@@ -71,16 +71,15 @@ void BM_SourceLimiterAdmit(benchmark::State& state) {
   SourceLimiter limiter(o);
   SplitMix64 rng(2);
   Instant now = Instant::FromNanoseconds(0);
+  SourceLimiter::Charge charge;
   for (int64_t i = 0; i < state.range(0); ++i) {
-    const IpAddress ip = RandomV4(rng);
-    limiter.Admit(ip, now, false);
-    limiter.Release(ip, now);
+    limiter.Admit(RandomV4(rng), now, false, &charge);
+    limiter.Release(charge, now);
   }
   for (auto _ : state) {
     now = now + Duration::Nanoseconds(100);
-    const IpAddress ip = RandomV4(rng);
-    benchmark::DoNotOptimize(limiter.Admit(ip, now, false));
-    limiter.Release(ip, now);
+    benchmark::DoNotOptimize(limiter.Admit(RandomV4(rng), now, false, &charge));
+    limiter.Release(charge, now);
   }
   state.counters["tracked"] = static_cast<double>(limiter.tracked_sources());
   state.counters["bytes"] = static_cast<double>(limiter.memory_bytes());

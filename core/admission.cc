@@ -107,12 +107,11 @@ Admission::InboundVerdict Admission::DecideInbound(
     v.reject = RejectReason::kResourceLimit;
   } else if (ip) {
     // Last, so that an attempt refused for any other reason takes no token.
-    const SourceVerdict verdict = source_limiter_.Admit(*ip, now, /*exempt=*/false);
+    const SourceVerdict verdict =
+        source_limiter_.Admit(*ip, now, /*exempt=*/false, &v.source_charge);
     if (verdict != SourceVerdict::kAdmit) {
       scopes_.ReleaseConnection(Direction::kInbound, uses_fd, nullptr);
       v.reject = RejectReasonFor(verdict);
-    } else {
-      v.source_charged = source_limiter_.Charges(*ip);
     }
   }
   if (v.reject) {
@@ -242,8 +241,8 @@ absl::Status Admission::DenyPeer(const PeerId& peer) {
   return absl::OkStatus();
 }
 
-void Admission::ReleaseSource(const Connection& c, Instant now) {
-  if (c.source_charged) source_limiter_.Release(*c.remote_ip, now);
+void Admission::ReleaseSource(Connection& c, Instant now) {
+  source_limiter_.Release(c.source_charge, now);
 }
 
 void Admission::ConfigChanged() {

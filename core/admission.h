@@ -46,7 +46,7 @@ class Admission {
     std::optional<ConnectionId> evict_pending;
     std::optional<ConnectionId> evict_open;
     bool allow_listed = false;
-    bool source_charged = false;
+    SourceLimiter::Charge source_charge;  // release when the connection ends
   };
   InboundVerdict DecideInbound(
       const Multiaddr& remote, const Multiaddr& local, const std::optional<IpAddress>& ip,
@@ -92,7 +92,7 @@ class Admission {
   void UndenyPeer(const PeerId& peer) { denied_peers_.erase(peer); }
 
   // Gives back what an admitted connection holds in the source limiter.
-  void ReleaseSource(const Connection& c, Instant now);
+  void ReleaseSource(Connection& c, Instant now);
   // The config changed (UpdateConfig): the limiter takes its new rates.
   void ConfigChanged();
   void CountRejected(RejectReason reason) { ++rejected_by_reason_[static_cast<int>(reason)]; }

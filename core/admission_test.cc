@@ -82,7 +82,7 @@ TEST_F(AdmissionTest, AllowListedSkipsEveryLimitAndIsChargedNothing) {
   Admission::InboundVerdict v = Decide("10.0.0.7");
   EXPECT_EQ(v.reject, std::nullopt);
   EXPECT_TRUE(v.allow_listed);
-  EXPECT_FALSE(v.source_charged);
+  EXPECT_TRUE(v.source_charge.empty());
   EXPECT_EQ(Decide("8.8.8.8").reject, RejectReason::kPendingLimit);
 }
 
@@ -92,7 +92,7 @@ TEST_F(AdmissionTest, ScopeRefusalComesBeforeTheSourceLimiterAndTakesNoToken) {
   Make();
   Admission::InboundVerdict first = Decide("8.8.8.8");
   ASSERT_EQ(first.reject, std::nullopt);
-  EXPECT_TRUE(first.source_charged);
+  EXPECT_FALSE(first.source_charge.empty());
   // The same source again: its bucket is empty, but the full scope refuses it first.
   Admission::InboundVerdict second = Decide("8.8.8.8");
   EXPECT_EQ(second.reject, RejectReason::kResourceLimit);

@@ -35,6 +35,7 @@
 #include "core/protocol_table.h"
 #include "core/prune_index.h"
 #include "core/record_pool.h"
+#include "core/source_limiter.h"
 #include "core/time.h"
 #include "core/types.h"
 
@@ -73,22 +74,22 @@ struct Connection {
   Instant deadline = Instant::Never();  // the one timer this connection has armed, if any
   uint64_t memory_bytes = 0;            // reserved with ReserveMemory, released when it ends
   absl::InlinedVector<StreamGroup, 2> streams;
-  PruneEntry prune;                    // its place in the core's prune index
-  uint32_t busy_streams = 0;           // streams on protocols that are not closable
-  std::optional<IpAddress> remote_ip;  // the remote's IP (IPv4-mapped as IPv4), if it has one
+  PruneEntry prune;                     // its place in the core's prune index
+  SourceLimiter::Charge source_charge;  // what the per-IP limiter counts it under, if anything
+  uint32_t busy_streams = 0;            // streams on protocols that are not closable
+  std::optional<IpAddress> remote_ip;   // the remote's IP (IPv4-mapped as IPv4), if it has one
   Direction direction;
   ConnectionState state = ConnectionState::kPending;
   CloseReason close_reason = CloseReason::kTransport;
   ScopeCharge charge = ScopeCharge::kNone;  // where its resources are charged
   bool relayed = false;
-  bool allow_listed = false;    // its remote IP is in the allow list: never pruned
-  bool uses_fd = false;         // a socket of its own (not relayed, not in-memory)
-  bool in_grace = false;        // opened less than grace_period ago: not pruned yet
-  bool source_charged = false;  // counted by the per-IP limiter: release at the end
-  bool secured = false;         // ConnectionSecured passed its gates
-  bool dial_attempt = false;    // started by DialAddress, no result yet
-  bool fair_pending = false;    // counted in its source group's share of pending slots
-  uint32_t timer_slot = 0;      // its place in ConnectionTimers while `deadline` is set
+  bool allow_listed = false;  // its remote IP is in the allow list: never pruned
+  bool uses_fd = false;       // a socket of its own (not relayed, not in-memory)
+  bool in_grace = false;      // opened less than grace_period ago: not pruned yet
+  bool secured = false;       // ConnectionSecured passed its gates
+  bool dial_attempt = false;  // started by DialAddress, no result yet
+  bool fair_pending = false;  // counted in its source group's share of pending slots
+  uint32_t timer_slot = 0;    // its place in ConnectionTimers while `deadline` is set
 
   // The remote's IPv4 /16 or IPv6 /32 (0 without an IP), for diversity protection.
   uint64_t netgroup() const { return remote_ip ? NetGroupOf(*remote_ip) : 0; }

@@ -127,7 +127,7 @@ absl::StatusOr<ConnectionId> Core::On(Instant now, const InboundConnection& in) 
   c.allow_listed = verdict.allow_listed;
   if (!c.allow_listed) table_.JoinPendingShare(c);
   c.charge = verdict.allow_listed ? ScopeCharge::kNone : ScopeCharge::kTransient;
-  c.source_charged = verdict.source_charged;
+  c.source_charge = std::move(verdict.source_charge);
   timers_.Arm(c, now + config_.inbound_upgrade_timeout);
   outbox_.Count(Counter::kInboundAccepted);
   outbox_.Emit(AcceptConnection{c.id});
@@ -459,7 +459,7 @@ void Core::Finish(Connection& c, CloseReason reason) {
   }
 }
 
-void Core::ReleaseScopes(const Connection& c) {
+void Core::ReleaseScopes(Connection& c) {
   memory_.ConnectionEnded(c);
   admission_.ReleaseSource(c, last_now_);
   switch (c.charge) {

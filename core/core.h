@@ -138,7 +138,7 @@ class Core : private DialerHost {
   // Emits ConnectionGated and closes the connection with reason denied.
   void CloseGated(Connection& c, GateStage stage, std::string rule, Instant now);
   // Releases whatever the connection holds in the resource scopes and the source limiter.
-  void ReleaseScopes(const Connection& c);
+  void ReleaseScopes(Connection& c);
   // Closes the peer's open connections beyond max_connections_per_peer; `peer_connections` is how
   // many it has in the table in any state (ConnectionTable::Open's count).
   void EnforcePeerLimit(ConnectionId opened, const PeerId& peer, size_t peer_connections,

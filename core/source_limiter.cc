@@ -1,6 +1,7 @@
 #include "core/source_limiter.h"
 
 #include <array>
+#include <cassert>
 #include <utility>
 #include <vector>
 
@@ -57,7 +58,9 @@ SourceLimiter::Node* SourceLimiter::Find(const Key& key) const {
   return it == entries_.end() ? nullptr : *it;
 }
 
-SourceVerdict SourceLimiter::Admit(const IpAddress& address, Instant now, bool exempt) {
+SourceVerdict SourceLimiter::Admit(const IpAddress& address, Instant now, bool exempt,
+                                   Charge* charge) {
+  if (charge != nullptr) *charge = Charge{};
   const IpAddress ip = address.Unmapped();
   ForgetFullBuckets(now, /*budget=*/4);
   if (exempt || !Charges(ip)) return SourceVerdict::kAdmit;
@@ -86,6 +89,8 @@ SourceVerdict SourceLimiter::Admit(const IpAddress& address, Instant now, bool e
     global_->TryTake(now);
   }
   bool inserted = false;  // an insertion may have evicted the nodes found for the other keys
+  Charge counted;
+  size_t counted_keys = 0;
   for (int i = 0; i < n; ++i) {
     Node* node = inserted ? Find(checks[i].key) : found[i];
     if (node != nullptr) {
@@ -102,9 +107,14 @@ SourceVerdict SourceLimiter::Admit(const IpAddress& address, Instant now, bool e
       }
       e.credit.TryTake(*checks[i].rate, now);
     }
-    if (checks[i].counts_live) ++e.live;
+    if (checks[i].counts_live) {
+      ++e.live;
+      assert(counted_keys < counted.nodes_.size());  // KeysOf: at most two count connections
+      counted.nodes_[counted_keys++] = &e;
+    }
     Reindex(e, now);
   }
+  if (charge != nullptr) *charge = std::move(counted);
   return SourceVerdict::kAdmit;
 }
 
@@ -138,15 +148,9 @@ void SourceLimiter::EvictUnpinnedAbove(size_t limit) {
   }
 }
 
-void SourceLimiter::Release(const IpAddress& address, Instant now) {
-  const IpAddress ip = address.Unmapped();
-  if (!Charges(ip)) return;
-  Checks checks[4];
-  const int n = KeysOf(ip, checks);
-  for (int i = 0; i < n; ++i) {
-    if (!checks[i].counts_live) continue;
-    Node* node = Find(checks[i].key);
-    if (node == nullptr || node->live == 0) continue;  // misuse: ignored
+void SourceLimiter::Release(Charge& charge, Instant now) {
+  for (Node* node : std::exchange(charge.nodes_, {})) {
+    if (node == nullptr) break;
     --node->live;
     Reindex(*node, now);
   }

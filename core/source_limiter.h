@@ -2,11 +2,12 @@
 // per subnet and for everything, and caps on concurrent connections per address and subnet.
 //
 //   SourceLimiter limiter(options);
-//   switch (limiter.Admit(ip, now, /*exempt=*/allow_listed)) {
+//   SourceLimiter::Charge charge;                     // kept with the connection
+//   switch (limiter.Admit(ip, now, /*exempt=*/allow_listed, &charge)) {
 //     case SourceVerdict::kAdmit: ...                 // tokens taken, connection counted
 //     default: reject(...);                           // nothing taken: refusals are free
 //   }
-//   limiter.Release(ip, now);                         // when an admitted connection ends
+//   limiter.Release(charge, now);                     // when an admitted connection ends
 //
 // Rules:
 //  - Loopback and exempt (allow-listed) sources are admitted, charged nothing, never counted.
@@ -25,6 +26,7 @@
 #ifndef CONNMGR_CORE_SOURCE_LIMITER_H_
 #define CONNMGR_CORE_SOURCE_LIMITER_H_
 
+#include <array>
 #include <compare>
 #include <cstdint>
 #include <optional>
@@ -65,16 +67,37 @@ enum class SourceVerdict : uint8_t {
 };
 
 class SourceLimiter {
+ private:
+  struct Node;
+
  public:
+  // The keys Admit counted one connection under (its address, or its IPv6 /56 and /48), held
+  // while the connection lives: counted keys are pinned, so Release finds them without a
+  // lookup. Empty when nothing was counted (loopback, exempt, refused).
+  // Move-only: one connection's charge is released once.
+  class Charge {
+   public:
+    Charge() = default;
+    Charge(Charge&& other) noexcept : nodes_(std::exchange(other.nodes_, {})) {}
+    Charge& operator=(Charge&& other) noexcept {
+      nodes_ = std::exchange(other.nodes_, {});
+      return *this;
+    }
+    bool empty() const { return nodes_[0] == nullptr; }
+
+   private:
+    friend class SourceLimiter;
+    std::array<Node*, 2> nodes_{};
+  };
+
   explicit SourceLimiter(const SourceLimiterOptions& options);
 
-  SourceVerdict Admit(const IpAddress& ip, Instant now, bool exempt);
-  // Whether Admit counted `ip` (not loopback, unless limit_loopback): Release it exactly once
-  // when it ends. A key released with its bucket full again is forgotten at once.
-  bool Charges(const IpAddress& ip) const {
-    return options_.limit_loopback || !ip.Unmapped().IsLoopback();
-  }
-  void Release(const IpAddress& ip, Instant now);
+  // On kAdmit, `*charge` (if given) holds what the connection was counted under; hand it to
+  // Release exactly once when the connection ends.
+  SourceVerdict Admit(const IpAddress& ip, Instant now, bool exempt, Charge* charge = nullptr);
+  // Uncounts a connection and empties `charge`. A key released with its bucket full again is
+  // forgotten at once.
+  void Release(Charge& charge, Instant now);
 
   // New limits for the next admissions. A changed rate starts the buckets it governs afresh
   // (full); connections already counted stay counted; a lower max_tracked_sources evicts the
@@ -160,6 +183,8 @@ class SourceLimiter {
   // The keys of `ip` (unmapped, not loopback) that have a bucket or count connections, with
   // what each checks, in the order they are checked.
   int KeysOf(const IpAddress& ip, Checks out[4]) const;
+  // Whether Admit counts `ip` (unmapped): not loopback, unless limit_loopback.
+  bool Charges(const IpAddress& ip) const { return options_.limit_loopback || !ip.IsLoopback(); }
   Node* Find(const Key& key) const;
   // The rate of the buckets of `kind` (kAddress: per_ip whatever the family).
   const RateLimit& RateOf(KeyKind kind) const;
