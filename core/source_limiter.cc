@@ -60,7 +60,7 @@ SourceLimiter::Node* SourceLimiter::Find(const Key& key) const {
 
 SourceVerdict SourceLimiter::Admit(const IpAddress& address, Instant now, bool exempt,
                                    Charge* charge) {
-  if (charge != nullptr) *charge = Charge{};
+  assert(charge == nullptr || charge->empty());
   const IpAddress ip = address.Unmapped();
   ForgetFullBuckets(now, /*budget=*/4);
   if (exempt || !Charges(ip)) return SourceVerdict::kAdmit;

@@ -27,6 +27,7 @@
 #define CONNMGR_CORE_SOURCE_LIMITER_H_
 
 #include <array>
+#include <cassert>
 #include <compare>
 #include <cstdint>
 #include <optional>
@@ -74,12 +75,14 @@ class SourceLimiter {
   // The keys Admit counted one connection under (its address, or its IPv6 /56 and /48), held
   // while the connection lives: counted keys are pinned, so Release finds them without a
   // lookup. Empty when nothing was counted (loopback, exempt, refused).
-  // Move-only: one connection's charge is released once.
+  // Move-only, so one connection's charge is released once; it moves only into an empty one
+  // (assigning over a held charge would lose its pins).
   class Charge {
    public:
     Charge() = default;
     Charge(Charge&& other) noexcept : nodes_(std::exchange(other.nodes_, {})) {}
     Charge& operator=(Charge&& other) noexcept {
+      assert(empty() || this == &other);
       nodes_ = std::exchange(other.nodes_, {});
       return *this;
     }
@@ -92,8 +95,8 @@ class SourceLimiter {
 
   explicit SourceLimiter(const SourceLimiterOptions& options);
 
-  // On kAdmit, `*charge` (if given) holds what the connection was counted under; hand it to
-  // Release exactly once when the connection ends.
+  // On kAdmit, `*charge` (if given; empty) holds what the connection was counted under; hand
+  // it to Release exactly once when the connection ends.
   SourceVerdict Admit(const IpAddress& ip, Instant now, bool exempt, Charge* charge = nullptr);
   // Uncounts a connection and empties `charge`. A key released with its bucket full again is
   // forgotten at once.
