@@ -1,5 +1,6 @@
 #include "core/indexed_heap.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <set>
 #include <utility>
@@ -27,6 +28,12 @@ struct SlotOf {
   uint32_t& operator()(const Item& item) const { return item.record->slot; }
 };
 using Heap = IndexedHeap<Item, Before, SlotOf>;
+
+// The tests that walk and reshape heaps of many items run for both arities in use.
+template <typename H>
+class IndexedHeapArityTest : public ::testing::Test {};
+using Arities = ::testing::Types<Heap, IndexedHeap<Item, Before, SlotOf, 4>>;
+TYPED_TEST_SUITE(IndexedHeapArityTest, Arities);
 
 TEST(IndexedHeapTest, PopsInKeyOrderAndEveryRecordKnowsItsSlot) {
   std::vector<Record> records(5);
@@ -73,11 +80,45 @@ TEST(IndexedHeapTest, ReserveGrowsOnceForManyPushes) {
   EXPECT_GE(heap.capacity(), 2 * capacity);
 }
 
+TYPED_TEST(IndexedHeapArityTest, VisitInOrderWalksEveryItemInKeyOrderAndCanStop) {
+  std::vector<Record> records(300);
+  TypeParam heap;
+  std::vector<uint64_t> sorted;
+  SplitMix64 rng(5);
+  for (size_t i = 0; i < records.size(); ++i) {
+    records[i].key = (rng.Below(1000) << 32) | i;  // unique, in random order
+    heap.Push({records[i].key, &records[i]});
+    sorted.push_back(records[i].key);
+  }
+  heap.Erase(records[7].slot);
+  sorted.erase(std::find(sorted.begin(), sorted.end(), records[7].key));
+  std::sort(sorted.begin(), sorted.end());
+  std::vector<uint32_t> frontier;
+  std::vector<uint64_t> visited;
+  heap.VisitInOrder(frontier, [&](const Item& item) {
+    visited.push_back(item.key);
+    return true;
+  });
+  EXPECT_EQ(visited, sorted);
+  visited.clear();
+  heap.VisitInOrder(frontier, [&](const Item& item) {
+    visited.push_back(item.key);
+    return visited.size() < 3;
+  });
+  EXPECT_EQ(visited, (std::vector<uint64_t>(sorted.begin(), sorted.begin() + 3)));
+  EXPECT_EQ(heap.size(), records.size() - 1);  // the walk took nothing out
+  TypeParam empty;
+  empty.VisitInOrder(frontier, [](const Item&) {
+    ADD_FAILURE() << "an empty heap has nothing to visit";
+    return true;
+  });
+}
+
 // Random pushes, erases, re-keys and pops against an ordered set.
-TEST(IndexedHeapTest, MatchesAnOrderedSetUnderRandomOperations) {
+TYPED_TEST(IndexedHeapArityTest, MatchesAnOrderedSetUnderRandomOperations) {
   constexpr int kRecords = 200;
   std::vector<Record> records(kRecords);
-  Heap heap;
+  TypeParam heap;
   std::set<std::pair<uint64_t, int>> model;  // (key, record): keys are made unique below
   SplitMix64 rng(3);
   uint64_t next_key = 0;

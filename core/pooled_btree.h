@@ -7,13 +7,11 @@
 //
 //   NodePool pool_;                                  // declared before the containers
 //   PooledBtreeSet<std::pair<Instant, ConnectionId>> timers_{&pool_};
-//   WidePooledBtreeSet<PruneKey, 1024> prune_order_{&pool_};  // for sets of millions
 //
 // The pool (core/node_pool.h) keeps a free list per node size: single-threaded, like the core.
 #ifndef CONNMGR_CORE_POOLED_BTREE_H_
 #define CONNMGR_CORE_POOLED_BTREE_H_
 
-#include <cstddef>
 #include <functional>
 #include <memory_resource>
 #include <utility>
@@ -31,21 +29,6 @@ template <typename Key, typename Value, typename Compare = std::less<Key>>
 using PooledBtreeMap =
     absl::btree_map<Key, Value, Compare,
                     std::pmr::polymorphic_allocator<std::pair<const Key, Value>>>;
-
-// A PooledBtreeSet whose nodes take `kNodeBytes` instead of absl's 256: a set of millions
-// (the prune index) is then a few levels deep instead of seven or eight, so a search misses the
-// cache fewer times, for longer moves within a node on insertion and erasure. absl sets the
-// node size only through its internal parameters, which this is the one place to name.
-template <typename Key, size_t kNodeBytes, typename Compare = std::less<Key>>
-class WidePooledBtreeSet
-    : public absl::container_internal::btree_set_container<
-          absl::container_internal::btree<absl::container_internal::set_params<
-              Key, Compare, std::pmr::polymorphic_allocator<Key>, kNodeBytes, /*IsMulti=*/false>>> {
-  using Base = typename WidePooledBtreeSet::btree_set_container;
-
- public:
-  using Base::Base;
-};
 
 }  // namespace connmgr
 

@@ -3,17 +3,22 @@
 namespace connmgr {
 
 void PruneIndex::Upsert(PruneEntry& entry, const PruneKey& key, PruneTier tier) {
-  if (entry.tier == tier && (tier == PruneTier::kExempt || (entry.peer_value == key.peer_value &&
-                                                            entry.streams == key.streams))) {
+  if (tier == PruneTier::kExempt) return Erase(entry);
+  const Ranked ranked{SortKey::Of(key), &entry};
+  if (entry.tier == tier) {
+    if (Heap(tier).at(entry.slot).key == ranked.key) return;
+    Heap(tier).Replace(entry.slot, ranked);
     return;
   }
-  if (entry.tier != PruneTier::kExempt) {
-    // By iterator: erasing by key goes through a general range erase.
-    KeySet& set = Set(entry.tier);
-    set.erase(set.find(entry.IndexedKey(key)));
-  }
-  entry = PruneEntry{key.peer_value, key.streams, tier};
-  if (tier != PruneTier::kExempt) Set(tier).insert(key);
+  Erase(entry);
+  entry.tier = tier;
+  Heap(tier).Push(ranked);
+}
+
+void PruneIndex::Erase(PruneEntry& entry) {
+  if (entry.tier == PruneTier::kExempt) return;
+  Heap(entry.tier).Erase(entry.slot);
+  entry = PruneEntry{};
 }
 
 std::vector<ConnectionId> PruneIndex::First(PruneTier tier, size_t count) const {

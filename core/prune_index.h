@@ -10,24 +10,28 @@
 // to the low watermark; `kBusy` (a stream on a non-closable protocol) is touched only to get
 // back under the hard limit. Connections that must never be pruned (protected peer,
 // allow-listed remote, grace period) are not in the index at all, so choosing k victims costs
-// O(k log n) however many connections are exempt.
+// O(k log k) however many connections are exempt.
+//
+// Each tier is a binary heap: a connection opens, closes and re-ranks thousands of times for
+// every trim, and a heap takes a random insertion or removal in O(1) expected moves (O(log n)
+// at worst), where an ordered tree searches and shifts on every one; a trim reads its victims
+// off the heap in order without taking them out.
 //
 //   PruneIndex index;
 //   PruneEntry entry;  // the connection's place in the index, kept in its record
 //   index.Upsert(entry, PruneKey{value, streams, Direction::kInbound, opened_at, id},
 //                PruneTier::kIdle);
 //   std::vector<ConnectionId> victims = index.First(PruneTier::kIdle, 3);
-//   index.Erase(entry, key);  // when the connection closes or becomes exempt
+//   index.Erase(entry);  // when the connection closes or becomes exempt
 //
-// A connection's direction, opened_at and id never change while it is indexed, so its entry
-// keeps only the parts that do (value, streams) and every call passes the rest in the key.
+// The index points at each entry: an entry must stay where it is while it is indexed.
 #ifndef CONNMGR_CORE_PRUNE_INDEX_H_
 #define CONNMGR_CORE_PRUNE_INDEX_H_
 
 #include <cstdint>
 #include <vector>
 
-#include "core/pooled_btree.h"
+#include "core/indexed_heap.h"
 #include "core/time.h"
 #include "core/types.h"
 
@@ -53,51 +57,75 @@ struct PruneKey {
 
 enum class PruneTier : uint8_t { kExempt, kIdle, kBusy };
 
-// Where one connection stands in the index. Its owner keeps it (in the connection's record),
-// so the index holds nothing per connection but the ordered keys.
+// Where one connection stands in the index. Its owner keeps it (in the connection's record);
+// the index keeps the key and a pointer back here, so it must not move while indexed.
 struct PruneEntry {
-  int64_t peer_value = 0;  // as indexed
-  uint32_t streams = 0;    // as indexed
+  uint32_t slot = 0;  // its place in its tier's heap
   PruneTier tier = PruneTier::kExempt;
-
-  // The key it is indexed under, given the connection's fixed parts (in `now`).
-  PruneKey IndexedKey(const PruneKey& now) const {
-    return PruneKey{peer_value, streams, now.direction, now.opened_at, now.id};
-  }
 };
 
 class PruneIndex {
  public:
-  // Inserts, moves or (with kExempt) removes the connection `entry` belongs to. `key` carries
-  // the connection's direction, opened_at and id (the same on every call) and its new value and
-  // stream count.
+  PruneIndex() = default;
+  PruneIndex(const PruneIndex&) = delete;
+  PruneIndex& operator=(const PruneIndex&) = delete;
+
+  // Inserts, moves or (with kExempt) removes the connection `entry` belongs to, under `key`.
   void Upsert(PruneEntry& entry, const PruneKey& key, PruneTier tier);
-  void Erase(PruneEntry& entry, const PruneKey& key) { Upsert(entry, key, PruneTier::kExempt); }
+  void Erase(PruneEntry& entry);
 
   // Up to `count` connections of `tier` in prune order.
   std::vector<ConnectionId> First(PruneTier tier, size_t count) const;
-  // Calls `visit(id)` for the connections of `tier` in prune order until it returns false.
+  // Calls `visit(id)` for the connections of `tier` in prune order until it returns false;
+  // `visit` must not change the index.
   template <typename Visit>
   void Walk(PruneTier tier, Visit visit) const {
     if (tier == PruneTier::kExempt) return;
-    for (const PruneKey& key : Set(tier)) {
-      if (!visit(key.id)) return;
-    }
+    Heap(tier).VisitInOrder(frontier_, [&](const Ranked& r) { return visit(r.key.id()); });
   }
 
-  size_t size(PruneTier tier) const { return Set(tier).size(); }
+  size_t size(PruneTier tier) const { return tier == PruneTier::kExempt ? 0 : Heap(tier).size(); }
 
  private:
-  // Nodes of 1 KiB (31 keys): a million connections fit in four levels instead of the seven or
-  // eight of absl's default nodes, so a re-rank misses the cache fewer times.
-  using KeySet = WidePooledBtreeSet<PruneKey, 1024>;
+  // A PruneKey as four words that order as unsigned integers, most significant first, so one
+  // comparison is a few flag operations and no branch.
+  struct SortKey {
+    uint64_t words[4];
 
-  const KeySet& Set(PruneTier tier) const { return tier == PruneTier::kBusy ? busy_ : idle_; }
-  KeySet& Set(PruneTier tier) { return tier == PruneTier::kBusy ? busy_ : idle_; }
+    static SortKey Of(const PruneKey& key) {
+      constexpr uint64_t kSign = uint64_t{1} << 63;
+      return SortKey{{static_cast<uint64_t>(key.peer_value) ^ kSign,
+                      (uint64_t{key.streams} << 1) | (key.direction == Direction::kOutbound),
+                      ~(static_cast<uint64_t>(key.opened_at.nanoseconds()) ^ kSign),
+                      ~key.id.value}};
+    }
+    ConnectionId id() const { return ConnectionId{~words[3]}; }
+    friend bool operator==(const SortKey&, const SortKey&) = default;
+  };
+  struct Ranked {
+    SortKey key;
+    PruneEntry* entry;
+  };
+  struct PrunedFirst {
+    bool operator()(const Ranked& a, const Ranked& b) const {
+      // Bitwise & and | on purpose: no short circuit, so no branch.
+      bool less = a.key.words[3] < b.key.words[3];
+      less = (a.key.words[2] < b.key.words[2]) | ((a.key.words[2] == b.key.words[2]) & less);
+      less = (a.key.words[1] < b.key.words[1]) | ((a.key.words[1] == b.key.words[1]) & less);
+      return (a.key.words[0] < b.key.words[0]) | ((a.key.words[0] == b.key.words[0]) & less);
+    }
+  };
+  struct SlotOf {
+    uint32_t& operator()(const Ranked& r) const { return r.entry->slot; }
+  };
+  using TierHeap = IndexedHeap<Ranked, PrunedFirst, SlotOf, 4>;
 
-  NodePool pool_;
-  KeySet idle_{&pool_};
-  KeySet busy_{&pool_};
+  const TierHeap& Heap(PruneTier tier) const { return tier == PruneTier::kBusy ? busy_ : idle_; }
+  TierHeap& Heap(PruneTier tier) { return tier == PruneTier::kBusy ? busy_ : idle_; }
+
+  TierHeap idle_;
+  TierHeap busy_;
+  mutable std::vector<uint32_t> frontier_;  // Walk's scratch space
 };
 
 }  // namespace connmgr

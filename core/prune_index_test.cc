@@ -65,8 +65,8 @@ TEST(PruneIndexTest, UpsertMovesAndExemptRemoves) {
   index.Upsert(e1, Key(1, 5, 1, Direction::kInbound, 1), PruneTier::kExempt);
   EXPECT_EQ(index.size(PruneTier::kBusy), 0u);
   EXPECT_EQ(e1.tier, PruneTier::kExempt);
-  index.Erase(e2, Key(2, 0, 0, Direction::kInbound, 1));
-  index.Erase(never_indexed, Key(3, 0, 0, Direction::kInbound, 1));
+  index.Erase(e2);
+  index.Erase(never_indexed);
   EXPECT_EQ(index.size(PruneTier::kIdle), 0u);
 }
 

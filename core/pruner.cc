@@ -26,7 +26,7 @@ void Pruner::Reindex(Connection& c, const PeerTags::Standing& standing) {
 
 void Pruner::Unindex(Connection& c) {
   if (c.prune.tier != PruneTier::kExempt) CountPrunableGroup(c, -1);
-  prune_index_.Erase(c.prune, PruneKey{0, 0, c.direction, c.opened_at, c.id});
+  prune_index_.Erase(c.prune);
 }
 
 void Pruner::ReindexPeer(const PeerId& peer) {
