@@ -243,9 +243,13 @@ size_t ConnectionTable::OpenPeerConnectionCount(const PeerId& peer) const {
 }
 
 void ConnectionTable::CountOpenStreams(uint32_t streams, int delta) {
-  auto [it, inserted] = open_connections_by_stream_count_.try_emplace(streams, 0);
+  if (streams < kDenseStreamCounts) {
+    open_by_few_streams_[streams] += delta;
+    return;
+  }
+  auto [it, inserted] = open_by_many_streams_.try_emplace(streams, 0);
   it->second += delta;
-  if (it->second == 0) open_connections_by_stream_count_.erase(it);
+  if (it->second == 0) open_by_many_streams_.erase(it);
 }
 
 uint32_t ConnectionTable::StreamsPerConnectionP90() const {
@@ -253,11 +257,15 @@ uint32_t ConnectionTable::StreamsPerConnectionP90() const {
   if (open == 0) return 0;
   const uint64_t rank = (open * 9 + 9) / 10;  // ceil(0.9 × open), nearest-rank
   uint64_t seen = 0;
-  for (const auto& [streams, connections] : open_connections_by_stream_count_) {
+  for (uint32_t streams = 0; streams < kDenseStreamCounts; ++streams) {
+    seen += open_by_few_streams_[streams];
+    if (seen >= rank) return streams;
+  }
+  for (const auto& [streams, connections] : open_by_many_streams_) {
     seen += connections;
     if (seen >= rank) return streams;
   }
-  return open_connections_by_stream_count_.rbegin()->first;
+  return open_by_many_streams_.rbegin()->first;
 }
 
 std::vector<const Connection*> ConnectionTable::SortedForInspection() const {

@@ -237,7 +237,11 @@ class ConnectionTable {
   std::optional<absl::btree_set<IpKey>> by_ip_;
   std::array<std::array<uint64_t, kLiveStateCount>, kDirectionCount> counts_{};
   NodePool pool_;
-  PooledBtreeMap<uint32_t, uint64_t> open_connections_by_stream_count_{&pool_};
+  // Open connections by stream count: counted in place below kDenseStreamCounts (nearly every
+  // connection), in an ordered map above.
+  static constexpr uint32_t kDenseStreamCounts = 64;
+  std::array<uint64_t, kDenseStreamCounts> open_by_few_streams_{};
+  PooledBtreeMap<uint32_t, uint64_t> open_by_many_streams_{&pool_};
   PendingShares pending_shares_;  // fair_pending ones
   GroupCounts open_inbound_by_netgroup_;
   ProtocolTable protocols_;

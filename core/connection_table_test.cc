@@ -95,6 +95,18 @@ TEST_F(ConnectionTableTest, P90IsNearestRankOverOpenConnections) {
   EXPECT_EQ(table_.StreamsPerConnectionP90(), 18u);  // ceil(0.9 × 9) = 9th of 9
 }
 
+TEST_F(ConnectionTableTest, P90CountsConnectionsWithManyStreams) {
+  std::vector<ConnectionId> ids;
+  ids.reserve(10);
+  for (int i = 0; i < 10; ++i) ids.push_back(AddOpen(kAlice));
+  for (int i = 0; i < 10; ++i) AddStreams(ids[i], 60 + i);  // 60..69: across the dense counts
+  EXPECT_EQ(table_.StreamsPerConnectionP90(), 68u);
+  AddStreams(ids[0], 1'000);  // 61..69, 1060
+  EXPECT_EQ(table_.StreamsPerConnectionP90(), 69u);
+  ASSERT_FALSE(table_.Remove(*table_.Find(ids[9])));  // 60 + 9 = 69 gone: 61..68, 1060
+  EXPECT_EQ(table_.StreamsPerConnectionP90(), 1'060u);
+}
+
 TEST_F(ConnectionTableTest, RemovingAConnectionReleasesItsStreams) {
   ConnectionId a = AddOpen(kAlice);
   AddStreams(a, 3);
