@@ -90,11 +90,6 @@ void Core::DrainOutputs(absl::FunctionRef<void(const Output&)> carry_out) {
   outbox_.Drain(carry_out);
 }
 
-Instant Core::NextDeadline() const {
-  return std::min(
-      {timers_.Next(), pruner_.NextDeadline(), tags_.NextDeadline(), dialer_.NextDeadline()});
-}
-
 absl::StatusOr<ConnectionId> Core::On(Instant now, const InboundConnection& in) {
   if (absl::Status s = CheckAddresses("inbound_connection", in.remote, in.local); !s.ok()) {
     return s;

@@ -19,6 +19,7 @@
 #ifndef CONNMGR_CORE_CORE_H_
 #define CONNMGR_CORE_CORE_H_
 
+#include <algorithm>
 #include <array>
 #include <limits>
 #include <memory>
@@ -77,7 +78,10 @@ class Core : private DialerHost {
   size_t queued_outputs() const { return outbox_.size(); }
 
   // When the caller must hand in TimerExpired next; Instant::Never() when no timer is armed.
-  Instant NextDeadline() const;
+  Instant NextDeadline() const {
+    return std::min(
+        {timers_.Next(), pruner_.NextDeadline(), tags_.NextDeadline(), dialer_.NextDeadline()});
+  }
 
   Metrics GetMetrics() const;
   const ConnectionTable& connections() const { return table_; }

@@ -90,9 +90,4 @@ void DialBackoff::Expire(Instant now) {
   }
 }
 
-Instant DialBackoff::NextExpiry() const {
-  if (by_until_.empty()) return Instant::Never();
-  return by_until_.begin()->first.first + options_.max;
-}
-
 }  // namespace connmgr

@@ -82,7 +82,9 @@ class DialBackoff {
   void Expire(Instant now);
   // The earliest `until + max` among the entries: when Expire next has something to do.
   // Never() when there are none.
-  Instant NextExpiry() const;
+  Instant NextExpiry() const {
+    return by_until_.empty() ? Instant::Never() : by_until_.begin()->first.first + options_.max;
+  }
 
   // Pairs held.
   size_t size() const { return by_until_.size(); }

@@ -495,11 +495,6 @@ void Dialer::FireTimers(Instant now) {
   dial_backoff_.Expire(now);
 }
 
-Instant Dialer::NextDeadline() const {
-  Instant next = timers_by_due_.empty() ? Instant::Never() : std::get<0>(*timers_by_due_.begin());
-  return std::min(next, dial_backoff_.NextExpiry());
-}
-
 bool Dialer::JoinReconnect(const PeerId& peer, absl::Span<const Multiaddr> addresses,
                            uint64_t reconnect, Instant now) {
   DialJob* job = dial_queue_.FindByPeer(peer);

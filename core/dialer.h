@@ -5,6 +5,7 @@
 #ifndef CONNMGR_CORE_DIALER_H_
 #define CONNMGR_CORE_DIALER_H_
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -86,7 +87,11 @@ class Dialer {
   }
   // Fires every dial and reconnect timer due at or before `now`, then expires backoffs.
   void FireTimers(Instant now);
-  Instant NextDeadline() const;
+  Instant NextDeadline() const {
+    const Instant next =
+        timers_by_due_.empty() ? Instant::Never() : std::get<0>(*timers_by_due_.begin());
+    return std::min(next, dial_backoff_.NextExpiry());
+  }
 
   // A connection to `peer` opened: any new connection clears the peer's backoff.
   void PeerConnected(const PeerId& peer) { dial_backoff_.ClearPeer(peer); }

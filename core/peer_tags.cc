@@ -306,14 +306,6 @@ std::vector<PeerId> PeerTags::AdvanceTo(Instant now) {
   return changed;
 }
 
-Instant PeerTags::NextDeadline() const {
-  Instant deadline = Instant::Never();
-  for (const auto& [name, kind] : kinds_) {
-    if (!kind.holders.empty()) deadline = std::min(deadline, kind.next_tick);
-  }
-  return deadline;
-}
-
 // --- Internals ----------------------------------------------------------------------------------
 
 Instant PeerTags::DecayingKind::LastTickAtOrBefore(Instant now) const {

@@ -37,6 +37,7 @@
 #ifndef CONNMGR_CORE_PEER_TAGS_H_
 #define CONNMGR_CORE_PEER_TAGS_H_
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -176,7 +177,13 @@ class PeerTags {
   std::vector<PeerId> AdvanceTo(Instant now);
   // The earliest next tick of a kind that can change something (a kind with instances and a
   // decay policy other than kNone); Never() if there is none.
-  Instant NextDeadline() const;
+  Instant NextDeadline() const {
+    Instant deadline = Instant::Never();
+    for (const auto& [name, kind] : kinds_) {
+      if (!kind.holders.empty()) deadline = std::min(deadline, kind.next_tick);
+    }
+    return deadline;
+  }
 
   // Peers holding at least one tag, decaying instance or protection.
   size_t tagged_peer_count() const { return peers_.size(); }
