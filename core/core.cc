@@ -86,10 +86,6 @@ absl::StatusOr<ConnectionId> Core::Handle(Instant now, const Input& input) {
 
 std::optional<Output> Core::PollOutput() { return outbox_.Pop(); }
 
-void Core::DrainOutputs(absl::FunctionRef<void(const Output&)> carry_out) {
-  outbox_.Drain(carry_out);
-}
-
 absl::StatusOr<ConnectionId> Core::On(Instant now, const InboundConnection& in) {
   if (absl::Status s = CheckAddresses("inbound_connection", in.remote, in.local); !s.ok()) {
     return s;

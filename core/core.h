@@ -26,7 +26,6 @@
 #include <optional>
 #include <string>
 
-#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "core/address_order.h"
@@ -73,8 +72,12 @@ class Core : private DialerHost {
   std::optional<Output> PollOutput();
   // Hands every waiting output to `carry_out`, oldest first, and empties the queue: what
   // PollOutput returns, without moving each output out. `carry_out` must not call Handle (it
-  // gets FailedPrecondition); keep what it needs and hand inputs in after.
-  void DrainOutputs(absl::FunctionRef<void(const Output&)> carry_out);
+  // gets FailedPrecondition); keep what it needs and hand inputs in after. A template, so the
+  // call to `carry_out` inlines: `void(const Output&)` is what it is called as.
+  template <typename CarryOut>
+  void DrainOutputs(CarryOut&& carry_out) {
+    outbox_.Drain(carry_out);
+  }
   size_t queued_outputs() const { return outbox_.size(); }
 
   // When the caller must hand in TimerExpired next; Instant::Never() when no timer is armed.
