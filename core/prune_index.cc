@@ -24,10 +24,13 @@ void PruneIndex::Erase(PruneEntry& entry) {
 std::vector<ConnectionId> PruneIndex::First(PruneTier tier, size_t count) const {
   std::vector<ConnectionId> out;
   if (count == 0) return out;
-  Walk(tier, [&](ConnectionId id) {
-    out.push_back(id);
-    return out.size() < count;
-  });
+  Walk(
+      tier,
+      [&](ConnectionId id) {
+        out.push_back(id);
+        return out.size() < count;
+      },
+      count);
   return out;
 }
 

@@ -28,6 +28,8 @@
 #ifndef CONNMGR_CORE_PRUNE_INDEX_H_
 #define CONNMGR_CORE_PRUNE_INDEX_H_
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -77,11 +79,15 @@ class PruneIndex {
   // Up to `count` connections of `tier` in prune order.
   std::vector<ConnectionId> First(PruneTier tier, size_t count) const;
   // Calls `visit(id)` for the connections of `tier` in prune order until it returns false;
-  // `visit` must not change the index.
+  // `visit` must not change the index. `expected`, how many the caller means to visit, sizes the
+  // walk's scratch space at once: a trim of k then allocates once, not log k times.
   template <typename Visit>
-  void Walk(PruneTier tier, Visit visit) const {
+  void Walk(PruneTier tier, Visit visit, size_t expected = 0) const {
     if (tier == PruneTier::kExempt) return;
-    Heap(tier).VisitInOrder(frontier_, [&](const Ranked& r) { return visit(r.key.id()); });
+    const TierHeap& heap = Heap(tier);
+    // Each item visited leaves at most kArity - 1 more waiting than before.
+    frontier_.reserve(std::min(heap.size(), (kArity - 1) * expected + 1));
+    heap.VisitInOrder(frontier_, [&](const Ranked& r) { return visit(r.key.id()); });
   }
 
   size_t size(PruneTier tier) const { return tier == PruneTier::kExempt ? 0 : Heap(tier).size(); }
@@ -118,7 +124,8 @@ class PruneIndex {
   struct SlotOf {
     uint32_t& operator()(const Ranked& r) const { return r.entry->slot; }
   };
-  using TierHeap = IndexedHeap<Ranked, PrunedFirst, SlotOf, 4>;
+  static constexpr size_t kArity = 4;
+  using TierHeap = IndexedHeap<Ranked, PrunedFirst, SlotOf, kArity>;
 
   const TierHeap& Heap(PruneTier tier) const { return tier == PruneTier::kBusy ? busy_ : idle_; }
   TierHeap& Heap(PruneTier tier) { return tier == PruneTier::kBusy ? busy_ : idle_; }

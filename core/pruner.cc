@@ -87,17 +87,20 @@ absl::Span<const ConnectionId> Pruner::ChooseTrim(Instant now, TrimMode mode) {
       open - low, prune_index_.size(PruneTier::kIdle) + prune_index_.size(PruneTier::kBusy)));
   auto choose_until = [&](PruneTier tier, uint64_t wanted) {
     if (chosen.size() >= wanted) return;
-    prune_index_.Walk(tier, [&](ConnectionId id) {
-      const uint64_t netgroup = table_.Find(id)->netgroup();
-      auto group = std::lower_bound(protected_left.begin(), protected_left.end(),
-                                    std::make_pair(netgroup, uint64_t{0}));
-      if (group != protected_left.end() && group->first == netgroup) {
-        if (group->second == 1) return true;  // the group's survivor: skip it
-        --group->second;
-      }
-      chosen.push_back(id);
-      return chosen.size() < wanted;
-    });
+    prune_index_.Walk(
+        tier,
+        [&](ConnectionId id) {
+          const uint64_t netgroup = table_.Find(id)->netgroup();
+          auto group = std::lower_bound(protected_left.begin(), protected_left.end(),
+                                        std::make_pair(netgroup, uint64_t{0}));
+          if (group != protected_left.end() && group->first == netgroup) {
+            if (group->second == 1) return true;  // the group's survivor: skip it
+            --group->second;
+          }
+          chosen.push_back(id);
+          return chosen.size() < wanted;
+        },
+        wanted - chosen.size());
   };
   choose_until(PruneTier::kIdle, open - low);
   const size_t idle_chosen = chosen.size();
