@@ -57,11 +57,14 @@ class IndexedHeap {
   // Calls `visit(item)` for the items in `Before` order until it returns false, leaving the heap
   // as it is: the next item is always the least of the children of those visited, so the first
   // k cost O(k log k) whatever the size. `frontier` is the caller's scratch space (reused, so a
-  // walk allocates nothing once it has grown); `visit` must not change the heap.
+  // walk allocates nothing once it has grown; `expected`, how many the caller means to visit,
+  // grows it once up front); `visit` must not change the heap.
   template <typename Visit>
-  void VisitInOrder(std::vector<uint32_t>& frontier, Visit visit) const {
+  void VisitInOrder(std::vector<uint32_t>& frontier, Visit visit, size_t expected = 0) const {
     frontier.clear();
     if (items_.empty()) return;
+    // Each item visited leaves at most kArity - 1 more waiting than before.
+    frontier.reserve(std::min(items_.size(), (kArity - 1) * expected + 1));
     // A max-heap by `later` keeps the least pending slot at its front.
     auto later = [&](uint32_t a, uint32_t b) { return Before()(items_[b], items_[a]); };
     frontier.push_back(0);

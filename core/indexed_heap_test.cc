@@ -107,6 +107,20 @@ TYPED_TEST(IndexedHeapArityTest, VisitInOrderWalksEveryItemInKeyOrderAndCanStop)
   });
   EXPECT_EQ(visited, (std::vector<uint64_t>(sorted.begin(), sorted.begin() + 3)));
   EXPECT_EQ(heap.size(), records.size() - 1);  // the walk took nothing out
+  // Told how many it will visit, the walk sizes its scratch space once.
+  std::vector<uint32_t> sized;
+  size_t capacity_at_first_visit = 0;
+  size_t seen = 0;
+  heap.VisitInOrder(
+      sized,
+      [&](const Item&) {
+        if (seen == 0) capacity_at_first_visit = sized.capacity();
+        EXPECT_EQ(sized.capacity(), capacity_at_first_visit);
+        return ++seen < 100;
+      },
+      100);
+  EXPECT_EQ(seen, 100u);
+  EXPECT_EQ(sized.capacity(), capacity_at_first_visit);
   TypeParam empty;
   empty.VisitInOrder(frontier, [](const Item&) {
     ADD_FAILURE() << "an empty heap has nothing to visit";

@@ -12,7 +12,7 @@
 // allow-listed remote, grace period) are not in the index at all, so choosing k victims costs
 // O(k log k) however many connections are exempt.
 //
-// Each tier is a binary heap: a connection opens, closes and re-ranks thousands of times for
+// Each tier is a 4-ary heap: a connection opens, closes and re-ranks thousands of times for
 // every trim, and a heap takes a random insertion or removal in O(1) expected moves (O(log n)
 // at worst), where an ordered tree searches and shifts on every one; a trim reads its victims
 // off the heap in order without taking them out.
@@ -28,7 +28,6 @@
 #ifndef CONNMGR_CORE_PRUNE_INDEX_H_
 #define CONNMGR_CORE_PRUNE_INDEX_H_
 
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -84,10 +83,8 @@ class PruneIndex {
   template <typename Visit>
   void Walk(PruneTier tier, Visit visit, size_t expected = 0) const {
     if (tier == PruneTier::kExempt) return;
-    const TierHeap& heap = Heap(tier);
-    // Each item visited leaves at most kArity - 1 more waiting than before.
-    frontier_.reserve(std::min(heap.size(), (kArity - 1) * expected + 1));
-    heap.VisitInOrder(frontier_, [&](const Ranked& r) { return visit(r.key.id()); });
+    Heap(tier).VisitInOrder(
+        frontier_, [&](const Ranked& r) { return visit(r.key.id()); }, expected);
   }
 
   size_t size(PruneTier tier) const { return tier == PruneTier::kExempt ? 0 : Heap(tier).size(); }
@@ -124,8 +121,7 @@ class PruneIndex {
   struct SlotOf {
     uint32_t& operator()(const Ranked& r) const { return r.entry->slot; }
   };
-  static constexpr size_t kArity = 4;
-  using TierHeap = IndexedHeap<Ranked, PrunedFirst, SlotOf, kArity>;
+  using TierHeap = IndexedHeap<Ranked, PrunedFirst, SlotOf, /*kArity=*/4>;
 
   const TierHeap& Heap(PruneTier tier) const { return tier == PruneTier::kBusy ? busy_ : idle_; }
   TierHeap& Heap(PruneTier tier) { return tier == PruneTier::kBusy ? busy_ : idle_; }
