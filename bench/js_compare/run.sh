@@ -85,5 +85,6 @@ echo
 echo "accepted/rejected inbound: connmgr $(field "$core_out" accepted)/$(field "$core_out" rejected)," \
   "js-libp2p $(field "$js_out" accepted)/$(field "$js_out" rejected);" \
   "inputs skipped (connection already gone): connmgr $(field "$core_out" skipped), js-libp2p $(field "$js_out" skipped)"
-echo "connmgr: $(field "$core_out" allocs_per_input) heap allocations per input;" \
+echo "connmgr: best of $(field "$core_out" runs) runs, median $(field "$core_out" median_inputs_per_s) inputs/s;" \
+  "$(field "$core_out" allocs_per_input) heap allocations per input;" \
   "$(field "$core_out" cpu_inputs_per_s) inputs per CPU-second (the loop's thread CPU time)"
