@@ -60,10 +60,10 @@ IpAddress ConnectionTable::IpKey::ip() const {
 
 Connection& ConnectionTable::AddPending(Direction direction, Multiaddr remote,
                                         const Multiaddr::Facts& facts, Instant now) {
-  ConnectionId id{next_id_++};
+  const ConnectionId id = connections_.NextId();
   Connection& c = *connection_records_.New();
   c.id = id;
-  connections_.insert(&c);
+  connections_.Insert(id, &c);
   c.direction = direction;
   c.relayed = facts.relayed;
   c.uses_fd = UsesFileDescriptor(facts);
@@ -77,17 +77,14 @@ Connection& ConnectionTable::AddPending(Direction direction, Multiaddr remote,
   return c;
 }
 
-Connection* ConnectionTable::Find(ConnectionId id) {
-  auto it = connections_.find(id);
-  return it == connections_.end() ? nullptr : *it;
-}
+Connection* ConnectionTable::Find(ConnectionId id) { return connections_.Find(id); }
 
 std::vector<ConnectionId> ConnectionTable::ConnectionsInPrefix(const IpPrefix& prefix) {
   if (!by_ip_) {
     by_ip_.emplace();
-    for (const Connection* c : connections_) {
+    connections_.ForEach([&](const Connection* c) {
       if (c->remote_ip) by_ip_->insert(IpKey(*c->remote_ip, c->id));
-    }
+    });
   }
   std::vector<ConnectionId> ids;
   // A prefix is one contiguous run of addresses in IpAddress order.
@@ -98,10 +95,7 @@ std::vector<ConnectionId> ConnectionTable::ConnectionsInPrefix(const IpPrefix& p
   return ids;
 }
 
-const Connection* ConnectionTable::Find(ConnectionId id) const {
-  auto it = connections_.find(id);
-  return it == connections_.end() ? nullptr : *it;
-}
+const Connection* ConnectionTable::Find(ConnectionId id) const { return connections_.Find(id); }
 
 absl::StatusOr<Connection*> ConnectionTable::FindLive(absl::string_view input, ConnectionId id) {
   if (Connection* c = Find(id)) return c;
@@ -180,7 +174,7 @@ bool ConnectionTable::Remove(Connection& c) {
       }
     }
   }
-  connections_.erase(id);
+  connections_.Erase(id);
   connection_records_.Delete(&c);
   return peer_gone;
 }
@@ -271,7 +265,7 @@ uint32_t ConnectionTable::StreamsPerConnectionP90() const {
 std::vector<const Connection*> ConnectionTable::SortedForInspection() const {
   std::vector<const Connection*> out;
   out.reserve(connections_.size());
-  for (const Connection* c : connections_) out.push_back(c);
+  connections_.ForEach([&](const Connection* c) { out.push_back(c); });
   std::sort(out.begin(), out.end(),
             [](const Connection* a, const Connection* b) { return a->id < b->id; });
   return out;

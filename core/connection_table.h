@@ -24,6 +24,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "core/connection_index.h"
 #include "core/group_counts.h"
 #include "core/ip.h"
 #include "core/multiaddr.h"
@@ -122,13 +123,13 @@ class ConnectionTable {
                          Instant now);
 
   // Hands out an id that never enters the table (a connection refused at admission).
-  ConnectionId SkipId() { return ConnectionId{next_id_++}; }
+  ConnectionId SkipId() { return connections_.NextId(); }
 
   Connection* Find(ConnectionId id);
   const Connection* Find(ConnectionId id) const;
   // True if `id` was handed out and has since been closed.
   bool WasClosed(ConnectionId id) const {
-    return id.value != 0 && id.value < next_id_ && !Find(id);
+    return id.value != 0 && id.value < connections_.next_id() && !Find(id);
   }
   // Find for an input: the status names the input and says whether the id is stale.
   absl::StatusOr<Connection*> FindLive(absl::string_view input, ConnectionId id);
@@ -209,11 +210,10 @@ class ConnectionTable {
     absl::InlinedVector<ConnectionId, 3> connections;
   };
 
-  uint64_t next_id_ = 1;
   // Records live in pools (stable, reused: churn allocates nothing); the maps index pointers,
   // so their spare room is pointers, not whole records.
   RecordPool<Connection> connection_records_;
-  PointerIndex<Connection, &Connection::id> connections_;
+  ConnectionIndex<Connection> connections_;
   RecordPool<PeerRecord> peer_records_;
   PointerIndex<PeerRecord, &PeerRecord::peer> peers_;
   // IpAddress order (IPv4 before IPv6, then the bytes), compared as integers.
