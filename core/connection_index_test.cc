@@ -119,6 +119,7 @@ TEST_F(ConnectionIndexTest, MatchesAMapUnderRandomOperations) {
     }
   }
   std::vector<uint64_t> ids;
+  ids.reserve(model.size());
   for (const auto& [id, record] : model) ids.push_back(id);
   EXPECT_EQ(Visited(), ids);
   EXPECT_GT(index_.next_id(), 3 * kWindow);  // the run crossed several windows
