@@ -2,7 +2,8 @@
 //
 //   ConnectionIndex<Connection> index;
 //   ConnectionId id = index.NextId();     // reserves the id
-//   index.Insert(id, &record);            // or nothing, for an id refused at admission
+//   record.id = id;
+//   index.Insert(&record);                // or nothing, for an id refused at admission
 //   index.Find(id);                       // &record, or nullptr once erased
 //   index.Erase(id);
 //
@@ -43,9 +44,9 @@ class ConnectionIndex {
     }
     return ConnectionId{next_id_++};
   }
-  // Indexes `record` under `id`, the id NextId returned last; `record->id` must equal it.
-  void Insert(ConnectionId id, Record* record) {
-    recent_[id.value & kMask] = record;
+  // Indexes `record` under its id, which must be the id NextId returned last.
+  void Insert(Record* record) {
+    recent_[record->id.value & kMask] = record;
     ++recent_count_;
   }
   Record* Find(ConnectionId id) const {

@@ -26,7 +26,7 @@ class ConnectionIndexTest : public ::testing::Test {
   Record* Add() {
     const ConnectionId id = index_.NextId();
     records_.push_back(std::make_unique<Record>(Record{id}));
-    index_.Insert(id, records_.back().get());
+    index_.Insert(records_.back().get());
     return records_.back().get();
   }
   std::vector<uint64_t> Visited() const {

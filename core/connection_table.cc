@@ -63,7 +63,7 @@ Connection& ConnectionTable::AddPending(Direction direction, Multiaddr remote,
   const ConnectionId id = connections_.NextId();
   Connection& c = *connection_records_.New();
   c.id = id;
-  connections_.Insert(id, &c);
+  connections_.Insert(&c);
   c.direction = direction;
   c.relayed = facts.relayed;
   c.uses_fd = UsesFileDescriptor(facts);
