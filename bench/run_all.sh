@@ -148,7 +148,7 @@ for line in open(f"{out}/memory.txt"):
     mem.update(fields)
 print(f"memory: {mem['bytes_per_connection']} B per live connection at {int(mem['connections']):,}, "
       f"{mem['bytes_per_source']} B per tracked source IP at {int(mem['sources']):,} "
-      f"(sizeof Connection {mem['sizeof_connection']} B)")
+      f"(sizeof Connection {mem['sizeof_connection']} B), an empty core {int(mem['empty_core_bytes']):,} B")
 goals.append(("<= 400 B per live connection", f"{per_conn:.1f} B", per_conn <= 400))
 goals.append(("<= 256 B per tracked source", f"{mem['bytes_per_source']} B", int(mem["bytes_per_source"]) <= 256))
 for line in open(f"{out}/shell.txt"):

@@ -17,10 +17,9 @@ struct Record {
   ConnectionId id;
 };
 
-using Index = ConnectionIndex<Record>;
-constexpr uint64_t kWindow = Index::kWindow;
-
-class ConnectionIndexTest : public ::testing::Test {
+// Most tests use a ring of at most 128 ids, so that ids leave it after a few steps.
+template <typename Index>
+class IndexTest : public ::testing::Test {
  protected:
   // Takes the next id and indexes a new record under it.
   Record* Add() {
@@ -39,6 +38,13 @@ class ConnectionIndexTest : public ::testing::Test {
   Index index_;
   std::vector<std::unique_ptr<Record>> records_;
 };
+
+using SmallIndex = ConnectionIndex<Record, 128>;
+using ConnectionIndexTest = IndexTest<SmallIndex>;
+using FullSizeIndexTest = IndexTest<ConnectionIndex<Record>>;
+static_assert(SmallIndex::kMinWindow == 64);
+constexpr uint64_t kMinWindow = ConnectionIndex<Record>::kMinWindow;
+constexpr uint64_t kMaxWindow = ConnectionIndex<Record>::kMaxWindow;
 
 TEST_F(ConnectionIndexTest, IdsStartAtOneAndIncrease) {
   EXPECT_EQ(index_.next_id(), 1u);
@@ -65,11 +71,15 @@ TEST_F(ConnectionIndexTest, FindsAndErasesInsideTheWindow) {
   EXPECT_EQ(Visited(), std::vector<uint64_t>{2});
 }
 
-TEST_F(ConnectionIndexTest, AnIdLeavingTheWindowStaysFindable) {
+TEST_F(ConnectionIndexTest, AnIdLeavingTheRingStaysFindable) {
   Record* old = Add();  // id 1
-  // Ids 2 .. kWindow + 1: the last one takes id 1's ring slot.
-  for (uint64_t i = 0; i < kWindow; ++i) index_.Erase(Add()->id);
-  EXPECT_EQ(index_.next_id(), kWindow + 2);
+  // Ids 2 .. 129, each closed at once. Id 65 would push id 1 out: the ring grows to 128 instead;
+  // id 129, with the ring at its maximum, moves id 1 to the hash set.
+  for (int i = 0; i < 64; ++i) index_.Erase(Add()->id);
+  EXPECT_EQ(index_.window(), 128u);
+  for (int i = 0; i < 64; ++i) index_.Erase(Add()->id);
+  EXPECT_EQ(index_.next_id(), 130u);
+  EXPECT_EQ(index_.window(), 128u);
   EXPECT_EQ(index_.Find(old->id), old);
   EXPECT_EQ(index_.size(), 1u);
   EXPECT_EQ(Visited(), std::vector<uint64_t>{1});
@@ -79,14 +89,52 @@ TEST_F(ConnectionIndexTest, AnIdLeavingTheWindowStaysFindable) {
 }
 
 TEST_F(ConnectionIndexTest, ASkippedIdAlsoMovesTheOldOneOut) {
-  Record* old = Add();                                     // id 1, ring slot 1
-  for (uint64_t i = 1; i < kWindow; ++i) index_.NextId();  // ids 2 .. kWindow, none indexed
-  EXPECT_EQ(index_.NextId().value, kWindow + 1);           // slot 1 again, skipped
+  Record* old = Add();                             // id 1, ring slot 1
+  for (int i = 2; i <= 128; ++i) index_.NextId();  // ids 2 .. 128, none indexed
+  EXPECT_EQ(index_.NextId().value, 129u);          // slot 1 again, skipped
   EXPECT_EQ(index_.Find(old->id), old);
-  EXPECT_EQ(index_.Find(ConnectionId{kWindow + 1}), nullptr);
-  Record* next = Add();  // kWindow + 2
+  EXPECT_EQ(index_.Find(ConnectionId{129}), nullptr);
+  Record* next = Add();  // 130
   EXPECT_EQ(index_.Find(next->id), next);
-  EXPECT_EQ(Visited(), (std::vector<uint64_t>{1, kWindow + 2}));
+  EXPECT_EQ(Visited(), (std::vector<uint64_t>{1, 130}));
+}
+
+TEST_F(ConnectionIndexTest, ClosedIdsLeaveTheRingWithoutGrowingIt) {
+  for (int i = 0; i < 1000; ++i) index_.Erase(Add()->id);
+  index_.NextId();  // skipped ids too
+  EXPECT_EQ(index_.window(), 64u);
+  EXPECT_EQ(index_.size(), 0u);
+}
+
+TEST_F(FullSizeIndexTest, TheRingDoublesWhileItsOldestIdIsOpenUpToItsMaximum) {
+  for (uint64_t i = 0; i < kMinWindow; ++i) Add();
+  EXPECT_EQ(index_.window(), kMinWindow);
+  Record* first_of_grown = Add();  // id 65 would push out id 1, still open
+  EXPECT_EQ(index_.window(), 2 * kMinWindow);
+  EXPECT_EQ(index_.Find(ConnectionId{1})->id.value, 1u);
+  EXPECT_EQ(index_.Find(first_of_grown->id), first_of_grown);
+
+  // None closes: the ring doubles until its maximum, then the oldest ids move out.
+  while (index_.next_id() <= 3 * kMaxWindow) Add();
+  EXPECT_EQ(index_.window(), kMaxWindow);
+  EXPECT_EQ(index_.size(), 3 * kMaxWindow);
+  for (uint64_t id = 1; id <= 3 * kMaxWindow; id += 97) {
+    ASSERT_EQ(index_.Find(ConnectionId{id})->id.value, id);
+  }
+  EXPECT_EQ(Visited().size(), 3 * kMaxWindow);
+}
+
+TEST_F(FullSizeIndexTest, TheRingStaysSmallWhenConnectionsCloseYoung) {
+  std::vector<Record*> open;
+  for (int i = 0; i < 100'000; ++i) {
+    open.push_back(Add());
+    if (open.size() > 20) {  // 20 open between steps, each closed 20 ids after it opened
+      index_.Erase(open.front()->id);
+      open.erase(open.begin());
+    }
+  }
+  EXPECT_EQ(index_.window(), kMinWindow);
+  EXPECT_EQ(index_.size(), 20u);
 }
 
 // Random adds, skips and erases (some records live for many windows) against a std::map.
@@ -122,7 +170,8 @@ TEST_F(ConnectionIndexTest, MatchesAMapUnderRandomOperations) {
   ids.reserve(model.size());
   for (const auto& [id, record] : model) ids.push_back(id);
   EXPECT_EQ(Visited(), ids);
-  EXPECT_GT(index_.next_id(), 3 * kWindow);  // the run crossed several windows
+  EXPECT_EQ(index_.window(), 128u);
+  EXPECT_GT(index_.next_id(), 500 * index_.window());  // ids crossed the ring many times
 }
 
 }  // namespace
