@@ -17,7 +17,6 @@ struct Record {
   ConnectionId id;
 };
 
-// Most tests use a ring of at most 128 ids, so that ids leave it after a few steps.
 template <typename Index>
 class IndexTest : public ::testing::Test {
  protected:
@@ -39,6 +38,7 @@ class IndexTest : public ::testing::Test {
   std::vector<std::unique_ptr<Record>> records_;
 };
 
+// Most tests use a ring of at most 128 ids, so that ids leave it after a few steps.
 using SmallIndex = ConnectionIndex<Record, 128>;
 using ConnectionIndexTest = IndexTest<SmallIndex>;
 using FullSizeIndexTest = IndexTest<ConnectionIndex<Record>>;
