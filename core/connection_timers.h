@@ -22,8 +22,13 @@ namespace connmgr {
 class ConnectionTimers {
  public:
   // Arms `c`'s timer at `deadline`, replacing the one it had. `c` must stay in the table until
-  // the timer is disarmed or popped.
+  // the timer is disarmed or popped. A deadline that never comes (`now + timeout` saturated)
+  // is no timer: `c.deadline` is Never exactly when `c` has no heap item.
   void Arm(Connection& c, Instant deadline) {
+    if (deadline.is_never()) {
+      Disarm(c);
+      return;
+    }
     const Timer timer{deadline, c.id, &c};
     if (c.deadline.is_never()) {
       heap_.Push(timer);

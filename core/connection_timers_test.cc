@@ -50,6 +50,22 @@ TEST_F(ConnectionTimersTest, DueTimersPopEarliestFirstTiesByLowestId) {
   EXPECT_EQ(timers_.Next(), Instant::Never());
 }
 
+// Instant::Never() marks a connection without a timer, so a deadline that never comes (a
+// saturated `now + timeout`) disarms instead of leaving a heap item the record cannot find.
+TEST_F(ConnectionTimersTest, ArmingAtNeverDisarms) {
+  Connection& a = Make(1);
+  timers_.Arm(a, Instant::Never());
+  EXPECT_EQ(timers_.size(), 0u);
+  timers_.Arm(a, At(10));
+  timers_.Arm(a, Instant::Never());
+  EXPECT_EQ(timers_.size(), 0u);
+  EXPECT_EQ(a.deadline, Instant::Never());
+  EXPECT_EQ(timers_.Next(), Instant::Never());
+  timers_.Disarm(a);
+  EXPECT_EQ(timers_.size(), 0u);
+  EXPECT_EQ(PopAll(Instant::Never()), std::vector<uint64_t>{});
+}
+
 TEST_F(ConnectionTimersTest, ReArmingMovesTheTimerEarlierOrLater) {
   Connection& a = Make(1);
   Connection& b = Make(2);

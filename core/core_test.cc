@@ -325,6 +325,31 @@ TEST_F(CoreTest, EqualDeadlinesFireInIdOrder) {
   EXPECT_EQ(core_->NextDeadline(), At(31));
 }
 
+// A deadline the clock saturates to (an infinite timeout, or a clock near its end) is a timer
+// that never fires, so it must not stay armed: a closing connection that leaves the table with
+// an infinite close timeout takes its timer with it, and its recycled record starts clean.
+TEST_F(CoreTest, AnInfiniteCloseTimeoutLeavesNoTimerBehind) {
+  Config config;
+  config.connection_close_timeout = Duration::Infinite();
+  Reset(config);
+  ConnectionId c = Inbound(At(1), "/ip4/1.2.3.1/tcp/5000");
+  ConnectionId a = Inbound(At(2), "/ip4/1.2.3.2/tcp/5000");
+  ConnectionId d = Inbound(At(3), "/ip4/1.2.3.3/tcp/5000");
+  ASSERT_TRUE(core_->Handle(At(4), CloseRequest{a}).ok());
+  ASSERT_TRUE(core_->Handle(At(4), TransportClosed{a}).ok());
+  ConnectionId b = Inbound(At(5), "/ip4/1.2.3.4/tcp/5000");  // takes a's freed record
+  ASSERT_TRUE(core_->Handle(At(6), ConnectionUpgraded{c, kAlice}).ok());
+  ASSERT_TRUE(core_->Handle(At(7), TransportClosed{b}).ok());
+  Drain();
+  EXPECT_EQ(core_->NextDeadline(), At(13));  // d's upgrade deadline; b's (15 s) went with b
+  ASSERT_TRUE(core_->Handle(At(15), TimerExpired{}).ok());
+  EXPECT_THAT(Drain(), ElementsAre(Output(CloseConnection{d, CloseReason::kUpgradeTimeout})));
+  EXPECT_EQ(core_->NextDeadline(), Instant::Never());  // d closes whenever its transport does
+  ASSERT_TRUE(core_->Handle(At(16), TransportClosed{d}).ok());
+  EXPECT_THAT(Drain(), ElementsAre(Output(ConnectionClosed{d, CloseReason::kUpgradeTimeout})));
+  EXPECT_EQ(core_->connections().size(), 1u);  // c
+}
+
 TEST_F(CoreTest, StreamsAreCountedPerProtocolAndDirection) {
   ConnectionId a = OpenInbound(At(1), kAlice);
   ConnectionId b = OpenInbound(At(1), kBob);

@@ -25,6 +25,13 @@ class Bytes {
 
 constexpr int kMaxInputs = 512;
 
+// base + byte * step milliseconds, or an infinite duration for byte 255 (a timer whose deadline
+// saturates the clock).
+connmgr::Duration MillisecondsOrInfinite(uint8_t byte, int64_t base, int64_t step) {
+  if (byte == 255) return connmgr::Duration::Infinite();
+  return connmgr::Duration::Milliseconds(base + int64_t{byte} * step);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -36,11 +43,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   config.max_connections_per_peer = 1 + bytes.Next() % 4;
   config.max_inbound_connections = bytes.Next() % (config.max_connections + 1);
   config.reject_outbound_over_max = bytes.Next() & 1;
-  config.grace_period = connmgr::Duration::Milliseconds(int64_t{bytes.Next()} * 20);
+  config.grace_period = MillisecondsOrInfinite(bytes.Next(), 0, 20);
   config.silence_period = connmgr::Duration::Milliseconds(int64_t{bytes.Next() % 4} * 500);
   config.max_incoming_pending_connections = 1 + bytes.Next() % 8;
-  config.inbound_upgrade_timeout = connmgr::Duration::Milliseconds(1 + bytes.Next() * 40);
-  config.connection_close_timeout = connmgr::Duration::Milliseconds(1 + bytes.Next() * 10);
+  config.inbound_upgrade_timeout = MillisecondsOrInfinite(bytes.Next(), 1, 40);
+  config.connection_close_timeout = MillisecondsOrInfinite(bytes.Next(), 1, 10);
   config.max_output_queue = 1 + bytes.Next() % 64;
   config.max_streams_per_connection = bytes.Next() % 5;
   config.stream_placement = bytes.Next() & 1 ? connmgr::StreamPlacement::kLeastLoaded
