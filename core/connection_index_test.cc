@@ -137,31 +137,38 @@ TEST_F(FullSizeIndexTest, TheRingStaysSmallWhenConnectionsCloseYoung) {
   EXPECT_EQ(index_.size(), 20u);
 }
 
-// Random adds, skips and erases (some records live for many windows) against a std::map.
-TEST_F(ConnectionIndexTest, MatchesAMapUnderRandomOperations) {
+// Random adds, skips and erases (some records live for many windows) against a std::map, with
+// a ring that reaches its maximum after one doubling and one that doubles six times.
+template <typename Index>
+using RandomIndexTest = IndexTest<Index>;
+using RandomIndexTypes = ::testing::Types<SmallIndex, ConnectionIndex<Record, 4096>>;
+TYPED_TEST_SUITE(RandomIndexTest, RandomIndexTypes);
+
+TYPED_TEST(RandomIndexTest, MatchesAMapUnderRandomOperations) {
+  auto& index = this->index_;
   SplitMix64 rng(7);
   std::map<uint64_t, Record*> model;
   for (int step = 0; step < 200'000; ++step) {
     const uint64_t op = rng.Below(10);
     if (op < 5) {
-      Record* r = Add();
+      Record* r = this->Add();
       model[r->id.value] = r;
     } else if (op < 6) {
-      index_.NextId();
+      index.NextId();
     } else if (!model.empty()) {
       // Erase mostly recent records, sometimes any: lifetimes from one step to many windows.
-      auto it = rng.Below(4) == 0 ? model.lower_bound(rng.Below(index_.next_id()))
+      auto it = rng.Below(4) == 0 ? model.lower_bound(rng.Below(index.next_id()))
                                   : std::prev(model.end());
       if (it == model.end()) it = model.begin();
-      index_.Erase(ConnectionId{it->first});
+      index.Erase(ConnectionId{it->first});
       model.erase(it);
     }
     if (step % 1000 == 0) {
-      ASSERT_EQ(index_.size(), model.size());
+      ASSERT_EQ(index.size(), model.size());
       for (int probe = 0; probe < 20; ++probe) {
-        const uint64_t id = rng.Below(index_.next_id() + 2);
+        const uint64_t id = rng.Below(index.next_id() + 2);
         auto it = model.find(id);
-        ASSERT_EQ(index_.Find(ConnectionId{id}), it == model.end() ? nullptr : it->second)
+        ASSERT_EQ(index.Find(ConnectionId{id}), it == model.end() ? nullptr : it->second)
             << "id " << id << " at step " << step;
       }
     }
@@ -169,9 +176,9 @@ TEST_F(ConnectionIndexTest, MatchesAMapUnderRandomOperations) {
   std::vector<uint64_t> ids;
   ids.reserve(model.size());
   for (const auto& [id, record] : model) ids.push_back(id);
-  EXPECT_EQ(Visited(), ids);
-  EXPECT_EQ(index_.window(), 128u);
-  EXPECT_GT(index_.next_id(), 500 * index_.window());  // ids crossed the ring many times
+  EXPECT_EQ(this->Visited(), ids);
+  EXPECT_EQ(index.window(), TypeParam::kMaxWindow);  // ~20 000 open at the end
+  EXPECT_GT(index.next_id(), 20 * index.window());   // ids crossed the ring many times
 }
 
 }  // namespace
