@@ -18,6 +18,7 @@
 #ifndef CONNMGR_CORE_CONNECTION_INDEX_H_
 #define CONNMGR_CORE_CONNECTION_INDEX_H_
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -32,7 +33,7 @@ class ConnectionIndex {
  public:
   // Ids in the ring, at first and at most: powers of two.
   static constexpr uint64_t kMaxWindow = kMaxWindowIds;
-  static constexpr uint64_t kMinWindow = kMaxWindow < 64 ? kMaxWindow : 64;
+  static constexpr uint64_t kMinWindow = std::min<uint64_t>(kMaxWindow, 64);
   static_assert((kMaxWindow & (kMaxWindow - 1)) == 0 && kMaxWindow > 0);
 
   ConnectionIndex() : recent_(kMinWindow, nullptr), mask_(kMinWindow - 1) {}

@@ -111,6 +111,7 @@ TEST_F(FullSizeIndexTest, TheRingDoublesWhileItsOldestIdIsOpenUpToItsMaximum) {
   EXPECT_EQ(index_.window(), kMinWindow);
   Record* first_of_grown = Add();  // id 65 would push out id 1, still open
   EXPECT_EQ(index_.window(), 2 * kMinWindow);
+  ASSERT_NE(index_.Find(ConnectionId{1}), nullptr);
   EXPECT_EQ(index_.Find(ConnectionId{1})->id.value, 1u);
   EXPECT_EQ(index_.Find(first_of_grown->id), first_of_grown);
 
@@ -119,6 +120,7 @@ TEST_F(FullSizeIndexTest, TheRingDoublesWhileItsOldestIdIsOpenUpToItsMaximum) {
   EXPECT_EQ(index_.window(), kMaxWindow);
   EXPECT_EQ(index_.size(), 3 * kMaxWindow);
   for (uint64_t id = 1; id <= 3 * kMaxWindow; id += 97) {
+    ASSERT_NE(index_.Find(ConnectionId{id}), nullptr) << "id " << id;
     ASSERT_EQ(index_.Find(ConnectionId{id})->id.value, id);
   }
   EXPECT_EQ(Visited().size(), 3 * kMaxWindow);
